@@ -1,0 +1,28 @@
+# rota — the two set-up commands are `make run` and `make test`.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+LISTEN ?= 127.0.0.1:8080
+DB ?= rota.db
+
+.PHONY: deps build run test bench clean
+
+deps:
+	@./scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@./scripts/run-server $(BUILD)/rota $(DB) $(LISTEN)
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+bench: deps
+	@cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release -DROTA_BUILD_TESTS=OFF >/dev/null
+	@cmake --build $(BUILD)/release -j $(JOBS) --target rota_bench_core
+	@./scripts/bench $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,77 @@
+// The rotation state decide() reads: pool pointers, key credits, counts of decisions
+// and open records, and the records rota knows. StateView is the read side, supplied
+// by the caller (a store transaction in the server, MemoryState in `simulate` and the
+// tests); decide() never writes it, it returns StateChanges instead.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "core/decision.h"
+#include "core/model.h"
+
+namespace rota::core {
+
+// Percentages are held as integers of 1/10 000 of a percent, so smooth weighted round
+// robin is exact: 100 % is 1 000 000 units.
+inline constexpr int64_t kPercentScale = 10000;
+int64_t PercentUnits(double percent);
+
+class StateView {
+ public:
+  virtual ~StateView() = default;
+  // The position of the member the pool served last; 0 when it has served nobody.
+  virtual int64_t PoolPointer(const std::string& pool) const = 0;
+  // The credits of `users` in the key for (distribution, folded value), in their
+  // order; a user without a stored credit has 0.
+  virtual std::vector<int64_t> KeyCredits(const std::string& distribution,
+                                          const std::string& folded_value,
+                                          const std::vector<std::string>& users) const = 0;
+  // Decisions that gave `user` a record at or after `since`.
+  virtual int64_t AssignedSince(const std::string& user, Time since) const = 0;
+  // Records of `type` with `user` among their owners and open, except `exclude_id`.
+  virtual int64_t OpenRecords(const std::string& user, ObjectType type,
+                              const std::string& exclude_id) const = 0;
+  virtual std::optional<Record> FindRecord(ObjectType type, const std::string& id) const = 0;
+};
+
+// The whole state in memory. Used by `rota simulate`, dry runs and tests.
+// Not thread-safe.
+class MemoryState final : public StateView {
+ public:
+  int64_t PoolPointer(const std::string& pool) const override;
+  std::vector<int64_t> KeyCredits(const std::string& distribution,
+                                  const std::string& folded_value,
+                                  const std::vector<std::string>& users) const override;
+  int64_t AssignedSince(const std::string& user, Time since) const override;
+  int64_t OpenRecords(const std::string& user, ObjectType type,
+                      const std::string& exclude_id) const override;
+  std::optional<Record> FindRecord(ObjectType type, const std::string& id) const override;
+
+  void PutRecord(Record record);
+  // Stores what a decision changed: rotation state, the decided record (with its new
+  // owners when the decision gave one), the related records, and the per-day count.
+  void Apply(const Decision& decision, Record record, Time at);
+
+  // Key counters: how many records each user got from the key of (distribution, value).
+  int64_t KeyAssigned(const std::string& distribution, const std::string& folded_value,
+                      const std::string& user) const;
+  const std::set<std::pair<std::string, std::string>>& Unkeyed() const { return unkeyed_; }
+
+ private:
+  using KeyId = std::tuple<std::string, std::string, std::string>;  // dist, value, user
+  std::map<std::string, int64_t> pointers_;
+  std::map<KeyId, int64_t> credits_;
+  std::map<KeyId, int64_t> key_assigned_;
+  std::map<std::string, std::vector<Time>> assigned_at_;
+  std::map<std::pair<ObjectType, std::string>, Record> records_;
+  std::set<std::pair<std::string, std::string>> unkeyed_;  // (distribution, value)
+};
+
+}  // namespace rota::core

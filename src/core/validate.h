@@ -1,0 +1,22 @@
+// Semantic validation of a configuration (SPEC §3–5): references, limits, percents,
+// condition value shapes. Every problem is reported with its path, e.g.
+// `rules[3].conditions.all[2].value: "between" takes a list [low, high]`.
+#pragma once
+
+#include <vector>
+
+#include "core/model.h"
+#include "core/status.h"
+
+namespace rota::core {
+
+inline constexpr size_t kMaxRulesPerTypeAndEvent = 50;
+inline constexpr size_t kMaxConditionsPerSet = 160;
+inline constexpr double kPercentTolerance = 0.01;
+
+std::vector<Problem> Validate(const Config& config);
+
+// The shape problem of a condition's value for its operator, or empty.
+std::string CheckValueShape(Op op, const ConditionValue& value);
+
+}  // namespace rota::core
