@@ -1,0 +1,3 @@
+file(REMOVE_RECURSE
+  "librota_core.a"
+)

@@ -1,0 +1,21 @@
+// rota: decides who owns each CRM record.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "rota decides who owns each CRM record: round-robin pools, weighted distribution keys,\n"
+      "conditions with priorities, least-loaded, working hours and caps.",
+      "rota"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "rota 0.1.0");
+  int exit_code = 0;
+  rota::cli::AddSimulate(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}

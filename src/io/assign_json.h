@@ -1,0 +1,37 @@
+// The body of POST /v1/assign (also a line of `rota simulate --records`) and the
+// decision it answers, to and from JSON.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/decide.h"
+#include "core/decision.h"
+#include "core/model.h"
+#include "io/json_util.h"
+
+namespace rota::io {
+
+struct AssignBody {
+  core::Record record;  // object_type from the body's "object_type"
+  core::Event event = core::Event::kCreated;
+  std::optional<core::Properties> previous;
+  std::optional<core::Target> target;
+  std::string idempotency_key;
+  bool explain = false;
+  bool dry_run = false;
+  std::optional<core::Time> at;  // `simulate` only: the line's time
+};
+
+// 422 with every problem when the body is not a valid assign request.
+Result<AssignBody> ReadAssignBody(const Json& j);
+
+// The request as `core::Decide` takes it. `body` must outlive the result.
+core::Request ToRequest(const AssignBody& body, core::Time now);
+
+Json WriteTrace(const std::vector<core::TraceEntry>& trace);
+
+// The decision object of API.md (without decision_id and at, which the caller owns).
+Json WriteDecision(const core::Decision& d, bool with_trace);
+
+}  // namespace rota::io

@@ -1,0 +1,33 @@
+// The config document of API.md and each of its parts, to and from JSON. Readers
+// report every shape problem with its JSON path into a Problems; semantic checks
+// (references, limits, percents) are core::Validate's.
+#pragma once
+
+#include "core/model.h"
+#include "io/json_util.h"
+
+namespace rota::io {
+
+core::User ReadUser(const Json& j, const std::string& path, Problems& p);
+core::Pool ReadPool(const Json& j, const std::string& path, Problems& p);  // positions 1..n
+core::Distribution ReadDistribution(const Json& j, const std::string& path, Problems& p);
+std::vector<core::KeyOwner> ReadKeyOwners(const Json& j, const std::string& path, Problems& p);
+core::Rule ReadRule(const Json& j, const std::string& path, Problems& p);
+core::Settings ReadSettings(const Json& j, const std::string& path, Problems& p);
+core::Record ReadRecord(const Json& j, const std::string& path, Problems& p);
+std::optional<core::ObjectType> ReadObjectType(const Json& j, const char* key, const std::string& path,
+                                               Problems& p);
+
+Json WriteUser(const core::User& u);
+Json WritePool(const core::Pool& pool);  // members as user ids, in serving order
+Json WriteDistribution(const core::Distribution& d);
+Json WriteKeyOwners(const std::vector<core::KeyOwner>& owners);
+Json WriteRule(const core::Rule& r);
+Json WriteSettings(const core::Settings& s);
+Json WriteRecord(const core::Record& r);
+
+// The whole document: shape problems and core::Validate's problems together (422).
+Result<core::Config> ReadConfig(const Json& doc);
+Json WriteConfig(const core::Config& c);
+
+}  // namespace rota::io

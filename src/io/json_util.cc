@@ -1,0 +1,163 @@
+#include "io/json_util.h"
+
+// date::parse trips a false -Wmaybe-uninitialized in GCC 12's <chrono>.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <date/date.h>
+
+#include <sstream>
+
+namespace rota::io {
+
+std::optional<core::Time> ParseTime(const std::string& text) {
+  using namespace std::chrono;
+  for (const char* fmt : {"%FT%TZ", "%FT%T%Ez", "%Ft%Tz", "%F %TZ", "%F %T%Ez"}) {
+    std::istringstream in(text);
+    sys_time<microseconds> t;
+    in >> date::parse(fmt, t);
+    if (!in.fail() && in.peek() == std::char_traits<char>::eof()) return floor<seconds>(t);
+  }
+  return std::nullopt;
+}
+
+#pragma GCC diagnostic pop
+
+std::string FormatTime(core::Time t) { return date::format("%FT%TZ", t); }
+
+core::Value ToValue(const Json& j) {
+  switch (j.type()) {
+    case Json::value_t::null:
+      return core::Value::Null();
+    case Json::value_t::boolean:
+      return core::Value::Bool(j.get<bool>());
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned:
+    case Json::value_t::number_float:
+      return core::Value::Number(j.get<double>(), j.dump());
+    case Json::value_t::string:
+      return core::Value::String(j.get<std::string>());
+    default:
+      return core::Value::String(j.dump());
+  }
+}
+
+Json FromValue(const core::Value& v) {
+  switch (v.kind) {
+    case core::Value::Kind::kNull:
+      return nullptr;
+    case core::Value::Kind::kBool:
+      return v.text == "true";
+    case core::Value::Kind::kNumber: {
+      Json parsed = Json::parse(v.text, nullptr, false);
+      return parsed.is_number() ? parsed : Json(v.number);
+    }
+    case core::Value::Kind::kString:
+      return v.text;
+  }
+  return nullptr;
+}
+
+core::Properties ToProperties(const Json& object) {
+  core::Properties p;
+  if (!object.is_object()) return p;
+  for (auto it = object.begin(); it != object.end(); ++it) p.emplace(it.key(), ToValue(it.value()));
+  return p;
+}
+
+Json FromProperties(const core::Properties& p) {
+  Json j = Json::object();
+  for (const auto& [k, v] : p) j[k] = FromValue(v);
+  return j;
+}
+
+std::string Join(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+std::string Index(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
+
+bool Problems::String(const Json& obj, const char* key, const std::string& path, std::string& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return false;
+  if (it->is_string()) {
+    out = it->get<std::string>();
+    return true;
+  }
+  if (it->is_number()) {  // CRM ids often arrive as numbers
+    out = it->dump();
+    return true;
+  }
+  Add(Join(path, key), "must be a string");
+  return false;
+}
+
+bool Problems::OptString(const Json& obj, const char* key, const std::string& path,
+                         std::optional<std::string>& out) {
+  std::string s;
+  if (!String(obj, key, path, s)) return false;
+  if (s.empty()) {
+    out.reset();
+  } else {
+    out = s;
+  }
+  return true;
+}
+
+bool Problems::Bool(const Json& obj, const char* key, const std::string& path, bool& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return false;
+  if (!it->is_boolean()) {
+    Add(Join(path, key), "must be true or false");
+    return false;
+  }
+  out = it->get<bool>();
+  return true;
+}
+
+bool Problems::Int(const Json& obj, const char* key, const std::string& path, int64_t& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return false;
+  if (!it->is_number_integer() && !it->is_number_unsigned()) {
+    Add(Join(path, key), "must be a whole number");
+    return false;
+  }
+  out = it->get<int64_t>();
+  return true;
+}
+
+bool Problems::Object(const Json& obj, const char* key, const std::string& path) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return false;
+  if (!it->is_object()) {
+    Add(Join(path, key), "must be an object");
+    return false;
+  }
+  return true;
+}
+
+bool Problems::Array(const Json& obj, const char* key, const std::string& path) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return false;
+  if (!it->is_array()) {
+    Add(Join(path, key), "must be a list");
+    return false;
+  }
+  return true;
+}
+
+void Problems::Unknown(const Json& obj, std::initializer_list<const char*> known, const std::string& path) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    bool ok = false;
+    for (const char* k : known) ok = ok || it.key() == k;
+    if (!ok) Add(Join(path, it.key()), "unknown field");
+  }
+}
+
+Result<Json> ParseJson(const std::string& text) {
+  try {
+    return Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    return Status::Malformed(std::string("the body is not valid JSON: ") + e.what());
+  }
+}
+
+}  // namespace rota::io

@@ -1,0 +1,57 @@
+// Shared pieces of rota's JSON codecs: values, times, and a problem collector that
+// knows the JSON path it is at.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "core/status.h"
+
+namespace rota::io {
+
+using Json = nlohmann::json;
+
+// RFC 3339 ("2026-11-22T10:00:00Z", offsets and fractions accepted; fractions dropped).
+std::optional<core::Time> ParseTime(const std::string& text);
+std::string FormatTime(core::Time t);
+
+// A JSON scalar as a core value. Arrays and objects are kept as their JSON text.
+core::Value ToValue(const Json& j);
+Json FromValue(const core::Value& v);
+core::Properties ToProperties(const Json& object);
+Json FromProperties(const core::Properties& p);
+
+// Collects problems while reading a document; each has the path it concerns.
+class Problems {
+ public:
+  void Add(const std::string& path, std::string message) { list_.push_back({path, std::move(message)}); }
+  bool empty() const { return list_.empty(); }
+  size_t size() const { return list_.size(); }
+  std::vector<Problem>& list() { return list_; }
+  Status ToStatus() { return Status::Invalid(std::move(list_)); }
+
+  // Typed field readers: absent (or null) leaves `out` as it is; a wrong type is a problem.
+  bool String(const Json& obj, const char* key, const std::string& path, std::string& out);
+  bool OptString(const Json& obj, const char* key, const std::string& path, std::optional<std::string>& out);
+  bool Bool(const Json& obj, const char* key, const std::string& path, bool& out);
+  bool Int(const Json& obj, const char* key, const std::string& path, int64_t& out);
+  bool Object(const Json& obj, const char* key, const std::string& path);  // present and an object?
+  bool Array(const Json& obj, const char* key, const std::string& path);   // present and an array?
+  // Problems for keys of `obj` not in `known`.
+  void Unknown(const Json& obj, std::initializer_list<const char*> known, const std::string& path);
+
+ private:
+  std::vector<Problem> list_;
+};
+
+std::string Join(const std::string& path, const std::string& key);
+std::string Index(const std::string& path, size_t i);
+
+// Parses text as JSON; a 400 Status naming the position when it is not JSON.
+Result<Json> ParseJson(const std::string& text);
+
+}  // namespace rota::io
