@@ -6,7 +6,7 @@ RecordOperands::RecordOperands(const Workspace& ws, const Properties& current,
                                const Properties* previous)
     : ws_(ws), current_(current), previous_(previous) {}
 
-const Operand& RecordOperands::Current(int slot) {
+const Operand& RecordOperands::ReadCurrent(int slot) {
   if (cur_.empty()) {
     cur_.resize(ws_.fields().size());
     cur_state_.assign(ws_.fields().size(), 0);
@@ -68,11 +68,9 @@ bool Contains(const Operand& v, const Operand& needle) {
   return v.folded.find(needle.folded) != std::string::npos;
 }
 
-}  // namespace
-
-bool Holds(const CompiledCondition& c, RecordOperands& r) {
+bool Evaluate(const CompiledCondition& c, RecordOperands& r) {
   const std::vector<Operand>& ops = c.operands;
-  switch (c.source->op) {
+  switch (c.op) {
     case Op::kEq: return Equal(r.Current(c.slot), ops[0]);
     case Op::kNeq: return !Equal(r.Current(c.slot), ops[0]);
     case Op::kIn: return InList(r.Current(c.slot), ops);
@@ -88,7 +86,7 @@ bool Holds(const CompiledCondition& c, RecordOperands& r) {
       const Operand& v = r.Current(c.slot);
       if (v.empty()) return false;
       int cmp = Compare(v, ops[0]);
-      switch (c.source->op) {
+      switch (c.op) {
         case Op::kGt: return cmp > 0;
         case Op::kGte: return cmp >= 0;
         case Op::kLt: return cmp < 0;
@@ -118,9 +116,21 @@ bool Holds(const CompiledCondition& c, RecordOperands& r) {
   return false;
 }
 
+// Evaluate(), once per decision for a condition with a memo slot.
+inline bool HoldsMemo(const CompiledCondition& c, RecordOperands& r) {
+  if (c.memo < 0) return Evaluate(c, r);
+  char& m = r.Memo(c.memo);
+  if (m == 0) m = Evaluate(c, r) ? 1 : 2;
+  return m == 1;
+}
+
+}  // namespace
+
+bool Holds(const CompiledCondition& c, RecordOperands& r) { return HoldsMemo(c, r); }
+
 int FirstFailing(const std::vector<CompiledCondition>& all, RecordOperands& record) {
   for (size_t i = 0; i < all.size(); ++i) {
-    if (!Holds(all[i], record)) return static_cast<int>(i);
+    if (!HoldsMemo(all[i], record)) return static_cast<int>(i);
   }
   return -1;
 }
@@ -128,7 +138,7 @@ int FirstFailing(const std::vector<CompiledCondition>& all, RecordOperands& reco
 bool AnyHolds(const std::vector<CompiledCondition>& any, RecordOperands& record) {
   if (any.empty()) return true;
   for (const CompiledCondition& c : any) {
-    if (Holds(c, record)) return true;
+    if (HoldsMemo(c, record)) return true;
   }
   return false;
 }

@@ -15,16 +15,29 @@ namespace rota::core {
 class RecordOperands {
  public:
   RecordOperands(const Workspace& ws, const Properties& current, const Properties* previous);
-  const Operand& Current(int slot);
+  const Operand& Current(int slot) {
+    // The fast path, inline: the field was read already in this decision.
+    if (static_cast<size_t>(slot) < cur_state_.size() && cur_state_[slot]) return cur_[slot];
+    return ReadCurrent(slot);
+  }
   // The old value when the property changed; nullptr when it is absent from `previous`.
   const Operand* Previous(int slot);
+  // The result of the conditions of memo slot `memo` in this decision: 0 not evaluated
+  // yet, 1 holds, 2 fails.
+  char& Memo(int memo) {
+    if (memo_.empty()) memo_.assign(static_cast<size_t>(ws_.memo_slots()), 0);
+    return memo_[static_cast<size_t>(memo)];
+  }
 
  private:
+  const Operand& ReadCurrent(int slot);
+
   const Workspace& ws_;
   const Properties& current_;
   const Properties* previous_;
   std::vector<Operand> cur_, prev_;
   std::vector<char> cur_state_, prev_state_;  // 0 unread, 1 read, 2 absent (prev only)
+  std::vector<char> memo_;
 };
 
 // Equal as conditions compare: numerically when both are numbers, else folded text.

@@ -16,6 +16,22 @@ const date::time_zone* Zone(const std::string& name) {
   }
 }
 
+// What decides a condition's result for a record: its field, operator and operands.
+std::string ConditionKey(const CompiledCondition& c) {
+  std::string key;
+  auto put = [&key](const void* p, size_t n) { key.append(static_cast<const char*>(p), n); };
+  put(&c.slot, sizeof c.slot);
+  put(&c.op, sizeof c.op);
+  for (const Operand& o : c.operands) {
+    put(&o.is_number, sizeof o.is_number);
+    put(&o.number, sizeof o.number);
+    size_t n = o.folded.size();
+    put(&n, sizeof n);
+    key += o.folded;
+  }
+  return key;
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const Workspace>> Workspace::Build(Config config) {
@@ -52,6 +68,18 @@ Result<std::shared_ptr<const Workspace>> Workspace::Build(Config config) {
     for (const Condition& cond : r.conditions.any) cr.any.push_back(ws->Compile(cond));
     ws->rules_.push_back(std::move(cr));
   }
+  {
+    std::unordered_map<std::string, std::vector<CompiledCondition*>> alike;
+    for (CompiledRule& cr : ws->rules_) {
+      for (CompiledCondition& cc : cr.all) alike[ConditionKey(cc)].push_back(&cc);
+      for (CompiledCondition& cc : cr.any) alike[ConditionKey(cc)].push_back(&cc);
+    }
+    for (auto& [key, ccs] : alike) {
+      if (ccs.size() < 2) continue;
+      for (CompiledCondition* cc : ccs) cc->memo = ws->memo_slots_;
+      ++ws->memo_slots_;
+    }
+  }
   for (const CompiledRule& cr : ws->rules_) {
     ws->rules_by_id_.emplace(cr.rule->id, &cr);
     if (!cr.rule->active) continue;
@@ -66,6 +94,7 @@ Result<std::shared_ptr<const Workspace>> Workspace::Build(Config config) {
 CompiledCondition Workspace::Compile(const Condition& c) {
   CompiledCondition cc;
   cc.source = &c;
+  cc.op = c.op;
   auto [it, inserted] = field_slots_.emplace(c.field, static_cast<int>(fields_.size()));
   if (inserted) fields_.push_back(c.field);
   cc.slot = it->second;

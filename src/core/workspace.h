@@ -22,6 +22,11 @@ namespace rota::core {
 struct CompiledCondition {
   const Condition* source = nullptr;
   int slot = 0;                    // index of the field in Workspace::fields()
+  Op op = Op::kEq;                 // source->op, kept here so evaluation reads one object
+  // A condition that occurs more than once in the workspace (same field, operator and
+  // folded operands) has a memo slot, shared by all its occurrences, so a decision
+  // evaluates it once; -1 for a condition that occurs once.
+  int memo = -1;
   std::vector<Operand> operands;   // the value(s), folded
 };
 
@@ -62,6 +67,8 @@ class Workspace {
   // Active rules of `type` listening to `event`, highest priority first.
   const std::vector<const CompiledRule*>& RulesFor(ObjectType type, Event event) const;
   const std::vector<std::string>& fields() const { return fields_; }
+  // How many memo slots the conditions use (CompiledCondition::memo).
+  int memo_slots() const { return memo_slots_; }
   const date::time_zone* time_zone() const { return tz_; }
   std::optional<std::string> DefaultOwner(ObjectType type) const;
 
@@ -78,6 +85,7 @@ class Workspace {
   std::vector<const CompiledRule*> by_type_event_[kObjectTypeCount][kEventCount];
   std::vector<std::string> fields_;
   std::unordered_map<std::string, int> field_slots_;
+  int memo_slots_ = 0;
   const date::time_zone* tz_ = nullptr;
 };
 
