@@ -56,7 +56,9 @@ class Decider {
     }
     Trace({TraceEntry::Kind::kNoRule, "", false, "no rule matched", {}, Reason::kNoRuleMatched});
     bool unable = false;
-    if (!TryDefault(std::nullopt, &unable)) {
+    if (TryDefault(std::nullopt, &unable)) {
+      d_.strategy = "default";  // decision.h: the workspace default owner decided
+    } else {
       Unassigned(unable ? Reason::kUserNotFound : Reason::kNoRuleMatched);
     }
     return std::move(d_);
@@ -355,6 +357,15 @@ class Decider {
 
 Result<Decision> Decide(const Workspace& ws, const StateView& state, const Request& request) {
   return Decider(ws, state, request).Run();
+}
+
+std::optional<std::string> PeekNext(const Workspace& ws, const StateView& state, const Pool& pool, Time now) {
+  const std::string no_record;
+  EligibilityContext ctx{ws, state, pool.object_type, no_record, now};
+  int chosen = PickRoundRobin(pool.members, state.PoolPointer(pool.id),
+                              [&](size_t i) { return !CheckEligible(ctx, pool.members[i].user); });
+  if (chosen < 0) return std::nullopt;
+  return pool.members[static_cast<size_t>(chosen)].user;
 }
 
 }  // namespace rota::core

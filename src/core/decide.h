@@ -34,4 +34,8 @@ struct Request {
 // NotFound for an unknown target; Invalid for a target of another object type.
 Result<Decision> Decide(const Workspace& ws, const StateView& state, const Request& request);
 
+// Who the pool would serve next at `now` (round robin, eligibility included), without
+// advancing anything; nullopt when nobody is eligible.
+std::optional<std::string> PeekNext(const Workspace& ws, const StateView& state, const Pool& pool, Time now);
+
 }  // namespace rota::core

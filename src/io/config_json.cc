@@ -12,10 +12,11 @@ using core::ObjectType;
 constexpr const char* kDays[7] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
 
 std::optional<int> ParseClock(const std::string& s) {
-  int h = 0, m = 0;
-  char tail = 0;
-  if (std::sscanf(s.c_str(), "%d:%d%c", &h, &m, &tail) != 2) return std::nullopt;
-  if (s.size() != 5 || h < 0 || m < 0 || m > 59 || h > 24 || (h == 24 && m != 0)) return std::nullopt;
+  auto digit = [&](size_t i) { return s[i] >= '0' && s[i] <= '9'; };
+  if (s.size() != 5 || !digit(0) || !digit(1) || s[2] != ':' || !digit(3) || !digit(4)) return std::nullopt;
+  int h = (s[0] - '0') * 10 + (s[1] - '0');
+  int m = (s[3] - '0') * 10 + (s[4] - '0');
+  if (m > 59 || h > 24 || (h == 24 && m != 0)) return std::nullopt;
   return h * 60 + m;
 }
 
@@ -139,6 +140,7 @@ std::vector<core::Condition> ReadConditionSet(const Json& set, const std::string
     const Json& c = set[i];
     if (!c.is_object()) {
       p.Add(cp, "a condition is {\"field\", \"op\", \"value\"}");
+      out.emplace_back();  // keeps later conditions at their own index
       continue;
     }
     core::Condition cond;
@@ -265,6 +267,7 @@ std::vector<T> ReadList(const Json& doc, const char* key, Problems& p, F read) {
     std::string path = Index(key, i);
     if (!list[i].is_object()) {
       p.Add(path, "must be an object");
+      out.emplace_back();  // keeps later items at their own index
       continue;
     }
     out.push_back(read(list[i], path, p));
@@ -297,11 +300,12 @@ core::User ReadUser(const Json& j, const std::string& path, Problems& p) {
       std::string op = Index(Join(path, "out_of_office"), i);
       if (!list[i].is_object()) {
         p.Add(op, "an absence is {\"from\", \"to\"}");
+        u.out_of_office.emplace_back();  // keeps later absences at their own index
         continue;
       }
       auto from = ReadTime(list[i], "from", op, p);
       auto to = ReadTime(list[i], "to", op, p);
-      if (from && to) u.out_of_office.push_back({*from, *to});
+      u.out_of_office.push_back({from.value_or(core::Time{}), to.value_or(core::Time{})});
     }
   }
   if (p.Object(j, "working_hours", path)) u.working_hours = ReadWorkingHours(j["working_hours"], Join(path, "working_hours"), p);
@@ -343,19 +347,26 @@ core::Pool ReadPool(const Json& j, const std::string& path, Problems& p) {
         user = list[i].get<std::string>();
       } else if (list[i].is_object() && list[i].contains("user") && list[i]["user"].is_string()) {
         user = list[i]["user"].get<std::string>();  // GET's shape, for round trips
+        if (list[i].contains("position") && list[i]["position"].is_number_integer()) {
+          pool.members.push_back({user, list[i]["position"].get<int64_t>()});
+          continue;
+        }
       } else {
         p.Add(Index(Join(path, "members"), i), "a member is a user id");
-        continue;
+        // keeps later members at their own index (user "" is never a known user)
       }
-      pool.members.push_back({user, static_cast<int64_t>(pool.members.size() + 1)});
+      int64_t last = pool.members.empty() ? 0 : pool.members.back().position;
+      pool.members.push_back({user, last + 1});
     }
   }
   return pool;
 }
 
-Json WritePool(const core::Pool& pool) {
+Json WritePool(const core::Pool& pool, bool with_positions) {
   Json members = Json::array();
-  for (const auto& m : pool.members) members.push_back(m.user);
+  for (const auto& m : pool.members) {
+    members.push_back(with_positions ? Json{{"user", m.user}, {"position", m.position}} : Json(m.user));
+  }
   return {{"id", pool.id}, {"name", pool.name}, {"object_type", core::ToString(pool.object_type)}, {"members", members}};
 }
 
@@ -369,6 +380,7 @@ std::vector<core::KeyOwner> ReadKeyOwners(const Json& list, const std::string& p
     std::string op = Index(path, i);
     if (!list[i].is_object()) {
       p.Add(op, "an owner is {\"user\", \"percent\"}");
+      out.emplace_back();  // keeps later owners at their own index
       continue;
     }
     core::KeyOwner o;
@@ -403,6 +415,7 @@ core::Distribution ReadDistribution(const Json& j, const std::string& path, Prob
       std::string kp = Index(Join(path, "keys"), i);
       if (!keys[i].is_object()) {
         p.Add(kp, "a key is {\"value\", \"owners\"}");
+        d.keys.emplace_back();  // keeps later keys at their own index
         continue;
       }
       core::DistributionKey k;
@@ -597,10 +610,16 @@ Result<core::Config> ReadConfig(const Json& doc) {
   // Semantic problems, except where the shape was already wrong.
   std::vector<Problem> shape = std::move(p.list());
   std::vector<Problem> all = shape;
+  // Is `path` `base` or inside it? ("rules[1]" holds "rules[1].id", not "rules[10]".)
+  auto within = [](const std::string& path, const std::string& base) {
+    if (base.empty()) return true;
+    if (path.rfind(base, 0) != 0) return false;
+    return path.size() == base.size() || path[base.size()] == '.' || path[base.size()] == '[';
+  };
   for (Problem& sp : core::Validate(c)) {
     bool covered = false;
     for (const Problem& s : shape) {
-      covered = covered || sp.path.rfind(s.path, 0) == 0 || s.path.rfind(sp.path, 0) == 0;
+      covered = covered || within(sp.path, s.path) || within(s.path, sp.path);
       // An unknown operator makes the value's shape meaningless.
       if (s.path.ends_with(".op")) covered = covered || sp.path == s.path.substr(0, s.path.size() - 2) + "value";
     }
@@ -610,12 +629,12 @@ Result<core::Config> ReadConfig(const Json& doc) {
   return c;
 }
 
-Json WriteConfig(const core::Config& c) {
+Json WriteConfig(const core::Config& c, bool with_positions) {
   Json doc = Json::object();
   Json users = Json::array(), pools = Json::array(), dists = Json::array(), rules = Json::array(),
        records = Json::array();
   for (const auto& u : c.users) users.push_back(WriteUser(u));
-  for (const auto& x : c.pools) pools.push_back(WritePool(x));
+  for (const auto& x : c.pools) pools.push_back(WritePool(x, with_positions));
   for (const auto& d : c.distributions) dists.push_back(WriteDistribution(d));
   for (const auto& r : c.rules) rules.push_back(WriteRule(r));
   for (const auto& r : c.records) records.push_back(WriteRecord(r));

@@ -9,7 +9,8 @@
 namespace rota::io {
 
 core::User ReadUser(const Json& j, const std::string& path, Problems& p);
-core::Pool ReadPool(const Json& j, const std::string& path, Problems& p);  // positions 1..n
+// Members are user ids (join positions 1..n in order) or {"user", "position"}.
+core::Pool ReadPool(const Json& j, const std::string& path, Problems& p);
 core::Distribution ReadDistribution(const Json& j, const std::string& path, Problems& p);
 std::vector<core::KeyOwner> ReadKeyOwners(const Json& j, const std::string& path, Problems& p);
 core::Rule ReadRule(const Json& j, const std::string& path, Problems& p);
@@ -19,7 +20,8 @@ std::optional<core::ObjectType> ReadObjectType(const Json& j, const char* key, c
                                                Problems& p);
 
 Json WriteUser(const core::User& u);
-Json WritePool(const core::Pool& pool);  // members as user ids, in serving order
+// Members as user ids in serving order, or as {"user", "position"} (storage, GET).
+Json WritePool(const core::Pool& pool, bool with_positions = false);
 Json WriteDistribution(const core::Distribution& d);
 Json WriteKeyOwners(const std::vector<core::KeyOwner>& owners);
 Json WriteRule(const core::Rule& r);
@@ -28,6 +30,6 @@ Json WriteRecord(const core::Record& r);
 
 // The whole document: shape problems and core::Validate's problems together (422).
 Result<core::Config> ReadConfig(const Json& doc);
-Json WriteConfig(const core::Config& c);
+Json WriteConfig(const core::Config& c, bool with_positions = false);
 
 }  // namespace rota::io

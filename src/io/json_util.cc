@@ -152,6 +152,12 @@ void Problems::Unknown(const Json& obj, std::initializer_list<const char*> known
   }
 }
 
+Json ErrorBody(const Status& s) {
+  Json details = Json::array();
+  for (const Problem& p : s.details()) details.push_back({{"path", p.path}, {"message", p.message}});
+  return {{"error", {{"code", s.error_code()}, {"message", s.message()}, {"details", details}}}};
+}
+
 Result<Json> ParseJson(const std::string& text) {
   try {
     return Json::parse(text);

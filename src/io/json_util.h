@@ -51,6 +51,9 @@ class Problems {
 std::string Join(const std::string& path, const std::string& key);
 std::string Index(const std::string& path, size_t i);
 
+// API.md's error body: {"error": {"code", "message", "details": [{"path", "message"}]}}.
+Json ErrorBody(const Status& s);
+
 // Parses text as JSON; a 400 Status naming the position when it is not JSON.
 Result<Json> ParseJson(const std::string& text);
 

@@ -1,0 +1,245 @@
+// Decisions: POST /v1/assign and /v1/assign/batch, and the workspace bootstrap.
+#include <chrono>
+
+#include "core/decide.h"
+#include "io/assign_json.h"
+#include "io/config_json.h"
+#include "service/service.h"
+
+namespace rota::service {
+namespace {
+
+int64_t Unix(core::Time t) { return t.time_since_epoch().count(); }
+
+// The body without its idempotency key, hashed: the same key must come with the same body.
+std::string RequestHash(const Json& body) {
+  Json copy = body;
+  copy.erase("idempotency_key");
+  return Sha256Hex(copy.dump());
+}
+
+// The record as rota keeps it after the decision: what the CRM sent, over what rota
+// knew, with the new owner (an unassigned decision leaves the owners as they were).
+core::Record Merge(const core::Record& incoming, const std::optional<core::Record>& known,
+                   const core::Decision& d) {
+  core::Record r = incoming;
+  if (known) {
+    for (const auto& [k, v] : known->properties) r.properties.emplace(k, v);
+    for (const auto& [k, v] : known->links) r.links.emplace(k, v);
+    for (const std::string& t : known->tags) {
+      if (std::find(r.tags.begin(), r.tags.end(), t) == r.tags.end()) r.tags.push_back(t);
+    }
+    if (r.owners.empty()) r.owners = known->owners;
+  }
+  if (d.owner) {
+    r.owners = {*d.owner};
+    if (!d.tag.empty() && std::find(r.tags.begin(), r.tags.end(), d.tag) == r.tags.end()) r.tags.push_back(d.tag);
+  }
+  return r;
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> Service::Bootstrap(const std::string& secret) {
+  auto n = store_.CountWorkspaces();
+  if (!n.ok()) return n.status();
+  if (*n > 0) return std::optional<std::string>();
+  auto key = CreateWorkspace("default");
+  if (!key.ok()) return key.status();
+  if (!secret.empty()) {
+    // Replace the generated key by the one the operator chose.
+    Status s = store_.RevokeKey(key->row.id, std::nullopt, Unix(clock_.Now()));
+    if (!s.ok()) return s;
+    auto chosen = service::CreateKey(store_, "default", Role::kAdmin, true, "bootstrap", Unix(clock_.Now()), secret);
+    if (!chosen.ok()) return chosen.status();
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>(key->secret);
+}
+
+Result<NewKey> Service::CreateWorkspace(const std::string& id) {
+  if (id.empty() || id.size() > 64 || id.find_first_of(" /?#%\"\\") != std::string::npos) {
+    return Status::Invalid("id", "a workspace id is 1–64 characters without spaces, slashes, ?, #, % or quotes");
+  }
+  Status s = store_.CreateWorkspace(id, StoredConfig(core::Config{}), Unix(clock_.Now()));
+  if (!s.ok()) return s;
+  return service::CreateKey(store_, id, Role::kAdmin, true, "first admin key", Unix(clock_.Now()));
+}
+
+Result<Json> Service::CreateKey(const Principal& p, const Json& body) {
+  io::Problems pr;
+  if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
+  std::string role_name = "member", name;
+  bool can_reassign = false;
+  pr.String(body, "role", "", role_name);
+  pr.String(body, "name", "", name);
+  pr.Bool(body, "can_reassign", "", can_reassign);
+  auto role = ParseRole(role_name);
+  if (!role) pr.Add("role", "role is admin, member or integration");
+  if (!pr.empty()) return pr.ToStatus();
+  auto k = service::CreateKey(store_, p.workspace, *role, can_reassign, name, Unix(clock_.Now()));
+  if (!k.ok()) return k.status();
+  return Json{{"id", k->row.id},         {"key", k->secret},
+              {"role", k->row.role},     {"can_reassign", k->row.can_reassign},
+              {"name", k->row.name},     {"created_at", io::FormatTime(core::Time(std::chrono::seconds(k->row.created_at)))}};
+}
+
+Result<Json> Service::ListKeys(const Principal& p) {
+  auto rows = store_.ListKeys(p.workspace);
+  if (!rows.ok()) return rows.status();
+  Json items = Json::array();
+  for (const store::KeyRow& k : *rows) {
+    Json j = {{"id", k.id},
+              {"role", k.role},
+              {"can_reassign", k.can_reassign},
+              {"name", k.name},
+              {"created_at", io::FormatTime(core::Time(std::chrono::seconds(k.created_at)))},
+              {"revoked", k.revoked_at.has_value()}};
+    items.push_back(j);
+  }
+  return Json{{"items", items}, {"next_cursor", nullptr}};
+}
+
+Status Service::RevokeKey(const Principal& p, const std::string& id) {
+  return store_.RevokeKey(id, p.workspace, Unix(clock_.Now()));
+}
+
+Result<Json> Service::Assign(const Principal& p, const Json& body, const std::string& idempotency_header) {
+  auto start = std::chrono::steady_clock::now();
+  auto result = AssignOne(p, body, idempotency_header);
+  if (result.ok() && !result->value("dry_run", false) && !result->value("replayed", false)) {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const Json& strategy = (*result)["strategy"];
+    metrics_.Decision((*result)["outcome"].get<std::string>(), strategy.is_string() ? strategy.get<std::string>() : "",
+                      secs);
+  }
+  if (result.ok()) result->erase("replayed");
+  return result;
+}
+
+Result<Json> Service::AssignOne(const Principal& p, const Json& body, const std::string& idempotency_header) {
+  auto parsed = io::ReadAssignBody(body);
+  if (!parsed.ok()) return parsed.status();
+  io::AssignBody& b = *parsed;
+  if (b.at) return Status::Invalid("at", "\"at\" is only for `rota simulate`; the server decides at its own time");
+  if (p.role == Role::kMember) {
+    if (b.event != core::Event::kAssignRequested || !b.target || !p.can_reassign) {
+      return Status::Forbidden(
+          "a member key may only request assignment to a pool or rule, and only with can_reassign");
+    }
+  }
+  if (!idempotency_header.empty()) {
+    if (!b.idempotency_key.empty() && b.idempotency_key != idempotency_header) {
+      return Status::Invalid("idempotency_key", "the Idempotency-Key header and the body's idempotency_key differ");
+    }
+    b.idempotency_key = idempotency_header;
+  }
+  const core::Time now = clock_.Now();
+  auto answer = [&](const core::Decision& d, const std::string& id) {
+    Json j = io::WriteDecision(d, b.explain);
+    j["decision_id"] = id.empty() ? Json(nullptr) : Json(id);
+    j["at"] = io::FormatTime(now);
+    return j;
+  };
+
+  if (b.dry_run) {
+    auto tx = store_.BeginRead(p.workspace);
+    if (!tx.ok()) return tx.status();
+    auto ws = snapshots_.Get(**tx, p.workspace);
+    if (!ws.ok()) return ws.status();
+    auto d = core::Decide(**ws, **tx, io::ToRequest(b, now));
+    if (!d.ok()) return d.status();
+    Json j = answer(*d, "");
+    j["dry_run"] = true;
+    return j;
+  }
+
+  auto txr = store_.BeginWrite(p.workspace);
+  if (!txr.ok()) return txr.status();
+  store::Tx& tx = **txr;
+  const std::string hash = RequestHash(body);
+  if (!b.idempotency_key.empty()) {
+    auto found = tx.FindDecisionByKey(b.idempotency_key);
+    if (!found.ok()) return found.status();
+    if (*found) {
+      if ((*found)->request_hash != hash) {
+        return Status(Code::kConflict, "idempotency_conflict",
+                      "idempotency key \"" + b.idempotency_key + "\" was used with a different request");
+      }
+      Json j = Json::parse((*found)->body);
+      j["replayed"] = true;
+      return j;
+    }
+  }
+  auto ws = snapshots_.Get(tx, p.workspace);
+  if (!ws.ok()) return ws.status();
+  auto decided = core::Decide(**ws, tx, io::ToRequest(b, now));
+  if (!decided.ok()) return decided.status();
+  const core::Decision& d = *decided;
+  const std::string id = NewId("dec_");
+
+  Status s;
+  for (const core::PoolAdvance& pa : d.changes.pools) {
+    if (s = tx.SetPoolPointer(pa.pool, pa.position); !s.ok()) return s;
+  }
+  for (const core::KeyPick& k : d.changes.keys) {
+    if (s = tx.SaveKeyPick(k); !s.ok()) return s;
+  }
+  for (const core::UnkeyedValue& u : d.changes.unkeyed) {
+    if (s = tx.AddUnkeyed(u.distribution, core::Fold(u.value), u.value); !s.ok()) return s;
+  }
+  core::Record rec = Merge(b.record, tx.FindRecord(b.record.object_type, b.record.id), d);
+  if (s = tx.PutRecord(rec, now.time_since_epoch().count()); !s.ok()) return s;
+  for (const core::RelatedChange& rc : d.related) {
+    core::Record linked;
+    linked.object_type = rc.object_type;
+    linked.id = rc.id;
+    if (auto known = tx.FindRecord(rc.object_type, rc.id)) linked = *known;
+    linked.owners = rc.owners;
+    if (s = tx.PutRecord(linked, Unix(now)); !s.ok()) return s;
+    if (s = tx.RemoveUnassigned(std::string(core::ToString(rc.object_type)), rc.id); !s.ok()) return s;
+  }
+  Json j = answer(d, id);
+  store::DecisionRow row;
+  row.id = id;
+  row.at = Unix(now);
+  row.event = std::string(core::ToString(b.event));
+  row.object_type = std::string(core::ToString(b.record.object_type));
+  row.record_id = b.record.id;
+  row.rule = d.rule;
+  row.strategy = d.strategy;
+  row.outcome = std::string(core::ToString(d.outcome));
+  row.owner = d.owner;
+  if (d.reason) row.reason = std::string(core::ToString(*d.reason));
+  row.body = j.dump();
+  row.idempotency_key = b.idempotency_key;
+  row.request_hash = hash;
+  if (s = tx.InsertDecision(row); !s.ok()) return s;
+  if (d.outcome == core::Outcome::kUnassigned) {
+    s = tx.PutUnassigned({row.object_type, row.record_id, *row.reason, id, row.at});
+  } else {
+    s = tx.RemoveUnassigned(row.object_type, row.record_id);
+  }
+  if (!s.ok()) return s;
+  if (s = tx.Commit(); !s.ok()) return s;
+  return j;
+}
+
+Result<Json> Service::AssignBatch(const Principal& p, const Json& body) {
+  if (!body.is_object() || !body.contains("items") || !body["items"].is_array()) {
+    return Status::Invalid("items", "a batch is {\"items\": [assign bodies…]}");
+  }
+  const Json& items = body["items"];
+  if (items.size() > kMaxBatch) {
+    return Status::Invalid("items", "at most " + std::to_string(kMaxBatch) + " items per batch, got " +
+                                        std::to_string(items.size()));
+  }
+  Json decisions = Json::array();
+  for (const Json& item : items) {
+    auto r = Assign(p, item, "");
+    decisions.push_back(r.ok() ? *r : io::ErrorBody(r.status()));
+  }
+  return Json{{"decisions", decisions}};
+}
+
+}  // namespace rota::service

@@ -1,0 +1,92 @@
+#include "service/auth.h"
+
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <chrono>
+#include <cstdio>
+
+namespace rota::service {
+
+std::optional<Role> ParseRole(const std::string& s) {
+  if (s == "admin") return Role::kAdmin;
+  if (s == "member") return Role::kMember;
+  if (s == "integration") return Role::kIntegration;
+  return std::nullopt;
+}
+
+std::string ToString(Role r) {
+  switch (r) {
+    case Role::kAdmin: return "admin";
+    case Role::kMember: return "member";
+    case Role::kIntegration: return "integration";
+  }
+  return "member";
+}
+
+static std::string Hex(const unsigned char* data, size_t n) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out(n * 2, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = kDigits[data[i] >> 4];
+    out[2 * i + 1] = kDigits[data[i] & 15];
+  }
+  return out;
+}
+
+std::string RandomHex(size_t bytes) {
+  std::string buf(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(buf.data()), static_cast<int>(bytes)) != 1) {
+    std::fprintf(stderr, "rota: no random bytes available\n");
+    std::abort();
+  }
+  return Hex(reinterpret_cast<const unsigned char*>(buf.data()), bytes);
+}
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  return Hex(digest, sizeof digest);
+}
+
+std::string NewId(const std::string& prefix) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%012llx", static_cast<unsigned long long>(ms));
+  return prefix + buf + RandomHex(8);
+}
+
+Result<NewKey> CreateKey(store::Store& store, const std::string& workspace, Role role, bool can_reassign,
+                         const std::string& name, int64_t now, const std::string& secret) {
+  NewKey k;
+  k.secret = secret.empty() ? "rota_" + RandomHex(24) : secret;
+  k.row.id = NewId("key_");
+  k.row.workspace = workspace;
+  k.row.role = ToString(role);
+  k.row.can_reassign = can_reassign;
+  k.row.name = name;
+  k.row.hash = Sha256Hex(k.secret);
+  k.row.created_at = now;
+  auto exists = store.WorkspaceExists(workspace);
+  if (!exists.ok()) return exists.status();
+  if (!*exists) return Status::NotFound("unknown workspace \"" + workspace + "\"");
+  Status s = store.CreateKey(k.row);
+  if (!s.ok()) return s;
+  return k;
+}
+
+Result<Principal> Authenticate(store::Store& store, const std::string& secret) {
+  auto unauth = [] {
+    return Status(Code::kUnauthenticated, "unauthenticated", "a valid API key is required (Authorization: Bearer KEY)");
+  };
+  if (secret.empty()) return unauth();
+  auto row = store.FindKeyByHash(Sha256Hex(secret));
+  if (!row.ok()) return row.status();
+  if (!*row || (*row)->revoked_at) return unauth();
+  const store::KeyRow& k = **row;
+  return Principal{k.workspace, ParseRole(k.role).value_or(Role::kMember), k.can_reassign, k.id};
+}
+
+}  // namespace rota::service

@@ -1,0 +1,633 @@
+// Configuration use cases: users, pools, rules, distributions, settings and the whole
+// document. Every change runs through Mutate(): one write transaction, the core's
+// validator, the state reconciliation, a new config version.
+#include <algorithm>
+
+#include "core/decide.h"
+#include "core/text.h"
+#include "io/config_json.h"
+#include "service/reconcile.h"
+#include "service/service.h"
+
+namespace rota::service {
+namespace {
+
+Json ChangesJson(const std::vector<Change>& changes) {
+  Json list = Json::array();
+  for (const Change& c : changes) list.push_back({{"kind", c.kind}, {"id", c.id}, {"change", c.change}});
+  return list;
+}
+
+// Problems about the entity at `prefix` (e.g. "rules[3]") are reported relative to it,
+// as the client sent only that entity.
+Status Relative(const Status& s, const std::string& prefix) {
+  if (prefix.empty() || s.details().empty()) return s;
+  std::vector<Problem> out;
+  for (Problem p : s.details()) {
+    if (p.path == prefix) {
+      p.path = "";
+    } else if (p.path.rfind(prefix + ".", 0) == 0) {
+      p.path = p.path.substr(prefix.size() + 1);
+    }
+    out.push_back(std::move(p));
+  }
+  return Status::Invalid(std::move(out));
+}
+
+Status NotFound(const char* kind, const std::string& id) {
+  return Status::NotFound(std::string("unknown ") + kind + " \"" + id + "\"");
+}
+
+template <typename T>
+T* Find(std::vector<T>& list, const std::string& id) {
+  auto it = std::find_if(list.begin(), list.end(), [&](const T& x) { return x.id == id; });
+  return it == list.end() ? nullptr : &*it;
+}
+template <typename T>
+const T* Find(const std::vector<T>& list, const std::string& id) {
+  auto it = std::find_if(list.begin(), list.end(), [&](const T& x) { return x.id == id; });
+  return it == list.end() ? nullptr : &*it;
+}
+template <typename T>
+size_t IndexOf(const std::vector<T>& list, const std::string& id) {
+  return static_cast<size_t>(std::find_if(list.begin(), list.end(), [&](const T& x) { return x.id == id; }) -
+                             list.begin());
+}
+
+// A page of `items` from the offset in `page.cursor`.
+Json PageOf(const Json& items, const Page& page) {
+  size_t offset = page.cursor.empty() ? 0 : std::stoul(page.cursor);
+  Json out = Json::array();
+  for (size_t i = offset; i < items.size() && out.size() < static_cast<size_t>(page.limit); ++i) out.push_back(items[i]);
+  size_t next = offset + out.size();
+  return {{"items", out}, {"next_cursor", next < items.size() ? Json(std::to_string(next)) : Json(nullptr)}};
+}
+
+Status CheckPage(const Page& page) {
+  if (page.cursor.empty()) return Status::Ok();
+  if (page.cursor.find_first_not_of("0123456789") != std::string::npos || page.cursor.size() > 9) {
+    return Status::Invalid("cursor", "not a cursor this list gave");
+  }
+  return Status::Ok();
+}
+
+// An id for a created object that omitted one.
+void EnsureId(std::string& id, const char* prefix) {
+  if (id.empty()) id = NewId(prefix);
+}
+
+// Deleting something still used elsewhere is a conflict naming each use.
+Status InUse(const Status& s, const std::string& what) {
+  if (s.code() != Code::kInvalid) return s;
+  return {Code::kConflict, "in_use", what + " is still in use: " + s.message(), s.details()};
+}
+
+}  // namespace
+
+template <typename F>
+Result<std::shared_ptr<const core::Workspace>> Service::Mutate(const std::string& ws, F change, bool dry_run,
+                                                               std::vector<Change>* changes) {
+  auto txr = store_.BeginWrite(ws);
+  if (!txr.ok()) return txr.status();
+  store::Tx& tx = **txr;
+  auto loaded = tx.LoadConfig();
+  if (!loaded.ok()) return loaded.status();
+  auto before = ParseStoredConfig(loaded->second);
+  if (!before.ok()) return before.status();
+  core::Config after = *before;
+  Status s = change(after, tx);
+  if (!s.ok()) return s;
+  auto diff = Reconcile(*before, after, &tx);
+  if (!diff.ok()) return diff.status();
+  if (changes != nullptr) *changes = std::move(diff).value();
+  auto built = core::Workspace::Build(after);
+  if (!built.ok()) return built.status();
+  if (dry_run) return *built;  // the transaction rolls back
+  int64_t version = loaded->first + 1;
+  if (s = tx.SaveConfig(version, StoredConfig(after)); !s.ok()) return s;
+  if (s = tx.Commit(); !s.ok()) return s;
+  snapshots_.Put(ws, version, *built);
+  return *built;
+}
+
+Result<std::shared_ptr<const core::Workspace>> Service::Current(const std::string& ws) {
+  auto tx = store_.BeginRead(ws);
+  if (!tx.ok()) return tx.status();
+  return snapshots_.Get(**tx, ws);
+}
+
+// ---- the whole document
+
+Result<Json> Service::GetConfig(const std::string& ws) {
+  auto w = Current(ws);
+  if (!w.ok()) return w.status();
+  return io::WriteConfig((*w)->config());
+}
+
+Result<Json> Service::PutConfig(const std::string& ws, const Json& doc, bool dry_run) {
+  auto incoming = io::ReadConfig(doc);
+  if (!incoming.ok()) return incoming.status();
+  std::vector<core::Record> records = std::move(incoming->records);
+  incoming->records.clear();
+  std::vector<Change> changes;
+  const int64_t now = clock_.Now().time_since_epoch().count();
+  auto result = Mutate(
+      ws,
+      [&](core::Config& c, store::Tx& tx) -> Status {
+        c = *incoming;
+        for (const core::Record& r : records) {
+          Status s = tx.PutRecord(r, now);
+          if (s.ok() && !r.owners.empty()) s = tx.RemoveUnassigned(std::string(core::ToString(r.object_type)), r.id);
+          if (!s.ok()) return s;
+        }
+        return Status::Ok();
+      },
+      dry_run, &changes);
+  if (!result.ok()) return result.status();
+  if (!records.empty()) changes.push_back({"records", std::to_string(records.size()), "upserted"});
+  return Json{{"applied", !dry_run}, {"changes", ChangesJson(changes)}};
+}
+
+// ---- users
+
+Result<Json> Service::ListUsers(const std::string& ws, const Page& page) {
+  if (Status s = CheckPage(page); !s.ok()) return s;
+  auto w = Current(ws);
+  if (!w.ok()) return w.status();
+  Json items = Json::array();
+  for (const core::User& u : (*w)->config().users) items.push_back(io::WriteUser(u));
+  return PageOf(items, page);
+}
+
+Result<Json> Service::GetUser(const std::string& ws, const std::string& id) {
+  auto w = Current(ws);
+  if (!w.ok()) return w.status();
+  const core::User* u = Find((*w)->config().users, id);
+  if (u == nullptr) return NotFound("user", id);
+  return io::WriteUser(*u);
+}
+
+Result<Json> Service::CreateUser(const std::string& ws, const Json& body) {
+  if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
+  io::Problems p;
+  core::User u = io::ReadUser(body, "", p);
+  if (!p.empty()) return p.ToStatus();
+  EnsureId(u.id, "u_");
+  size_t index = 0;
+  auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
+    if (Find(c.users, u.id)) return Status::Conflict("user \"" + u.id + "\" already exists");
+    index = c.users.size();
+    c.users.push_back(u);
+    return Status::Ok();
+  });
+  if (!r.ok()) return Relative(r.status(), io::Index("users", index));
+  return io::WriteUser(u);
+}
+
+Result<Json> Service::PatchUser(const std::string& ws, const std::string& id, const Json& patch) {
+  if (!patch.is_object()) return Status::Invalid("", "the body is a JSON object");
+  core::User updated;
+  size_t index = 0;
+  auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
+    core::User* u = Find(c.users, id);
+    if (u == nullptr) return NotFound("user", id);
+    index = IndexOf(c.users, id);
+    Json merged = io::WriteUser(*u);
+    merged.merge_patch(patch);
+    merged["id"] = id;
+    io::Problems p;
+    updated = io::ReadUser(merged, "", p);
+    if (patch.contains("id") && patch["id"] != id) p.Add("id", "a user's id cannot change");
+    if (!p.empty()) return p.ToStatus();
+    *u = updated;
+    return Status::Ok();
+  });
+  if (!r.ok()) return Relative(r.status(), io::Index("users", index));
+  return io::WriteUser(updated);
+}
+
+Status Service::DeleteUser(const std::string& ws, const std::string& id) {
+  auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
+    if (!Find(c.users, id)) return NotFound("user", id);
+    c.users.erase(c.users.begin() + static_cast<long>(IndexOf(c.users, id)));
+    return Status::Ok();
+  });
+  return r.ok() ? Status::Ok() : InUse(r.status(), "user \"" + id + "\"");
+}
+
+// ---- pools
+
+Result<Json> Service::PoolJson(store::Tx& tx, const core::Workspace& ws, const core::Pool& pool) {
+  Json j = io::WritePool(pool, /*with_positions=*/true);
+  auto next = core::PeekNext(ws, tx, pool, clock_.Now());
+  j["next"] = next ? Json(*next) : Json(nullptr);
+  j["last_position"] = tx.PoolPointer(pool.id);
+  return j;
+}
+
+Result<Json> Service::ListPools(const std::string& ws, const Page& page) {
+  if (Status s = CheckPage(page); !s.ok()) return s;
+  auto tx = store_.BeginRead(ws);
+  if (!tx.ok()) return tx.status();
+  auto w = snapshots_.Get(**tx, ws);
+  if (!w.ok()) return w.status();
+  Json items = Json::array();
+  for (const core::Pool& pool : (*w)->config().pools) {
+    auto j = PoolJson(**tx, **w, pool);
+    if (!j.ok()) return j.status();
+    items.push_back(*j);
+  }
+  return PageOf(items, page);
+}
+
+Result<Json> Service::GetPool(const std::string& ws, const std::string& id) {
+  auto tx = store_.BeginRead(ws);
+  if (!tx.ok()) return tx.status();
+  auto w = snapshots_.Get(**tx, ws);
+  if (!w.ok()) return w.status();
+  const core::Pool* pool = (*w)->FindPool(id);
+  if (pool == nullptr) return NotFound("pool", id);
+  return PoolJson(**tx, **w, *pool);
+}
+
+Result<Json> Service::CreatePool(const std::string& ws, const Json& body) {
+  if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
+  io::Problems p;
+  core::Pool pool = io::ReadPool(body, "", p);
+  if (!p.empty()) return p.ToStatus();
+  EnsureId(pool.id, "p_");
+  size_t index = 0;
+  auto r = Mutate(ws, [&](core::Config& c, store::Tx& tx) -> Status {
+    if (Find(c.pools, pool.id)) return Status::Conflict("pool \"" + pool.id + "\" already exists");
+    Status s = tx.DeletePoolState(pool.id);  // a pool of the same id deleted earlier
+    if (!s.ok()) return s;
+    index = c.pools.size();
+    c.pools.push_back(pool);
+    return Status::Ok();
+  });
+  if (!r.ok()) return Relative(r.status(), io::Index("pools", index));
+  return GetPool(ws, pool.id);
+}
+
+Result<Json> Service::PatchPool(const std::string& ws, const std::string& id, const Json& patch) {
+  if (!patch.is_object()) return Status::Invalid("", "the body is a JSON object");
+  size_t index = 0;
+  auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
+    core::Pool* pool = Find(c.pools, id);
+    if (pool == nullptr) return NotFound("pool", id);
+    index = IndexOf(c.pools, id);
+    Json merged = io::WritePool(*pool);
+    merged.merge_patch(patch);
+    merged["id"] = id;
+    io::Problems p;
+    core::Pool updated = io::ReadPool(merged, "", p);
+    if (patch.contains("id") && patch["id"] != id) p.Add("id", "a pool's id cannot change");
+    if (!p.empty()) return p.ToStatus();
+    *pool = updated;  // Reconcile keeps positions where the order held
+    return Status::Ok();
+  });
+  if (!r.ok()) return Relative(r.status(), io::Index("pools", index));
+  return GetPool(ws, id);
+}
+
+Status Service::DeletePool(const std::string& ws, const std::string& id) {
+  auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
+    if (!Find(c.pools, id)) return NotFound("pool", id);
+    c.pools.erase(c.pools.begin() + static_cast<long>(IndexOf(c.pools, id)));
+    return Status::Ok();
+  });
+  return r.ok() ? Status::Ok() : InUse(r.status(), "pool \"" + id + "\"");
+}
+
+Result<Json> Service::AddPoolMember(const std::string& ws, const std::string& pool_id, const Json& body) {
+  io::Problems p;
+  std::string user;
+  if (!body.is_object() || !p.String(body, "user", "", user) || user.empty()) {
+    return Status::Invalid("user", "the body is {\"user\": ID}");
+  }
+  size_t index = 0;
+  auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
+    core::Pool* pool = Find(c.pools, pool_id);
+    if (pool == nullptr) return NotFound("pool", pool_id);
+    index = IndexOf(c.pools, pool_id);
+    for (const auto& m : pool->members) {
+      if (m.user == user) return Status::Conflict("user \"" + user + "\" is already in pool \"" + pool_id + "\"");
+    }
+    pool->members.push_back({user, 0});  // Reconcile gives it a position after everyone
+    return Status::Ok();
+  });
+  if (!r.ok()) return Relative(r.status(), io::Index("pools", index));
+  return GetPool(ws, pool_id);
+}
+
+Result<Json> Service::RemovePoolMember(const std::string& ws, const std::string& pool_id, const std::string& user) {
+  auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
+    core::Pool* pool = Find(c.pools, pool_id);
+    if (pool == nullptr) return NotFound("pool", pool_id);
+    auto it = std::find_if(pool->members.begin(), pool->members.end(),
+                           [&](const core::PoolMember& m) { return m.user == user; });
+    if (it == pool->members.end()) return Status::NotFound("user \"" + user + "\" is not in pool \"" + pool_id + "\"");
+    pool->members.erase(it);
+    return Status::Ok();
+  });
+  if (!r.ok()) return r.status();
+  return GetPool(ws, pool_id);
+}
+
+// ---- rules
+
+namespace {
+
+Json RuleJson(const core::Config& c, const core::Rule& r) {
+  Json j = io::WriteRule(r);
+  int priority = 0;
+  for (const core::Rule& x : c.rules) {
+    if (x.object_type != r.object_type) continue;
+    ++priority;
+    if (x.id == r.id) break;
+  }
+  j["priority"] = priority;
+  return j;
+}
+
+}  // namespace
+
+Result<Json> Service::ListRules(const std::string& ws, const std::optional<std::string>& object_type,
+                                const Page& page) {
+  if (Status s = CheckPage(page); !s.ok()) return s;
+  std::optional<core::ObjectType> type;
+  if (object_type) {
+    type = core::ParseObjectType(*object_type);
+    if (!type) return Status::Invalid("object_type", "unknown object type \"" + *object_type + "\"");
+  }
+  auto w = Current(ws);
+  if (!w.ok()) return w.status();
+  const core::Config& c = (*w)->config();
+  Json items = Json::array();
+  for (int t = 0; t < core::kObjectTypeCount; ++t) {  // grouped by type, in priority order
+    for (const core::Rule& r : c.rules) {
+      if (static_cast<int>(r.object_type) != t || (type && r.object_type != *type)) continue;
+      items.push_back(RuleJson(c, r));
+    }
+  }
+  return PageOf(items, page);
+}
+
+Result<Json> Service::GetRule(const std::string& ws, const std::string& id) {
+  auto w = Current(ws);
+  if (!w.ok()) return w.status();
+  const core::Rule* r = Find((*w)->config().rules, id);
+  if (r == nullptr) return NotFound("rule", id);
+  return RuleJson((*w)->config(), *r);
+}
+
+Result<Json> Service::CreateRule(const std::string& ws, const Json& body) {
+  if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
+  io::Problems p;
+  core::Rule rule = io::ReadRule(body, "", p);
+  if (!p.empty()) return p.ToStatus();
+  EnsureId(rule.id, "r_");
+  size_t index = 0;
+  auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
+    if (Find(c.rules, rule.id)) return Status::Conflict("rule \"" + rule.id + "\" already exists");
+    index = c.rules.size();
+    c.rules.push_back(rule);  // a new rule goes last
+    return Status::Ok();
+  });
+  if (!r.ok()) return Relative(r.status(), io::Index("rules", index));
+  return RuleJson((*r)->config(), rule);
+}
+
+Result<Json> Service::PutRule(const std::string& ws, const std::string& id, const Json& body) {
+  if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
+  io::Problems p;
+  Json copy = body;
+  if (copy.contains("id") && copy["id"] != id) p.Add("id", "the body's id differs from the URL's");
+  copy["id"] = id;
+  core::Rule rule = io::ReadRule(copy, "", p);
+  if (!p.empty()) return p.ToStatus();
+  size_t index = 0;
+  auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
+    core::Rule* existing = Find(c.rules, id);
+    if (existing == nullptr) return NotFound("rule", id);
+    index = IndexOf(c.rules, id);
+    *existing = rule;
+    return Status::Ok();
+  });
+  if (!r.ok()) return Relative(r.status(), io::Index("rules", index));
+  return RuleJson((*r)->config(), rule);
+}
+
+Status Service::DeleteRule(const std::string& ws, const std::string& id) {
+  auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
+    if (!Find(c.rules, id)) return NotFound("rule", id);
+    c.rules.erase(c.rules.begin() + static_cast<long>(IndexOf(c.rules, id)));
+    return Status::Ok();
+  });
+  return r.status();
+}
+
+Result<Json> Service::SetRulePriority(const std::string& ws, const Json& body) {
+  io::Problems p;
+  if (!body.is_object()) return Status::Invalid("", "the body is {\"object_type\", \"order\": [rule ids]}");
+  auto type = io::ReadObjectType(body, "object_type", "", p);
+  std::vector<std::string> order;
+  if (p.Array(body, "order", "")) {
+    for (const Json& x : body["order"]) {
+      if (!x.is_string()) {
+        p.Add("order", "order is a list of rule ids");
+        break;
+      }
+      order.push_back(x.get<std::string>());
+    }
+  } else {
+    p.Add("order", "order is a list of rule ids, highest priority first");
+  }
+  if (!p.empty()) return p.ToStatus();
+  auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
+    std::vector<core::Rule> of_type, others;
+    for (const core::Rule& x : c.rules) (x.object_type == *type ? of_type : others).push_back(x);
+    std::vector<std::string> have, want = order;
+    for (const core::Rule& x : of_type) have.push_back(x.id);
+    std::sort(have.begin(), have.end());
+    std::sort(want.begin(), want.end());
+    if (have != want) {
+      return Status::Invalid("order", "order must name every " + std::string(core::ToString(*type)) +
+                                          " rule exactly once (" + std::to_string(have.size()) + " rules)");
+    }
+    c.rules = others;
+    for (const std::string& id : order) c.rules.push_back(*Find(of_type, id));
+    return Status::Ok();
+  });
+  if (!r.ok()) return r.status();
+  return ListRules(ws, std::string(core::ToString(*type)), Page{1000, ""});
+}
+
+// ---- distributions
+
+Result<Json> Service::DistributionJson(store::Tx& tx, const core::Distribution& d) {
+  Json j = io::WriteDistribution(d);
+  auto state = tx.KeyState(d.id);
+  if (!state.ok()) return state.status();
+  for (Json& key : j["keys"]) {
+    std::string folded = core::Fold(key["value"].get<std::string>());
+    for (Json& owner : key["owners"]) {
+      int64_t assigned = 0;
+      for (const store::KeyStateRow& row : *state) {
+        if (row.value == folded && row.user == owner["user"]) assigned = row.assigned;
+      }
+      owner["assigned"] = assigned;
+    }
+  }
+  auto unkeyed = tx.Unkeyed(d.id);
+  if (!unkeyed.ok()) return unkeyed.status();
+  Json values = Json::array();
+  for (const store::UnkeyedRow& u : *unkeyed) values.push_back(u.value);
+  j["unkeyed_values"] = values;
+  return j;
+}
+
+Result<Json> Service::ListDistributions(const std::string& ws, const Page& page) {
+  if (Status s = CheckPage(page); !s.ok()) return s;
+  auto tx = store_.BeginRead(ws);
+  if (!tx.ok()) return tx.status();
+  auto w = snapshots_.Get(**tx, ws);
+  if (!w.ok()) return w.status();
+  Json items = Json::array();
+  for (const core::Distribution& d : (*w)->config().distributions) {
+    auto j = DistributionJson(**tx, d);
+    if (!j.ok()) return j.status();
+    items.push_back(*j);
+  }
+  return PageOf(items, page);
+}
+
+Result<Json> Service::GetDistribution(const std::string& ws, const std::string& id) {
+  auto tx = store_.BeginRead(ws);
+  if (!tx.ok()) return tx.status();
+  auto w = snapshots_.Get(**tx, ws);
+  if (!w.ok()) return w.status();
+  const core::Distribution* d = Find((*w)->config().distributions, id);
+  if (d == nullptr) return NotFound("distribution", id);
+  return DistributionJson(**tx, *d);
+}
+
+Result<Json> Service::CreateDistribution(const std::string& ws, const Json& body) {
+  if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
+  io::Problems p;
+  core::Distribution d = io::ReadDistribution(body, "", p);
+  if (!p.empty()) return p.ToStatus();
+  EnsureId(d.id, "d_");
+  size_t index = 0;
+  auto r = Mutate(ws, [&](core::Config& c, store::Tx& tx) -> Status {
+    if (Find(c.distributions, d.id)) return Status::Conflict("distribution \"" + d.id + "\" already exists");
+    Status s = tx.ResetKeyState(d.id, std::nullopt);  // one of the same id deleted earlier
+    if (s.ok()) s = tx.RemoveUnkeyed(d.id, std::nullopt);
+    if (!s.ok()) return s;
+    index = c.distributions.size();
+    c.distributions.push_back(d);
+    return Status::Ok();
+  });
+  if (!r.ok()) return Relative(r.status(), io::Index("distributions", index));
+  return GetDistribution(ws, d.id);
+}
+
+Result<Json> Service::PatchDistribution(const std::string& ws, const std::string& id, const Json& patch) {
+  if (!patch.is_object()) return Status::Invalid("", "the body is a JSON object");
+  size_t index = 0;
+  auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
+    core::Distribution* d = Find(c.distributions, id);
+    if (d == nullptr) return NotFound("distribution", id);
+    index = IndexOf(c.distributions, id);
+    Json merged = io::WriteDistribution(*d);
+    merged.merge_patch(patch);
+    merged["id"] = id;
+    io::Problems p;
+    core::Distribution updated = io::ReadDistribution(merged, "", p);
+    if (patch.contains("id") && patch["id"] != id) p.Add("id", "a distribution's id cannot change");
+    if (!p.empty()) return p.ToStatus();
+    *d = updated;
+    return Status::Ok();
+  });
+  if (!r.ok()) return Relative(r.status(), io::Index("distributions", index));
+  return GetDistribution(ws, id);
+}
+
+Status Service::DeleteDistribution(const std::string& ws, const std::string& id) {
+  auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
+    if (!Find(c.distributions, id)) return NotFound("distribution", id);
+    c.distributions.erase(c.distributions.begin() + static_cast<long>(IndexOf(c.distributions, id)));
+    return Status::Ok();
+  });
+  return r.ok() ? Status::Ok() : InUse(r.status(), "distribution \"" + id + "\"");
+}
+
+Result<Json> Service::PutKey(const std::string& ws, const std::string& id, const std::string& value,
+                             const Json& body) {
+  if (!body.is_object() || !body.contains("owners")) {
+    return Status::Invalid("owners", "the body is {\"owners\": [{\"user\", \"percent\"}]}");
+  }
+  if (core::Fold(value).empty()) return Status::Invalid("value", "a key needs a value");
+  io::Problems p;
+  core::DistributionKey key{value, io::ReadKeyOwners(body["owners"], "owners", p)};
+  if (!p.empty()) return p.ToStatus();
+  std::string prefix;
+  auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
+    core::Distribution* d = Find(c.distributions, id);
+    if (d == nullptr) return NotFound("distribution", id);
+    const std::string folded = core::Fold(value);
+    auto it = std::find_if(d->keys.begin(), d->keys.end(),
+                           [&](const core::DistributionKey& k) { return core::Fold(k.value) == folded; });
+    size_t k = static_cast<size_t>(it - d->keys.begin());
+    if (it == d->keys.end()) {
+      d->keys.push_back(key);
+    } else {
+      *it = key;
+    }
+    prefix = io::Index(io::Index("distributions", IndexOf(c.distributions, id)) + ".keys", k);
+    return Status::Ok();
+  });
+  if (!r.ok()) return Relative(r.status(), prefix);
+  return GetDistribution(ws, id);
+}
+
+Status Service::DeleteKey(const std::string& ws, const std::string& id, const std::string& value) {
+  auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
+    core::Distribution* d = Find(c.distributions, id);
+    if (d == nullptr) return NotFound("distribution", id);
+    const std::string folded = core::Fold(value);
+    auto it = std::find_if(d->keys.begin(), d->keys.end(),
+                           [&](const core::DistributionKey& k) { return core::Fold(k.value) == folded; });
+    if (it == d->keys.end()) return Status::NotFound("distribution \"" + id + "\" has no key \"" + value + "\"");
+    d->keys.erase(it);
+    return Status::Ok();
+  });
+  return r.status();
+}
+
+// ---- settings
+
+Result<Json> Service::GetSettings(const std::string& ws) {
+  auto w = Current(ws);
+  if (!w.ok()) return w.status();
+  return io::WriteSettings((*w)->config().settings);
+}
+
+Result<Json> Service::PutSettings(const std::string& ws, const Json& body) {
+  if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
+  core::Settings updated;
+  auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
+    Json merged = io::WriteSettings(c.settings);
+    for (auto it = body.begin(); it != body.end(); ++it) merged[it.key()] = it.value();
+    io::Problems p;
+    updated = io::ReadSettings(merged, "", p);
+    p.Unknown(body, {"default_owners", "history_retention_days", "time_zone"}, "");
+    if (!p.empty()) return p.ToStatus();
+    c.settings = updated;
+    return Status::Ok();
+  });
+  if (!r.ok()) return Relative(r.status(), "settings");
+  return io::WriteSettings(updated);
+}
+
+}  // namespace rota::service

@@ -1,0 +1,173 @@
+// Records, history and the unassigned queue.
+#include <date/tz.h>
+
+#include "io/config_json.h"
+#include "service/service.h"
+
+namespace rota::service {
+namespace {
+
+Result<core::ObjectType> TypeOf(const std::string& s) {
+  auto t = core::ParseObjectType(s);
+  if (!t) return Status::NotFound("unknown object type \"" + s + "\" (lead, contact, company, deal, task)");
+  return *t;
+}
+
+std::string AtText(int64_t at) { return io::FormatTime(core::Time(std::chrono::seconds(at))); }
+
+Result<int> Limit(const Page& page) {
+  if (page.limit < 1 || page.limit > 1000) return Status::Invalid("limit", "limit is from 1 to 1000");
+  return page.limit;
+}
+
+}  // namespace
+
+Result<Json> Service::PutRecord(const std::string& ws, const std::string& type, const std::string& id,
+                                const Json& body) {
+  auto t = TypeOf(type);
+  if (!t.ok()) return t.status();
+  if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
+  io::Problems p;
+  Json copy = body;
+  copy.erase("object_type");
+  if (copy.contains("id") && copy["id"] != id) p.Add("id", "the body's id differs from the URL's");
+  copy["id"] = id;
+  copy.erase("activity");
+  core::Record r = io::ReadRecord(copy, "", p);
+  r.object_type = *t;
+  if (!p.empty()) return p.ToStatus();
+  auto tx = store_.BeginWrite(ws);
+  if (!tx.ok()) return tx.status();
+  Status s = (*tx)->PutRecord(r, clock_.Now().time_since_epoch().count());
+  if (s.ok() && !r.owners.empty()) s = (*tx)->RemoveUnassigned(type, id);  // assigned by hand
+  if (s.ok()) s = (*tx)->Commit();
+  if (!s.ok()) return s;
+  return GetRecord(ws, type, id);
+}
+
+Result<Json> Service::GetRecord(const std::string& ws, const std::string& type, const std::string& id) {
+  auto t = TypeOf(type);
+  if (!t.ok()) return t.status();
+  auto tx = store_.BeginRead(ws);
+  if (!tx.ok()) return tx.status();
+  auto r = (*tx)->FindRecord(*t, id);
+  if (!r) return Status::NotFound("unknown " + type + " record \"" + id + "\"");
+  Json j = io::WriteRecord(*r);
+  auto decisions = (*tx)->RecordDecisions(type, id, 100);
+  if (!decisions.ok()) return decisions.status();
+  Json activity = Json::array();
+  for (const store::DecisionRow& d : *decisions) {
+    Json body = Json::parse(d.body, nullptr, false);
+    if (body.is_object() && body.contains("actions") && body["actions"].contains("note")) {
+      activity.push_back({{"kind", "note"}, {"at", AtText(d.at)}, {"text", body["actions"]["note"]},
+                          {"decision_id", d.id}});
+    }
+    activity.push_back({{"kind", "assignment"},
+                        {"at", AtText(d.at)},
+                        {"decision_id", d.id},
+                        {"event", d.event},
+                        {"outcome", d.outcome},
+                        {"owner", d.owner ? Json(*d.owner) : Json(nullptr)},
+                        {"rule", d.rule ? Json(*d.rule) : Json(nullptr)},
+                        {"reason", d.reason ? Json(*d.reason) : Json(nullptr)}});
+  }
+  j["activity"] = activity;
+  return j;
+}
+
+Result<Json> Service::History(const std::string& ws, const HistoryQuery& q, std::vector<store::DecisionRow>* out) {
+  io::Problems p;
+  store::HistoryFilter f;
+  auto limit = Limit(q.page);
+  if (!limit.ok()) return limit.status();
+  f.limit = *limit;
+  auto time_param = [&](const std::optional<std::string>& v, const char* name, std::optional<int64_t>& into) {
+    if (!v) return;
+    auto t = io::ParseTime(*v);
+    if (!t) {
+      p.Add(name, "not an RFC 3339 time: \"" + *v + "\"");
+      return;
+    }
+    into = t->time_since_epoch().count();
+  };
+  time_param(q.from, "from", f.from);
+  time_param(q.to, "to", f.to);
+  if (q.period) {
+    if (*q.period != "today" && *q.period != "yesterday") {
+      p.Add("period", "period is \"today\" or \"yesterday\"");
+    } else {
+      auto w = Current(ws);
+      if (!w.ok()) return w.status();
+      const date::time_zone* tz = (*w)->time_zone();
+      auto local = tz->to_local(clock_.Now());
+      auto day = std::chrono::floor<date::days>(local);
+      if (*q.period == "yesterday") day -= date::days(1);
+      auto start = tz->to_sys(date::local_seconds(day), date::choose::earliest);
+      auto end = tz->to_sys(date::local_seconds(day + date::days(1)), date::choose::earliest);
+      f.from = std::chrono::floor<std::chrono::seconds>(start).time_since_epoch().count();
+      f.to = std::chrono::floor<std::chrono::seconds>(end).time_since_epoch().count();
+    }
+  }
+  if (q.object_type && !core::ParseObjectType(*q.object_type)) p.Add("object_type", "unknown object type");
+  if (q.event && !core::ParseEvent(*q.event)) p.Add("event", "unknown event");
+  if (q.outcome && !core::ParseOutcome(*q.outcome)) p.Add("outcome", "unknown outcome");
+  if (!q.page.cursor.empty()) {
+    if (q.page.cursor.find_first_not_of("0123456789") != std::string::npos || q.page.cursor.size() > 18) {
+      p.Add("cursor", "not a cursor this list gave");
+    } else {
+      f.before_seq = std::stoll(q.page.cursor);
+    }
+  }
+  if (!p.empty()) return p.ToStatus();
+  f.object_type = q.object_type;
+  f.event = q.event;
+  f.rule = q.rule;
+  f.owner = q.owner;
+  f.outcome = q.outcome;
+  auto tx = store_.BeginRead(ws);
+  if (!tx.ok()) return tx.status();
+  auto rows = (*tx)->History(f);
+  if (!rows.ok()) return rows.status();
+  Json items = Json::array();
+  for (const store::DecisionRow& d : *rows) {
+    Json j = Json::parse(d.body, nullptr, false);
+    if (!j.is_object()) j = Json::object();
+    j["decision_id"] = d.id;
+    j["at"] = AtText(d.at);
+    j["record_id"] = d.record_id;
+    j["object_type"] = d.object_type;
+    j["event"] = d.event;
+    items.push_back(std::move(j));
+  }
+  Json next = rows->size() == static_cast<size_t>(f.limit) && !rows->empty()
+                  ? Json(std::to_string(rows->back().seq))
+                  : Json(nullptr);
+  if (out != nullptr) *out = std::move(rows).value();
+  return Json{{"items", items}, {"next_cursor", next}};
+}
+
+Result<Json> Service::Unassigned(const std::string& ws, const std::optional<std::string>& object_type,
+                                 const Page& page) {
+  auto limit = Limit(page);
+  if (!limit.ok()) return limit.status();
+  if (object_type && !core::ParseObjectType(*object_type)) {
+    return Status::Invalid("object_type", "unknown object type \"" + *object_type + "\"");
+  }
+  auto tx = store_.BeginRead(ws);
+  if (!tx.ok()) return tx.status();
+  auto rows = (*tx)->ListUnassigned(object_type, page.cursor.empty() ? std::nullopt : std::optional(page.cursor),
+                                    *limit);
+  if (!rows.ok()) return rows.status();
+  Json items = Json::array();
+  for (const store::UnassignedRow& u : *rows) {
+    items.push_back({{"object_type", u.object_type},
+                     {"record_id", u.record_id},
+                     {"reason", u.reason},
+                     {"decision_id", u.decision_id},
+                     {"at", AtText(u.at)}});
+  }
+  Json next = rows->size() == static_cast<size_t>(*limit) ? Json(rows->back().decision_id) : Json(nullptr);
+  return Json{{"items", items}, {"next_cursor", next}};
+}
+
+}  // namespace rota::service

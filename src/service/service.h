@@ -1,0 +1,121 @@
+// The use cases of rota, called by http/ and cli/ alike: decisions (assign, batch,
+// idempotency, dry runs), configuration changes validated by the core, records,
+// history, the unassigned queue, workspaces and keys. Answers are JSON documents in
+// API.md's shapes; failures are Status values with API.md's codes.
+// Thread-safe: one Service serves every request.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "io/json_util.h"
+#include "service/auth.h"
+#include "service/clock.h"
+#include "service/metrics.h"
+#include "service/reconcile.h"
+#include "service/snapshots.h"
+#include "store/store.h"
+
+namespace rota::service {
+
+using io::Json;
+
+inline constexpr size_t kMaxBatch = 1000;
+
+// A page request: `limit` (1–1000, default 100) and an opaque `cursor`.
+struct Page {
+  int limit = 100;
+  std::string cursor;
+};
+
+struct HistoryQuery {
+  std::optional<std::string> from, to, period, object_type, event, rule, owner, outcome;
+  Page page;
+};
+
+class Service {
+ public:
+  Service(store::Store& store, Clock& clock) : store_(store), clock_(clock) {}
+
+  store::Store& store() { return store_; }
+  Clock& clock() { return clock_; }
+  Metrics& metrics() { return metrics_; }
+
+  // ---- workspaces and keys
+  // On an empty database: creates workspace "default" and its admin key (`secret`, or
+  // a random one). Answers the secret when it made one, nothing otherwise.
+  Result<std::optional<std::string>> Bootstrap(const std::string& secret);
+  Result<NewKey> CreateWorkspace(const std::string& id);
+  Result<Json> CreateKey(const Principal& p, const Json& body);
+  Result<Json> ListKeys(const Principal& p);
+  Status RevokeKey(const Principal& p, const std::string& id);
+
+  // ---- decisions
+  Result<Json> Assign(const Principal& p, const Json& body, const std::string& idempotency_header);
+  Result<Json> AssignBatch(const Principal& p, const Json& body);
+
+  // ---- configuration
+  Result<Json> GetConfig(const std::string& ws);
+  // Applies a whole document atomically; answers {"applied", "changes": [...]}.
+  Result<Json> PutConfig(const std::string& ws, const Json& doc, bool dry_run);
+
+  Result<Json> ListUsers(const std::string& ws, const Page& page);
+  Result<Json> GetUser(const std::string& ws, const std::string& id);
+  Result<Json> CreateUser(const std::string& ws, const Json& body);
+  Result<Json> PatchUser(const std::string& ws, const std::string& id, const Json& patch);
+  Status DeleteUser(const std::string& ws, const std::string& id);
+
+  Result<Json> ListPools(const std::string& ws, const Page& page);
+  Result<Json> GetPool(const std::string& ws, const std::string& id);
+  Result<Json> CreatePool(const std::string& ws, const Json& body);
+  Result<Json> PatchPool(const std::string& ws, const std::string& id, const Json& patch);
+  Status DeletePool(const std::string& ws, const std::string& id);
+  Result<Json> AddPoolMember(const std::string& ws, const std::string& pool, const Json& body);
+  Result<Json> RemovePoolMember(const std::string& ws, const std::string& pool, const std::string& user);
+
+  Result<Json> ListRules(const std::string& ws, const std::optional<std::string>& object_type, const Page& page);
+  Result<Json> GetRule(const std::string& ws, const std::string& id);
+  Result<Json> CreateRule(const std::string& ws, const Json& body);
+  Result<Json> PutRule(const std::string& ws, const std::string& id, const Json& body);
+  Status DeleteRule(const std::string& ws, const std::string& id);
+  Result<Json> SetRulePriority(const std::string& ws, const Json& body);
+
+  Result<Json> ListDistributions(const std::string& ws, const Page& page);
+  Result<Json> GetDistribution(const std::string& ws, const std::string& id);
+  Result<Json> CreateDistribution(const std::string& ws, const Json& body);
+  Result<Json> PatchDistribution(const std::string& ws, const std::string& id, const Json& patch);
+  Status DeleteDistribution(const std::string& ws, const std::string& id);
+  Result<Json> PutKey(const std::string& ws, const std::string& id, const std::string& value, const Json& body);
+  Status DeleteKey(const std::string& ws, const std::string& id, const std::string& value);
+
+  Result<Json> GetSettings(const std::string& ws);
+  Result<Json> PutSettings(const std::string& ws, const Json& body);
+
+  // ---- records, history, queue
+  Result<Json> PutRecord(const std::string& ws, const std::string& type, const std::string& id, const Json& body);
+  Result<Json> GetRecord(const std::string& ws, const std::string& type, const std::string& id);
+  Result<Json> History(const std::string& ws, const HistoryQuery& q, std::vector<store::DecisionRow>* rows);
+  Result<Json> Unassigned(const std::string& ws, const std::optional<std::string>& object_type, const Page& page);
+
+ private:
+  // Runs `change` on the workspace's configuration in one write transaction, validates
+  // the result with the core and stores it, or stores nothing. `change` may also
+  // adjust rotation state through the transaction.
+  // `dry_run` validates and reports `changes` but stores nothing.
+  template <typename F>
+  Result<std::shared_ptr<const core::Workspace>> Mutate(const std::string& ws, F change, bool dry_run = false,
+                                                        std::vector<Change>* changes = nullptr);
+  Result<std::shared_ptr<const core::Workspace>> Current(const std::string& ws);
+  Result<Json> AssignOne(const Principal& p, const Json& body, const std::string& idempotency_header);
+  Result<Json> DistributionJson(store::Tx& tx, const core::Distribution& d);
+  Result<Json> PoolJson(store::Tx& tx, const core::Workspace& ws, const core::Pool& pool);
+
+  store::Store& store_;
+  Clock& clock_;
+  Snapshots snapshots_;
+  Metrics metrics_;
+};
+
+}  // namespace rota::service

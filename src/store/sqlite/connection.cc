@@ -1,0 +1,77 @@
+#include "store/sqlite/connection.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace rota::store::sqlite {
+
+bool Stmt::Step(Status* error) {
+  int rc = sqlite3_step(s_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc != SQLITE_DONE) {
+    sqlite3* db = sqlite3_db_handle(s_);
+    int ext = sqlite3_extended_errcode(db);
+    std::string msg = sqlite3_errmsg(db);
+    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      *error = Status::Conflict("already exists: " + msg);
+    } else {
+      *error = Status::Internal("database: " + msg);
+    }
+  }
+  return false;
+}
+
+Status Stmt::Run() {
+  Status error;
+  while (Step(&error)) {
+  }
+  return error;
+}
+
+Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    if (db) sqlite3_close(db);
+    return Status::Internal("cannot open database " + path + ": " + msg);
+  }
+  std::unique_ptr<Connection> c(new Connection(db));
+  sqlite3_busy_timeout(db, 30000);
+  // WAL for concurrent readers; synchronous=FULL so that a committed decision
+  // survives a power loss, not only a process crash.
+  Status s = c->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+  if (!s.ok()) return s;
+  return c;
+}
+
+Connection::~Connection() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
+
+Stmt Connection::Prepare(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) return Stmt(it->second);
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
+    // A bug in rota's own SQL; fail loudly in tests.
+    fprintf(stderr, "rota: bad SQL (%s): %s\n", sqlite3_errmsg(db_), sql.c_str());
+    abort();
+  }
+  cache_.emplace(sql, stmt);
+  return Stmt(stmt);
+}
+
+Status Connection::Exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return Status::Internal("database: " + msg);
+  }
+  return Status::Ok();
+}
+
+}  // namespace rota::store::sqlite

@@ -1,0 +1,103 @@
+#include "store/sqlite/migrations.h"
+
+namespace rota::store::sqlite {
+
+const std::vector<const char*>& Migrations() {
+  static const std::vector<const char*> kMigrations = {
+      // 1: the first schema.
+      R"sql(
+CREATE TABLE workspaces (
+  id TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  config_version INTEGER NOT NULL,
+  config TEXT NOT NULL
+);
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  workspace TEXT NOT NULL REFERENCES workspaces(id),
+  role TEXT NOT NULL,
+  can_reassign INTEGER NOT NULL DEFAULT 0,
+  name TEXT NOT NULL DEFAULT '',
+  hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE INDEX api_keys_workspace ON api_keys(workspace);
+CREATE TABLE pool_state (
+  workspace TEXT NOT NULL,
+  pool TEXT NOT NULL,
+  pointer INTEGER NOT NULL,
+  PRIMARY KEY (workspace, pool)
+);
+CREATE TABLE key_state (
+  workspace TEXT NOT NULL,
+  distribution TEXT NOT NULL,
+  value TEXT NOT NULL,
+  user TEXT NOT NULL,
+  credit INTEGER NOT NULL DEFAULT 0,
+  assigned INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (workspace, distribution, value, user)
+);
+CREATE TABLE unkeyed_values (
+  workspace TEXT NOT NULL,
+  distribution TEXT NOT NULL,
+  folded TEXT NOT NULL,
+  value TEXT NOT NULL,
+  seen INTEGER NOT NULL DEFAULT 1,
+  PRIMARY KEY (workspace, distribution, folded)
+);
+CREATE TABLE records (
+  workspace TEXT NOT NULL,
+  object_type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  open INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace, object_type, id)
+);
+CREATE TABLE record_owners (
+  workspace TEXT NOT NULL,
+  object_type TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  user TEXT NOT NULL,
+  open INTEGER NOT NULL,
+  PRIMARY KEY (workspace, object_type, record_id, user)
+);
+CREATE INDEX record_owners_user ON record_owners(workspace, user, object_type, open);
+CREATE TABLE decisions (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  workspace TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  object_type TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  rule TEXT,
+  strategy TEXT,
+  outcome TEXT NOT NULL,
+  owner TEXT,
+  reason TEXT,
+  body TEXT NOT NULL,
+  idempotency_key TEXT,
+  request_hash TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX decisions_at ON decisions(workspace, at);
+CREATE INDEX decisions_owner ON decisions(workspace, owner, at);
+CREATE INDEX decisions_record ON decisions(workspace, object_type, record_id);
+CREATE UNIQUE INDEX decisions_idempotency ON decisions(workspace, idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+CREATE TABLE unassigned (
+  workspace TEXT NOT NULL,
+  object_type TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  decision_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (workspace, object_type, record_id)
+);
+)sql",
+  };
+  return kMigrations;
+}
+
+}  // namespace rota::store::sqlite

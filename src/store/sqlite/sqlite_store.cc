@@ -1,0 +1,596 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <algorithm>
+#include <mutex>
+#include <vector>
+
+#include "io/config_json.h"
+#include "store/sqlite/connection.h"
+#include "store/sqlite/migrations.h"
+
+namespace rota::store::sqlite {
+namespace {
+
+using core::ObjectType;
+
+class SqliteStore;
+
+// A pool of connections handed out one per transaction.
+class ConnectionPool {
+ public:
+  explicit ConnectionPool(std::string path) : path_(std::move(path)) {}
+  Result<std::unique_ptr<Connection>> Take() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!free_.empty()) {
+        auto c = std::move(free_.back());
+        free_.pop_back();
+        return c;
+      }
+    }
+    return Connection::Open(path_);
+  }
+  void Give(std::unique_ptr<Connection> c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.size() < 64) free_.push_back(std::move(c));
+  }
+
+ private:
+  const std::string path_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Connection>> free_;  // GUARDED_BY(mu_)
+};
+
+class SqliteTx final : public Tx {
+ public:
+  SqliteTx(ConnectionPool& pool, std::unique_ptr<Connection> conn, std::unique_lock<std::mutex> write_lock,
+           std::string workspace)
+      : pool_(pool), c_(std::move(conn)), lock_(std::move(write_lock)), ws_(std::move(workspace)) {}
+
+  ~SqliteTx() override {
+    if (!done_) (void)c_->Exec("ROLLBACK");
+    pool_.Give(std::move(c_));
+  }
+
+  Status Commit() override {
+    Status s = c_->Exec("COMMIT");
+    if (!s.ok()) {
+      (void)c_->Exec("ROLLBACK");
+    }
+    done_ = true;
+    return s;
+  }
+
+  // ---- core::StateView
+  int64_t PoolPointer(const std::string& pool) const override {
+    Stmt q = c_->Prepare("SELECT pointer FROM pool_state WHERE workspace=? AND pool=?");
+    q.Bind(1, ws_).Bind(2, pool);
+    Status err;
+    return q.Step(&err) ? q.Int(0) : 0;
+  }
+
+  std::vector<int64_t> KeyCredits(const std::string& distribution, const std::string& folded_value,
+                                  const std::vector<std::string>& users) const override {
+    std::vector<int64_t> credits(users.size(), 0);
+    Stmt q = c_->Prepare("SELECT user, credit FROM key_state WHERE workspace=? AND distribution=? AND value=?");
+    q.Bind(1, ws_).Bind(2, distribution).Bind(3, folded_value);
+    Status err;
+    while (q.Step(&err)) {
+      auto it = std::find(users.begin(), users.end(), q.Text(0));
+      if (it != users.end()) credits[static_cast<size_t>(it - users.begin())] = q.Int(1);
+    }
+    return credits;
+  }
+
+  int64_t AssignedSince(const std::string& user, core::Time since) const override {
+    Stmt q = c_->Prepare("SELECT COUNT(*) FROM decisions WHERE workspace=? AND owner=? AND at>=?");
+    q.Bind(1, ws_).Bind(2, user).Bind(3, static_cast<int64_t>(since.time_since_epoch().count()));
+    Status err;
+    return q.Step(&err) ? q.Int(0) : 0;
+  }
+
+  int64_t OpenRecords(const std::string& user, ObjectType type, const std::string& exclude_id) const override {
+    Stmt q = c_->Prepare(
+        "SELECT COUNT(*) FROM record_owners WHERE workspace=? AND user=? AND object_type=? AND open=1 "
+        "AND record_id<>?");
+    q.Bind(1, ws_).Bind(2, user).Bind(3, std::string(core::ToString(type))).Bind(4, exclude_id);
+    Status err;
+    return q.Step(&err) ? q.Int(0) : 0;
+  }
+
+  std::optional<core::Record> FindRecord(ObjectType type, const std::string& id) const override {
+    Stmt q = c_->Prepare("SELECT body FROM records WHERE workspace=? AND object_type=? AND id=?");
+    q.Bind(1, ws_).Bind(2, std::string(core::ToString(type))).Bind(3, id);
+    Status err;
+    if (!q.Step(&err)) return std::nullopt;
+    io::Problems p;
+    io::Json j = io::Json::parse(q.Text(0), nullptr, false);
+    core::Record r = io::ReadRecord(j, "", p);
+    r.object_type = type;
+    return r;
+  }
+
+  // ---- configuration
+  Result<std::pair<int64_t, std::string>> LoadConfig() override {
+    Stmt q = c_->Prepare("SELECT config_version, config FROM workspaces WHERE id=?");
+    q.Bind(1, ws_);
+    Status err;
+    if (!q.Step(&err)) {
+      if (!err.ok()) return err;
+      return Status::NotFound("unknown workspace \"" + ws_ + "\"");
+    }
+    return std::make_pair(q.Int(0), q.Text(1));
+  }
+
+  Result<int64_t> ConfigVersion() override {
+    Stmt q = c_->Prepare("SELECT config_version FROM workspaces WHERE id=?");
+    q.Bind(1, ws_);
+    Status err;
+    if (q.Step(&err)) return q.Int(0);
+    if (!err.ok()) return err;
+    return Status::NotFound("unknown workspace \"" + ws_ + "\"");
+  }
+
+  Status SaveConfig(int64_t version, const std::string& doc) override {
+    return c_->Prepare("UPDATE workspaces SET config_version=?, config=? WHERE id=?")
+        .Bind(1, version)
+        .Bind(2, doc)
+        .Bind(3, ws_)
+        .Run();
+  }
+
+  // ---- rotation state
+  Status SetPoolPointer(const std::string& pool, int64_t position) override {
+    return c_->Prepare(
+                 "INSERT INTO pool_state(workspace, pool, pointer) VALUES(?,?,?) "
+                 "ON CONFLICT(workspace, pool) DO UPDATE SET pointer=excluded.pointer")
+        .Bind(1, ws_)
+        .Bind(2, pool)
+        .Bind(3, position)
+        .Run();
+  }
+
+  Status DeletePoolState(const std::string& pool) override {
+    return c_->Prepare("DELETE FROM pool_state WHERE workspace=? AND pool=?").Bind(1, ws_).Bind(2, pool).Run();
+  }
+
+  Status SaveKeyPick(const core::KeyPick& pick) override {
+    for (size_t i = 0; i < pick.users.size(); ++i) {
+      Status s = c_->Prepare(
+                       "INSERT INTO key_state(workspace, distribution, value, user, credit, assigned) "
+                       "VALUES(?,?,?,?,?,?) ON CONFLICT(workspace, distribution, value, user) DO UPDATE SET "
+                       "credit=excluded.credit, assigned=key_state.assigned+excluded.assigned")
+                     .Bind(1, ws_)
+                     .Bind(2, pick.distribution)
+                     .Bind(3, pick.value)
+                     .Bind(4, pick.users[i])
+                     .Bind(5, pick.credits[i])
+                     .Bind(6, static_cast<int64_t>(pick.users[i] == pick.winner ? 1 : 0))
+                     .Run();
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  Status ResetKeyState(const std::string& distribution, const std::optional<std::string>& folded) override {
+    if (folded) {
+      return c_->Prepare("DELETE FROM key_state WHERE workspace=? AND distribution=? AND value=?")
+          .Bind(1, ws_)
+          .Bind(2, distribution)
+          .Bind(3, *folded)
+          .Run();
+    }
+    return c_->Prepare("DELETE FROM key_state WHERE workspace=? AND distribution=?")
+        .Bind(1, ws_)
+        .Bind(2, distribution)
+        .Run();
+  }
+
+  Result<std::vector<KeyStateRow>> KeyState(const std::string& distribution) override {
+    Stmt q = c_->Prepare("SELECT value, user, credit, assigned FROM key_state WHERE workspace=? AND distribution=?");
+    q.Bind(1, ws_).Bind(2, distribution);
+    std::vector<KeyStateRow> rows;
+    Status err;
+    while (q.Step(&err)) rows.push_back({q.Text(0), q.Text(1), q.Int(2), q.Int(3)});
+    if (!err.ok()) return err;
+    return rows;
+  }
+
+  Status AddUnkeyed(const std::string& distribution, const std::string& folded, const std::string& value) override {
+    return c_->Prepare(
+                 "INSERT INTO unkeyed_values(workspace, distribution, folded, value) VALUES(?,?,?,?) "
+                 "ON CONFLICT(workspace, distribution, folded) DO UPDATE SET seen=seen+1")
+        .Bind(1, ws_)
+        .Bind(2, distribution)
+        .Bind(3, folded)
+        .Bind(4, value)
+        .Run();
+  }
+
+  Status RemoveUnkeyed(const std::string& distribution, const std::optional<std::string>& folded) override {
+    if (folded) {
+      return c_->Prepare("DELETE FROM unkeyed_values WHERE workspace=? AND distribution=? AND folded=?")
+          .Bind(1, ws_)
+          .Bind(2, distribution)
+          .Bind(3, *folded)
+          .Run();
+    }
+    return c_->Prepare("DELETE FROM unkeyed_values WHERE workspace=? AND distribution=?")
+        .Bind(1, ws_)
+        .Bind(2, distribution)
+        .Run();
+  }
+
+  Result<std::vector<UnkeyedRow>> Unkeyed(const std::string& distribution) override {
+    Stmt q = c_->Prepare("SELECT value, seen FROM unkeyed_values WHERE workspace=? AND distribution=? ORDER BY value");
+    q.Bind(1, ws_).Bind(2, distribution);
+    std::vector<UnkeyedRow> rows;
+    Status err;
+    while (q.Step(&err)) rows.push_back({q.Text(0), q.Int(1)});
+    if (!err.ok()) return err;
+    return rows;
+  }
+
+  // ---- records
+  Status PutRecord(const core::Record& r, int64_t at) override {
+    std::string type(core::ToString(r.object_type));
+    Status s = c_->Prepare(
+                     "INSERT INTO records(workspace, object_type, id, body, open, updated_at) VALUES(?,?,?,?,?,?) "
+                     "ON CONFLICT(workspace, object_type, id) DO UPDATE SET body=excluded.body, open=excluded.open, "
+                     "updated_at=excluded.updated_at")
+                   .Bind(1, ws_)
+                   .Bind(2, type)
+                   .Bind(3, r.id)
+                   .Bind(4, io::WriteRecord(r).dump())
+                   .Bind(5, r.open)
+                   .Bind(6, at)
+                   .Run();
+    if (!s.ok()) return s;
+    s = c_->Prepare("DELETE FROM record_owners WHERE workspace=? AND object_type=? AND record_id=?")
+            .Bind(1, ws_)
+            .Bind(2, type)
+            .Bind(3, r.id)
+            .Run();
+    if (!s.ok()) return s;
+    for (const std::string& owner : r.owners) {
+      s = c_->Prepare(
+                "INSERT OR IGNORE INTO record_owners(workspace, object_type, record_id, user, open) VALUES(?,?,?,?,?)")
+              .Bind(1, ws_)
+              .Bind(2, type)
+              .Bind(3, r.id)
+              .Bind(4, owner)
+              .Bind(5, r.open)
+              .Run();
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  // ---- decisions
+  Status InsertDecision(const DecisionRow& d) override {
+    return c_->Prepare(
+                 "INSERT INTO decisions(id, workspace, at, event, object_type, record_id, rule, strategy, outcome, "
+                 "owner, reason, body, idempotency_key, request_hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+        .Bind(1, d.id)
+        .Bind(2, ws_)
+        .Bind(3, d.at)
+        .Bind(4, d.event)
+        .Bind(5, d.object_type)
+        .Bind(6, d.record_id)
+        .Bind(7, d.rule)
+        .Bind(8, d.strategy)
+        .Bind(9, d.outcome)
+        .Bind(10, d.owner)
+        .Bind(11, d.reason)
+        .Bind(12, d.body)
+        .Bind(13, d.idempotency_key.empty() ? std::nullopt : std::optional<std::string>(d.idempotency_key))
+        .Bind(14, d.request_hash)
+        .Run();
+  }
+
+  static constexpr const char* kDecisionColumns =
+      "seq, id, workspace, at, event, object_type, record_id, rule, strategy, outcome, owner, reason, body, "
+      "COALESCE(idempotency_key, ''), request_hash";
+
+  static DecisionRow ReadDecision(const Stmt& q) {
+    DecisionRow d;
+    d.seq = q.Int(0);
+    d.id = q.Text(1);
+    d.workspace = q.Text(2);
+    d.at = q.Int(3);
+    d.event = q.Text(4);
+    d.object_type = q.Text(5);
+    d.record_id = q.Text(6);
+    d.rule = q.OptText(7);
+    d.strategy = q.OptText(8);
+    d.outcome = q.Text(9);
+    d.owner = q.OptText(10);
+    d.reason = q.OptText(11);
+    d.body = q.Text(12);
+    d.idempotency_key = q.Text(13);
+    d.request_hash = q.Text(14);
+    return d;
+  }
+
+  Result<std::optional<DecisionRow>> FindDecisionByKey(const std::string& key) override {
+    Stmt q = c_->Prepare(std::string("SELECT ") + kDecisionColumns +
+                         " FROM decisions WHERE workspace=? AND idempotency_key=?");
+    q.Bind(1, ws_).Bind(2, key);
+    Status err;
+    if (q.Step(&err)) return std::optional<DecisionRow>(ReadDecision(q));
+    if (!err.ok()) return err;
+    return std::optional<DecisionRow>();
+  }
+
+  Result<std::vector<DecisionRow>> History(const HistoryFilter& f) override {
+    std::string sql = std::string("SELECT ") + kDecisionColumns + " FROM decisions WHERE workspace=?";
+    std::vector<std::string> texts;
+    std::vector<int64_t> ints;
+    if (f.from) sql += " AND at>=" + std::to_string(*f.from);
+    if (f.to) sql += " AND at<" + std::to_string(*f.to);
+    if (f.before_seq) sql += " AND seq<" + std::to_string(*f.before_seq);
+    auto add = [&](const std::optional<std::string>& v, const char* col) {
+      if (!v) return;
+      sql += std::string(" AND ") + col + "=?";
+      texts.push_back(*v);
+    };
+    add(f.object_type, "object_type");
+    add(f.event, "event");
+    add(f.rule, "rule");
+    add(f.owner, "owner");
+    add(f.outcome, "outcome");
+    sql += " ORDER BY seq DESC LIMIT " + std::to_string(std::max(1, f.limit));
+    // Filters vary; prepare uncached.
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(c_->raw(), sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+      return Status::Internal("database: " + c_->Error());
+    }
+    std::vector<DecisionRow> rows;
+    Status err;
+    {
+      Stmt q(raw);
+      q.Bind(1, ws_);
+      for (size_t i = 0; i < texts.size(); ++i) q.Bind(static_cast<int>(i + 2), texts[i]);
+      while (q.Step(&err)) rows.push_back(ReadDecision(q));
+    }
+    sqlite3_finalize(raw);
+    if (!err.ok()) return err;
+    return rows;
+  }
+
+  Result<std::vector<DecisionRow>> RecordDecisions(const std::string& object_type, const std::string& id,
+                                                   int limit) override {
+    Stmt q = c_->Prepare(std::string("SELECT ") + kDecisionColumns +
+                         " FROM decisions WHERE workspace=? AND object_type=? AND record_id=? ORDER BY seq DESC "
+                         "LIMIT ?");
+    q.Bind(1, ws_).Bind(2, object_type).Bind(3, id).Bind(4, static_cast<int64_t>(limit));
+    std::vector<DecisionRow> rows;
+    Status err;
+    while (q.Step(&err)) rows.push_back(ReadDecision(q));
+    if (!err.ok()) return err;
+    return rows;
+  }
+
+  Status PutUnassigned(const UnassignedRow& u) override {
+    return c_->Prepare(
+                 "INSERT INTO unassigned(workspace, object_type, record_id, reason, decision_id, at) "
+                 "VALUES(?,?,?,?,?,?) ON CONFLICT(workspace, object_type, record_id) DO UPDATE SET "
+                 "reason=excluded.reason, decision_id=excluded.decision_id, at=excluded.at")
+        .Bind(1, ws_)
+        .Bind(2, u.object_type)
+        .Bind(3, u.record_id)
+        .Bind(4, u.reason)
+        .Bind(5, u.decision_id)
+        .Bind(6, u.at)
+        .Run();
+  }
+
+  Status RemoveUnassigned(const std::string& object_type, const std::string& record_id) override {
+    return c_->Prepare("DELETE FROM unassigned WHERE workspace=? AND object_type=? AND record_id=?")
+        .Bind(1, ws_)
+        .Bind(2, object_type)
+        .Bind(3, record_id)
+        .Run();
+  }
+
+  Result<std::vector<UnassignedRow>> ListUnassigned(const std::optional<std::string>& object_type,
+                                                    const std::optional<std::string>& after, int limit) override {
+    // Ordered by (at DESC, decision_id DESC); the cursor is a decision id.
+    Stmt q = c_->Prepare(
+        "SELECT object_type, record_id, reason, decision_id, at FROM unassigned WHERE workspace=? "
+        "AND (?2 IS NULL OR object_type=?2) AND (?3 IS NULL OR decision_id<?3) "
+        "ORDER BY decision_id DESC LIMIT ?4");
+    q.Bind(1, ws_).Bind(2, object_type).Bind(3, after).Bind(4, static_cast<int64_t>(limit));
+    std::vector<UnassignedRow> rows;
+    Status err;
+    while (q.Step(&err)) rows.push_back({q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Int(4)});
+    if (!err.ok()) return err;
+    return rows;
+  }
+
+  Result<int64_t> CountDecisions() override {
+    Stmt q = c_->Prepare("SELECT COUNT(*) FROM decisions WHERE workspace=?");
+    q.Bind(1, ws_);
+    Status err;
+    if (q.Step(&err)) return q.Int(0);
+    return err;
+  }
+
+ private:
+  ConnectionPool& pool_;
+  std::unique_ptr<Connection> c_;
+  std::unique_lock<std::mutex> lock_;  // held by write transactions
+  const std::string ws_;
+  bool done_ = false;
+};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(std::string path) : pool_(std::move(path)) {}
+
+  Status Migrate() {
+    auto c = pool_.Take();
+    if (!c.ok()) return c.status();
+    Connection& conn = **c;
+    Stmt q = conn.Prepare("PRAGMA user_version");
+    Status err;
+    int64_t version = q.Step(&err) ? q.Int(0) : 0;
+    const auto& migrations = Migrations();
+    for (size_t i = static_cast<size_t>(version); i < migrations.size(); ++i) {
+      Status s = conn.Exec(std::string("BEGIN IMMEDIATE;") + migrations[i] + "PRAGMA user_version=" +
+                           std::to_string(i + 1) + "; COMMIT;");
+      if (!s.ok()) {
+        (void)conn.Exec("ROLLBACK");
+        return Status::Internal("migration " + std::to_string(i + 1) + " failed: " + s.message());
+      }
+    }
+    pool_.Give(std::move(c).value());
+    return Status::Ok();
+  }
+
+  template <typename F>
+  auto WithConnection(F f) -> decltype(f(std::declval<Connection&>())) {
+    auto c = pool_.Take();
+    if (!c.ok()) return c.status();
+    auto result = f(**c);
+    pool_.Give(std::move(c).value());
+    return result;
+  }
+
+  Result<bool> WorkspaceExists(const std::string& id) override {
+    return WithConnection([&](Connection& c) -> Result<bool> {
+      Stmt q = c.Prepare("SELECT 1 FROM workspaces WHERE id=?");
+      q.Bind(1, id);
+      Status err;
+      bool found = q.Step(&err);
+      if (!err.ok()) return err;
+      return found;
+    });
+  }
+
+  Result<int64_t> CountWorkspaces() override {
+    return WithConnection([&](Connection& c) -> Result<int64_t> {
+      Stmt q = c.Prepare("SELECT COUNT(*) FROM workspaces");
+      Status err;
+      if (q.Step(&err)) return q.Int(0);
+      return err;
+    });
+  }
+
+  Status CreateWorkspace(const std::string& id, const std::string& empty_doc, int64_t at) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    return WithConnection([&](Connection& c) -> Status {
+      Status s = c.Prepare("INSERT INTO workspaces(id, created_at, config_version, config) VALUES(?,?,1,?)")
+                     .Bind(1, id)
+                     .Bind(2, at)
+                     .Bind(3, empty_doc)
+                     .Run();
+      if (s.code() == Code::kConflict) return Status::Conflict("workspace \"" + id + "\" already exists");
+      return s;
+    });
+  }
+
+  Status CreateKey(const KeyRow& k) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    return WithConnection([&](Connection& c) -> Status {
+      return c.Prepare(
+                  "INSERT INTO api_keys(id, workspace, role, can_reassign, name, hash, created_at) "
+                  "VALUES(?,?,?,?,?,?,?)")
+          .Bind(1, k.id)
+          .Bind(2, k.workspace)
+          .Bind(3, k.role)
+          .Bind(4, k.can_reassign)
+          .Bind(5, k.name)
+          .Bind(6, k.hash)
+          .Bind(7, k.created_at)
+          .Run();
+    });
+  }
+
+  static KeyRow ReadKey(const Stmt& q) {
+    KeyRow k;
+    k.id = q.Text(0);
+    k.workspace = q.Text(1);
+    k.role = q.Text(2);
+    k.can_reassign = q.Int(3) != 0;
+    k.name = q.Text(4);
+    k.hash = q.Text(5);
+    k.created_at = q.Int(6);
+    k.revoked_at = q.OptInt(7);
+    return k;
+  }
+
+  Result<std::optional<KeyRow>> FindKeyByHash(const std::string& hash) override {
+    return WithConnection([&](Connection& c) -> Result<std::optional<KeyRow>> {
+      Stmt q = c.Prepare(
+          "SELECT id, workspace, role, can_reassign, name, hash, created_at, revoked_at FROM api_keys WHERE hash=?");
+      q.Bind(1, hash);
+      Status err;
+      if (q.Step(&err)) return std::optional<KeyRow>(ReadKey(q));
+      if (!err.ok()) return err;
+      return std::optional<KeyRow>();
+    });
+  }
+
+  Result<std::vector<KeyRow>> ListKeys(const std::optional<std::string>& workspace) override {
+    return WithConnection([&](Connection& c) -> Result<std::vector<KeyRow>> {
+      Stmt q = c.Prepare(
+          "SELECT id, workspace, role, can_reassign, name, hash, created_at, revoked_at FROM api_keys "
+          "WHERE (?1 IS NULL OR workspace=?1) ORDER BY created_at, id");
+      q.Bind(1, workspace);
+      std::vector<KeyRow> rows;
+      Status err;
+      while (q.Step(&err)) rows.push_back(ReadKey(q));
+      if (!err.ok()) return err;
+      return rows;
+    });
+  }
+
+  Status RevokeKey(const std::string& id, const std::optional<std::string>& workspace, int64_t at) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    return WithConnection([&](Connection& c) -> Status {
+      Status s = c.Prepare(
+                      "UPDATE api_keys SET revoked_at=COALESCE(revoked_at, ?1) WHERE id=?2 AND (?3 IS NULL OR "
+                      "workspace=?3)")
+                     .Bind(1, at)
+                     .Bind(2, id)
+                     .Bind(3, workspace)
+                     .Run();
+      if (!s.ok()) return s;
+      if (sqlite3_changes(c.raw()) == 0) return Status::NotFound("unknown key \"" + id + "\"");
+      return Status::Ok();
+    });
+  }
+
+  Result<std::unique_ptr<Tx>> BeginWrite(const std::string& workspace) override {
+    std::unique_lock<std::mutex> lock(write_mu_);
+    auto c = pool_.Take();
+    if (!c.ok()) return c.status();
+    Status s = (*c)->Exec("BEGIN IMMEDIATE");
+    if (!s.ok()) return s;
+    return std::unique_ptr<Tx>(new SqliteTx(pool_, std::move(c).value(), std::move(lock), workspace));
+  }
+
+  Result<std::unique_ptr<Tx>> BeginRead(const std::string& workspace) override {
+    auto c = pool_.Take();
+    if (!c.ok()) return c.status();
+    Status s = (*c)->Exec("BEGIN");
+    if (!s.ok()) return s;
+    return std::unique_ptr<Tx>(new SqliteTx(pool_, std::move(c).value(), {}, workspace));
+  }
+
+ private:
+  ConnectionPool pool_;
+  std::mutex write_mu_;  // one writer at a time, in this process
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqlite(const std::string& path) {
+  auto store = std::make_unique<SqliteStore>(path);
+  Status s = store->Migrate();
+  if (!s.ok()) return s;
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace rota::store::sqlite
