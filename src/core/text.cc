@@ -5,7 +5,7 @@
 #include <unicode/unistr.h>
 #include <unicode/utf8.h>
 
-#include <cstdlib>
+#include <charconv>
 
 namespace rota::core {
 namespace {
@@ -81,7 +81,9 @@ std::optional<double> ParseDecimal(std::string_view text) {
     if (frac == 0) return std::nullopt;
   }
   if (i != t.size()) return std::nullopt;
-  return std::strtod(std::string(t).c_str(), nullptr);
+  double value = 0;
+  std::from_chars(t.data(), t.data() + t.size(), value);  // locale-independent
+  return value;
 }
 
 Operand MakeOperand(const Value& v) {
