@@ -4,8 +4,29 @@
 
 #include <CLI/CLI.hpp>
 
+#include <memory>
+#include <string>
+
+#include "service/service.h"
+
 namespace rota::cli {
 
 void AddSimulate(CLI::App& app, int* exit_code);
+void AddServe(CLI::App& app, int* exit_code);
+void AddWorkspaces(CLI::App& app, int* exit_code);
+void AddKeys(CLI::App& app, int* exit_code);
+void AddConfig(CLI::App& app, int* exit_code);
+
+// The store at `db` and a service over it with the system clock, for one command.
+struct Env {
+  std::unique_ptr<store::Store> store;
+  service::SystemClock clock;
+  std::unique_ptr<service::Service> service;
+};
+// Prints the problem and returns nullptr when the database cannot be opened.
+std::unique_ptr<Env> OpenEnv(const std::string& db);
+
+// Prints a failed status on stderr (message, then each detail) and returns 2.
+int Fail(const std::string& context, const Status& s);
 
 }  // namespace rota::cli

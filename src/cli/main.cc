@@ -11,7 +11,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "rota 0.1.0");
   int exit_code = 0;
+  rota::cli::AddServe(app, &exit_code);
   rota::cli::AddSimulate(app, &exit_code);
+  rota::cli::AddConfig(app, &exit_code);
+  rota::cli::AddWorkspaces(app, &exit_code);
+  rota::cli::AddKeys(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

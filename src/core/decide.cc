@@ -23,13 +23,14 @@ Found Owner(std::string u, Outcome o = Outcome::kAssigned) { return {std::move(u
 
 std::string Describe(const Condition& c) {
   std::string s = c.field + " " + std::string(ToString(c.op));
+  auto quote = [](const Value& v) { return v.kind == Value::Kind::kString ? "\"" + v.text + "\"" : v.text; };
   if (c.value.shape == ConditionValue::Shape::kScalar && !c.value.items.empty()) {
-    s += " \"" + c.value.items[0].text + "\"";
+    s += " " + quote(c.value.items[0]);
   } else if (c.value.shape == ConditionValue::Shape::kList) {
     s += " [";
     for (size_t i = 0; i < c.value.items.size(); ++i) {
       if (i) s += ", ";
-      s += "\"" + c.value.items[i].text + "\"";
+      s += quote(c.value.items[i]);
     }
     s += "]";
   }

@@ -1,0 +1,79 @@
+// `rota config export|apply`: a workspace's rules, pools, keys and settings as one
+// reviewable document (the same document as `rota simulate --config` and /v1/config).
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+
+namespace rota::cli {
+
+void AddConfig(CLI::App& app, int* exit_code) {
+  CLI::App* cmd = app.add_subcommand("config", "Export or apply a workspace's configuration document.");
+  cmd->require_subcommand(1);
+  struct Opts {
+    std::string db = "rota.db";
+    std::string workspace = "default";
+    std::string file;
+    bool dry_run = false;
+  };
+  auto o = std::make_shared<Opts>();
+
+  CLI::App* exp = cmd->add_subcommand("export", "Print the configuration document on stdout.");
+  exp->add_option("--db", o->db, "SQLite database file")->capture_default_str();
+  exp->add_option("--workspace", o->workspace, "the workspace")->capture_default_str();
+  exp->callback([o, exit_code] {
+    auto env = OpenEnv(o->db);
+    if (!env) {
+      *exit_code = 2;
+      return;
+    }
+    auto doc = env->service->GetConfig(o->workspace);
+    if (!doc.ok()) {
+      *exit_code = Fail("config export", doc.status());
+      return;
+    }
+    std::cout << doc->dump(2) << "\n";
+  });
+
+  CLI::App* apply = cmd->add_subcommand(
+      "apply", "Apply a configuration document atomically (rotation state kept where nothing changed).");
+  apply->add_option("FILE", o->file, "the document (JSON)")->required();
+  apply->add_option("--db", o->db, "SQLite database file")->capture_default_str();
+  apply->add_option("--workspace", o->workspace, "the workspace")->capture_default_str();
+  apply->add_flag("--dry-run", o->dry_run, "validate and print what would change; store nothing");
+  apply->callback([o, exit_code] {
+    std::ifstream in(o->file);
+    if (!in) {
+      std::cerr << "rota: cannot read " << o->file << "\n";
+      *exit_code = 2;
+      return;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto doc = io::ParseJson(ss.str());
+    if (!doc.ok()) {
+      *exit_code = Fail(o->file, doc.status());
+      return;
+    }
+    auto env = OpenEnv(o->db);
+    if (!env) {
+      *exit_code = 2;
+      return;
+    }
+    auto result = env->service->PutConfig(o->workspace, *doc, o->dry_run);
+    if (!result.ok()) {
+      *exit_code = Fail(o->file, result.status());
+      return;
+    }
+    const auto& changes = (*result)["changes"];
+    std::cout << (o->dry_run ? "would change" : "changed") << " (" << changes.size() << "):\n";
+    for (const auto& c : changes) {
+      std::cout << "  " << c["change"].get<std::string>() << " " << c["kind"].get<std::string>() << " "
+                << c["id"].get<std::string>() << "\n";
+    }
+    if (changes.empty()) std::cout << "  nothing\n";
+  });
+}
+
+}  // namespace rota::cli

@@ -1,0 +1,27 @@
+#include <iostream>
+
+#include "cli/commands.h"
+
+namespace rota::cli {
+
+std::unique_ptr<Env> OpenEnv(const std::string& db) {
+  auto store = store::OpenStore(db);
+  if (!store.ok()) {
+    Fail("cannot open " + db, store.status());
+    return nullptr;
+  }
+  auto env = std::make_unique<Env>();
+  env->store = std::move(store).value();
+  env->service = std::make_unique<service::Service>(*env->store, env->clock);
+  return env;
+}
+
+int Fail(const std::string& context, const Status& s) {
+  std::cerr << "rota: " << context << ": " << s.message() << "\n";
+  for (const Problem& p : s.details()) {
+    std::cerr << "  " << (p.path.empty() ? "" : p.path + ": ") << p.message << "\n";
+  }
+  return 2;
+}
+
+}  // namespace rota::cli

@@ -1,0 +1,99 @@
+// `rota serve`: the HTTP API on SQLite. Stops on SIGTERM/SIGINT after the requests
+// under way finish.
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "http/server.h"
+
+namespace rota::cli {
+namespace {
+
+struct Options {
+  std::string db = "rota.db";
+  std::string listen = "127.0.0.1:8080";
+  size_t threads = 32;
+  size_t body_limit = 1 << 20;
+  bool quiet = false;
+};
+
+int Run(const Options& o) {
+  auto colon = o.listen.rfind(':');
+  int port = -1;
+  if (colon != std::string::npos) {
+    try {
+      port = std::stoi(o.listen.substr(colon + 1));
+    } catch (const std::exception&) {
+    }
+  }
+  if (colon == std::string::npos || port < 0 || port > 65535) {
+    std::cerr << "rota serve: --listen is HOST:PORT, got \"" << o.listen << "\"\n";
+    return 2;
+  }
+  // Signals are taken by one thread with sigwait; every other thread blocks them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto env = OpenEnv(o.db);
+  if (!env) return 2;
+  const char* chosen = std::getenv("ROTA_BOOTSTRAP_KEY");
+  auto boot = env->service->Bootstrap(chosen ? chosen : "");
+  if (!boot.ok()) return Fail("bootstrap", boot.status());
+
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  http::Options hopts;
+  hopts.host = o.listen.substr(0, colon);
+  hopts.port = port;
+  hopts.threads = o.threads;
+  hopts.body_limit = o.body_limit;
+  hopts.log_requests = !o.quiet;
+  http::Server server(*env->service, hopts);
+  Status bound = server.Bind();
+  if (!bound.ok()) return Fail("serve", bound);
+
+  if (*boot) {
+    std::cout << "admin key for workspace \"default\" (shown once, keep it): " << **boot << "\n";
+  } else if (chosen) {
+    std::cout << "admin key for workspace \"default\": the one in ROTA_BOOTSTRAP_KEY\n";
+  }
+  std::cout << "rota listening on http://" << hopts.host << ":" << server.port() << "  (console: http://"
+            << hopts.host << ":" << server.port() << "/, database: " << o.db << ")" << std::endl;
+
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("signal {}: finishing requests under way, then stopping", sig);
+    server.Stop();
+  });
+  server.Run();
+  // Run() returned by itself (not by a signal): wake the waiter.
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+void AddServe(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand("serve", "Serve the HTTP API and the console (SQLite by default).");
+  cmd->add_option("--db", o->db, "SQLite database file")->capture_default_str();
+  cmd->add_option("--listen", o->listen, "HOST:PORT to listen on (PORT 0: any free port)")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "worker threads (one per keep-alive connection)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--body-limit", o->body_limit, "largest request body in bytes")->capture_default_str();
+  cmd->add_flag("--quiet", o->quiet, "do not log each request");
+  cmd->callback([o, exit_code] { *exit_code = Run(*o); });
+}
+
+}  // namespace rota::cli

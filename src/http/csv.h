@@ -1,0 +1,15 @@
+// History as CSV (RFC 4180: fields with commas, quotes or line breaks are quoted,
+// quotes doubled; lines end with CRLF).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace rota::http {
+
+std::string CsvField(const std::string& s);
+std::string HistoryCsv(const std::vector<store::DecisionRow>& rows);
+
+}  // namespace rota::http

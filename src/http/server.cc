@@ -1,0 +1,370 @@
+#include "http/server.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <regex>
+
+#include "http/csv.h"
+#include "http/embedded.h"
+#include "http/status_map.h"
+
+namespace rota::http {
+namespace {
+
+using service::Json;
+using service::Principal;
+using service::Role;
+
+// Who may call a route.
+enum class Access {
+  kPublic,        // no key
+  kAdmin,         // admin only
+  kRead,          // admin, member
+  kAssign,        // every role; the service limits members to reassignment
+  kRecordsRead,   // every role
+  kRecordsWrite,  // admin, integration
+};
+
+bool Allowed(Access a, Role r) {
+  switch (a) {
+    case Access::kPublic: return true;
+    case Access::kAdmin: return r == Role::kAdmin;
+    case Access::kRead: return r == Role::kAdmin || r == Role::kMember;
+    case Access::kAssign: return true;
+    case Access::kRecordsRead: return true;
+    case Access::kRecordsWrite: return r == Role::kAdmin || r == Role::kIntegration;
+  }
+  return false;
+}
+
+// What a handler gets.
+struct Ctx {
+  const httplib::Request& req;
+  httplib::Response& res;
+  Principal who;
+  std::vector<std::string> params;  // path parameters, decoded
+  Json body;                        // parsed JSON body (null when none)
+
+  std::optional<std::string> Query(const char* name) const {
+    if (!req.has_param(name)) return std::nullopt;
+    return req.get_param_value(name);
+  }
+  service::Page Page() const {
+    service::Page p;
+    if (auto l = Query("limit")) {
+      try {
+        size_t used = 0;
+        p.limit = std::stoi(*l, &used);
+        if (used != l->size()) p.limit = -1;
+      } catch (const std::exception&) {
+        p.limit = -1;
+      }
+    }
+    if (auto c = Query("cursor")) p.cursor = *c;
+    return p;
+  }
+};
+
+// A handler answers JSON (200, or `status` when set), or a Status for an error.
+struct Answer {
+  Result<Json> result;
+  int status = 200;
+};
+using Handler = std::function<Answer(Ctx&)>;
+
+void SendJson(httplib::Response& res, int status, const Json& j) {
+  res.status = status;
+  res.set_content(j.dump(), "application/json");
+}
+
+void SendError(httplib::Response& res, const Status& s) {
+  SendJson(res, HttpStatus(s.code()), io::ErrorBody(s));
+}
+
+std::string Bearer(const httplib::Request& req) {
+  std::string h = req.get_header_value("Authorization");
+  const std::string prefix = "Bearer ";
+  if (h.size() > prefix.size() && std::equal(prefix.begin(), prefix.end(), h.begin(), [](char a, char b) {
+        return std::tolower(a) == std::tolower(b);
+      })) {
+    std::string key = h.substr(prefix.size());
+    while (!key.empty() && key.back() == ' ') key.pop_back();
+    return key;
+  }
+  return "";
+}
+
+const char* ContentType(const std::string& path) {
+  auto ends = [&](const char* ext) { return path.ends_with(ext); };
+  if (ends(".html")) return "text/html; charset=utf-8";
+  if (ends(".js") || ends(".mjs")) return "text/javascript; charset=utf-8";
+  if (ends(".css")) return "text/css; charset=utf-8";
+  if (ends(".svg")) return "image/svg+xml";
+  if (ends(".png")) return "image/png";
+  if (ends(".json")) return "application/json";
+  if (ends(".yaml")) return "application/yaml";
+  if (ends(".txt")) return "text/plain; charset=utf-8";
+  return "application/octet-stream";
+}
+
+}  // namespace
+
+Server::Server(service::Service& service, Options options)
+    : service_(service), options_(std::move(options)), server_(std::make_unique<httplib::Server>()) {
+  Install();
+}
+
+Server::~Server() = default;
+
+Status Server::Bind() {
+  if (options_.port == 0) {
+    port_ = server_->bind_to_any_port(options_.host);
+    if (port_ < 0) return Status::Internal("cannot listen on " + options_.host);
+    return Status::Ok();
+  }
+  if (!server_->bind_to_port(options_.host, options_.port)) {
+    return Status::Internal("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                            " (address in use?)");
+  }
+  port_ = options_.port;
+  return Status::Ok();
+}
+
+void Server::Run() { server_->listen_after_bind(); }
+
+void Server::Stop() { server_->stop(); }
+
+void Server::Install() {
+  httplib::Server& s = *server_;
+  const size_t threads = options_.threads;
+  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  s.set_tcp_nodelay(true);
+  s.set_payload_max_length(options_.body_limit);
+  s.set_keep_alive_max_count(10000);
+
+  // Fill an empty error answer (unknown route, body too large…) with API.md's body.
+  s.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    Status st;
+    switch (res.status) {
+      case 404: st = Status::NotFound("no such route"); break;
+      case 413: st = Status(Code::kTooLarge, "body_too_large", "the request body is over the size limit"); break;
+      case 405: st = Status(Code::kMalformed, "method_not_allowed", "method not allowed"); break;
+      default: st = Status(Code::kMalformed, "bad_request", "the request could not be read"); break;
+    }
+    int status = res.status;
+    SendError(res, st);
+    res.status = status;
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unexpected error";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    spdlog::error("unhandled exception: {}", what);
+    SendError(res, Status::Internal("internal error"));
+  });
+  if (options_.log_requests) {
+    s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+      spdlog::info("{} {} {} {}B", req.method, req.path, res.status, res.body.size());
+    });
+  }
+
+  service::Service& svc = service_;
+  auto add = [this, &s, &svc](const std::string& method, const std::string& path, Access access, Handler h) {
+    routes_.push_back({method, path});
+    std::string pattern = std::regex_replace(path, std::regex(R"(\{[a-z_]+\})"), "([^/]+)");
+    const std::string route = method + " " + path;
+    auto wrapped = [&svc, access, h, route, method](const httplib::Request& req, httplib::Response& res) {
+      Ctx ctx{req, res, {}, {}, nullptr};
+      auto finish = [&](int status) { svc.metrics().Request(route, status); };
+      if (access != Access::kPublic) {
+        auto who = service::Authenticate(svc.store(), Bearer(req));
+        if (!who.ok()) {
+          SendError(res, who.status());
+          return finish(res.status);
+        }
+        if (!Allowed(access, who->role)) {
+          SendError(res, Status::Forbidden("the " + service::ToString(who->role) + " role may not " + route));
+          return finish(res.status);
+        }
+        ctx.who = *who;
+      }
+      // httplib matched the decoded path: parameters arrive decoded.
+      for (size_t i = 1; i < req.matches.size(); ++i) ctx.params.push_back(req.matches[i].str());
+      if (method == "POST" || method == "PUT" || method == "PATCH") {
+        std::string ct = req.get_header_value("Content-Type");
+        // Files (CSV, XLSX imports) are read by their handlers; anything else is JSON
+        // (curl's default form type included).
+        bool json_body = ct.rfind("text/csv", 0) != 0 && ct.find("spreadsheetml") == std::string::npos &&
+                         ct.rfind("application/octet-stream", 0) != 0;
+        if (json_body) {
+          if (req.body.empty()) {
+            SendError(res, Status::Malformed("a JSON body is required"));
+            return finish(res.status);
+          }
+          auto parsed = io::ParseJson(req.body);
+          if (!parsed.ok()) {
+            SendError(res, parsed.status());
+            return finish(res.status);
+          }
+          ctx.body = std::move(parsed).value();
+        }
+      }
+      Answer a = h(ctx);
+      if (!a.result.ok()) {
+        SendError(res, a.result.status());
+      } else if (res.body.empty()) {
+        if (a.status == 204) {
+          res.status = 204;
+        } else {
+          SendJson(res, a.status, *a.result);
+        }
+      }
+      finish(res.status);
+    };
+    if (method == "GET") s.Get(pattern, wrapped);
+    if (method == "POST") s.Post(pattern, wrapped);
+    if (method == "PUT") s.Put(pattern, wrapped);
+    if (method == "PATCH") s.Patch(pattern, wrapped);
+    if (method == "DELETE") s.Delete(pattern, wrapped);
+  };
+  auto ok = [](Result<Json> r) { return Answer{std::move(r), 200}; };
+  auto created = [](Result<Json> r) { return Answer{std::move(r), 201}; };
+  auto none = [](const Status& st) { return st.ok() ? Answer{Json(nullptr), 204} : Answer{st, 0}; };
+  auto ws = [](Ctx& c) -> const std::string& { return c.who.workspace; };
+
+  // ---- public
+  add("GET", "/healthz", Access::kPublic, [](Ctx&) { return Answer{Json{{"status", "ok"}}, 200}; });
+  add("GET", "/metrics", Access::kPublic, [&svc](Ctx& c) {
+    c.res.set_content(svc.metrics().Render(), "text/plain; version=0.0.4");
+    return Answer{Json(nullptr), 200};
+  });
+  add("GET", "/v1/openapi.yaml", Access::kPublic, [](Ctx& c) {
+    const embedded::File* f = embedded::Find("docs/openapi.yaml");
+    if (f == nullptr) return Answer{Status::NotFound("no OpenAPI file in this build"), 0};
+    c.res.set_content(reinterpret_cast<const char*>(f->data), f->size, "application/yaml");
+    return Answer{Json(nullptr), 200};
+  });
+
+  // ---- decisions
+  add("POST", "/v1/assign", Access::kAssign, [&svc](Ctx& c) {
+    return Answer{svc.Assign(c.who, c.body, c.req.get_header_value("Idempotency-Key")), 200};
+  });
+  add("POST", "/v1/assign/batch", Access::kAssign, [&svc](Ctx& c) { return Answer{svc.AssignBatch(c.who, c.body), 200}; });
+
+  // ---- keys
+  add("POST", "/v1/keys", Access::kAdmin, [&svc, created](Ctx& c) { return created(svc.CreateKey(c.who, c.body)); });
+  add("GET", "/v1/keys", Access::kAdmin, [&svc, ok](Ctx& c) { return ok(svc.ListKeys(c.who)); });
+  add("DELETE", "/v1/keys/{id}", Access::kAdmin,
+      [&svc, none](Ctx& c) { return none(svc.RevokeKey(c.who, c.params[0])); });
+
+  // ---- users
+  add("POST", "/v1/users", Access::kAdmin, [&svc, created, ws](Ctx& c) { return created(svc.CreateUser(ws(c), c.body)); });
+  add("GET", "/v1/users", Access::kRead, [&svc, ok, ws](Ctx& c) { return ok(svc.ListUsers(ws(c), c.Page())); });
+  add("GET", "/v1/users/{id}", Access::kRead, [&svc, ok, ws](Ctx& c) { return ok(svc.GetUser(ws(c), c.params[0])); });
+  add("PATCH", "/v1/users/{id}", Access::kAdmin,
+      [&svc, ok, ws](Ctx& c) { return ok(svc.PatchUser(ws(c), c.params[0], c.body)); });
+  add("DELETE", "/v1/users/{id}", Access::kAdmin,
+      [&svc, none, ws](Ctx& c) { return none(svc.DeleteUser(ws(c), c.params[0])); });
+
+  // ---- pools
+  add("POST", "/v1/pools", Access::kAdmin, [&svc, created, ws](Ctx& c) { return created(svc.CreatePool(ws(c), c.body)); });
+  add("GET", "/v1/pools", Access::kRead, [&svc, ok, ws](Ctx& c) { return ok(svc.ListPools(ws(c), c.Page())); });
+  add("GET", "/v1/pools/{id}", Access::kRead, [&svc, ok, ws](Ctx& c) { return ok(svc.GetPool(ws(c), c.params[0])); });
+  add("PATCH", "/v1/pools/{id}", Access::kAdmin,
+      [&svc, ok, ws](Ctx& c) { return ok(svc.PatchPool(ws(c), c.params[0], c.body)); });
+  add("DELETE", "/v1/pools/{id}", Access::kAdmin,
+      [&svc, none, ws](Ctx& c) { return none(svc.DeletePool(ws(c), c.params[0])); });
+  add("POST", "/v1/pools/{id}/members", Access::kAdmin,
+      [&svc, created, ws](Ctx& c) { return created(svc.AddPoolMember(ws(c), c.params[0], c.body)); });
+  add("DELETE", "/v1/pools/{id}/members/{user}", Access::kAdmin,
+      [&svc, ok, ws](Ctx& c) { return ok(svc.RemovePoolMember(ws(c), c.params[0], c.params[1])); });
+
+  // ---- rules (priority before {id} so that it is not taken for a rule id)
+  add("PUT", "/v1/rules/priority", Access::kAdmin,
+      [&svc, ok, ws](Ctx& c) { return ok(svc.SetRulePriority(ws(c), c.body)); });
+  add("POST", "/v1/rules", Access::kAdmin, [&svc, created, ws](Ctx& c) { return created(svc.CreateRule(ws(c), c.body)); });
+  add("GET", "/v1/rules", Access::kRead,
+      [&svc, ok, ws](Ctx& c) { return ok(svc.ListRules(ws(c), c.Query("object_type"), c.Page())); });
+  add("GET", "/v1/rules/{id}", Access::kRead, [&svc, ok, ws](Ctx& c) { return ok(svc.GetRule(ws(c), c.params[0])); });
+  add("PUT", "/v1/rules/{id}", Access::kAdmin,
+      [&svc, ok, ws](Ctx& c) { return ok(svc.PutRule(ws(c), c.params[0], c.body)); });
+  add("DELETE", "/v1/rules/{id}", Access::kAdmin,
+      [&svc, none, ws](Ctx& c) { return none(svc.DeleteRule(ws(c), c.params[0])); });
+
+  // ---- distributions
+  add("POST", "/v1/distributions", Access::kAdmin,
+      [&svc, created, ws](Ctx& c) { return created(svc.CreateDistribution(ws(c), c.body)); });
+  add("GET", "/v1/distributions", Access::kRead,
+      [&svc, ok, ws](Ctx& c) { return ok(svc.ListDistributions(ws(c), c.Page())); });
+  add("GET", "/v1/distributions/{id}", Access::kRead,
+      [&svc, ok, ws](Ctx& c) { return ok(svc.GetDistribution(ws(c), c.params[0])); });
+  add("PATCH", "/v1/distributions/{id}", Access::kAdmin,
+      [&svc, ok, ws](Ctx& c) { return ok(svc.PatchDistribution(ws(c), c.params[0], c.body)); });
+  add("DELETE", "/v1/distributions/{id}", Access::kAdmin,
+      [&svc, none, ws](Ctx& c) { return none(svc.DeleteDistribution(ws(c), c.params[0])); });
+  add("PUT", "/v1/distributions/{id}/keys/{value}", Access::kAdmin,
+      [&svc, ok, ws](Ctx& c) { return ok(svc.PutKey(ws(c), c.params[0], c.params[1], c.body)); });
+  add("DELETE", "/v1/distributions/{id}/keys/{value}", Access::kAdmin,
+      [&svc, none, ws](Ctx& c) { return none(svc.DeleteKey(ws(c), c.params[0], c.params[1])); });
+
+  // ---- records
+  add("PUT", "/v1/records/{object_type}/{id}", Access::kRecordsWrite,
+      [&svc, ok, ws](Ctx& c) { return ok(svc.PutRecord(ws(c), c.params[0], c.params[1], c.body)); });
+  add("GET", "/v1/records/{object_type}/{id}", Access::kRecordsRead,
+      [&svc, ok, ws](Ctx& c) { return ok(svc.GetRecord(ws(c), c.params[0], c.params[1])); });
+
+  // ---- settings and the whole document
+  add("GET", "/v1/settings", Access::kRead, [&svc, ok, ws](Ctx& c) { return ok(svc.GetSettings(ws(c))); });
+  add("PUT", "/v1/settings", Access::kAdmin, [&svc, ok, ws](Ctx& c) { return ok(svc.PutSettings(ws(c), c.body)); });
+  add("GET", "/v1/config", Access::kRead, [&svc, ok, ws](Ctx& c) { return ok(svc.GetConfig(ws(c))); });
+  add("PUT", "/v1/config", Access::kAdmin, [&svc, ok, ws](Ctx& c) {
+    return ok(svc.PutConfig(ws(c), c.body, c.Query("dry_run").value_or("false") == "true"));
+  });
+
+  // ---- reading
+  add("GET", "/v1/history", Access::kRead, [&svc, ws](Ctx& c) {
+    service::HistoryQuery q;
+    q.from = c.Query("from");
+    q.to = c.Query("to");
+    q.period = c.Query("period");
+    q.object_type = c.Query("object_type");
+    q.event = c.Query("event");
+    q.rule = c.Query("rule");
+    q.owner = c.Query("owner");
+    q.outcome = c.Query("outcome");
+    q.page = c.Page();
+    bool csv = c.req.get_header_value("Accept").find("text/csv") != std::string::npos;
+    std::vector<store::DecisionRow> rows;
+    auto r = svc.History(ws(c), q, csv ? &rows : nullptr);
+    if (r.ok() && csv) {
+      c.res.set_content(HistoryCsv(rows), "text/csv; charset=utf-8");
+      if ((*r)["next_cursor"].is_string()) c.res.set_header("Next-Cursor", (*r)["next_cursor"].get<std::string>());
+    }
+    return Answer{std::move(r), 200};
+  });
+  add("GET", "/v1/unassigned", Access::kRead,
+      [&svc, ok, ws](Ctx& c) { return ok(svc.Unassigned(ws(c), c.Query("object_type"), c.Page())); });
+
+  // ---- the console's static files
+  s.Get("/(.*)", [](const httplib::Request& req, httplib::Response& res) {
+    std::string path = req.matches[1].str();
+    if (path.empty()) path = "index.html";
+    const embedded::File* f = embedded::Find("web/" + path);
+    if (f == nullptr || path.find("..") != std::string::npos) {
+      res.status = 404;
+      return;
+    }
+    res.set_content(reinterpret_cast<const char*>(f->data), f->size, ContentType(path));
+    res.set_header("Cache-Control", path == "index.html" ? "no-cache" : "public, max-age=300");
+  });
+}
+
+}  // namespace rota::http

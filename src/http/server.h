@@ -1,0 +1,56 @@
+// rota's HTTP API (API.md) over cpp-httplib: routing, authentication by workspace key
+// and role, JSON in and out, error bodies, request limits, logging, /metrics, the
+// OpenAPI file and the static console.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "service/service.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace rota::http {
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  size_t body_limit = 1 << 20;  // 1 MiB
+  size_t threads = 32;          // one per keep-alive connection
+  bool log_requests = true;
+};
+
+// One route as the OpenAPI file names it, e.g. {"POST", "/v1/pools/{id}/members"}.
+struct RouteInfo {
+  std::string method;
+  std::string path;
+};
+
+class Server {
+ public:
+  Server(service::Service& service, Options options);
+  ~Server();
+
+  // Binds the listening socket; fails when the address is taken.
+  Status Bind();
+  int port() const { return port_; }
+  // Serves until Stop(); requests under way finish first.
+  void Run();
+  void Stop();
+  const std::vector<RouteInfo>& routes() const { return routes_; }
+
+ private:
+  void Install();
+
+  service::Service& service_;
+  const Options options_;
+  std::unique_ptr<httplib::Server> server_;
+  std::vector<RouteInfo> routes_;
+  int port_ = 0;
+};
+
+}  // namespace rota::http
