@@ -1,0 +1,70 @@
+// Starts the real `rota serve` on a free loopback port with its own database, for
+// tests that drive it over HTTP, and stops it afterwards.
+#pragma once
+
+#include <httplib.h>
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace rota::testing {
+
+using Json = nlohmann::json;
+
+// A fresh temporary directory, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct Reply {
+  int status = 0;
+  Json body;         // parsed JSON, or null
+  std::string raw;   // the body as sent
+  httplib::Headers headers;
+};
+
+class RotaServer {
+ public:
+  // Starts `rota serve --db DB --listen 127.0.0.1:0`; `db` empty: a new file in a temp
+  // dir. `env` adds environment variables (e.g. ROTA_BOOTSTRAP_KEY).
+  explicit RotaServer(std::string db = "", std::map<std::string, std::string> env = {},
+                      std::vector<std::string> extra_args = {});
+  ~RotaServer();  // SIGTERM and wait
+
+  int port() const { return port_; }
+  const std::string& db() const { return db_; }
+  // The bootstrap admin key printed on first start ("" when none was printed).
+  const std::string& admin_key() const { return admin_key_; }
+  pid_t pid() const { return pid_; }
+  // Everything the server printed so far.
+  std::string Output() const;
+
+  // Sends a signal and waits for the process; answers its exit status (or -1).
+  int Stop(int sig = 15);
+
+  std::unique_ptr<httplib::Client> Client() const;
+  Reply Call(const std::string& method, const std::string& path, const std::string& key,
+             const Json& body = nullptr, const httplib::Headers& headers = {}) const;
+
+ private:
+  std::unique_ptr<TempDir> dir_;
+  std::string db_;
+  std::string log_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string admin_key_;
+};
+
+// Runs `rota ARGS…` to completion; answers exit code and stdout+stderr.
+std::pair<int, std::string> RunRota(const std::vector<std::string>& args);
+
+}  // namespace rota::testing
