@@ -64,6 +64,7 @@ Json PageOf(const Json& items, const Page& page) {
 }
 
 Status CheckPage(const Page& page) {
+  if (page.limit < 1 || page.limit > 1000) return Status::Invalid("limit", "limit is from 1 to 1000");
   if (page.cursor.empty()) return Status::Ok();
   if (page.cursor.find_first_not_of("0123456789") != std::string::npos || page.cursor.size() > 9) {
     return Status::Invalid("cursor", "not a cursor this list gave");
