@@ -16,6 +16,8 @@ void AddServe(CLI::App& app, int* exit_code);
 void AddWorkspaces(CLI::App& app, int* exit_code);
 void AddKeys(CLI::App& app, int* exit_code);
 void AddConfig(CLI::App& app, int* exit_code);
+void AddHistory(CLI::App& app, int* exit_code);
+void AddDistributions(CLI::App& app, int* exit_code);
 
 // The store at `db` and a service over it with the system clock, for one command.
 struct Env {

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   rota::cli::AddServe(app, &exit_code);
   rota::cli::AddSimulate(app, &exit_code);
   rota::cli::AddConfig(app, &exit_code);
+  rota::cli::AddHistory(app, &exit_code);
+  rota::cli::AddDistributions(app, &exit_code);
   rota::cli::AddWorkspaces(app, &exit_code);
   rota::cli::AddKeys(app, &exit_code);
   try {

@@ -6,7 +6,11 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
+
+#include "service/webhooks.h"
 
 #include "cli/commands.h"
 #include "http/server.h"
@@ -20,6 +24,8 @@ struct Options {
   size_t threads = 32;
   size_t body_limit = 1 << 20;
   bool quiet = false;
+  service::DeliveryOptions webhooks;
+  int64_t retention_interval_s = 3600;
 };
 
 int Run(const Options& o) {
@@ -45,6 +51,8 @@ int Run(const Options& o) {
   auto env = OpenEnv(o.db);
   if (!env) return 2;
   const char* chosen = std::getenv("ROTA_BOOTSTRAP_KEY");
+  auto workspaces = env->store->CountWorkspaces();  // ROTA_BOOTSTRAP_KEY counts on an empty database only
+  const bool empty_db = workspaces.ok() && *workspaces == 0;
   auto boot = env->service->Bootstrap(chosen ? chosen : "");
   if (!boot.ok()) return Fail("bootstrap", boot.status());
 
@@ -61,11 +69,30 @@ int Run(const Options& o) {
 
   if (*boot) {
     std::cout << "admin key for workspace \"default\" (shown once, keep it): " << **boot << "\n";
-  } else if (chosen) {
+  } else if (chosen && *chosen && empty_db) {
     std::cout << "admin key for workspace \"default\": the one in ROTA_BOOTSTRAP_KEY\n";
+  } else if (chosen && *chosen) {
+    std::cout << "ROTA_BOOTSTRAP_KEY ignored: the database already has its workspaces and keys\n";
   }
   std::cout << "rota listening on http://" << hopts.host << ":" << server.port() << "  (console: http://"
             << hopts.host << ":" << server.port() << "/, database: " << o.db << ")" << std::endl;
+
+  service::DeliveryWorker deliveries(*env->store, o.webhooks);
+  deliveries.Start();
+  // Retention: purge decisions past each workspace's retention, now and every interval.
+  std::mutex purge_mu;
+  std::condition_variable purge_cv;
+  bool stopping = false;
+  std::thread purger([&] {
+    std::unique_lock<std::mutex> lock(purge_mu);
+    do {
+      lock.unlock();
+      auto n = env->service->PurgeAllHistory();
+      if (!n.ok()) spdlog::error("retention: {}", n.status().message());
+      else if (*n > 0) spdlog::info("retention: purged {} decisions", *n);
+      lock.lock();
+    } while (!purge_cv.wait_for(lock, std::chrono::seconds(o.retention_interval_s), [&] { return stopping; }));
+  });
 
   std::thread waiter([&] {
     int sig = 0;
@@ -77,6 +104,13 @@ int Run(const Options& o) {
   // Run() returned by itself (not by a signal): wake the waiter.
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
+  {
+    std::lock_guard<std::mutex> lock(purge_mu);
+    stopping = true;
+  }
+  purge_cv.notify_all();
+  purger.join();
+  deliveries.Stop();
   spdlog::info("stopped");
   return 0;
 }
@@ -93,6 +127,19 @@ void AddServe(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(1, 1024));
   cmd->add_option("--body-limit", o->body_limit, "largest request body in bytes")->capture_default_str();
   cmd->add_flag("--quiet", o->quiet, "do not log each request");
+  cmd->add_option("--webhook-max-attempts", o->webhooks.max_attempts, "attempts before a delivery is marked failed")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
+  cmd->add_option("--webhook-backoff-ms", o->webhooks.base_backoff_ms,
+                  "wait before the first retry; doubles each attempt (with jitter)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600000));
+  cmd->add_option("--webhook-timeout-ms", o->webhooks.timeout_ms, "time limit of one delivery attempt")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 120000));
+  cmd->add_option("--retention-interval", o->retention_interval_s, "seconds between history purges")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400 * 7));
   cmd->callback([o, exit_code] { *exit_code = Run(*o); });
 }
 

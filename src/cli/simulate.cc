@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "core/decide.h"
+#include "core/simulate.h"
 #include "core/state.h"
 #include "core/tally.h"
 #include "core/workspace.h"
@@ -142,24 +143,28 @@ int Run(const Options& o) {
 
   core::MemoryState state;
   for (core::Record& r : known) state.PutRecord(std::move(r));
-  core::Tally tally;
   const core::Time wall = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  std::vector<core::Request> requests;
   for (auto& [n, body] : bodies) {
-    core::Time now = body.at ? *body.at : default_now.value_or(wall);
     body.explain = o.explain;
-    auto d = core::Decide(**ws, state, io::ToRequest(body, now));
-    if (!d.ok()) {
-      PrintProblems(o.records + ":" + std::to_string(n) + ": ", d.status());
+    requests.push_back(io::ToRequest(body, body.at ? *body.at : default_now.value_or(wall)));
+  }
+  core::Tally tally;
+  std::vector<core::SimulationStep> steps = core::Simulate(**ws, state, requests, &tally);
+  for (size_t i = 0; i < steps.size(); ++i) {  // targets were checked above; kept for safety
+    if (!steps[i].decision.ok()) {
+      PrintProblems(o.records + ":" + std::to_string(bodies[i].first) + ": ", steps[i].decision.status());
       return 2;
     }
-    io::Json out = io::WriteDecision(*d, o.explain);
+  }
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const io::AssignBody& body = bodies[i].second;
+    io::Json out = io::WriteDecision(*steps[i].decision, o.explain);
     out["record_id"] = body.record.id;
     out["object_type"] = core::ToString(body.record.object_type);
     out["event"] = core::ToString(body.event);
-    out["at"] = io::FormatTime(now);
+    out["at"] = io::FormatTime(steps[i].at);
     std::cout << out.dump() << "\n";
-    tally.Add(*d);
-    state.Apply(*d, body.record, now);
   }
   std::cout.flush();
   PrintSummary(tally, **ws);

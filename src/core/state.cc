@@ -9,45 +9,54 @@ int64_t PercentUnits(double percent) { return std::llround(percent * kPercentSca
 
 int64_t MemoryState::PoolPointer(const std::string& pool) const {
   auto it = pointers_.find(pool);
-  return it == pointers_.end() ? 0 : it->second;
+  if (it != pointers_.end()) return it->second;
+  return base_ ? base_->PoolPointer(pool) : 0;
 }
 
 std::vector<int64_t> MemoryState::KeyCredits(const std::string& distribution,
                                              const std::string& folded_value,
                                              const std::vector<std::string>& users) const {
-  std::vector<int64_t> out;
-  out.reserve(users.size());
-  for (const std::string& u : users) {
-    auto it = credits_.find({distribution, folded_value, u});
-    out.push_back(it == credits_.end() ? 0 : it->second);
+  std::vector<int64_t> out =
+      base_ ? base_->KeyCredits(distribution, folded_value, users) : std::vector<int64_t>(users.size(), 0);
+  for (size_t i = 0; i < users.size(); ++i) {
+    auto it = credits_.find({distribution, folded_value, users[i]});
+    if (it != credits_.end()) out[i] = it->second;
   }
   return out;
 }
 
 int64_t MemoryState::AssignedSince(const std::string& user, Time since) const {
+  int64_t n = base_ ? base_->AssignedSince(user, since) : 0;
   auto it = assigned_at_.find(user);
-  if (it == assigned_at_.end()) return 0;
-  return std::count_if(it->second.begin(), it->second.end(), [&](Time t) { return t >= since; });
+  if (it == assigned_at_.end()) return n;
+  return n + std::count_if(it->second.begin(), it->second.end(), [&](Time t) { return t >= since; });
 }
 
 int64_t MemoryState::OpenRecords(const std::string& user, ObjectType type,
                                  const std::string& exclude_id) const {
-  int64_t n = 0;
+  auto counts = [&](const Record& r) {
+    return r.object_type == type && r.open && r.id != exclude_id &&
+           std::find(r.owners.begin(), r.owners.end(), user) != r.owners.end();
+  };
+  int64_t n = base_ ? base_->OpenRecords(user, type, exclude_id) : 0;
+  for (const auto& [key, r] : shadowed_) {
+    if (r && counts(*r)) --n;  // the base counted a version this state replaced
+  }
   for (const auto& [key, r] : records_) {
-    if (key.first != type || !r.open || r.id == exclude_id) continue;
-    if (std::find(r.owners.begin(), r.owners.end(), user) != r.owners.end()) ++n;
+    if (counts(r)) ++n;
   }
   return n;
 }
 
 std::optional<Record> MemoryState::FindRecord(ObjectType type, const std::string& id) const {
   auto it = records_.find({type, id});
-  if (it == records_.end()) return std::nullopt;
-  return it->second;
+  if (it != records_.end()) return it->second;
+  return base_ ? base_->FindRecord(type, id) : std::nullopt;
 }
 
 void MemoryState::PutRecord(Record record) {
   auto key = std::make_pair(record.object_type, record.id);
+  if (base_ && !records_.count(key) && !shadowed_.count(key)) shadowed_[key] = base_->FindRecord(key.first, key.second);
   records_[key] = std::move(record);
 }
 

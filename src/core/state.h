@@ -41,10 +41,14 @@ class StateView {
   virtual std::optional<Record> FindRecord(ObjectType type, const std::string& id) const = 0;
 };
 
-// The whole state in memory. Used by `rota simulate`, dry runs and tests.
-// Not thread-safe.
+// The whole state in memory, optionally over a base view: reads fall through to the
+// base where this state has nothing, and what Apply() stores shadows the base (which is
+// never written). Used by `rota simulate`, the simulate endpoint (over the store) and
+// tests. Not thread-safe; `base` must outlive it.
 class MemoryState final : public StateView {
  public:
+  explicit MemoryState(const StateView* base = nullptr) : base_(base) {}
+
   int64_t PoolPointer(const std::string& pool) const override;
   std::vector<int64_t> KeyCredits(const std::string& distribution,
                                   const std::string& folded_value,
@@ -72,6 +76,9 @@ class MemoryState final : public StateView {
   std::map<std::string, std::vector<Time>> assigned_at_;
   std::map<std::pair<ObjectType, std::string>, Record> records_;
   std::set<std::pair<std::string, std::string>> unkeyed_;  // (distribution, value)
+  const StateView* base_;
+  // The base's version of each record this state shadows (nullopt: the base had none).
+  std::map<std::pair<ObjectType, std::string>, std::optional<Record>> shadowed_;
 };
 
 }  // namespace rota::core

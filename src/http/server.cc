@@ -9,6 +9,8 @@
 #include "http/csv.h"
 #include "http/embedded.h"
 #include "http/status_map.h"
+#include "io/keys_file.h"
+#include "io/xlsx_read.h"
 
 namespace rota::http {
 namespace {
@@ -66,6 +68,15 @@ struct Ctx {
     return p;
   }
 };
+
+// A true/false query parameter ("true"/"1", "false"/"0"); `fallback` when absent.
+Result<bool> BoolQuery(const Ctx& c, const char* name, bool fallback = false) {
+  auto v = c.Query(name);
+  if (!v || v->empty()) return fallback;
+  if (*v == "true" || *v == "1") return true;
+  if (*v == "false" || *v == "0") return false;
+  return Status::Malformed(std::string(name) + " is true or false");
+}
 
 // A handler answers JSON (200, or `status` when set), or a Status for an error.
 struct Answer {
@@ -177,11 +188,13 @@ void Server::Install() {
   }
 
   service::Service& svc = service_;
-  auto add = [this, &s, &svc](const std::string& method, const std::string& path, Access access, Handler h) {
+  auto add = [this, &s, &svc](const std::string& method, const std::string& path, Access access, Handler h,
+                              bool body_required = true) {
     routes_.push_back({method, path});
     std::string pattern = std::regex_replace(path, std::regex(R"(\{[a-z_]+\})"), "([^/]+)");
     const std::string route = method + " " + path;
-    auto wrapped = [&svc, access, h, route, method](const httplib::Request& req, httplib::Response& res) {
+    auto wrapped = [&svc, access, h, route, method, body_required](const httplib::Request& req,
+                                                                   httplib::Response& res) {
       Ctx ctx{req, res, {}, {}, nullptr};
       auto finish = [&](int status) { svc.metrics().Request(route, status); };
       if (access != Access::kPublic) {
@@ -205,11 +218,11 @@ void Server::Install() {
         bool json_body = ct.rfind("text/csv", 0) != 0 && ct.find("spreadsheetml") == std::string::npos &&
                          ct.rfind("application/octet-stream", 0) != 0;
         if (json_body) {
-          if (req.body.empty()) {
+          if (req.body.empty() && body_required) {
             SendError(res, Status::Malformed("a JSON body is required"));
             return finish(res.status);
           }
-          auto parsed = io::ParseJson(req.body);
+          auto parsed = req.body.empty() ? Result<Json>(Json(nullptr)) : io::ParseJson(req.body);
           if (!parsed.ok()) {
             SendError(res, parsed.status());
             return finish(res.status);
@@ -258,6 +271,7 @@ void Server::Install() {
     return Answer{svc.Assign(c.who, c.body, c.req.get_header_value("Idempotency-Key")), 200};
   });
   add("POST", "/v1/assign/batch", Access::kAssign, [&svc](Ctx& c) { return Answer{svc.AssignBatch(c.who, c.body), 200}; });
+  add("POST", "/v1/simulate", Access::kRead, [&svc, ws](Ctx& c) { return Answer{svc.Simulate(ws(c), c.body), 200}; });
 
   // ---- keys
   add("POST", "/v1/keys", Access::kAdmin, [&svc, created](Ctx& c) { return created(svc.CreateKey(c.who, c.body)); });
@@ -314,6 +328,39 @@ void Server::Install() {
       [&svc, ok, ws](Ctx& c) { return ok(svc.PutKey(ws(c), c.params[0], c.params[1], c.body)); });
   add("DELETE", "/v1/distributions/{id}/keys/{value}", Access::kAdmin,
       [&svc, none, ws](Ctx& c) { return none(svc.DeleteKey(ws(c), c.params[0], c.params[1])); });
+  // Keys import (SPEC §8): the body is the file, CSV or XLSX.
+  add("POST", "/v1/distributions/{id}/import", Access::kAdmin, [&svc, ok, ws](Ctx& c) {
+    auto header = BoolQuery(c, "header");
+    if (!header.ok()) return Answer{header.status(), 0};
+    const std::string ct = c.req.get_header_value("Content-Type");
+    if (!c.body.is_null()) {
+      return Answer{Status::Malformed("send the file itself: Content-Type text/csv or " +
+                                      std::string(io::kXlsxContentType)),
+                    0};
+    }
+    bool xlsx = ct.find("spreadsheetml") != std::string::npos || io::LooksLikeZip(c.req.body);
+    return ok(svc.ImportKeys(ws(c), c.params[0], c.req.body, xlsx, *header));
+  });
+  add("GET", "/v1/distributions/{id}/import/template.xlsx", Access::kRead, [&svc, ws](Ctx& c) {
+    auto header = BoolQuery(c, "header", true);
+    if (!header.ok()) return Answer{header.status(), 0};
+    auto d = svc.GetDistribution(ws(c), c.params[0]);
+    if (!d.ok()) return Answer{d.status(), 0};
+    auto file = io::WriteKeysTemplateXlsx(*header);
+    if (!file.ok()) return Answer{file.status(), 0};
+    c.res.set_content(*file, io::kXlsxContentType);
+    c.res.set_header("Content-Disposition", "attachment; filename=\"keys-template.xlsx\"");
+    return Answer{Json(nullptr), 200};
+  });
+  add("GET", "/v1/distributions/{id}/import/template.csv", Access::kRead, [&svc, ws](Ctx& c) {
+    auto header = BoolQuery(c, "header", true);
+    if (!header.ok()) return Answer{header.status(), 0};
+    auto d = svc.GetDistribution(ws(c), c.params[0]);
+    if (!d.ok()) return Answer{d.status(), 0};
+    c.res.set_content(io::WriteKeysTemplateCsv(*header), "text/csv; charset=utf-8");
+    c.res.set_header("Content-Disposition", "attachment; filename=\"keys-template.csv\"");
+    return Answer{Json(nullptr), 200};
+  });
 
   // ---- records
   add("PUT", "/v1/records/{object_type}/{id}", Access::kRecordsWrite,
@@ -352,6 +399,33 @@ void Server::Install() {
   });
   add("GET", "/v1/unassigned", Access::kRead,
       [&svc, ok, ws](Ctx& c) { return ok(svc.Unassigned(ws(c), c.Query("object_type"), c.Page())); });
+
+  // ---- reports
+  add("GET", "/v1/reports/distribution", Access::kRead, [&svc, ok, ws](Ctx& c) {
+    service::ReportQuery q;
+    q.from = c.Query("from");
+    q.to = c.Query("to");
+    q.period = c.Query("period");
+    q.object_type = c.Query("object_type");
+    q.rule = c.Query("rule");
+    q.distribution = c.Query("distribution");
+    return ok(svc.DistributionReport(ws(c), q));
+  });
+  add("GET", "/v1/reports/summary", Access::kRead, [&svc, ok, ws](Ctx& c) { return ok(svc.Summary(ws(c))); });
+
+  // ---- webhooks
+  add("POST", "/v1/webhooks", Access::kAdmin,
+      [&svc, created, ws](Ctx& c) { return created(svc.CreateWebhook(ws(c), c.body)); });
+  add("GET", "/v1/webhooks", Access::kAdmin, [&svc, ok, ws](Ctx& c) { return ok(svc.ListWebhooks(ws(c))); });
+  add("GET", "/v1/webhooks/{id}", Access::kAdmin,
+      [&svc, ok, ws](Ctx& c) { return ok(svc.GetWebhook(ws(c), c.params[0])); });
+  add("DELETE", "/v1/webhooks/{id}", Access::kAdmin,
+      [&svc, none, ws](Ctx& c) { return none(svc.DeleteWebhook(ws(c), c.params[0])); });
+  add("GET", "/v1/webhooks/{id}/deliveries", Access::kAdmin,
+      [&svc, ok, ws](Ctx& c) { return ok(svc.ListDeliveries(ws(c), c.params[0], c.Page())); });
+  add("POST", "/v1/webhooks/{id}/deliveries/{delivery}/retry", Access::kAdmin, [&svc, ws](Ctx& c) {
+    return Answer{svc.RetryDelivery(ws(c), c.params[0], c.params[1]), 202};
+  }, /*body_required=*/false);
 
   // ---- the console's static files
   s.Get("/(.*)", [](const httplib::Request& req, httplib::Response& res) {

@@ -154,7 +154,15 @@ void Problems::Unknown(const Json& obj, std::initializer_list<const char*> known
 
 Json ErrorBody(const Status& s) {
   Json details = Json::array();
-  for (const Problem& p : s.details()) details.push_back({{"path", p.path}, {"message", p.message}});
+  for (const Problem& p : s.details()) {
+    Json d = {{"path", p.path}, {"message", p.message}};
+    // A file's row ("row 12", from an import) is also given as a number.
+    if (p.path.size() > 4 && p.path.rfind("row ", 0) == 0 &&
+        p.path.find_first_not_of("0123456789", 4) == std::string::npos) {
+      d["row"] = std::stoll(p.path.substr(4));
+    }
+    details.push_back(std::move(d));
+  }
   return {{"error", {{"code", s.error_code()}, {"message", s.message()}, {"details", details}}}};
 }
 

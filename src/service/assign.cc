@@ -5,6 +5,7 @@
 #include "io/assign_json.h"
 #include "io/config_json.h"
 #include "service/service.h"
+#include "service/webhooks.h"
 
 namespace rota::service {
 namespace {
@@ -36,6 +37,34 @@ core::Record Merge(const core::Record& incoming, const std::optional<core::Recor
     if (!d.tag.empty() && std::find(r.tags.begin(), r.tags.end(), d.tag) == r.tags.end()) r.tags.push_back(d.tag);
   }
   return r;
+}
+
+// The decision's webhook events, into the outbox of the same transaction.
+Status EmitDecisionEvents(store::Tx& tx, const core::Decision& d, const Json& answer, const store::DecisionRow& row,
+                          const core::Record& record, core::Time now) {
+  auto hooks = tx.Webhooks();
+  if (!hooks.ok()) return hooks.status();
+  if (hooks->empty()) return Status::Ok();
+  const int64_t now_ms = now.time_since_epoch().count() * 1000;
+  Json data = answer;
+  data["record_id"] = row.record_id;
+  data["object_type"] = row.object_type;
+  data["event"] = row.event;
+  Status s = Emit(tx, *hooks, d.owner ? "decision.assigned" : "decision.unassigned", data, now_ms);
+  if (s.ok() && d.notify && d.owner) {
+    s = Emit(tx, *hooks, "owner.notified",
+             Json{{"owner", *d.owner},
+                  {"decision_id", row.id},
+                  {"rule", d.rule ? Json(*d.rule) : Json(nullptr)},
+                  {"record", io::WriteRecord(record)}},
+             now_ms);
+  }
+  for (const core::RelatedChange& rc : d.related) {
+    if (!s.ok()) break;
+    auto linked = tx.FindRecord(rc.object_type, rc.id);
+    if (linked) s = Emit(tx, *hooks, "record.updated", Json{{"record", io::WriteRecord(*linked)}, {"decision_id", row.id}}, now_ms);
+  }
+  return s;
 }
 
 }  // namespace
@@ -211,6 +240,10 @@ Result<Json> Service::AssignOne(const Principal& p, const Json& body, const std:
   row.outcome = std::string(core::ToString(d.outcome));
   row.owner = d.owner;
   if (d.reason) row.reason = std::string(core::ToString(*d.reason));
+  if (d.rule && d.strategy == "distribution") {
+    if (const core::CompiledRule* cr = (*ws)->FindRule(*d.rule)) row.distribution = cr->rule->assign.ref;
+  }
+  if (!d.changes.keys.empty()) row.key_value = d.changes.keys.front().value;
   row.body = j.dump();
   row.idempotency_key = b.idempotency_key;
   row.request_hash = hash;
@@ -221,6 +254,7 @@ Result<Json> Service::AssignOne(const Principal& p, const Json& body, const std:
     s = tx.RemoveUnassigned(row.object_type, row.record_id);
   }
   if (!s.ok()) return s;
+  if (s = EmitDecisionEvents(tx, d, j, row, rec, now); !s.ok()) return s;
   if (s = tx.Commit(); !s.ok()) return s;
   return j;
 }

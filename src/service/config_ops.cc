@@ -5,6 +5,7 @@
 
 #include "core/decide.h"
 #include "core/text.h"
+#include "core/validate.h"
 #include "io/config_json.h"
 #include "service/reconcile.h"
 #include "service/service.h"
@@ -32,6 +33,36 @@ Status Relative(const Status& s, const std::string& prefix) {
     out.push_back(std::move(p));
   }
   return Status::Invalid(std::move(out));
+}
+
+// A body with shape problems (`shape`, relative to the entity at `prefix` in `c`, which
+// holds the entity as read) is refused naming those and also what the core finds wrong
+// with the entity where the shape left something to check: one 422 naming each problem.
+Status WithMeaning(io::Problems& shape, const core::Config& c, const std::string& prefix) {
+  // Is `path` `base` or inside it? ("owners[1]" holds "owners[1].user", not "owners[10]".)
+  auto within = [](const std::string& path, const std::string& base) {
+    if (base.empty()) return true;
+    if (path.rfind(base, 0) != 0) return false;
+    return path.size() == base.size() || path[base.size()] == '.' || path[base.size()] == '[';
+  };
+  std::vector<Problem> all = shape.list();
+  for (Problem sp : core::Validate(c)) {
+    if (sp.path == prefix) {
+      sp.path = "";
+    } else if (sp.path.rfind(prefix + ".", 0) == 0) {
+      sp.path = sp.path.substr(prefix.size() + 1);
+    } else {
+      continue;  // not about this entity
+    }
+    bool covered = false;
+    for (const Problem& s : shape.list()) {
+      covered = covered || within(sp.path, s.path) || within(s.path, sp.path);
+      // An unknown operator makes the value's shape meaningless.
+      if (s.path.ends_with(".op")) covered = covered || sp.path == s.path.substr(0, s.path.size() - 2) + "value";
+    }
+    if (!covered) all.push_back(std::move(sp));
+  }
+  return Status::Invalid(std::move(all));
 }
 
 Status NotFound(const char* kind, const std::string& id) {
@@ -172,13 +203,13 @@ Result<Json> Service::CreateUser(const std::string& ws, const Json& body) {
   if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
   io::Problems p;
   core::User u = io::ReadUser(body, "", p);
-  if (!p.empty()) return p.ToStatus();
   EnsureId(u.id, "u_");
   size_t index = 0;
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
     if (Find(c.users, u.id)) return Status::Conflict("user \"" + u.id + "\" already exists");
     index = c.users.size();
     c.users.push_back(u);
+    if (!p.empty()) return WithMeaning(p, c, io::Index("users", index));
     return Status::Ok();
   });
   if (!r.ok()) return Relative(r.status(), io::Index("users", index));
@@ -199,8 +230,8 @@ Result<Json> Service::PatchUser(const std::string& ws, const std::string& id, co
     io::Problems p;
     updated = io::ReadUser(merged, "", p);
     if (patch.contains("id") && patch["id"] != id) p.Add("id", "a user's id cannot change");
-    if (!p.empty()) return p.ToStatus();
     *u = updated;
+    if (!p.empty()) return WithMeaning(p, c, io::Index("users", index));
     return Status::Ok();
   });
   if (!r.ok()) return Relative(r.status(), io::Index("users", index));
@@ -255,7 +286,6 @@ Result<Json> Service::CreatePool(const std::string& ws, const Json& body) {
   if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
   io::Problems p;
   core::Pool pool = io::ReadPool(body, "", p);
-  if (!p.empty()) return p.ToStatus();
   EnsureId(pool.id, "p_");
   size_t index = 0;
   auto r = Mutate(ws, [&](core::Config& c, store::Tx& tx) -> Status {
@@ -264,6 +294,7 @@ Result<Json> Service::CreatePool(const std::string& ws, const Json& body) {
     if (!s.ok()) return s;
     index = c.pools.size();
     c.pools.push_back(pool);
+    if (!p.empty()) return WithMeaning(p, c, io::Index("pools", index));
     return Status::Ok();
   });
   if (!r.ok()) return Relative(r.status(), io::Index("pools", index));
@@ -283,8 +314,8 @@ Result<Json> Service::PatchPool(const std::string& ws, const std::string& id, co
     io::Problems p;
     core::Pool updated = io::ReadPool(merged, "", p);
     if (patch.contains("id") && patch["id"] != id) p.Add("id", "a pool's id cannot change");
-    if (!p.empty()) return p.ToStatus();
     *pool = updated;  // Reconcile keeps positions where the order held
+    if (!p.empty()) return WithMeaning(p, c, io::Index("pools", index));
     return Status::Ok();
   });
   if (!r.ok()) return Relative(r.status(), io::Index("pools", index));
@@ -386,13 +417,13 @@ Result<Json> Service::CreateRule(const std::string& ws, const Json& body) {
   if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
   io::Problems p;
   core::Rule rule = io::ReadRule(body, "", p);
-  if (!p.empty()) return p.ToStatus();
   EnsureId(rule.id, "r_");
   size_t index = 0;
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
     if (Find(c.rules, rule.id)) return Status::Conflict("rule \"" + rule.id + "\" already exists");
     index = c.rules.size();
     c.rules.push_back(rule);  // a new rule goes last
+    if (!p.empty()) return WithMeaning(p, c, io::Index("rules", index));
     return Status::Ok();
   });
   if (!r.ok()) return Relative(r.status(), io::Index("rules", index));
@@ -406,13 +437,13 @@ Result<Json> Service::PutRule(const std::string& ws, const std::string& id, cons
   if (copy.contains("id") && copy["id"] != id) p.Add("id", "the body's id differs from the URL's");
   copy["id"] = id;
   core::Rule rule = io::ReadRule(copy, "", p);
-  if (!p.empty()) return p.ToStatus();
   size_t index = 0;
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
     core::Rule* existing = Find(c.rules, id);
     if (existing == nullptr) return NotFound("rule", id);
     index = IndexOf(c.rules, id);
     *existing = rule;
+    if (!p.empty()) return WithMeaning(p, c, io::Index("rules", index));
     return Status::Ok();
   });
   if (!r.ok()) return Relative(r.status(), io::Index("rules", index));
@@ -517,7 +548,6 @@ Result<Json> Service::CreateDistribution(const std::string& ws, const Json& body
   if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
   io::Problems p;
   core::Distribution d = io::ReadDistribution(body, "", p);
-  if (!p.empty()) return p.ToStatus();
   EnsureId(d.id, "d_");
   size_t index = 0;
   auto r = Mutate(ws, [&](core::Config& c, store::Tx& tx) -> Status {
@@ -527,6 +557,7 @@ Result<Json> Service::CreateDistribution(const std::string& ws, const Json& body
     if (!s.ok()) return s;
     index = c.distributions.size();
     c.distributions.push_back(d);
+    if (!p.empty()) return WithMeaning(p, c, io::Index("distributions", index));
     return Status::Ok();
   });
   if (!r.ok()) return Relative(r.status(), io::Index("distributions", index));
@@ -546,8 +577,8 @@ Result<Json> Service::PatchDistribution(const std::string& ws, const std::string
     io::Problems p;
     core::Distribution updated = io::ReadDistribution(merged, "", p);
     if (patch.contains("id") && patch["id"] != id) p.Add("id", "a distribution's id cannot change");
-    if (!p.empty()) return p.ToStatus();
     *d = updated;
+    if (!p.empty()) return WithMeaning(p, c, io::Index("distributions", index));
     return Status::Ok();
   });
   if (!r.ok()) return Relative(r.status(), io::Index("distributions", index));
@@ -571,7 +602,6 @@ Result<Json> Service::PutKey(const std::string& ws, const std::string& id, const
   if (core::Fold(value).empty()) return Status::Invalid("value", "a key needs a value");
   io::Problems p;
   core::DistributionKey key{value, io::ReadKeyOwners(body["owners"], "owners", p)};
-  if (!p.empty()) return p.ToStatus();
   std::string prefix;
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
     core::Distribution* d = Find(c.distributions, id);
@@ -586,6 +616,7 @@ Result<Json> Service::PutKey(const std::string& ws, const std::string& id, const
       *it = key;
     }
     prefix = io::Index(io::Index("distributions", IndexOf(c.distributions, id)) + ".keys", k);
+    if (!p.empty()) return WithMeaning(p, c, prefix);
     return Status::Ok();
   });
   if (!r.ok()) return Relative(r.status(), prefix);
@@ -630,5 +661,9 @@ Result<Json> Service::PutSettings(const std::string& ws, const Json& body) {
   if (!r.ok()) return Relative(r.status(), "settings");
   return io::WriteSettings(updated);
 }
+
+// Mutate for use cases in other files (import.cc), with a type-erased change.
+template Result<std::shared_ptr<const core::Workspace>> Service::Mutate<MutateFn>(const std::string&, MutateFn, bool,
+                                                                                 std::vector<Change>*);
 
 }  // namespace rota::service

@@ -3,6 +3,7 @@
 
 #include "io/config_json.h"
 #include "service/service.h"
+#include "service/webhooks.h"
 
 namespace rota::service {
 namespace {
@@ -38,8 +39,14 @@ Result<Json> Service::PutRecord(const std::string& ws, const std::string& type, 
   if (!p.empty()) return p.ToStatus();
   auto tx = store_.BeginWrite(ws);
   if (!tx.ok()) return tx.status();
-  Status s = (*tx)->PutRecord(r, clock_.Now().time_since_epoch().count());
+  const int64_t now = clock_.Now().time_since_epoch().count();
+  Status s = (*tx)->PutRecord(r, now);
   if (s.ok() && !r.owners.empty()) s = (*tx)->RemoveUnassigned(type, id);  // assigned by hand
+  if (s.ok()) {
+    auto hooks = (*tx)->Webhooks();
+    s = hooks.ok() ? Emit(**tx, *hooks, "record.updated", Json{{"record", io::WriteRecord(r)}}, now * 1000)
+                   : hooks.status();
+  }
   if (s.ok()) s = (*tx)->Commit();
   if (!s.ok()) return s;
   return GetRecord(ws, type, id);

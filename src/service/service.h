@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,10 +31,17 @@ struct Page {
   std::string cursor;
 };
 
+struct ReportQuery {
+  std::optional<std::string> from, to, period, object_type, rule, distribution;
+};
+
 struct HistoryQuery {
   std::optional<std::string> from, to, period, object_type, event, rule, owner, outcome;
   Page page;
 };
+
+// A configuration change as Mutate() runs it, for use cases outside config_ops.cc.
+using MutateFn = std::function<Status(core::Config&, store::Tx&)>;
 
 class Service {
  public:
@@ -55,6 +63,10 @@ class Service {
   // ---- decisions
   Result<Json> Assign(const Principal& p, const Json& body, const std::string& idempotency_header);
   Result<Json> AssignBatch(const Principal& p, const Json& body);
+
+  // Runs `records` (assign bodies) through the current or a draft configuration from
+  // the workspace's current state, in memory; stores nothing.
+  Result<Json> Simulate(const std::string& ws, const Json& body);
 
   // ---- configuration
   Result<Json> GetConfig(const std::string& ws);
@@ -89,6 +101,12 @@ class Service {
   Status DeleteDistribution(const std::string& ws, const std::string& id);
   Result<Json> PutKey(const std::string& ws, const std::string& id, const std::string& value, const Json& body);
   Status DeleteKey(const std::string& ws, const std::string& id, const std::string& value);
+  // Imports a keys file (SPEC §8): CSV, or XLSX when `xlsx`; `header` skips its first
+  // row. All or nothing: every row's problem is listed with the path "row N"; a good
+  // file replaces the keys of the values it names and resets their state. Answers
+  // {"imported": rows, "values": keys}.
+  Result<Json> ImportKeys(const std::string& ws, const std::string& id, const std::string& bytes, bool xlsx,
+                          bool header);
 
   Result<Json> GetSettings(const std::string& ws);
   Result<Json> PutSettings(const std::string& ws, const Json& body);
@@ -98,6 +116,22 @@ class Service {
   Result<Json> GetRecord(const std::string& ws, const std::string& type, const std::string& id);
   Result<Json> History(const std::string& ws, const HistoryQuery& q, std::vector<store::DecisionRow>* rows);
   Result<Json> Unassigned(const std::string& ws, const std::optional<std::string>& object_type, const Page& page);
+
+  // ---- reports and retention
+  Result<Json> DistributionReport(const std::string& ws, const ReportQuery& q);
+  Result<Json> Summary(const std::string& ws);
+  // Removes the workspace's decisions older than its retention; answers how many.
+  Result<int64_t> PurgeHistory(const std::string& ws);
+  // The same for every workspace.
+  Result<int64_t> PurgeAllHistory();
+
+  // ---- webhooks
+  Result<Json> CreateWebhook(const std::string& ws, const Json& body);
+  Result<Json> ListWebhooks(const std::string& ws);
+  Result<Json> GetWebhook(const std::string& ws, const std::string& id);
+  Status DeleteWebhook(const std::string& ws, const std::string& id);
+  Result<Json> ListDeliveries(const std::string& ws, const std::string& webhook, const Page& page);
+  Result<Json> RetryDelivery(const std::string& ws, const std::string& webhook, const std::string& delivery);
 
  private:
   // Runs `change` on the workspace's configuration in one write transaction, validates

@@ -45,6 +45,8 @@ struct DecisionRow {
   std::string body;  // the decision's JSON as answered (with trace when explained)
   std::string idempotency_key;
   std::string request_hash;
+  std::optional<std::string> distribution;  // the distribution whose key (or default) chose
+  std::optional<std::string> key_value;     // the folded value whose key picked
 };
 
 struct HistoryFilter {
@@ -60,6 +62,54 @@ struct UnassignedRow {
   std::string reason;
   std::string decision_id;
   int64_t at = 0;
+};
+
+struct WebhookRow {
+  std::string id;
+  std::string url;
+  std::vector<std::string> events;
+  std::string secret;
+  int64_t created_at = 0;
+};
+
+// One event for one webhook, from the outbox. Times in milliseconds.
+struct DeliveryRow {
+  int64_t seq = 0;
+  std::string id;  // the delivery id receivers de-duplicate on
+  std::string workspace;
+  std::string webhook;
+  std::string event;
+  std::string body;
+  std::string status;  // pending, delivered, failed
+  int64_t attempts = 0;
+  int64_t next_attempt_at = 0;
+  std::optional<int64_t> last_status;
+  std::string last_error;
+  int64_t created_at = 0;
+  std::optional<int64_t> delivered_at;
+  // For the worker: where and how to send it.
+  std::string url;
+  std::string secret;
+};
+
+// What a delivery attempt came to.
+struct AttemptResult {
+  enum class State { kDelivered, kRetry, kFailed } state = State::kRetry;
+  std::optional<int64_t> http_status;
+  std::string error;
+  int64_t next_attempt_at = 0;  // kRetry
+  int64_t at = 0;
+};
+
+struct ReportFilter {
+  std::optional<int64_t> from, to;
+  std::optional<std::string> object_type, rule, distribution;
+};
+
+struct OwnerCount {
+  std::string owner;
+  std::string value;  // key value for per-key counts
+  int64_t count = 0;
 };
 
 struct KeyStateRow {
@@ -113,6 +163,25 @@ class Tx : public core::StateView {
                                                             const std::optional<std::string>& after,
                                                             int limit) = 0;
   virtual Result<int64_t> CountDecisions() = 0;
+  // Decisions older than `before` (unix seconds) removed; rotation state untouched.
+  virtual Result<int64_t> PurgeDecisions(int64_t before) = 0;
+
+  // Reports: decisions that gave an owner, per owner (and per key value).
+  virtual Result<std::vector<OwnerCount>> CountByOwner(const ReportFilter& f) = 0;
+  virtual Result<std::vector<OwnerCount>> CountByKey(const ReportFilter& f) = 0;
+  // Decisions per outcome (OwnerCount::owner holds the outcome).
+  virtual Result<std::vector<OwnerCount>> CountByOutcome(const ReportFilter& f) = 0;
+  virtual Result<int64_t> CountUnassigned() = 0;
+
+  // Webhooks and their outbox.
+  virtual Result<std::vector<WebhookRow>> Webhooks() = 0;
+  virtual Status PutWebhook(const WebhookRow& w) = 0;  // Conflict when the id is taken
+  virtual Status DeleteWebhook(const std::string& id) = 0;  // NotFound
+  virtual Status InsertDelivery(const DeliveryRow& d) = 0;
+  virtual Result<std::vector<DeliveryRow>> Deliveries(const std::string& webhook,
+                                                      std::optional<int64_t> before_seq, int limit) = 0;
+  // Makes a delivery due now again (a re-send); NotFound when unknown.
+  virtual Status RetryDelivery(const std::string& webhook, const std::string& id, int64_t now_ms) = 0;
 };
 
 class Store {
@@ -130,6 +199,14 @@ class Store {
   virtual Result<std::vector<KeyRow>> ListKeys(const std::optional<std::string>& workspace) = 0;
   // NotFound when there is no such key (in that workspace, when given).
   virtual Status RevokeKey(const std::string& id, const std::optional<std::string>& workspace, int64_t at) = 0;
+
+  virtual Result<std::vector<std::string>> ListWorkspaces() = 0;
+
+  // The delivery worker, across workspaces: claims up to `limit` due deliveries for
+  // `lease_ms` (a claimed row is not handed out again until its lease ends) and
+  // records each attempt.
+  virtual Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit) = 0;
+  virtual Status FinishAttempt(const std::string& delivery_id, const AttemptResult& r) = 0;
 
   virtual Result<std::unique_ptr<Tx>> BeginWrite(const std::string& workspace) = 0;
   virtual Result<std::unique_ptr<Tx>> BeginRead(const std::string& workspace) = 0;

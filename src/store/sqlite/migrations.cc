@@ -96,6 +96,39 @@ CREATE TABLE unassigned (
   PRIMARY KEY (workspace, object_type, record_id)
 );
 )sql",
+      // 2: reports by distribution, webhooks and their outbox.
+      R"sql(
+ALTER TABLE decisions ADD COLUMN distribution TEXT;
+ALTER TABLE decisions ADD COLUMN key_value TEXT;
+CREATE INDEX decisions_distribution ON decisions(workspace, distribution, at);
+CREATE TABLE webhooks (
+  workspace TEXT NOT NULL,
+  id TEXT NOT NULL,
+  url TEXT NOT NULL,
+  events TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace, id)
+);
+CREATE TABLE outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  workspace TEXT NOT NULL,
+  webhook TEXT NOT NULL,
+  event TEXT NOT NULL,
+  body TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  lease_until INTEGER NOT NULL DEFAULT 0,
+  last_status INTEGER,
+  last_error TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  delivered_at INTEGER
+);
+CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+CREATE INDEX outbox_webhook ON outbox(workspace, webhook, seq);
+)sql",
   };
   return kMigrations;
 }

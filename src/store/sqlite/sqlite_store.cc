@@ -270,7 +270,8 @@ class SqliteTx final : public Tx {
   Status InsertDecision(const DecisionRow& d) override {
     return c_->Prepare(
                  "INSERT INTO decisions(id, workspace, at, event, object_type, record_id, rule, strategy, outcome, "
-                 "owner, reason, body, idempotency_key, request_hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+                 "owner, reason, body, idempotency_key, request_hash, distribution, key_value) "
+                 "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
         .Bind(1, d.id)
         .Bind(2, ws_)
         .Bind(3, d.at)
@@ -285,12 +286,14 @@ class SqliteTx final : public Tx {
         .Bind(12, d.body)
         .Bind(13, d.idempotency_key.empty() ? std::nullopt : std::optional<std::string>(d.idempotency_key))
         .Bind(14, d.request_hash)
+        .Bind(15, d.distribution)
+        .Bind(16, d.key_value)
         .Run();
   }
 
   static constexpr const char* kDecisionColumns =
       "seq, id, workspace, at, event, object_type, record_id, rule, strategy, outcome, owner, reason, body, "
-      "COALESCE(idempotency_key, ''), request_hash";
+      "COALESCE(idempotency_key, ''), request_hash, distribution, key_value";
 
   static DecisionRow ReadDecision(const Stmt& q) {
     DecisionRow d;
@@ -309,6 +312,8 @@ class SqliteTx final : public Tx {
     d.body = q.Text(12);
     d.idempotency_key = q.Text(13);
     d.request_hash = q.Text(14);
+    d.distribution = q.OptText(15);
+    d.key_value = q.OptText(16);
     return d;
   }
 
@@ -406,6 +411,151 @@ class SqliteTx final : public Tx {
     while (q.Step(&err)) rows.push_back({q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Int(4)});
     if (!err.ok()) return err;
     return rows;
+  }
+
+  Result<int64_t> PurgeDecisions(int64_t before) override {
+    Status s = c_->Prepare("DELETE FROM decisions WHERE workspace=? AND at<?").Bind(1, ws_).Bind(2, before).Run();
+    if (!s.ok()) return s;
+    return static_cast<int64_t>(sqlite3_changes(c_->raw()));
+  }
+
+  // Runs a report query: "SELECT a, b, COUNT(*) … WHERE workspace=?1 AND <filter> GROUP BY …".
+  Result<std::vector<OwnerCount>> Report(const std::string& select, const std::string& extra_where,
+                                         const std::string& group, const ReportFilter& f) {
+    std::string sql = select + " FROM decisions WHERE workspace=?1" + extra_where +
+                      " AND (?2 IS NULL OR at>=?2) AND (?3 IS NULL OR at<?3) AND (?4 IS NULL OR object_type=?4)"
+                      " AND (?5 IS NULL OR rule=?5) AND (?6 IS NULL OR distribution=?6) " +
+                      group;
+    Stmt q = c_->Prepare(sql);
+    q.Bind(1, ws_).Bind(2, f.from).Bind(3, f.to).Bind(4, f.object_type).Bind(5, f.rule).Bind(6, f.distribution);
+    std::vector<OwnerCount> rows;
+    Status err;
+    while (q.Step(&err)) rows.push_back({q.Text(0), q.Text(1), q.Int(2)});
+    if (!err.ok()) return err;
+    return rows;
+  }
+
+  Result<std::vector<OwnerCount>> CountByOwner(const ReportFilter& f) override {
+    return Report("SELECT owner, '', COUNT(*)", " AND owner IS NOT NULL", "GROUP BY owner ORDER BY owner", f);
+  }
+  Result<std::vector<OwnerCount>> CountByKey(const ReportFilter& f) override {
+    return Report("SELECT owner, COALESCE(key_value, ''), COUNT(*)", " AND owner IS NOT NULL",
+                  "GROUP BY owner, key_value ORDER BY key_value, owner", f);
+  }
+  Result<std::vector<OwnerCount>> CountByOutcome(const ReportFilter& f) override {
+    return Report("SELECT outcome, '', COUNT(*)", "", "GROUP BY outcome ORDER BY outcome", f);
+  }
+  Result<int64_t> CountUnassigned() override {
+    Stmt q = c_->Prepare("SELECT COUNT(*) FROM unassigned WHERE workspace=?");
+    q.Bind(1, ws_);
+    Status err;
+    if (q.Step(&err)) return q.Int(0);
+    return err;
+  }
+
+  Result<std::vector<WebhookRow>> Webhooks() override {
+    Stmt q = c_->Prepare("SELECT id, url, events, secret, created_at FROM webhooks WHERE workspace=? ORDER BY id");
+    q.Bind(1, ws_);
+    std::vector<WebhookRow> rows;
+    Status err;
+    while (q.Step(&err)) {
+      WebhookRow w{q.Text(0), q.Text(1), {}, q.Text(3), q.Int(4)};
+      io::Json events = io::Json::parse(q.Text(2), nullptr, false);
+      if (events.is_array()) {
+        for (const auto& e : events) w.events.push_back(e.get<std::string>());
+      }
+      rows.push_back(std::move(w));
+    }
+    if (!err.ok()) return err;
+    return rows;
+  }
+
+  Status PutWebhook(const WebhookRow& w) override {
+    Status s = c_->Prepare("INSERT INTO webhooks(workspace, id, url, events, secret, created_at) VALUES(?,?,?,?,?,?)")
+                   .Bind(1, ws_)
+                   .Bind(2, w.id)
+                   .Bind(3, w.url)
+                   .Bind(4, io::Json(w.events).dump())
+                   .Bind(5, w.secret)
+                   .Bind(6, w.created_at)
+                   .Run();
+    if (s.code() == Code::kConflict) return Status::Conflict("webhook \"" + w.id + "\" already exists");
+    return s;
+  }
+
+  Status DeleteWebhook(const std::string& id) override {
+    Status s = c_->Prepare("DELETE FROM webhooks WHERE workspace=? AND id=?").Bind(1, ws_).Bind(2, id).Run();
+    if (!s.ok()) return s;
+    if (sqlite3_changes(c_->raw()) == 0) return Status::NotFound("unknown webhook \"" + id + "\"");
+    // Pending deliveries of a deleted webhook are dropped with it.
+    return c_->Prepare("UPDATE outbox SET status='failed', last_error='webhook deleted' WHERE workspace=? AND "
+                       "webhook=? AND status='pending'")
+        .Bind(1, ws_)
+        .Bind(2, id)
+        .Run();
+  }
+
+  Status InsertDelivery(const DeliveryRow& d) override {
+    return c_->Prepare(
+                 "INSERT INTO outbox(id, workspace, webhook, event, body, next_attempt_at, created_at) "
+                 "VALUES(?,?,?,?,?,?,?)")
+        .Bind(1, d.id)
+        .Bind(2, ws_)
+        .Bind(3, d.webhook)
+        .Bind(4, d.event)
+        .Bind(5, d.body)
+        .Bind(6, d.next_attempt_at)
+        .Bind(7, d.created_at)
+        .Run();
+  }
+
+  static constexpr const char* kDeliveryColumns =
+      "o.seq, o.id, o.workspace, o.webhook, o.event, o.body, o.status, o.attempts, o.next_attempt_at, "
+      "o.last_status, o.last_error, o.created_at, o.delivered_at";
+
+  static DeliveryRow ReadDelivery(const Stmt& q) {
+    DeliveryRow d;
+    d.seq = q.Int(0);
+    d.id = q.Text(1);
+    d.workspace = q.Text(2);
+    d.webhook = q.Text(3);
+    d.event = q.Text(4);
+    d.body = q.Text(5);
+    d.status = q.Text(6);
+    d.attempts = q.Int(7);
+    d.next_attempt_at = q.Int(8);
+    d.last_status = q.OptInt(9);
+    d.last_error = q.Text(10);
+    d.created_at = q.Int(11);
+    d.delivered_at = q.OptInt(12);
+    return d;
+  }
+
+  Result<std::vector<DeliveryRow>> Deliveries(const std::string& webhook, std::optional<int64_t> before_seq,
+                                              int limit) override {
+    Stmt q = c_->Prepare(std::string("SELECT ") + kDeliveryColumns +
+                         " FROM outbox o WHERE o.workspace=?1 AND o.webhook=?2 AND (?3 IS NULL OR o.seq<?3) "
+                         "ORDER BY o.seq DESC LIMIT ?4");
+    q.Bind(1, ws_).Bind(2, webhook).Bind(3, before_seq).Bind(4, static_cast<int64_t>(limit));
+    std::vector<DeliveryRow> rows;
+    Status err;
+    while (q.Step(&err)) rows.push_back(ReadDelivery(q));
+    if (!err.ok()) return err;
+    return rows;
+  }
+
+  Status RetryDelivery(const std::string& webhook, const std::string& id, int64_t now_ms) override {
+    Status s = c_->Prepare(
+                     "UPDATE outbox SET status='pending', next_attempt_at=?, lease_until=0 WHERE workspace=? AND "
+                     "webhook=? AND id=?")
+                   .Bind(1, now_ms)
+                   .Bind(2, ws_)
+                   .Bind(3, webhook)
+                   .Bind(4, id)
+                   .Run();
+    if (!s.ok()) return s;
+    if (sqlite3_changes(c_->raw()) == 0) return Status::NotFound("unknown delivery \"" + id + "\"");
+    return Status::Ok();
   }
 
   Result<int64_t> CountDecisions() override {
@@ -559,6 +709,68 @@ class SqliteStore final : public Store {
       if (!s.ok()) return s;
       if (sqlite3_changes(c.raw()) == 0) return Status::NotFound("unknown key \"" + id + "\"");
       return Status::Ok();
+    });
+  }
+
+  Result<std::vector<std::string>> ListWorkspaces() override {
+    return WithConnection([&](Connection& c) -> Result<std::vector<std::string>> {
+      Stmt q = c.Prepare("SELECT id FROM workspaces ORDER BY id");
+      std::vector<std::string> ids;
+      Status err;
+      while (q.Step(&err)) ids.push_back(q.Text(0));
+      if (!err.ok()) return err;
+      return ids;
+    });
+  }
+
+  Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    return WithConnection([&](Connection& c) -> Result<std::vector<DeliveryRow>> {
+      Status s = c.Exec("BEGIN IMMEDIATE");
+      if (!s.ok()) return s;
+      Stmt q = c.Prepare(std::string("SELECT ") + SqliteTx::kDeliveryColumns +
+                         ", w.url, w.secret FROM outbox o JOIN webhooks w ON w.workspace=o.workspace AND "
+                         "w.id=o.webhook WHERE o.status='pending' AND o.next_attempt_at<=?1 AND o.lease_until<=?1 "
+                         "ORDER BY o.seq LIMIT ?2");
+      q.Bind(1, now_ms).Bind(2, static_cast<int64_t>(limit));
+      std::vector<DeliveryRow> rows;
+      Status err;
+      while (q.Step(&err)) {
+        DeliveryRow d = SqliteTx::ReadDelivery(q);
+        d.url = q.Text(13);
+        d.secret = q.Text(14);
+        rows.push_back(std::move(d));
+      }
+      for (const DeliveryRow& d : rows) {
+        if (err.ok()) {
+          err = c.Prepare("UPDATE outbox SET lease_until=? WHERE id=?").Bind(1, now_ms + lease_ms).Bind(2, d.id).Run();
+        }
+      }
+      if (!err.ok()) {
+        (void)c.Exec("ROLLBACK");
+        return err;
+      }
+      if (s = c.Exec("COMMIT"); !s.ok()) return s;
+      return rows;
+    });
+  }
+
+  Status FinishAttempt(const std::string& id, const AttemptResult& r) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    return WithConnection([&](Connection& c) -> Status {
+      const char* status = r.state == AttemptResult::State::kDelivered ? "delivered"
+                           : r.state == AttemptResult::State::kFailed  ? "failed"
+                                                                        : "pending";
+      return c.Prepare(
+                  "UPDATE outbox SET status=?, attempts=attempts+1, next_attempt_at=?, lease_until=0, "
+                  "last_status=?, last_error=?, delivered_at=? WHERE id=?")
+          .Bind(1, status)
+          .Bind(2, r.next_attempt_at)
+          .Bind(3, r.http_status)
+          .Bind(4, r.error)
+          .Bind(5, r.state == AttemptResult::State::kDelivered ? std::optional<int64_t>(r.at) : std::nullopt)
+          .Bind(6, id)
+          .Run();
     });
   }
 

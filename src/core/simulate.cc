@@ -1,0 +1,20 @@
+#include "core/simulate.h"
+
+namespace rota::core {
+
+std::vector<SimulationStep> Simulate(const Workspace& ws, MemoryState& state, const std::vector<Request>& requests,
+                                     Tally* tally) {
+  std::vector<SimulationStep> steps;
+  steps.reserve(requests.size());
+  for (const Request& r : requests) {
+    Result<Decision> d = Decide(ws, state, r);
+    if (d.ok()) {
+      if (tally != nullptr) tally->Add(*d);
+      state.Apply(*d, *r.record, r.now);
+    }
+    steps.push_back({std::move(d), r.now});
+  }
+  return steps;
+}
+
+}  // namespace rota::core

@@ -1,0 +1,176 @@
+// Reports (SPEC §8): records per owner for a period, with the target percentage of a
+// distribution's keys beside the actual one; the month's summary; retention.
+#include <date/tz.h>
+
+#include <map>
+
+#include "core/text.h"
+#include "service/service.h"
+
+namespace rota::service {
+namespace {
+
+// [start, end) of the local day or month containing `now` in `tz`, as unix seconds.
+std::pair<int64_t, int64_t> LocalRange(const date::time_zone* tz, core::Time now, bool month, int shift_days = 0) {
+  auto local = tz->to_local(now);
+  auto day = std::chrono::floor<date::days>(local) + date::days(shift_days);
+  date::local_days start = day, end = day + date::days(1);
+  if (month) {
+    date::year_month_day ymd{day};
+    start = date::local_days(ymd.year() / ymd.month() / 1);
+    end = date::local_days((ymd.year() / ymd.month() / 1) + date::months(1));
+  }
+  auto to_unix = [&](date::local_days d) {
+    return std::chrono::floor<std::chrono::seconds>(tz->to_sys(date::local_seconds(d), date::choose::earliest))
+        .time_since_epoch()
+        .count();
+  };
+  return {to_unix(start), to_unix(end)};
+}
+
+}  // namespace
+
+Result<Json> Service::DistributionReport(const std::string& ws, const ReportQuery& q) {
+  io::Problems p;
+  store::ReportFilter f;
+  auto w = Current(ws);
+  if (!w.ok()) return w.status();
+  auto time_param = [&](const std::optional<std::string>& v, const char* name, std::optional<int64_t>& into) {
+    if (!v) return;
+    auto t = io::ParseTime(*v);
+    if (!t) {
+      p.Add(name, "not an RFC 3339 time: \"" + *v + "\"");
+      return;
+    }
+    into = t->time_since_epoch().count();
+  };
+  time_param(q.from, "from", f.from);
+  time_param(q.to, "to", f.to);
+  if (q.period) {
+    const bool today = *q.period == "today", yesterday = *q.period == "yesterday", month = *q.period == "month";
+    if (!today && !yesterday && !month) {
+      p.Add("period", "period is \"today\", \"yesterday\" or \"month\"");
+    } else {
+      auto [a, b] = LocalRange((*w)->time_zone(), clock_.Now(), month, yesterday ? -1 : 0);
+      f.from = a;
+      f.to = b;
+    }
+  }
+  if (q.object_type && !core::ParseObjectType(*q.object_type)) p.Add("object_type", "unknown object type");
+  const core::Distribution* dist = nullptr;
+  if (q.distribution) {
+    for (const auto& d : (*w)->config().distributions) {
+      if (d.id == *q.distribution) dist = &d;
+    }
+    if (dist == nullptr) return Status::NotFound("unknown distribution \"" + *q.distribution + "\"");
+  }
+  if (!p.empty()) return p.ToStatus();
+  f.object_type = q.object_type;
+  f.rule = q.rule;
+  f.distribution = q.distribution;
+
+  auto tx = store_.BeginRead(ws);
+  if (!tx.ok()) return tx.status();
+  auto owners = (*tx)->CountByOwner(f);
+  if (!owners.ok()) return owners.status();
+  int64_t total = 0;
+  for (const auto& o : *owners) total += o.count;
+
+  // For a distribution: each owner's target is its percentage in each key, weighted by
+  // how many records that key's value received.
+  std::map<std::string, double> target;
+  Json by_value = Json::array();
+  if (dist != nullptr) {
+    auto per_key = (*tx)->CountByKey(f);
+    if (!per_key.ok()) return per_key.status();
+    std::map<std::string, std::map<std::string, int64_t>> counts;  // value → owner → n
+    std::map<std::string, int64_t> value_totals;
+    for (const auto& r : *per_key) {
+      counts[r.value][r.owner] += r.count;
+      value_totals[r.value] += r.count;
+    }
+    for (const auto& key : dist->keys) {
+      std::string folded = core::Fold(key.value);
+      int64_t n = value_totals.count(folded) ? value_totals[folded] : 0;
+      Json rows = Json::array();
+      for (const auto& o : key.owners) {
+        int64_t got = counts[folded].count(o.user) ? counts[folded][o.user] : 0;
+        if (total > 0) target[o.user] += static_cast<double>(n) / static_cast<double>(total) * o.percent;
+        rows.push_back({{"owner", o.user},
+                        {"count", got},
+                        {"percent", n ? 100.0 * static_cast<double>(got) / static_cast<double>(n) : 0.0},
+                        {"target_percent", o.percent}});
+      }
+      by_value.push_back({{"value", key.value}, {"count", n}, {"rows", rows}});
+    }
+  }
+  Json rows = Json::array();
+  std::map<std::string, int64_t> seen;
+  for (const auto& o : *owners) seen[o.owner] = o.count;
+  for (const auto& [owner, t] : target) seen.emplace(owner, 0);
+  for (const auto& [owner, count] : seen) {
+    Json row = {{"owner", owner},
+                {"count", count},
+                {"percent", total ? 100.0 * static_cast<double>(count) / static_cast<double>(total) : 0.0}};
+    row["target_percent"] = dist != nullptr ? Json(target.count(owner) ? target[owner] : 0.0) : Json(nullptr);
+    rows.push_back(row);
+  }
+  Json out = {{"rows", rows}, {"total", total}};
+  if (f.from) out["from"] = io::FormatTime(core::Time(std::chrono::seconds(*f.from)));
+  if (f.to) out["to"] = io::FormatTime(core::Time(std::chrono::seconds(*f.to)));
+  if (dist != nullptr) out["by_value"] = by_value;
+  return out;
+}
+
+Result<Json> Service::Summary(const std::string& ws) {
+  auto w = Current(ws);
+  if (!w.ok()) return w.status();
+  auto [from, to] = LocalRange((*w)->time_zone(), clock_.Now(), /*month=*/true);
+  store::ReportFilter f;
+  f.from = from;
+  f.to = to;
+  auto tx = store_.BeginRead(ws);
+  if (!tx.ok()) return tx.status();
+  auto outcomes = (*tx)->CountByOutcome(f);
+  if (!outcomes.ok()) return outcomes.status();
+  auto queued = (*tx)->CountUnassigned();
+  if (!queued.ok()) return queued.status();
+  int64_t total = 0;
+  Json by_outcome = {{"assigned", 0}, {"fallback", 0}, {"default", 0}, {"unassigned", 0}};
+  for (const auto& o : *outcomes) {
+    by_outcome[o.owner] = o.count;
+    total += o.count;
+  }
+  return Json{{"processed_this_month", total},
+              {"by_outcome_this_month", by_outcome},
+              {"unassigned_waiting", *queued},
+              {"month_start", io::FormatTime(core::Time(std::chrono::seconds(from)))}};
+}
+
+Result<int64_t> Service::PurgeHistory(const std::string& ws) {
+  auto w = Current(ws);
+  if (!w.ok()) return w.status();
+  int64_t days = (*w)->config().settings.history_retention_days;
+  int64_t before = clock_.Now().time_since_epoch().count() - days * 86400;
+  auto tx = store_.BeginWrite(ws);
+  if (!tx.ok()) return tx.status();
+  auto n = (*tx)->PurgeDecisions(before);
+  if (!n.ok()) return n.status();
+  Status s = (*tx)->Commit();
+  if (!s.ok()) return s;
+  return *n;
+}
+
+Result<int64_t> Service::PurgeAllHistory() {
+  auto workspaces = store_.ListWorkspaces();
+  if (!workspaces.ok()) return workspaces.status();
+  int64_t total = 0;
+  for (const std::string& ws : *workspaces) {
+    auto n = PurgeHistory(ws);
+    if (!n.ok()) return n.status();
+    total += *n;
+  }
+  return total;
+}
+
+}  // namespace rota::service

@@ -1,0 +1,117 @@
+// The service over a real SQLite file with a fixed clock: retention, periods in the
+// workspace's time zone, and dry runs.
+#include "service/service.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "io/json_util.h"
+
+namespace rota::service {
+namespace {
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("rota-service-" + std::to_string(getpid()) + "-" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    auto s = store::OpenStore((dir_ / "rota.db").string());
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    store_ = std::move(s).value();
+    svc_ = std::make_unique<Service>(*store_, clock_);
+    ASSERT_TRUE(svc_->CreateWorkspace("w").ok());
+    principal_ = {"w", Role::kAdmin, true, "k"};
+    auto r = svc_->PutConfig("w", Json::parse(R"({
+      "users": [{"id": "a"}, {"id": "b"}],
+      "pools": [{"id": "p", "object_type": "lead", "members": ["a", "b"]}],
+      "rules": [{"id": "r", "object_type": "lead", "events": ["created"],
+                 "conditions": {"all": [{"field": "x", "op": "is_empty"}]}, "assign": {"type": "pool", "pool": "p"}}],
+      "settings": {"time_zone": "Europe/Warsaw", "history_retention_days": 30}
+    })"), false);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+  }
+  void TearDown() override {
+    svc_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  Json Assign(const std::string& id) {
+    auto r = svc_->Assign(principal_, {{"object_type", "lead"}, {"event", "created"}, {"record", {{"id", id}}}}, "");
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : Json();
+  }
+  size_t HistorySize(HistoryQuery q = {}) {
+    auto h = svc_->History("w", q, nullptr);
+    EXPECT_TRUE(h.ok()) << h.status().message();
+    return h.ok() ? (*h)["items"].size() : 0;
+  }
+
+  std::filesystem::path dir_;
+  FixedClock clock_{*io::ParseTime("2026-03-10T12:00:00Z")};
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Service> svc_;
+  Principal principal_;
+};
+
+TEST_F(ServiceTest, PurgeRemovesOnlyDecisionsPastRetentionAndKeepsRotationState) {
+  EXPECT_EQ(Assign("L-1")["owner"], "a");
+  clock_.Set(*io::ParseTime("2026-03-25T12:00:00Z"));
+  EXPECT_EQ(Assign("L-2")["owner"], "b");
+  clock_.Set(*io::ParseTime("2026-04-15T12:00:00Z"));  // L-1 is 36 days old, L-2 21
+  auto n = svc_->PurgeHistory("w");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(HistorySize(), 1u);
+  EXPECT_EQ((*svc_->GetPool("w", "p"))["next"], "a");  // the pointer did not move back
+  EXPECT_EQ(Assign("L-3")["owner"], "a");
+  EXPECT_EQ(*svc_->PurgeAllHistory(), 0);
+}
+
+TEST_F(ServiceTest, TodayAndYesterdayAreDaysInTheWorkspaceTimeZone) {
+  clock_.Set(*io::ParseTime("2026-03-10T22:30:00Z"));  // 23:30 in Warsaw, still the 10th
+  Assign("L-1");
+  clock_.Set(*io::ParseTime("2026-03-10T23:30:00Z"));  // 00:30 on the 11th in Warsaw
+  Assign("L-2");
+  HistoryQuery today;
+  today.period = "today";
+  HistoryQuery yesterday;
+  yesterday.period = "yesterday";
+  EXPECT_EQ(HistorySize(today), 1u);
+  EXPECT_EQ(HistorySize(yesterday), 1u);
+  HistoryQuery bad;
+  bad.period = "last_week";
+  EXPECT_FALSE(svc_->History("w", bad, nullptr).ok());
+}
+
+TEST_F(ServiceTest, DryRunDecidesWithoutStoringOrAdvancing) {
+  auto r = svc_->Assign(principal_,
+                        {{"object_type", "lead"}, {"event", "created"}, {"record", {{"id", "L-1"}}}, {"dry_run", true},
+                         {"explain", true}},
+                        "");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)["owner"], "a");
+  EXPECT_TRUE((*r)["decision_id"].is_null());
+  EXPECT_FALSE((*r)["trace"].empty());
+  EXPECT_EQ(HistorySize(), 0u);
+  EXPECT_FALSE(svc_->GetRecord("w", "lead", "L-1").ok());
+  EXPECT_EQ(Assign("L-1")["owner"], "a");
+}
+
+TEST_F(ServiceTest, ConfigDryRunReportsChangesAndStoresNothing) {
+  auto doc = svc_->GetConfig("w");
+  ASSERT_TRUE(doc.ok());
+  Json changed = *doc;
+  changed["users"].push_back({{"id", "c"}});
+  auto r = svc_->PutConfig("w", changed, /*dry_run=*/true);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)["applied"], false);
+  ASSERT_EQ((*r)["changes"].size(), 1u);
+  EXPECT_EQ((*r)["changes"][0]["id"], "c");
+  EXPECT_FALSE(svc_->GetUser("w", "c").ok());
+}
+
+}  // namespace
+}  // namespace rota::service

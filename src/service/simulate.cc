@@ -1,0 +1,92 @@
+// POST /v1/simulate: the core's Simulate() over the workspace's current state, with the
+// current configuration or a draft one. Stores nothing.
+#include "core/simulate.h"
+
+#include "io/assign_json.h"
+#include "io/config_json.h"
+#include "service/service.h"
+
+namespace rota::service {
+
+inline constexpr size_t kMaxSimulated = 10000;
+
+Result<Json> Service::Simulate(const std::string& ws, const Json& body) {
+  if (!body.is_object() || !body.contains("records") || !body["records"].is_array()) {
+    return Status::Invalid("records", "the body is {\"config\": optional draft document, \"records\": [assign bodies]}");
+  }
+  const Json& records = body["records"];
+  if (records.size() > kMaxSimulated) {
+    return Status::Invalid("records", "at most " + std::to_string(kMaxSimulated) + " records per simulation");
+  }
+  std::vector<io::AssignBody> bodies;
+  std::vector<Problem> problems;
+  for (size_t i = 0; i < records.size(); ++i) {
+    auto b = io::ReadAssignBody(records[i]);
+    if (!b.ok()) {
+      for (const Problem& p : b.status().details()) {
+        problems.push_back({io::Index("records", i) + (p.path.empty() ? "" : "." + p.path), p.message});
+      }
+      continue;
+    }
+    bodies.push_back(std::move(b).value());
+  }
+  if (!problems.empty()) return Status::Invalid(std::move(problems));
+
+  auto tx = store_.BeginRead(ws);
+  if (!tx.ok()) return tx.status();
+  std::shared_ptr<const core::Workspace> workspace;
+  if (body.contains("config") && !body["config"].is_null()) {
+    auto draft = io::ReadConfig(body["config"]);
+    if (!draft.ok()) {
+      std::vector<Problem> out;
+      for (const Problem& p : draft.status().details()) out.push_back({"config." + p.path, p.message});
+      return Status::Invalid(std::move(out));
+    }
+    auto built = core::Workspace::Build(std::move(draft).value());
+    if (!built.ok()) return built.status();
+    workspace = *built;
+  } else {
+    auto current = snapshots_.Get(**tx, ws);
+    if (!current.ok()) return current.status();
+    workspace = *current;
+  }
+
+  core::MemoryState state(tx->get());
+  const core::Time now = clock_.Now();
+  std::vector<core::Request> requests;
+  for (const io::AssignBody& b : bodies) requests.push_back(io::ToRequest(b, b.at ? *b.at : now));
+  core::Tally tally;
+  std::vector<core::SimulationStep> steps = core::Simulate(*workspace, state, requests, &tally);
+
+  Json decisions = Json::array();
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (!steps[i].decision.ok()) {
+      decisions.push_back(io::ErrorBody(steps[i].decision.status()));
+      continue;
+    }
+    Json d = io::WriteDecision(*steps[i].decision, bodies[i].explain);
+    d["record_id"] = bodies[i].record.id;
+    d["object_type"] = core::ToString(bodies[i].record.object_type);
+    d["event"] = core::ToString(bodies[i].event);
+    d["at"] = io::FormatTime(steps[i].at);
+    decisions.push_back(std::move(d));
+  }
+  Json owners = Json::array();
+  for (const auto& r : tally.Owners()) {
+    owners.push_back({{"owner", r.owner.empty() ? Json(nullptr) : Json(r.owner)}, {"count", r.count}, {"percent", r.percent}});
+  }
+  Json keys = Json::array();
+  for (const auto& k : tally.Keys(*workspace)) {
+    keys.push_back({{"distribution", k.distribution},
+                    {"value", k.value},
+                    {"owner", k.user},
+                    {"count", k.count},
+                    {"percent", k.percent},
+                    {"target_percent", k.target_percent}});
+  }
+  return Json{{"decisions", decisions},
+              {"summary",
+               {{"total", tally.total()}, {"owners", owners}, {"keys", keys}, {"unassigned", tally.unassigned_by_reason()}}}};
+}
+
+}  // namespace rota::service

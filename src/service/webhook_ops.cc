@@ -1,0 +1,130 @@
+// Webhook subscriptions and their deliveries.
+#include "service/service.h"
+#include "service/webhooks.h"
+
+namespace rota::service {
+namespace {
+
+Json WebhookJson(const store::WebhookRow& w) {
+  return {{"id", w.id},
+          {"url", w.url},
+          {"events", w.events},
+          {"created_at", io::FormatTime(core::Time(std::chrono::seconds(w.created_at)))}};
+}
+
+std::string MsText(int64_t ms) { return io::FormatTime(core::Time(std::chrono::seconds(ms / 1000))); }
+
+Json DeliveryJson(const store::DeliveryRow& d) {
+  Json body = Json::parse(d.body, nullptr, false);
+  return {{"id", d.id},
+          {"event", d.event},
+          {"status", d.status},
+          {"attempts", d.attempts},
+          {"last_status", d.last_status ? Json(*d.last_status) : Json(nullptr)},
+          {"last_error", d.last_error},
+          {"created_at", MsText(d.created_at)},
+          {"next_attempt_at", d.status == "pending" ? Json(MsText(d.next_attempt_at)) : Json(nullptr)},
+          {"delivered_at", d.delivered_at ? Json(MsText(*d.delivered_at)) : Json(nullptr)},
+          {"body", body.is_discarded() ? Json(nullptr) : body}};
+}
+
+}  // namespace
+
+Result<Json> Service::CreateWebhook(const std::string& ws, const Json& body) {
+  if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
+  io::Problems p;
+  store::WebhookRow w;
+  p.String(body, "id", "", w.id);
+  p.String(body, "url", "", w.url);
+  p.String(body, "secret", "", w.secret);
+  if (!(w.url.rfind("http://", 0) == 0 || w.url.rfind("https://", 0) == 0) || w.url.size() < 10) {
+    p.Add("url", "an http:// or https:// URL is required");
+  }
+  if (p.Array(body, "events", "")) {
+    for (const Json& e : body["events"]) {
+      if (!e.is_string() ||
+          std::find(kWebhookEvents.begin(), kWebhookEvents.end(), e.get<std::string>()) == kWebhookEvents.end()) {
+        p.Add("events", "unknown event " + e.dump() +
+                            " (decision.assigned, decision.unassigned, owner.notified, record.updated)");
+      } else {
+        w.events.push_back(e.get<std::string>());
+      }
+    }
+  }
+  if (w.events.empty() && p.empty()) p.Add("events", "subscribe to at least one event");
+  if (!p.empty()) return p.ToStatus();
+  if (w.id.empty()) w.id = NewId("wh_");
+  const bool generated = w.secret.empty();
+  if (generated) w.secret = "whsec_" + RandomHex(24);
+  w.created_at = clock_.Now().time_since_epoch().count();
+  auto tx = store_.BeginWrite(ws);
+  if (!tx.ok()) return tx.status();
+  Status s = (*tx)->PutWebhook(w);
+  if (s.ok()) s = (*tx)->Commit();
+  if (!s.ok()) return s;
+  Json j = WebhookJson(w);
+  j["secret"] = w.secret;  // shown once
+  return j;
+}
+
+Result<Json> Service::ListWebhooks(const std::string& ws) {
+  auto tx = store_.BeginRead(ws);
+  if (!tx.ok()) return tx.status();
+  auto hooks = (*tx)->Webhooks();
+  if (!hooks.ok()) return hooks.status();
+  Json items = Json::array();
+  for (const auto& w : *hooks) items.push_back(WebhookJson(w));
+  return Json{{"items", items}, {"next_cursor", nullptr}};
+}
+
+Result<Json> Service::GetWebhook(const std::string& ws, const std::string& id) {
+  auto tx = store_.BeginRead(ws);
+  if (!tx.ok()) return tx.status();
+  auto hooks = (*tx)->Webhooks();
+  if (!hooks.ok()) return hooks.status();
+  for (const auto& w : *hooks) {
+    if (w.id == id) return WebhookJson(w);
+  }
+  return Status::NotFound("unknown webhook \"" + id + "\"");
+}
+
+Status Service::DeleteWebhook(const std::string& ws, const std::string& id) {
+  auto tx = store_.BeginWrite(ws);
+  if (!tx.ok()) return tx.status();
+  Status s = (*tx)->DeleteWebhook(id);
+  if (!s.ok()) return s;
+  return (*tx)->Commit();
+}
+
+Result<Json> Service::ListDeliveries(const std::string& ws, const std::string& webhook, const Page& page) {
+  if (page.limit < 1 || page.limit > 1000) return Status::Invalid("limit", "limit is from 1 to 1000");
+  std::optional<int64_t> before;
+  if (!page.cursor.empty()) {
+    if (page.cursor.find_first_not_of("0123456789") != std::string::npos || page.cursor.size() > 18) {
+      return Status::Invalid("cursor", "not a cursor this list gave");
+    }
+    before = std::stoll(page.cursor);
+  }
+  auto exists = GetWebhook(ws, webhook);
+  if (!exists.ok()) return exists.status();
+  auto tx = store_.BeginRead(ws);
+  if (!tx.ok()) return tx.status();
+  auto rows = (*tx)->Deliveries(webhook, before, page.limit);
+  if (!rows.ok()) return rows.status();
+  Json items = Json::array();
+  for (const auto& d : *rows) items.push_back(DeliveryJson(d));
+  Json next = rows->size() == static_cast<size_t>(page.limit) ? Json(std::to_string(rows->back().seq)) : Json(nullptr);
+  return Json{{"items", items}, {"next_cursor", next}};
+}
+
+Result<Json> Service::RetryDelivery(const std::string& ws, const std::string& webhook, const std::string& delivery) {
+  auto tx = store_.BeginWrite(ws);
+  if (!tx.ok()) return tx.status();
+  int64_t now_ms = clock_.Now().time_since_epoch().count() * 1000;
+  Status s = (*tx)->RetryDelivery(webhook, delivery, now_ms);
+  if (s.ok()) s = (*tx)->Commit();
+  if (!s.ok()) return s;
+  return Json{{"id", delivery}, {"status", "pending"}};
+}
+
+}  // namespace rota::service

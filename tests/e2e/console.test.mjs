@@ -1,0 +1,422 @@
+// The console in a real browser: playwright-core driving Debian's chromium against a real
+// `rota serve` (started by run.sh, which passes ROTA_URL, ROTA_KEY, E2E_OUT, E2E_PROFILE).
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.ROTA_URL;
+const KEY = process.env.ROTA_KEY;
+const OUT = process.env.E2E_OUT || 'build/e2e';
+const PROFILE = process.env.E2E_PROFILE || mkdtempSync(path.join(tmpdir(), 'rota-e2e-'));
+assert.ok(BASE && KEY, 'ROTA_URL and ROTA_KEY must be set (run through run.sh)');
+
+// ---------------------------------------------------------------- the API, from node
+
+async function call(method, p, body, key = KEY) {
+  const res = await fetch(BASE + p, {
+    method,
+    headers: { Authorization: `Bearer ${key}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  const json = text ? JSON.parse(text) : null;
+  if (!res.ok) throw new Error(`${method} ${p} → ${res.status} ${text}`);
+  return json;
+}
+const assign = (id, props, extra = {}) => call('POST', '/v1/assign', {
+  object_type: 'deal', event: 'created', record: { id, properties: props }, ...extra,
+});
+
+// ---------------------------------------------------------------- steps
+
+const results = [];
+let page;
+async function step(name, fn) {
+  const t0 = Date.now();
+  if (results.some((r) => !r.ok)) { // later steps build on earlier ones
+    results.push({ name, ok: false });
+    console.log(`skip - ${name}`);
+    return;
+  }
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`ok   - ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false });
+    console.log(`FAIL - ${name}\n${e.stack || e}`);
+    const shot = path.join(OUT, `FAILED-${name.replace(/[^a-z0-9]+/gi, '-')}.png`);
+    await page?.screenshot({ path: shot, fullPage: true }).catch(() => {});
+    console.log(`       screenshot: ${shot}`);
+  }
+}
+const shot = async (name) => {
+  await page.evaluate(() => { const t = document.getElementById('toast'); if (t) t.hidden = true; });
+  await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
+};
+const go = async (hash) => {
+  await page.goto(`${BASE}/#/${hash}`);
+  await page.locator('main h1').first().waitFor();
+  await page.locator('main .loading').waitFor({ state: 'detached' });
+};
+const dialog = () => page.locator('dialog[open]');
+
+// Errors the console logs or throws must not go unnoticed.
+const pageErrors = [];
+
+const context = await chromium.launchPersistentContext(PROFILE, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1280, height: 900 },
+  acceptDownloads: true,
+});
+page = context.pages()[0] || await context.newPage();
+page.on('pageerror', (e) => pageErrors.push(e.message));
+page.on('dialog', (d) => d.accept()); // confirm() prompts
+page.setDefaultTimeout(10000);
+
+try {
+  await step('sign-in refuses a bad key and accepts the admin key', async () => {
+    await page.goto(`${BASE}/`);
+    await page.getByLabel('API key').waitFor();
+    await shot('01-signin');
+    await page.getByLabel('API key').fill('rota_not_a_key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#signin-error .alert.error').waitFor();
+    assert.match(await page.locator('#signin-error').innerText(), /does not know this key/);
+    await page.getByLabel('API key').fill(KEY);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#page-dashboard h1').waitFor();
+    assert.equal(await page.locator('#role-badge').innerText(), 'admin');
+    assert.ok(!page.url().includes(KEY), 'the key never goes into the URL');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('rota.key')), KEY);
+  });
+
+  await step('users: create four users', async () => {
+    await go('users');
+    for (const [id, name] of [['u-ann', 'Ann Archer'], ['u-bob', 'Bob Baker'], ['u-cid', 'Cid Cole'], ['u-dee', 'Dee Dunn']]) {
+      await page.getByRole('button', { name: '+ Add user' }).click();
+      await dialog().getByLabel('Owner id').fill(id);
+      await dialog().getByLabel('Name', { exact: true }).fill(name);
+      await dialog().getByLabel('Email').fill(`${id.slice(2)}@example.com`);
+      if (id === 'u-dee') await dialog().getByLabel('Max new records per day').fill('50');
+      await dialog().getByRole('button', { name: 'Add user' }).click();
+      await dialog().waitFor({ state: 'detached' });
+      await page.getByRole('cell', { name: id, exact: true }).waitFor();
+    }
+    // a taken id shows the server's error
+    await page.getByRole('button', { name: '+ Add user' }).click();
+    await dialog().getByLabel('Owner id').fill('u-ann');
+    await dialog().getByRole('button', { name: 'Add user' }).click();
+    await dialog().locator('.alert.error').waitFor();
+    assert.match(await dialog().locator('.alert.error').innerText(), /409|conflict|taken|exists/i);
+    await dialog().getByRole('button', { name: 'Cancel' }).click();
+    assert.equal(await page.locator('tbody tr').count(), 4);
+    await shot('02-users');
+  });
+
+  await step('pools: create a pool and add three members', async () => {
+    await go('pools');
+    await page.getByRole('button', { name: '+ New pool' }).click();
+    await dialog().getByLabel('Pool id').fill('north');
+    await dialog().getByLabel('Name').fill('North team');
+    await dialog().getByLabel('Object type').selectOption('deal');
+    await dialog().getByRole('button', { name: 'Create pool' }).click();
+    await dialog().waitFor({ state: 'detached' });
+    for (const u of ['u-ann', 'u-bob', 'u-cid']) {
+      await page.getByLabel('Add a member to north').selectOption(u);
+      await page.getByRole('button', { name: 'Add to the end' }).click();
+      await page.locator('[data-pool="north"] .members li', { hasText: u }).waitFor();
+    }
+    assert.deepEqual(await page.locator('[data-pool="north"] .members .pos').allInnerTexts(), ['1', '2', '3']);
+    assert.match(await page.locator('[data-pool="north"] .next-user').innerText(), /Ann Archer/);
+  });
+
+  await step('distributions: create one, add a key with a live sum', async () => {
+    await go('distributions');
+    await page.getByRole('button', { name: '+ New distribution' }).click();
+    await dialog().getByLabel('Distribution id').fill('by-county');
+    await dialog().getByLabel('Name').fill('Deals by county');
+    await dialog().getByLabel('Object type').selectOption('deal');
+    await dialog().getByLabel('Property').fill('county');
+    await dialog().getByLabel('Default owner').selectOption('u-dee');
+    await dialog().getByRole('button', { name: 'Create' }).click();
+    await dialog().waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: '+ Add key for a value' }).click();
+    await dialog().getByLabel('Value of county').fill('Kent');
+    const users = dialog().getByLabel('User', { exact: true });
+    const pcts = dialog().getByLabel('Percent', { exact: true });
+    await users.nth(0).selectOption('u-ann');
+    await pcts.nth(0).fill('60');
+    await users.nth(1).selectOption('u-bob');
+    await pcts.nth(1).fill('30');
+    assert.match(await dialog().locator('#key-sum').innerText(), /Total 90%.*must add up to 100/);
+    await pcts.nth(1).fill('40');
+    assert.match(await dialog().locator('#key-sum').innerText(), /Total 100% ✓/);
+    await dialog().getByRole('button', { name: 'Save key' }).click();
+    await dialog().waitFor({ state: 'detached' });
+    await page.locator('.key-block[data-value="Kent"]').waitFor();
+  });
+
+  await step('distributions: a bad file shows every rejected row, a good one imports', async () => {
+    await page.getByLabel('With header row').check();
+    await page.getByLabel('CSV or XLSX file').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv',
+      buffer: Buffer.from('value,user,percent\nEssex,u-bob,50\nEssex,u-nobody,50\n,u-ann,100\n') });
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page.locator('#import-result .alert.error').waitFor();
+    const rejected = await page.locator('#import-result table tbody tr').allInnerTexts();
+    assert.ok(rejected.length >= 2, `every bad row listed: ${JSON.stringify(rejected)}`);
+    assert.ok(rejected.some((r) => /u-nobody/.test(r)), 'the unknown user is named');
+    await shot('03-distribution-import-rejected');
+    await page.getByLabel('CSV or XLSX file').setInputFiles({ name: 'keys.csv', mimeType: 'text/csv',
+      buffer: Buffer.from('value,user,percent\nEssex,u-bob,50%\nEssex,u-cid,50%\n') });
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page.locator('.key-block[data-value="Essex"]').waitFor();
+    assert.match(await page.locator('#import-result').innerText(), /Imported 2 rows/);
+    const d = await call('GET', '/v1/distributions/by-county');
+    assert.deepEqual(d.keys.map((k) => k.value).sort(), ['Essex', 'Kent']);
+  });
+
+  await step('rules: server validation shows next to the field; two rules created', async () => {
+    await go('rules');
+    await page.getByRole('tab', { name: /deal/ }).click();
+    // rule 1: county in a list → distribution
+    await page.getByRole('button', { name: '+ New rule' }).click();
+    const d = dialog();
+    await d.getByLabel('Rule id').fill('r-county');
+    await d.getByLabel('Name', { exact: true }).fill('Deals by county');
+    await d.getByLabel('Description').fill('Kent, Essex and Surrey go by the county key');
+    await d.getByLabel('Object type').selectOption('deal');
+    await d.getByLabel('Field').first().fill('county');
+    await d.getByLabel('Operator').first().selectOption('in');
+    await d.getByLabel('Value').first().fill('Kent, Essex, Surrey');
+    await d.getByLabel('Assignee type').selectOption('distribution');
+    await d.getByLabel('Distribution', { exact: true }).selectOption('by-county');
+    await d.getByRole('button', { name: 'Create rule' }).click();
+    await d.waitFor({ state: 'detached' });
+    await page.locator('[data-rule="r-county"]').waitFor();
+    // rule 2: first with an invalid condition, to see the server's message by the field
+    await page.getByRole('button', { name: '+ New rule' }).click();
+    await d.getByLabel('Rule id').fill('r-big');
+    await d.getByLabel('Name', { exact: true }).fill('Big deals');
+    await d.getByLabel('Object type').selectOption('deal');
+    // no field name and no pool: the server names both paths
+    await d.getByLabel('Operator').first().selectOption('gt');
+    await d.getByLabel('Value').first().fill('1000');
+    await d.getByLabel('Assignee type').selectOption('pool');
+    await d.getByRole('button', { name: 'Create rule' }).click();
+    const err = d.locator('.field .field-error, .cond-row .field-error').first();
+    await err.waitFor();
+    assert.ok((await err.innerText()).length > 3, 'a message beside the field');
+    assert.ok(await d.locator('[aria-invalid="true"]').count() >= 1);
+    await shot('04-rule-editor-validation');
+    // fix it: amount greater than 1000 → pool north, fallback, tag, notify
+    await d.getByLabel('Field').first().fill('amount');
+    await d.getByLabel('Pool').selectOption('north');
+    await d.getByLabel('Fallback user').selectOption('u-dee');
+    await d.getByLabel('Tag to add').fill('big');
+    await d.getByLabel('Notify the new owner').check();
+    await d.getByRole('button', { name: 'Create rule' }).click();
+    await d.waitFor({ state: 'detached' });
+    await page.locator('[data-rule="r-big"]').waitFor();
+    const rules = await call('GET', '/v1/rules?object_type=deal');
+    assert.deepEqual(rules.items.map((r) => r.id), ['r-county', 'r-big']);
+  });
+
+  await step('rules: reorder by keyboard buttons and by drag and drop', async () => {
+    await page.getByRole('button', { name: 'Move Big deals up' }).click();
+    await page.locator('.rule-list li').first().and(page.locator('[data-rule="r-big"]')).waitFor();
+    let rules = await call('GET', '/v1/rules?object_type=deal');
+    assert.deepEqual(rules.items.map((r) => r.id), ['r-big', 'r-county']);
+    // focus stays on the moved rule, so the keyboard user can go on
+    await page.waitForFunction(() => document.activeElement?.closest('[data-rule]')?.dataset.rule === 'r-big');
+    // drag "Deals by county" above "Big deals", then back again by keyboard
+    await page.locator('[data-rule="r-county"] .handle').dragTo(page.locator('[data-rule="r-big"]'), { targetPosition: { x: 200, y: 5 } });
+    await page.locator('.rule-list li').first().and(page.locator('[data-rule="r-county"]')).waitFor();
+    rules = await call('GET', '/v1/rules?object_type=deal');
+    assert.deepEqual(rules.items.map((r) => r.id), ['r-county', 'r-big']);
+    await page.getByRole('button', { name: 'Move Deals by county down' }).click();
+    await page.locator('.rule-list li').first().and(page.locator('[data-rule="r-big"]')).waitFor();
+    rules = await call('GET', '/v1/rules?object_type=deal');
+    assert.deepEqual(rules.items.map((r) => r.id), ['r-big', 'r-county']);
+    assert.deepEqual(await page.locator('.rule-list .prio').allInnerTexts(), ['1', '2']);
+    await shot('05-rules');
+  });
+
+  const decided = {};
+  await step('decisions sent through the API', async () => {
+    decided.d1 = await assign('D-1', { county: 'Kent', amount: 10 }, { explain: true });       // county → u-ann (60/40)
+    decided.d2 = await assign('D-2', { county: 'Kent', amount: 5000 }, { explain: true });     // big → pool: u-ann
+    decided.d3 = await assign('D-3', { county: 'Devon', amount: 7000 });                       // big → pool: u-bob, no trace
+    decided.d4 = await assign('D-4', { county: 'Surrey', amount: 5 }, { explain: true });      // county, unkeyed → default u-dee
+    decided.d5 = await assign('D-5', { county: 'Devon', amount: 1 }, { explain: true });       // nothing → unassigned
+    decided.d6 = await assign('D-6', { county: 'Essex', amount: 20 }, { explain: true });      // county → Essex key: u-bob
+    assert.equal(decided.d1.owner, 'u-ann');
+    assert.equal(decided.d2.owner, 'u-ann');
+    assert.equal(decided.d3.owner, 'u-bob');
+    assert.equal(decided.d4.outcome, 'default');
+    assert.equal(decided.d5.outcome, 'unassigned');
+    assert.equal(decided.d5.reason, 'no_rule_matched');
+    assert.equal(decided.d6.owner, 'u-bob');
+  });
+
+  await step('pools: the page shows who is next', async () => {
+    await go('pools');
+    assert.match(await page.locator('[data-pool="north"] .next-user').innerText(), /Cid Cole/);
+    assert.match(await page.locator('[data-pool="north"] li.is-next').innerText(), /u-cid/);
+    await shot('06-pools');
+  });
+
+  await step('distributions: unkeyed value highlighted with one-click add key, actual beside target', async () => {
+    await go('distributions');
+    const unkeyed = page.locator('.unkeyed');
+    await unkeyed.waitFor();
+    assert.match(await unkeyed.innerText(), /Surrey/);
+    const kent = await page.locator('.key-block[data-value="Kent"] tbody tr').allInnerTexts();
+    assert.ok(kent.some((r) => /Ann Archer/.test(r) && /60%/.test(r) && /100%/.test(r)), `Kent rows: ${kent}`);
+    await shot('07-distributions');
+    await page.getByRole('button', { name: 'Add key for Surrey' }).click();
+    assert.equal(await dialog().getByLabel('Value of county').inputValue(), 'Surrey');
+    await dialog().getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  await step('history: rows, filters, a trace, and no trace recorded', async () => {
+    await go('history');
+    await page.locator('tr[data-decision]').first().waitFor();
+    assert.equal(await page.locator('tr[data-decision]').count(), 6);
+    await page.locator(`tr[data-decision="${decided.d1.decision_id}"]`).click();
+    const trace = page.locator('#decision-detail .trace');
+    await trace.waitFor();
+    const steps = await trace.locator('li').allInnerTexts();
+    assert.ok(steps.some((s) => /Rule r-big did not match/.test(s)), `trace: ${steps.join(' | ')}`);
+    assert.ok(steps.some((s) => /Rule r-county matched/.test(s)), `trace: ${steps.join(' | ')}`);
+    await shot('08-history-trace');
+    await page.getByRole('button', { name: 'Show decision for deal D-3' }).click();
+    await page.locator('#no-trace').waitFor();
+    // filter: unassigned only
+    await page.getByLabel('Outcome').selectOption('unassigned');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.locator('#page-info', { hasText: '1 decision' }).waitFor();
+    assert.equal(await page.locator('tr[data-decision]').count(), 1);
+    // paging: two per page … limit options are 25+, so page through the API's cursor via the UI with owner filter
+    await page.getByLabel('Outcome').selectOption('');
+    await page.getByLabel('Period').selectOption('today');
+    await page.getByLabel('Owner').selectOption('u-ann');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.locator('#page-info', { hasText: '2 decisions' }).waitFor();
+    // CSV download of the filtered history
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: '⬇ Download CSV' }).click()]);
+    const csvPath = path.join(OUT, 'history.csv');
+    await download.saveAs(csvPath);
+    const csv = (await import('node:fs')).readFileSync(csvPath, 'utf8').trim().split(/\r?\n/);
+    assert.match(csv[0], /^decision_id,at,event/);
+    assert.equal(csv.length, 3, 'header and two decisions');
+  });
+
+  await step('unassigned: the queue with its reason, assigned by hand', async () => {
+    await go('unassigned');
+    const row = page.locator('tr[data-record="D-5"]');
+    await row.waitFor();
+    assert.match(await row.innerText(), /no_rule_matched/);
+    await shot('09-unassigned');
+    await page.getByLabel('Owner for deal D-5').selectOption('u-dee');
+    await row.getByRole('button', { name: 'Assign' }).click();
+    await row.waitFor({ state: 'detached' });
+    const rec = await call('GET', '/v1/records/deal/D-5');
+    assert.deepEqual(rec.owners, ['u-dee']);
+    assert.equal(rec.properties.county, 'Devon', 'the record keeps its properties');
+  });
+
+  await step('reports: numbers per owner, actual vs target, records this month', async () => {
+    await go('reports');
+    assert.equal(await page.locator('#report-processed .num').innerText(), '6');
+    await page.getByLabel('Rule or distribution').selectOption('d:by-county');
+    await page.getByLabel('Period').selectOption('month');
+    await page.getByRole('button', { name: 'Show report' }).click();
+    await page.locator('#report svg.chart').first().waitFor();
+    const api = await call('GET', '/v1/reports/distribution?distribution=by-county&period=month');
+    const rows = await page.locator('#report .card').first().locator('tbody tr').allInnerTexts();
+    assert.equal(rows.length, api.rows.length);
+    for (const r of api.rows) {
+      const line = rows.find((x) => x.includes(r.owner || '(no owner)'));
+      assert.ok(line, `row for ${r.owner}`);
+      assert.ok(line.includes(String(r.count)), `${r.owner} count ${r.count} in "${line}"`);
+      assert.ok(line.includes(`${Math.round(r.percent * 10) / 10}%`), `${r.owner} percent in "${line}"`);
+    }
+    assert.equal(await page.locator('#report svg.chart rect.bar-target').count() > 1, true, 'target bars drawn');
+    await shot('10-reports');
+    await go('');
+    assert.equal(await page.locator('#stat-processed .num').innerText(), '6');
+    await shot('11-dashboard');
+  });
+
+  await step('simulate: JSON Lines through the current rules, nothing stored', async () => {
+    await go('simulate');
+    const lines = [];
+    for (let i = 0; i < 10; i++) lines.push(JSON.stringify({ object_type: 'deal', event: 'created', record: { id: `S-${i}`, properties: { county: 'Kent', amount: 5 } } }));
+    lines.push(JSON.stringify({ object_type: 'deal', event: 'created', record: { id: 'S-x', properties: { county: 'Mars' } } }));
+    await page.getByLabel('JSON Lines file (one assign request per line)').setInputFiles({ name: 'records.jsonl', mimeType: 'application/x-ndjson', buffer: Buffer.from(`${lines.join('\n')}\n`) });
+    await page.waitForFunction(() => document.getElementById('sim-records').value.length > 0);
+    await page.getByRole('button', { name: 'Run simulation' }).click();
+    await page.locator('#sim-total .num').waitFor();
+    assert.equal(await page.locator('#sim-total .num').innerText(), '11');
+    assert.match(await page.locator('#sim-result').innerText(), /no_rule_matched/);
+    await shot('12-simulate');
+    const h = await call('GET', '/v1/history?limit=100');
+    assert.equal(h.items.length, 6, 'simulation stored nothing');
+  });
+
+  await step('phone width: pages stay readable', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await go('rules');
+    await page.getByRole('tab', { name: /deal/ }).click();
+    await shot('13-phone-rules');
+    await go('history');
+    await shot('14-phone-history');
+    await go('distributions');
+    await shot('15-phone-distributions');
+    await page.getByRole('button', { name: 'Menu' }).click();
+    await page.getByRole('link', { name: 'Reports' }).click();
+    await page.locator('#page-reports h1').waitFor();
+    await page.locator('#report svg.chart').first().waitFor();
+    await shot('16-phone-reports');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `no sideways scrolling (${overflow}px)`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  await step('a member key sees everything read only', async () => {
+    const member = await call('POST', '/v1/keys', { role: 'member', name: 'viewer' });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').fill(member.key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#page-dashboard h1').waitFor();
+    assert.match(await page.locator('#role-badge').innerText(), /member · read only/);
+    await go('users');
+    assert.equal(await page.getByRole('button', { name: '+ Add user' }).count(), 0);
+    await go('rules');
+    await page.getByRole('tab', { name: /deal/ }).click();
+    assert.equal(await page.getByRole('button', { name: /Move .* up/ }).count(), 0);
+    await page.getByRole('button', { name: 'View Big deals' }).click();
+    assert.equal(await dialog().getByLabel('Name', { exact: true }).isDisabled(), true);
+    await shot('17-member-rule-readonly');
+    await dialog().getByRole('button', { name: 'Close', exact: true }).click();
+    await go('pools');
+    assert.equal(await page.getByRole('button', { name: 'Add to the end' }).count(), 0);
+    await shot('18-member-pools');
+  });
+
+  await step('no script errors in the page', async () => {
+    assert.deepEqual(pageErrors, []);
+  });
+} finally {
+  await context.close();
+}
+
+const failed = results.filter((r) => !r.ok);
+console.log(`\n${results.length - failed.length}/${results.length} steps passed; screenshots in ${OUT}`);
+process.exit(failed.length ? 1 : 0);

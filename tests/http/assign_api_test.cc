@@ -1,0 +1,465 @@
+// Decisions over HTTP (issue 4): /v1/assign and batch, idempotency, dry runs,
+// assign_requested, records, the unassigned queue, history, transport errors, metrics.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include "api_util.h"
+
+namespace rota::testing {
+namespace {
+
+TEST(ApiAssign, DecisionShapeAndExplain) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedRoundRobin(a);
+  Json body = AssignBody("D-1", "created", {{"county", "Kent"}, {"amount", 1200}});
+  body["record"]["links"] = {{"company", "C-1"}, {"person", "P-1"}};
+  Reply r = a.Post("/v1/assign", body);
+  ASSERT_EQ(r.status, 200) << r.raw;
+  ASSERT_TRUE(r.body["decision_id"].is_string());
+  EXPECT_FALSE(r.body["decision_id"].get<std::string>().empty());
+  EXPECT_TRUE(std::regex_match(r.body["at"].get<std::string>(),
+                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z)")))
+      << r.body["at"];
+  EXPECT_EQ(r.body["outcome"], "assigned");
+  EXPECT_EQ(r.body["owner"], "A");
+  EXPECT_EQ(r.body["rule"], "r-pool");
+  EXPECT_EQ(r.body["strategy"], "pool");
+  EXPECT_TRUE(r.body["reason"].is_null());
+  EXPECT_TRUE(r.body["related"].is_array());
+  EXPECT_FALSE(r.body.contains("trace"));
+
+  body["record"]["id"] = "D-2";
+  body["explain"] = true;
+  Reply e = a.Post("/v1/assign", body);
+  ASSERT_EQ(e.status, 200) << e.raw;
+  ASSERT_TRUE(e.body["trace"].is_array());
+  EXPECT_FALSE(e.body["trace"].empty());
+  EXPECT_NE(e.body["trace"].dump().find("r-pool"), std::string::npos) << e.raw;
+
+  // No rule matched, no default owner: unassigned with a reason.
+  Reply u = a.Post("/v1/assign", AssignBody("L-1", "created", Json::object(), "lead"));
+  ASSERT_EQ(u.status, 200) << u.raw;
+  EXPECT_EQ(u.body["outcome"], "unassigned");
+  EXPECT_TRUE(u.body["owner"].is_null());
+  EXPECT_EQ(u.body["reason"], "no_rule_matched");
+}
+
+TEST(ApiAssign, ValidationNamesEachProblem) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedRoundRobin(a);
+  Reply r = a.Post("/v1/assign", {{"object_type", "banana"}, {"event", "exploded"}, {"explain", "yes"}});
+  EXPECT_TRUE(IsError(r, 422));
+  EXPECT_TRUE(HasDetail(r, "object_type"));
+  EXPECT_TRUE(HasDetail(r, "event"));
+  EXPECT_TRUE(HasDetail(r, "record"));
+  EXPECT_TRUE(HasDetail(r, "explain"));
+  Json prev = AssignBody("D-1");
+  prev["previous"] = {{"stage", "new"}};
+  EXPECT_TRUE(HasDetail(a.Post("/v1/assign", prev), "previous"));
+  Json tgt = AssignBody("D-1");
+  tgt["target"] = {{"pool", "p"}};
+  Reply t = a.Post("/v1/assign", tgt);
+  EXPECT_TRUE(IsError(t, 422));
+  EXPECT_TRUE(HasDetail(t, "target"));
+  Reply t2 = a.Post("/v1/assign", Requested("D-1", {{"team", "p"}}));
+  EXPECT_TRUE(IsError(t2, 422));
+  EXPECT_TRUE(HasDetail(t2, "target"));
+  Json noid = AssignBody("");
+  EXPECT_TRUE(HasDetail(a.Post("/v1/assign", noid), "record.id"));
+  // None of these was a decision.
+  EXPECT_EQ(HistoryCount(a), 0u);
+  EXPECT_EQ(a.Get("/v1/pools/p").body["next"], "A");
+  EXPECT_TRUE(IsError(a.Get("/v1/records/deal/D-1"), 404));
+}
+
+// The Zendesk Sell example: pool A, B, C gives A, B, C, A; then a record whose owner is
+// set to the pool goes to B.
+TEST(ApiAssign, ZendeskExampleAndAssignRequested) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedRoundRobin(a);
+  std::vector<std::string> owners;
+  for (int i = 1; i <= 4; ++i) owners.push_back(AssignOwner(a, "D-" + std::to_string(i)));
+  EXPECT_EQ(owners, (std::vector<std::string>{"A", "B", "C", "A"}));
+  Reply r = a.Post("/v1/assign", Requested("D-5", {{"pool", "p"}}));
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["outcome"], "assigned");
+  EXPECT_EQ(r.body["owner"], "B");
+  EXPECT_EQ(a.Get("/v1/pools/p").body["next"], "C");
+
+  // Unknown targets: 404, nothing stored, the pool does not move.
+  EXPECT_TRUE(IsError(a.Post("/v1/assign", Requested("D-6", {{"pool", "nope"}})), 404));
+  EXPECT_TRUE(IsError(a.Post("/v1/assign", Requested("D-6", {{"rule", "nope"}})), 404));
+  EXPECT_TRUE(IsError(a.Get("/v1/records/deal/D-6"), 404));
+  EXPECT_EQ(HistoryCount(a), 5u);
+  EXPECT_EQ(a.Get("/v1/pools/p").body["next"], "C");
+
+  // A rule target decides whatever its events, conditions and active switch say.
+  Json only_leads = Rule("r-off", {{"type", "user"}, {"user", "A"}}, "deal", {"updated"},
+                         {{{"field", "county"}, {"op", "eq"}, {"value", "Nowhere"}}});
+  only_leads["active"] = false;
+  ASSERT_EQ(a.Post("/v1/rules", only_leads).status, 201);
+  Reply byrule = a.Post("/v1/assign", Requested("D-7", {{"rule", "r-off"}}));
+  ASSERT_EQ(byrule.status, 200) << byrule.raw;
+  EXPECT_EQ(byrule.body["owner"], "A");
+  EXPECT_EQ(byrule.body["rule"], "r-off");
+  // A pool target of another object type is refused.
+  ASSERT_EQ(a.Post("/v1/pools", Pool("leads", {"A"}, "lead")).status, 201);
+  Reply wrongtype = a.Post("/v1/assign", Requested("D-8", {{"pool", "leads"}}));
+  EXPECT_TRUE(wrongtype.status == 404 || wrongtype.status == 422) << wrongtype.raw;
+  EXPECT_TRUE(IsError(wrongtype, wrongtype.status));
+}
+
+TEST(ApiAssign, IdempotencyByBodyAndHeader) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedRoundRobin(a);
+  Json body = AssignBody("D-1");
+  body["idempotency_key"] = "hubspot-cb-123";
+  Reply first = a.Post("/v1/assign", body);
+  ASSERT_EQ(first.status, 200) << first.raw;
+  EXPECT_EQ(first.body["owner"], "A");
+
+  // Same key in the body: the same decision, the pool does not move.
+  Reply again = a.Post("/v1/assign", body);
+  ASSERT_EQ(again.status, 200) << again.raw;
+  EXPECT_EQ(again.body["decision_id"], first.body["decision_id"]);
+  EXPECT_EQ(again.body["owner"], "A");
+  // Same key as a header, body without it.
+  Reply header = a.Post("/v1/assign", AssignBody("D-1"), {{"Idempotency-Key", "hubspot-cb-123"}});
+  ASSERT_EQ(header.status, 200) << header.raw;
+  EXPECT_EQ(header.body["decision_id"], first.body["decision_id"]);
+  EXPECT_EQ(header.body["owner"], "A");
+  EXPECT_EQ(a.Get("/v1/pools/p").body["next"], "B");
+  EXPECT_EQ(HistoryCount(a), 1u);
+
+  // Same key, different body: 409, nothing stored.
+  Json other = AssignBody("D-2");
+  other["idempotency_key"] = "hubspot-cb-123";
+  EXPECT_TRUE(IsError(a.Post("/v1/assign", other), 409));
+  EXPECT_TRUE(IsError(a.Post("/v1/assign", AssignBody("D-2"), {{"Idempotency-Key", "hubspot-cb-123"}}), 409));
+  EXPECT_TRUE(IsError(a.Get("/v1/records/deal/D-2"), 404));
+  EXPECT_EQ(HistoryCount(a), 1u);
+  EXPECT_EQ(a.Get("/v1/pools/p").body["next"], "B");
+
+  // Header key first, then the body key: the same decision too.
+  Reply h1 = a.Post("/v1/assign", AssignBody("D-3"), {{"Idempotency-Key", "k-2"}});
+  ASSERT_EQ(h1.status, 200);
+  EXPECT_EQ(h1.body["owner"], "B");
+  Json b2 = AssignBody("D-3");
+  b2["idempotency_key"] = "k-2";
+  EXPECT_EQ(a.Post("/v1/assign", b2).body["decision_id"], h1.body["decision_id"]);
+  // Header and body naming different keys: refused.
+  EXPECT_TRUE(IsError(a.Post("/v1/assign", b2, {{"Idempotency-Key", "k-3"}}), 422));
+  // A new key decides anew and the pool goes on.
+  EXPECT_EQ(a.Post("/v1/assign", AssignBody("D-4"), {{"Idempotency-Key", "k-4"}}).body["owner"], "C");
+  EXPECT_EQ(HistoryCount(a), 3u);
+}
+
+TEST(ApiAssign, DryRunDecidesAndStoresNothing) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedRoundRobin(a);
+  EXPECT_EQ(AssignOwner(a, "D-1"), "A");
+  Json body = AssignBody("D-2", "created", {{"stage", "new"}});
+  body["dry_run"] = true;
+  body["explain"] = true;
+  Reply r = a.Post("/v1/assign", body);
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["outcome"], "assigned");
+  EXPECT_EQ(r.body["owner"], "B");
+  EXPECT_TRUE(r.body["trace"].is_array() && !r.body["trace"].empty()) << r.raw;
+  // Again: still B, as nothing moved.
+  EXPECT_EQ(a.Post("/v1/assign", body).body["owner"], "B");
+  EXPECT_EQ(a.Get("/v1/pools/p").body["next"], "B");
+  EXPECT_EQ(HistoryCount(a), 1u);
+  EXPECT_TRUE(IsError(a.Get("/v1/records/deal/D-2"), 404));
+  // A dry run of an unassigned decision does not queue the record.
+  Json lead = AssignBody("L-1", "created", Json::object(), "lead");
+  lead["dry_run"] = true;
+  EXPECT_EQ(a.Post("/v1/assign", lead).body["outcome"], "unassigned");
+  EXPECT_TRUE(a.Get("/v1/unassigned").body["items"].empty());
+  // Dry runs with an idempotency key do not take the key.
+  body["idempotency_key"] = "dry-1";
+  ASSERT_EQ(a.Post("/v1/assign", body).status, 200);
+  body.erase("dry_run");
+  body.erase("explain");
+  Reply real = a.Post("/v1/assign", body);
+  ASSERT_EQ(real.status, 200) << real.raw;
+  EXPECT_EQ(real.body["owner"], "B");
+  EXPECT_TRUE(real.body["decision_id"].is_string());
+  EXPECT_EQ(HistoryCount(a), 2u);
+}
+
+TEST(ApiAssign, Batch) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedRoundRobin(a);
+  Json bad = AssignBody("D-2");
+  bad["event"] = "exploded";
+  Reply r = a.Post("/v1/assign/batch", {{"items", {AssignBody("D-1"), bad, AssignBody("D-3")}}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  ASSERT_EQ(r.body["decisions"].size(), 3u);
+  EXPECT_EQ(r.body["decisions"][0]["owner"], "A");
+  EXPECT_TRUE(r.body["decisions"][1].contains("error")) << r.raw;
+  EXPECT_EQ(r.body["decisions"][1]["error"]["details"][0]["path"], "event");
+  EXPECT_EQ(r.body["decisions"][2]["owner"], "B");
+  EXPECT_EQ(HistoryCount(a), 2u);
+
+  Json many = Json::array();
+  for (int i = 0; i < 1001; ++i) many.push_back(AssignBody("X-" + std::to_string(i)));
+  EXPECT_TRUE(IsError(a.Post("/v1/assign/batch", {{"items", many}}), 422));
+  EXPECT_TRUE(IsError(a.Post("/v1/assign/batch", {{"things", Json::array()}}), 422));
+  EXPECT_EQ(HistoryCount(a), 2u);
+}
+
+TEST(ApiRecords, PutGetActivityAndUnassignedQueue) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedRoundRobin(a);
+  Reply put = a.Put("/v1/records/company/C-1", {{"properties", {{"name", "Acme"}, {"employees", 40}}},
+                                                {"owners", {"B"}}, {"links", Json::object()}, {"tags", {"vip"}}});
+  ASSERT_EQ(put.status, 200) << put.raw;
+  EXPECT_EQ(put.body["id"], "C-1");
+  EXPECT_EQ(put.body["object_type"], "company");
+  EXPECT_EQ(put.body["properties"]["name"], "Acme");
+  EXPECT_EQ(put.body["owners"], Json::array({"B"}));
+  EXPECT_EQ(put.body["tags"], Json::array({"vip"}));
+  EXPECT_TRUE(put.body["activity"].is_array());
+  EXPECT_EQ(a.Get("/v1/records/company/C-1").body, put.body);
+
+  // Errors.
+  EXPECT_TRUE(IsError(a.Get("/v1/records/company/C-2"), 404));
+  EXPECT_TRUE(IsError(a.Get("/v1/records/banana/C-1"), 404));
+  EXPECT_TRUE(IsError(a.Put("/v1/records/banana/C-1", {{"properties", Json::object()}}), 404));
+  Reply bad = a.Put("/v1/records/company/C-1", {{"id", "C-9"}, {"owners", "B"}, {"properties", 5}});
+  EXPECT_TRUE(IsError(bad, 422));
+  EXPECT_TRUE(HasDetail(bad, "id"));
+  EXPECT_TRUE(HasDetail(bad, "owners"));
+  EXPECT_TRUE(HasDetail(bad, "properties"));
+  EXPECT_EQ(a.Get("/v1/records/company/C-1").body["properties"]["name"], "Acme");
+
+  // A decision stores the record and shows in its activity.
+  Reply d = a.Post("/v1/assign", AssignBody("D-1", "created", {{"stage", "new"}}));
+  ASSERT_EQ(d.status, 200);
+  Reply rec = a.Get("/v1/records/deal/D-1");
+  ASSERT_EQ(rec.status, 200) << rec.raw;
+  EXPECT_EQ(rec.body["owners"], Json::array({"A"}));
+  EXPECT_EQ(rec.body["properties"]["stage"], "new");
+  ASSERT_FALSE(rec.body["activity"].empty()) << rec.raw;
+  bool found = false;
+  for (const Json& act : rec.body["activity"]) {
+    if (act["decision_id"] == d.body["decision_id"]) {
+      found = true;
+      EXPECT_EQ(act["owner"], "A");
+      EXPECT_EQ(act["outcome"], "assigned");
+    }
+  }
+  EXPECT_TRUE(found) << rec.raw;
+
+  // An unassigned lead enters the queue, leaves it when it gets owners by hand.
+  Reply u = a.Post("/v1/assign", AssignBody("L-1", "created", Json::object(), "lead"));
+  ASSERT_EQ(u.body["outcome"], "unassigned");
+  ASSERT_EQ(a.Post("/v1/assign", AssignBody("T-1", "created", Json::object(), "task")).body["outcome"], "unassigned");
+  Reply q = a.Get("/v1/unassigned");
+  ASSERT_EQ(q.status, 200) << q.raw;
+  ASSERT_EQ(q.body["items"].size(), 2u);
+  Reply ql = a.Get("/v1/unassigned?object_type=lead");
+  ASSERT_EQ(ql.body["items"].size(), 1u);
+  const Json& item = ql.body["items"][0];
+  EXPECT_EQ(item["object_type"], "lead");
+  EXPECT_EQ(item["record_id"], "L-1");
+  EXPECT_EQ(item["reason"], "no_rule_matched");
+  EXPECT_EQ(item["decision_id"], u.body["decision_id"]);
+  EXPECT_TRUE(item["at"].is_string());
+  EXPECT_TRUE(IsError(a.Get("/v1/unassigned?object_type=banana"), 422));
+  Reply p1 = a.Get("/v1/unassigned?limit=1");
+  ASSERT_EQ(p1.body["items"].size(), 1u);
+  ASSERT_TRUE(p1.body["next_cursor"].is_string()) << p1.raw;
+  Reply p2 = a.Get("/v1/unassigned?limit=1&cursor=" + p1.body["next_cursor"].get<std::string>());
+  ASSERT_EQ(p2.status, 200) << p2.raw;
+  ASSERT_EQ(p2.body["items"].size(), 1u);
+  EXPECT_NE(p2.body["items"][0]["record_id"], p1.body["items"][0]["record_id"]);
+
+  // Putting the record without owners keeps it queued; with owners it leaves.
+  ASSERT_EQ(a.Put("/v1/records/lead/L-1", {{"properties", {{"x", 1}}}}).status, 200);
+  EXPECT_EQ(a.Get("/v1/unassigned?object_type=lead").body["items"].size(), 1u);
+  ASSERT_EQ(a.Put("/v1/records/lead/L-1", {{"properties", {{"x", 1}}}, {"owners", {"C"}}}).status, 200);
+  EXPECT_TRUE(a.Get("/v1/unassigned?object_type=lead").body["items"].empty());
+  EXPECT_EQ(a.Get("/v1/unassigned").body["items"].size(), 1u);
+  EXPECT_EQ(a.Get("/v1/records/lead/L-1").body["owners"], Json::array({"C"}));
+  // A later decision that assigns the task takes it off the queue too.
+  ASSERT_EQ(a.Put("/v1/settings", {{"default_owners", {{"task", "C"}}}}).status, 200);
+  ASSERT_EQ(a.Post("/v1/assign", AssignBody("T-1", "updated", Json::object(), "task")).body["owner"], "C");
+  EXPECT_TRUE(a.Get("/v1/unassigned").body["items"].empty());
+}
+
+TEST(ApiHistory, FiltersPaginationAndCsv) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedRoundRobin(a);
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 5; ++i) {
+    Reply r = a.Post("/v1/assign", AssignBody("D-" + std::to_string(i)));
+    ASSERT_EQ(r.status, 200);
+    ids.push_back(r.body["decision_id"]);
+  }  // A B C A B
+  ASSERT_EQ(a.Post("/v1/assign", AssignBody("L-1", "created", Json::object(), "lead")).body["outcome"], "unassigned");
+  ASSERT_EQ(a.Post("/v1/assign", Requested("D-1", {{"pool", "p"}})).body["owner"], "C");
+
+  Reply all = a.Get("/v1/history");
+  ASSERT_EQ(all.status, 200) << all.raw;
+  ASSERT_EQ(all.body["items"].size(), 7u);
+  EXPECT_TRUE(all.body["next_cursor"].is_null());
+  // Newest first.
+  EXPECT_EQ(all.body["items"][6]["decision_id"], ids[0]);
+  EXPECT_EQ(all.body["items"][0]["event"], "assign_requested");
+  const Json& first = all.body["items"][6];
+  for (const char* k : {"decision_id", "at", "event", "object_type", "record_id", "rule", "strategy", "outcome", "owner",
+                        "reason"}) {
+    EXPECT_TRUE(first.contains(k)) << k << ": " << first;
+  }
+  EXPECT_EQ(first["record_id"], "D-1");
+  EXPECT_EQ(first["object_type"], "deal");
+  EXPECT_EQ(first["event"], "created");
+
+  auto count = [&](const std::string& q) {
+    Reply r = a.Get("/v1/history?" + q);
+    EXPECT_EQ(r.status, 200) << q << ": " << r.raw;
+    return r.body.is_object() ? r.body["items"].size() : size_t{999};
+  };
+  EXPECT_EQ(count("owner=A"), 2u);
+  EXPECT_EQ(count("owner=C"), 2u);
+  EXPECT_EQ(count("outcome=unassigned"), 1u);
+  EXPECT_EQ(count("outcome=assigned"), 6u);
+  EXPECT_EQ(count("object_type=lead"), 1u);
+  EXPECT_EQ(count("object_type=deal"), 6u);
+  EXPECT_EQ(count("event=assign_requested"), 1u);
+  EXPECT_EQ(count("event=created&owner=B"), 2u);
+  EXPECT_EQ(count("rule=r-pool"), 5u);
+  EXPECT_EQ(count("period=today"), 7u);
+  EXPECT_EQ(count("period=yesterday"), 0u);
+  EXPECT_EQ(count("from=2000-01-01T00:00:00Z"), 7u);
+  EXPECT_EQ(count("from=2999-01-01T00:00:00Z"), 0u);
+  EXPECT_EQ(count("to=2000-01-01T00:00:00Z"), 0u);
+  EXPECT_TRUE(HasDetail(a.Get("/v1/history?outcome=maybe"), "outcome"));
+  EXPECT_TRUE(IsError(a.Get("/v1/history?outcome=maybe"), 422));
+  EXPECT_TRUE(IsError(a.Get("/v1/history?object_type=banana"), 422));
+  EXPECT_TRUE(IsError(a.Get("/v1/history?event=exploded"), 422));
+  EXPECT_TRUE(IsError(a.Get("/v1/history?period=lastweek"), 422));
+  EXPECT_TRUE(HasDetail(a.Get("/v1/history?from=yesterday"), "from"));
+  EXPECT_TRUE(IsError(a.Get("/v1/history?limit=0"), 422));
+  EXPECT_TRUE(IsError(a.Get("/v1/history?limit=1001"), 422));
+  EXPECT_TRUE(IsError(a.Get("/v1/history?cursor=abc"), 422));
+
+  // Pages of 3: 3, 3, 1; together every decision once, newest first.
+  std::vector<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  for (; pages < 10; ++pages) {
+    Reply r = a.Get("/v1/history?limit=3" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_LE(r.body["items"].size(), 3u);
+    for (const Json& d : r.body["items"]) seen.push_back(d["decision_id"]);
+    if (r.body["next_cursor"].is_null()) break;
+    cursor = r.body["next_cursor"];
+  }
+  EXPECT_EQ(pages, 2);
+  std::vector<std::string> expected;
+  for (const Json& d : all.body["items"]) expected.push_back(d["decision_id"]);
+  EXPECT_EQ(seen, expected);
+  // Filters and pages together.
+  Reply f1 = a.Get("/v1/history?object_type=deal&limit=4");
+  ASSERT_EQ(f1.body["items"].size(), 4u);
+  ASSERT_TRUE(f1.body["next_cursor"].is_string());
+  Reply f2 = a.Get("/v1/history?object_type=deal&limit=4&cursor=" + f1.body["next_cursor"].get<std::string>());
+  ASSERT_EQ(f2.body["items"].size(), 2u);
+  for (const Json& d : f2.body["items"]) EXPECT_EQ(d["object_type"], "deal");
+
+  // CSV.
+  Reply csv = a.Get("/v1/history", {{"Accept", "text/csv"}});
+  ASSERT_EQ(csv.status, 200) << csv.raw;
+  auto ct = csv.headers.find("Content-Type");
+  ASSERT_NE(ct, csv.headers.end());
+  EXPECT_EQ(ct->second.rfind("text/csv", 0), 0u) << ct->second;
+  std::vector<std::string> lines;
+  std::stringstream ss(csv.raw);
+  for (std::string line; std::getline(ss, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) lines.push_back(line);
+  }
+  ASSERT_EQ(lines.size(), 8u) << csv.raw;
+  for (const char* col : {"decision_id", "object_type", "record_id", "owner", "outcome"}) {
+    EXPECT_NE(lines[0].find(col), std::string::npos) << lines[0];
+  }
+  EXPECT_NE(lines[1].find("assign_requested"), std::string::npos) << lines[1];
+  EXPECT_NE(csv.raw.find("no_rule_matched"), std::string::npos);
+  Reply csvf = a.Get("/v1/history?owner=A", {{"Accept", "text/csv"}});
+  EXPECT_EQ(std::count(csvf.raw.begin(), csvf.raw.end(), '\n'), 3) << csvf.raw;
+}
+
+TEST(ApiTransport, MalformedTooLargeAndUnknownRoutes) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedRoundRobin(a);
+  auto c = s.Client();
+  httplib::Headers auth = {{"Authorization", "Bearer " + s.admin_key()}};
+
+  auto check = [&](const httplib::Result& r, int status) {
+    ASSERT_TRUE(r);
+    Reply reply;
+    reply.status = r->status;
+    reply.raw = r->body;
+    reply.body = Json::parse(r->body, nullptr, false);
+    if (reply.body.is_discarded()) reply.body = nullptr;
+    EXPECT_TRUE(IsError(reply, status));
+  };
+  check(c->Post("/v1/assign", auth, "{\"object_type\": ", "application/json"), 400);
+  check(c->Post("/v1/users", auth, "{\"id\": \"u-1\",}", "application/json"), 400);
+  check(c->Put("/v1/settings", auth, "not json", "application/json"), 400);
+  check(c->Post("/v1/users", auth, "", "application/json"), 400);
+  EXPECT_TRUE(IsError(a.Get("/v1/users/u-1"), 404));
+
+  // Over 1 MiB: 413 with the error body; nothing stored.
+  Json big = User("u-big");
+  big["name"] = std::string((1 << 20) + 100, 'x');
+  check(c->Post("/v1/users", auth, big.dump(), "application/json"), 413);
+  Json big_assign = AssignBody("D-big", "created", {{"blob", std::string((1 << 20) + 10, 'y')}});
+  check(c->Post("/v1/assign", auth, big_assign.dump(), "application/json"), 413);
+  EXPECT_TRUE(IsError(a.Get("/v1/users/u-big"), 404));
+  EXPECT_TRUE(IsError(a.Get("/v1/records/deal/D-big"), 404));
+  EXPECT_EQ(HistoryCount(a), 0u);
+  // Just under the limit is fine.
+  Json ok = AssignBody("D-ok", "created", {{"blob", std::string((1 << 20) - 2000, 'z')}});
+  Reply under = a.Post("/v1/assign", ok);
+  EXPECT_EQ(under.status, 200) << under.raw.substr(0, 300);
+
+  EXPECT_TRUE(IsError(a.Get("/v1/nothing-here"), 404));
+}
+
+TEST(ApiMetrics, CountsRequestsAndDecisions) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedRoundRobin(a);
+  for (int i = 1; i <= 3; ++i) ASSERT_EQ(AssignOwner(a, "D-" + std::to_string(i)).empty(), false);
+  ASSERT_EQ(a.Post("/v1/assign", AssignBody("L-1", "created", Json::object(), "lead")).status, 200);
+  Reply m = s.Call("GET", "/metrics", "");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.raw.find("rota_http_requests_total"), std::string::npos) << m.raw;
+  EXPECT_NE(m.raw.find("rota_decisions_total"), std::string::npos) << m.raw;
+  EXPECT_TRUE(std::regex_search(m.raw, std::regex(R"(rota_http_requests_total\{[^}]*\} [1-9])"))) << m.raw;
+  std::smatch sm;
+  ASSERT_TRUE(std::regex_search(
+      m.raw, sm, std::regex(R"(rota_decisions_total\{outcome="assigned",strategy="pool"\} (\d+))")))
+      << m.raw;
+  EXPECT_EQ(sm[1], "3");
+  EXPECT_TRUE(std::regex_search(m.raw, std::regex(R"(rota_decisions_total\{outcome="unassigned"[^}]*\} 1)"))) << m.raw;
+}
+
+}  // namespace
+}  // namespace rota::testing

@@ -1,0 +1,287 @@
+// Keys, roles and workspace isolation over HTTP (issue 4).
+#include <gtest/gtest.h>
+
+#include "api_util.h"
+
+namespace rota::testing {
+namespace {
+
+TEST(ApiAuth, MissingOrBadKeyIs401) {
+  RotaServer s;
+  EXPECT_TRUE(IsError(s.Call("GET", "/v1/users", ""), 401));
+  EXPECT_TRUE(IsError(s.Call("GET", "/v1/users", "rota_0000"), 401));
+  EXPECT_TRUE(IsError(s.Call("POST", "/v1/assign", "", AssignBody("D-1")), 401));
+  // Not a Bearer header.
+  EXPECT_TRUE(IsError(s.Call("GET", "/v1/users", "", nullptr, {{"Authorization", "Basic " + s.admin_key()}}), 401));
+  // A 401 stores nothing.
+  EXPECT_TRUE(IsError(s.Call("POST", "/v1/users", "nope", User("u-1")), 401));
+  EXPECT_TRUE(IsError(s.Call("GET", "/v1/users/u-1", s.admin_key()), 404));
+}
+
+TEST(ApiAuth, BootstrapKeyFromEnvironment) {
+  RotaServer s("", {{"ROTA_BOOTSTRAP_KEY", "rota_bootstrap_secret_1"}});
+  EXPECT_EQ(s.Call("GET", "/v1/users", "rota_bootstrap_secret_1").status, 200);
+  EXPECT_EQ(s.Call("POST", "/v1/users", "rota_bootstrap_secret_1", User("u-1")).status, 201);
+}
+
+TEST(ApiAuth, KeysCreateListRevoke) {
+  RotaServer s;
+  As admin{s, s.admin_key()};
+  Reply r = admin.Post("/v1/keys", {{"role", "member"}, {"can_reassign", true}, {"name", "console"}});
+  ASSERT_EQ(r.status, 201) << r.raw;
+  ASSERT_TRUE(r.body["key"].is_string());
+  ASSERT_TRUE(r.body["id"].is_string());
+  EXPECT_EQ(r.body["role"], "member");
+  EXPECT_EQ(r.body["can_reassign"], true);
+  EXPECT_EQ(r.body["name"], "console");
+  const std::string secret = r.body["key"], id = r.body["id"];
+  EXPECT_EQ(s.Call("GET", "/v1/users", secret).status, 200);
+
+  Reply list = admin.Get("/v1/keys");
+  ASSERT_EQ(list.status, 200) << list.raw;
+  bool found = false;
+  for (const Json& k : list.body["items"]) {
+    EXPECT_FALSE(k.contains("key")) << "a listed key shows its secret: " << k;
+    EXPECT_EQ(k.dump().find(secret), std::string::npos);
+    if (k["id"] == id) {
+      found = true;
+      EXPECT_EQ(k["role"], "member");
+      EXPECT_EQ(k["revoked"], false);
+    }
+  }
+  EXPECT_TRUE(found) << list.raw;
+
+  // Invalid bodies.
+  Reply bad = admin.Post("/v1/keys", {{"role", "owner"}});
+  EXPECT_TRUE(IsError(bad, 422));
+  EXPECT_TRUE(HasDetail(bad, "role"));
+  EXPECT_TRUE(IsError(admin.Post("/v1/keys", Json::array()), 422));
+
+  // Revoke: 204, then the key is refused with 401.
+  Reply del = admin.Delete("/v1/keys/" + id);
+  EXPECT_EQ(del.status, 204) << del.raw;
+  EXPECT_TRUE(del.raw.empty());
+  EXPECT_TRUE(IsError(s.Call("GET", "/v1/users", secret), 401));
+  EXPECT_TRUE(IsError(s.Call("POST", "/v1/assign", secret, Requested("D-1", {{"pool", "p"}})), 401));
+  EXPECT_TRUE(IsError(admin.Delete("/v1/keys/key_nosuchkey"), 404));
+
+  // Other roles may not manage keys.
+  Reply member = admin.Post("/v1/keys", {{"role", "member"}});
+  ASSERT_EQ(member.status, 201);
+  EXPECT_EQ(member.body["can_reassign"], false);
+  EXPECT_TRUE(IsError(s.Call("POST", "/v1/keys", member.body["key"], {{"role", "admin"}}), 403));
+  EXPECT_TRUE(IsError(s.Call("GET", "/v1/keys", member.body["key"]), 403));
+  EXPECT_TRUE(IsError(s.Call("DELETE", "/v1/keys/" + member.body["id"].get<std::string>(), member.body["key"]), 403));
+}
+
+TEST(ApiAuth, RevokedCliKeyIs401) {
+  RotaServer s;
+  auto [code, out] = RunRota({"keys", "create", "--db", s.db(), "--workspace", "default", "--role", "integration"});
+  ASSERT_EQ(code, 0) << out;
+  const std::string key = PrintedKey(out), id = PrintedKeyId(out);
+  ASSERT_FALSE(key.empty()) << out;
+  EXPECT_EQ(s.Call("PUT", "/v1/records/deal/D-1", key, {{"properties", {{"x", 1}}}}).status, 200);
+  auto [rc, rout] = RunRota({"keys", "revoke", id, "--db", s.db()});
+  ASSERT_EQ(rc, 0) << rout;
+  EXPECT_TRUE(IsError(s.Call("PUT", "/v1/records/deal/D-1", key, {{"properties", {{"x", 2}}}}), 401));
+  EXPECT_TRUE(IsError(s.Call("GET", "/v1/records/deal/D-1", key), 401));
+  // The revoked key listed as such.
+  auto [lc, lout] = RunRota({"keys", "list", "--db", s.db(), "--workspace", "default"});
+  EXPECT_EQ(lc, 0);
+  EXPECT_NE(lout.find("revoked"), std::string::npos) << lout;
+}
+
+// Member: reads everything, changes nothing, and may only request assignment to a pool
+// or rule when its key has can_reassign.
+TEST(ApiAuth, MemberRole) {
+  RotaServer s;
+  As admin{s, s.admin_key()};
+  SeedRoundRobin(admin);
+  ASSERT_EQ(admin.Post("/v1/distributions", {{"id", "d"}, {"object_type", "deal"}, {"property", "county"}}).status, 201);
+  ASSERT_EQ(admin.Put("/v1/records/deal/D-0", {{"properties", {{"x", 1}}}}).status, 200);
+  Reply k = admin.Post("/v1/keys", {{"role", "member"}, {"can_reassign", true}});
+  ASSERT_EQ(k.status, 201);
+  As member{s, k.body["key"]};
+  As plain{s, CliKey(s, "member", false)};
+
+  for (const char* path : {"/v1/users", "/v1/users/A", "/v1/pools", "/v1/pools/p", "/v1/rules", "/v1/rules/r-pool",
+                           "/v1/distributions", "/v1/distributions/d", "/v1/settings", "/v1/config", "/v1/history",
+                           "/v1/unassigned", "/v1/records/deal/D-0"}) {
+    EXPECT_EQ(member.Get(path).status, 200) << path;
+    EXPECT_EQ(plain.Get(path).status, 200) << path;
+  }
+  // No change of any kind.
+  EXPECT_TRUE(IsError(member.Post("/v1/users", User("X")), 403, "forbidden"));
+  EXPECT_TRUE(IsError(member.Patch("/v1/users/A", {{"name", "x"}}), 403));
+  EXPECT_TRUE(IsError(member.Delete("/v1/users/A"), 403));
+  EXPECT_TRUE(IsError(member.Post("/v1/pools", Pool("q", {"A"})), 403));
+  EXPECT_TRUE(IsError(member.Patch("/v1/pools/p", {{"name", "x"}}), 403));
+  EXPECT_TRUE(IsError(member.Delete("/v1/pools/p"), 403));
+  EXPECT_TRUE(IsError(member.Post("/v1/pools/p/members", {{"user", "A"}}), 403));
+  EXPECT_TRUE(IsError(member.Delete("/v1/pools/p/members/A"), 403));
+  EXPECT_TRUE(IsError(member.Post("/v1/rules", Rule("r2", ToPool("p"))), 403));
+  EXPECT_TRUE(IsError(member.Put("/v1/rules/r-pool", Rule("r-pool", ToPool("p"))), 403));
+  EXPECT_TRUE(IsError(member.Delete("/v1/rules/r-pool"), 403));
+  EXPECT_TRUE(IsError(member.Put("/v1/rules/priority", {{"object_type", "deal"}, {"order", {"r-pool"}}}), 403));
+  EXPECT_TRUE(IsError(member.Post("/v1/distributions", {{"id", "e"}, {"object_type", "deal"}, {"property", "x"}}), 403));
+  EXPECT_TRUE(IsError(member.Put("/v1/distributions/d/keys/Kent", {{"owners", {{{"user", "A"}, {"percent", 100}}}}}), 403));
+  EXPECT_TRUE(IsError(member.Delete("/v1/distributions/d"), 403));
+  EXPECT_TRUE(IsError(member.Put("/v1/settings", {{"time_zone", "UTC"}}), 403));
+  EXPECT_TRUE(IsError(member.Put("/v1/config", admin.Get("/v1/config").body), 403));
+  EXPECT_TRUE(IsError(member.Put("/v1/records/deal/D-0", {{"properties", {{"x", 2}}}}), 403));
+  EXPECT_TRUE(IsError(member.Get("/v1/keys"), 403));
+
+  // Assignment: only assign_requested with a target, only with can_reassign.
+  EXPECT_TRUE(IsError(member.Post("/v1/assign", AssignBody("D-1")), 403));
+  EXPECT_TRUE(IsError(member.Post("/v1/assign", AssignBody("D-1", "assign_requested")), 403));
+  EXPECT_TRUE(IsError(plain.Post("/v1/assign", Requested("D-1", {{"pool", "p"}})), 403));
+  EXPECT_TRUE(IsError(plain.Post("/v1/assign", Requested("D-1", {{"rule", "r-pool"}})), 403));
+  EXPECT_EQ(HistoryCount(admin), 0u);
+  EXPECT_EQ(admin.Get("/v1/pools/p").body["next"], "A");
+
+  Reply ok = member.Post("/v1/assign", Requested("D-1", {{"pool", "p"}}));
+  ASSERT_EQ(ok.status, 200) << ok.raw;
+  EXPECT_EQ(ok.body["owner"], "A");
+  ok = member.Post("/v1/assign", Requested("D-2", {{"rule", "r-pool"}}));
+  ASSERT_EQ(ok.status, 200) << ok.raw;
+  EXPECT_EQ(ok.body["owner"], "B");
+  // Unknown target: 404 for the member as for anyone.
+  EXPECT_TRUE(IsError(member.Post("/v1/assign", Requested("D-3", {{"pool", "nope"}})), 404));
+
+  // Nothing changed by the refused calls.
+  EXPECT_EQ(admin.Get("/v1/users/A").body["name"], "User A");
+  EXPECT_EQ(admin.Get("/v1/users").body["items"].size(), 3u);
+  EXPECT_EQ(admin.Get("/v1/records/deal/D-0").body["properties"]["x"], 1);
+  EXPECT_EQ(admin.Get("/v1/distributions/d").body["keys"].size(), 0u);
+}
+
+// Integration: assign (every event) and records, nothing else.
+TEST(ApiAuth, IntegrationRole) {
+  RotaServer s;
+  As admin{s, s.admin_key()};
+  SeedRoundRobin(admin);
+  Reply k = admin.Post("/v1/keys", {{"role", "integration"}});
+  ASSERT_EQ(k.status, 201) << k.raw;
+  As integ{s, k.body["key"]};
+
+  Reply r = integ.Post("/v1/assign", AssignBody("D-1"));
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["owner"], "A");
+  r = integ.Post("/v1/assign", Requested("D-2", {{"pool", "p"}}));
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["owner"], "B");
+  r = integ.Post("/v1/assign/batch", {{"items", {AssignBody("D-3")}}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["decisions"][0]["owner"], "C");
+  EXPECT_EQ(integ.Put("/v1/records/deal/D-9", {{"properties", {{"stage", "new"}}}}).status, 200);
+  EXPECT_EQ(integ.Get("/v1/records/deal/D-9").status, 200);
+  EXPECT_EQ(integ.Get("/v1/records/deal/D-1").body["owners"], Json::array({"A"}));
+
+  for (const char* path : {"/v1/users", "/v1/users/A", "/v1/pools", "/v1/pools/p", "/v1/rules", "/v1/rules/r-pool",
+                           "/v1/distributions", "/v1/settings", "/v1/config", "/v1/history", "/v1/unassigned",
+                           "/v1/keys"}) {
+    EXPECT_TRUE(IsError(integ.Get(path), 403)) << path;
+  }
+  EXPECT_TRUE(IsError(integ.Post("/v1/users", User("X")), 403));
+  EXPECT_TRUE(IsError(integ.Post("/v1/pools/p/members", {{"user", "A"}}), 403));
+  EXPECT_TRUE(IsError(integ.Put("/v1/settings", {{"time_zone", "UTC"}}), 403));
+  EXPECT_TRUE(IsError(integ.Post("/v1/keys", {{"role", "admin"}}), 403));
+  EXPECT_TRUE(IsError(integ.Delete("/v1/rules/r-pool"), 403));
+  EXPECT_EQ(admin.Get("/v1/rules").body["items"].size(), 1u);
+}
+
+// Keys made by `rota keys create` while the server runs on the same database.
+TEST(ApiAuth, CliKeysWorkAgainstTheRunningServer) {
+  RotaServer s;
+  As admin{s, s.admin_key()};
+  SeedRoundRobin(admin);
+  As reassign{s, CliKey(s, "member", true)};
+  As member{s, CliKey(s, "member", false)};
+  As integ{s, CliKey(s, "integration", false)};
+  As admin2{s, CliKey(s, "admin", false)};
+
+  EXPECT_EQ(reassign.Get("/v1/users").status, 200);
+  EXPECT_EQ(reassign.Post("/v1/assign", Requested("D-1", {{"pool", "p"}})).body["owner"], "A");
+  EXPECT_TRUE(IsError(member.Post("/v1/assign", Requested("D-2", {{"pool", "p"}})), 403));
+  EXPECT_TRUE(IsError(reassign.Post("/v1/users", User("X")), 403));
+  EXPECT_EQ(integ.Post("/v1/assign", AssignBody("D-2")).body["owner"], "B");
+  EXPECT_TRUE(IsError(integ.Get("/v1/users"), 403));
+  EXPECT_EQ(admin2.Post("/v1/users", User("X")).status, 201);
+
+  // The CLI refuses an unknown role or workspace.
+  auto [c1, o1] = RunRota({"keys", "create", "--db", s.db(), "--workspace", "default", "--role", "owner"});
+  EXPECT_NE(c1, 0) << o1;
+  auto [c2, o2] = RunRota({"keys", "create", "--db", s.db(), "--workspace", "nope", "--role", "admin"});
+  EXPECT_NE(c2, 0) << o2;
+}
+
+// A second workspace sees none of the first one's objects.
+TEST(ApiAuth, WorkspaceIsolation) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedRoundRobin(a);
+  ASSERT_EQ(a.Post("/v1/distributions", {{"id", "d"}, {"object_type", "deal"}, {"property", "county"}}).status, 201);
+  ASSERT_EQ(a.Post("/v1/assign", AssignBody("D-1")).status, 200);
+  ASSERT_EQ(a.Post("/v1/assign", AssignBody("L-1", "created", Json::object(), "lead")).status, 200);  // unassigned
+  ASSERT_EQ(a.Put("/v1/settings", {{"default_owners", {{"task", "A"}}}}).status, 200);
+  Reply akeys = a.Get("/v1/keys");
+  ASSERT_EQ(akeys.status, 200);
+  const std::string a_key_id = akeys.body["items"][0]["id"];
+
+  auto [code, out] = RunRota({"workspaces", "create", "B", "--db", s.db()});
+  ASSERT_EQ(code, 0) << out;
+  As b{s, PrintedKey(out)};
+  ASSERT_FALSE(b.key.empty()) << out;
+  auto [dup, dout] = RunRota({"workspaces", "create", "B", "--db", s.db()});
+  EXPECT_NE(dup, 0) << dout;
+
+  // A's objects are not found.
+  for (const char* path : {"/v1/users/A", "/v1/pools/p", "/v1/rules/r-pool", "/v1/distributions/d",
+                           "/v1/records/deal/D-1"}) {
+    EXPECT_TRUE(IsError(b.Get(path), 404)) << path;
+  }
+  EXPECT_TRUE(IsError(b.Patch("/v1/users/A", {{"name", "x"}}), 404));
+  EXPECT_TRUE(IsError(b.Delete("/v1/users/A"), 404));
+  EXPECT_TRUE(IsError(b.Delete("/v1/pools/p"), 404));
+  EXPECT_TRUE(IsError(b.Post("/v1/pools/p/members", {{"user", "A"}}), 404));
+  EXPECT_TRUE(IsError(b.Put("/v1/rules/r-pool", Rule("r-pool", ToPool("p"))), 404));
+  EXPECT_TRUE(IsError(b.Delete("/v1/rules/r-pool"), 404));
+  EXPECT_TRUE(IsError(b.Put("/v1/distributions/d/keys/Kent", {{"owners", {{{"user", "A"}, {"percent", 100}}}}}), 404));
+  EXPECT_TRUE(IsError(b.Delete("/v1/keys/" + a_key_id), 404));
+  EXPECT_TRUE(IsError(b.Post("/v1/assign", Requested("D-1", {{"pool", "p"}})), 404));
+  EXPECT_TRUE(IsError(b.Post("/v1/assign", Requested("D-1", {{"rule", "r-pool"}})), 404));
+  // …and not listed.
+  for (const char* path : {"/v1/users", "/v1/pools", "/v1/rules", "/v1/distributions", "/v1/history", "/v1/unassigned"}) {
+    Reply r = b.Get(path);
+    ASSERT_EQ(r.status, 200) << path;
+    EXPECT_TRUE(r.body["items"].empty()) << path << ": " << r.raw;
+  }
+  Reply bkeys = b.Get("/v1/keys");
+  ASSERT_EQ(bkeys.status, 200);
+  for (const Json& k : bkeys.body["items"]) EXPECT_NE(k["id"], a_key_id);
+  Reply cfg = b.Get("/v1/config");
+  ASSERT_EQ(cfg.status, 200);
+  EXPECT_TRUE(cfg.body["users"].empty());
+  EXPECT_TRUE(cfg.body["rules"].empty());
+  EXPECT_TRUE(b.Get("/v1/settings").body["default_owners"].empty());
+
+  // B may use the same ids; A keeps its own.
+  EXPECT_EQ(b.Post("/v1/users", User("A")).status, 201);
+  EXPECT_EQ(b.Patch("/v1/users/A", {{"name", "B's A"}}).status, 200);
+  EXPECT_EQ(a.Get("/v1/users/A").body["name"], "User A");
+  // A rule-less B: its deal goes unassigned, A's pool does not move.
+  Reply d = b.Post("/v1/assign", AssignBody("D-1"));
+  ASSERT_EQ(d.status, 200) << d.raw;
+  EXPECT_EQ(d.body["outcome"], "unassigned");
+  EXPECT_EQ(a.Get("/v1/pools/p").body["next"], "B");
+  EXPECT_EQ(a.Get("/v1/records/deal/D-1").body["owners"], Json::array({"A"}));
+  EXPECT_EQ(HistoryCount(a), 2u);
+  EXPECT_EQ(HistoryCount(b), 1u);
+  // A key made by the CLI for B is B's.
+  As b2{s, CliKey(s, "member", false, "B")};
+  EXPECT_EQ(b2.Get("/v1/users/A").body["name"], "B's A");
+  EXPECT_TRUE(IsError(b2.Get("/v1/pools/p"), 404));
+}
+
+}  // namespace
+}  // namespace rota::testing

@@ -1,0 +1,343 @@
+// Webhooks out, durable (issue 5): signed deliveries with retries, a stable delivery id,
+// delivery after a crash between decision and delivery; related records, the unassigned
+// queue and the distribution report through the real server.
+#include <gtest/gtest.h>
+#include <openssl/hmac.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "harness.h"
+
+namespace rota::testing {
+namespace {
+
+std::string Hmac(const std::string& secret, const std::string& text) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(text.data()), text.size(), mac, &len);
+  std::string hex;
+  for (unsigned int i = 0; i < len; ++i) {
+    char b[3];
+    std::snprintf(b, sizeof b, "%02x", mac[i]);
+    hex += b;
+  }
+  return hex;
+}
+
+// A real HTTP receiver on loopback that checks the signature and fails on purpose.
+class Receiver {
+ public:
+  explicit Receiver(std::string secret, int fail_first = 0, int port = 0) : secret_(std::move(secret)), fail_first_(fail_first) {
+    server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu_);
+      Got g;
+      g.event = req.get_header_value("Rota-Event");
+      g.delivery = req.get_header_value("Rota-Delivery");
+      std::string sig = req.get_header_value("Rota-Signature");
+      auto comma = sig.find(",v1=");
+      if (sig.rfind("t=", 0) == 0 && comma != std::string::npos) {
+        std::string t = sig.substr(2, comma - 2);
+        g.signature_ok = Hmac(secret_, t + "." + req.body) == sig.substr(comma + 4);
+      }
+      g.body = Json::parse(req.body, nullptr, false);
+      attempts_.push_back(g);
+      res.status = static_cast<int>(attempts_.size()) <= fail_first_ ? 500 : 200;
+    });
+    port_ = port == 0 ? server_.bind_to_any_port("127.0.0.1") : (server_.bind_to_port("127.0.0.1", port) ? port : -1);
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~Receiver() {
+    server_.stop();
+    thread_.join();
+  }
+  struct Got {
+    std::string event, delivery;
+    bool signature_ok = false;
+    Json body;
+  };
+  std::vector<Got> attempts() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return attempts_;
+  }
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+
+ private:
+  std::string secret_;
+  int fail_first_;
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::mutex mu_;
+  std::vector<Got> attempts_;
+};
+
+Json PoolConfig() {
+  return Json::parse(R"({
+    "users": [{"id": "a"}, {"id": "b"}, {"id": "c"}],
+    "pools": [{"id": "p", "object_type": "lead", "members": ["a", "b", "c"]}],
+    "rules": [{"id": "r", "object_type": "lead", "events": ["created"],
+               "conditions": {"all": [{"field": "source", "op": "is_not_empty"}]},
+               "assign": {"type": "pool", "pool": "p"}, "actions": {"notify": true}}]
+  })");
+}
+
+Json Lead(const std::string& id) {
+  return {{"object_type", "lead"}, {"event", "created"}, {"record", {{"id", id}, {"properties", {{"source", "web"}}}}}};
+}
+
+template <typename F>
+bool WaitFor(F done, int ms = 10000) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return done();
+}
+
+TEST(Webhooks, RetriesUntilDeliveredWithValidSignatureAndStableDeliveryId) {
+  Receiver receiver("s3cret", /*fail_first=*/2);
+  RotaServer server("", {}, {"--webhook-backoff-ms", "50"});
+  const std::string key = server.admin_key();
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, PoolConfig()).status, 200);
+  Reply hook = server.Call("POST", "/v1/webhooks", key,
+                           {{"id", "crm"}, {"url", receiver.url()}, {"events", {"decision.assigned"}}, {"secret", "s3cret"}});
+  ASSERT_EQ(hook.status, 201) << hook.raw;
+  Reply d = server.Call("POST", "/v1/assign", key, Lead("L-1"));
+  ASSERT_EQ(d.status, 200);
+
+  ASSERT_TRUE(WaitFor([&] { return receiver.attempts().size() >= 3; })) << server.Output();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // no fourth attempt after a 200
+  auto got = receiver.attempts();
+  ASSERT_EQ(got.size(), 3u);
+  for (const auto& g : got) {
+    EXPECT_EQ(g.event, "decision.assigned");
+    EXPECT_TRUE(g.signature_ok);
+    EXPECT_EQ(g.delivery, got[0].delivery);  // one delivery id for every attempt
+    EXPECT_EQ(g.body["data"]["decision_id"], d.body["decision_id"]);
+    EXPECT_EQ(g.body["data"]["owner"], "a");
+  }
+  Reply list = server.Call("GET", "/v1/webhooks/crm/deliveries", key);
+  ASSERT_EQ(list.status, 200);
+  ASSERT_EQ(list.body["items"].size(), 1u);
+  EXPECT_EQ(list.body["items"][0]["status"], "delivered");
+  EXPECT_EQ(list.body["items"][0]["attempts"], 3);
+  EXPECT_EQ(list.body["items"][0]["id"], got[0].delivery);
+}
+
+TEST(Webhooks, FailedDeliveryIsMarkedAndCanBeResent) {
+  Receiver receiver("k", /*fail_first=*/2);
+  RotaServer server("", {}, {"--webhook-backoff-ms", "20", "--webhook-max-attempts", "2"});
+  const std::string key = server.admin_key();
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, PoolConfig()).status, 200);
+  ASSERT_EQ(server.Call("POST", "/v1/webhooks", key,
+                        {{"id", "w"}, {"url", receiver.url()}, {"events", {"owner.notified"}}, {"secret", "k"}})
+                .status,
+            201);
+  ASSERT_EQ(server.Call("POST", "/v1/assign", key, Lead("L-1")).status, 200);
+  Json item;
+  ASSERT_TRUE(WaitFor([&] {
+    Reply l = server.Call("GET", "/v1/webhooks/w/deliveries", key);
+    if (l.body["items"].empty()) return false;
+    item = l.body["items"][0];
+    return item["status"] == "failed";
+  }));
+  EXPECT_EQ(item["attempts"], 2);
+  EXPECT_EQ(item["last_status"], 500);
+  EXPECT_EQ(receiver.attempts().size(), 2u);
+  EXPECT_EQ(receiver.attempts()[0].body["data"]["owner"], "a");  // notify goes to the new owner
+
+  Reply retry = server.Call("POST", "/v1/webhooks/w/deliveries/" + item["id"].get<std::string>() + "/retry", key);
+  EXPECT_EQ(retry.status, 202) << retry.raw;
+  ASSERT_TRUE(WaitFor([&] { return receiver.attempts().size() == 3; }));
+  ASSERT_TRUE(WaitFor([&] {
+    return server.Call("GET", "/v1/webhooks/w/deliveries", key).body["items"][0]["status"] == "delivered";
+  }));
+  EXPECT_EQ(server.Call("POST", "/v1/webhooks/w/deliveries/dlv_nope/retry", key).status, 404);
+}
+
+TEST(Webhooks, ValidationAndLifecycle) {
+  RotaServer server;
+  const std::string key = server.admin_key();
+  EXPECT_EQ(server.Call("POST", "/v1/webhooks", key, {{"url", "ftp://x"}, {"events", {"decision.assigned"}}}).status, 422);
+  EXPECT_EQ(server.Call("POST", "/v1/webhooks", key, {{"url", "http://127.0.0.1:1/x"}, {"events", {"nope"}}}).status,
+            422);
+  Reply made = server.Call("POST", "/v1/webhooks", key, {{"url", "http://127.0.0.1:1/x"}, {"events", {"record.updated"}}});
+  ASSERT_EQ(made.status, 201);
+  EXPECT_TRUE(made.body["secret"].is_string());  // generated and shown once
+  std::string id = made.body["id"];
+  Reply got = server.Call("GET", "/v1/webhooks/" + id, key);
+  EXPECT_EQ(got.status, 200);
+  EXPECT_FALSE(got.body.contains("secret"));
+  EXPECT_EQ(server.Call("POST", "/v1/webhooks", key, {{"id", id}, {"url", "http://127.0.0.1:1/x"}, {"events", {"record.updated"}}}).status,
+            409);
+  EXPECT_EQ(server.Call("DELETE", "/v1/webhooks/" + id, key).status, 204);
+  EXPECT_EQ(server.Call("GET", "/v1/webhooks/" + id, key).status, 404);
+  EXPECT_EQ(server.Call("DELETE", "/v1/webhooks/" + id, key).status, 404);
+}
+
+TEST(Webhooks, KillBetweenDecisionAndDeliveryStillDeliversAfterRestart) {
+  TempDir dir;
+  const std::string db = dir.path() + "/rota.db";
+  // A port nobody listens on yet.
+  int port;
+  {
+    httplib::Server probe;
+    port = probe.bind_to_any_port("127.0.0.1");
+  }
+  std::string key, decision;
+  {
+    RotaServer server(db, {}, {"--webhook-backoff-ms", "50"});
+    key = server.admin_key();
+    ASSERT_EQ(server.Call("PUT", "/v1/config", key, PoolConfig()).status, 200);
+    ASSERT_EQ(server.Call("POST", "/v1/webhooks", key,
+                          {{"id", "w"}, {"url", "http://127.0.0.1:" + std::to_string(port) + "/hook"},
+                           {"events", {"decision.assigned"}}, {"secret", "k"}})
+                  .status,
+              201);
+    Reply d = server.Call("POST", "/v1/assign", key, Lead("L-1"));
+    ASSERT_EQ(d.status, 200);
+    decision = d.body["decision_id"];
+    server.Stop(SIGKILL);
+  }
+  Receiver receiver("k", 0, port);
+  ASSERT_EQ(receiver.port(), port);
+  RotaServer again(db, {}, {"--webhook-backoff-ms", "50"});
+  // Killed right after the decision: at most an attempt or two failed, the delivery is
+  // still pending in the outbox and goes out once the receiver listens.
+  ASSERT_TRUE(WaitFor([&] { return !receiver.attempts().empty(); }));
+  EXPECT_EQ(receiver.attempts()[0].body["data"]["decision_id"], decision);
+  EXPECT_TRUE(receiver.attempts()[0].signature_ok);
+}
+
+TEST(AfterDecision, RelatedOwnersAddVersusReplaceOnACompanyWithOwners) {
+  RotaServer server;
+  const std::string key = server.admin_key();
+  Json config = Json::parse(R"({
+    "users": [{"id": "a"}, {"id": "b"}, {"id": "old"}],
+    "rules": [
+      {"id": "add", "object_type": "deal", "events": ["created"], "conditions": {"all": [{"field": "mode", "op": "eq", "value": "add"}]},
+       "assign": {"type": "user", "user": "a"},
+       "actions": {"apply_to_related": ["company", "person"], "related_mode": "add", "tag": "rota", "note": "Assigned by rota"}},
+      {"id": "replace", "object_type": "deal", "events": ["created"], "conditions": {"all": [{"field": "mode", "op": "eq", "value": "replace"}]},
+       "assign": {"type": "user", "user": "b"}, "actions": {"apply_to_related": ["company"], "related_mode": "replace"}}
+    ],
+    "records": [{"object_type": "company", "id": "C-1", "owners": ["old"]}, {"object_type": "company", "id": "C-2", "owners": ["old"]}]
+  })");
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, config).status, 200);
+  Reply add = server.Call("POST", "/v1/assign", key,
+                          {{"object_type", "deal"}, {"event", "created"},
+                           {"record", {{"id", "D-1"}, {"properties", {{"mode", "add"}}}, {"links", {{"company", "C-1"}, {"person", "P-1"}}}}}});
+  ASSERT_EQ(add.status, 200);
+  EXPECT_EQ(add.body["related"][0]["owners"], Json({"old", "a"}));
+  EXPECT_EQ(add.body["related"][1], Json({{"object_type", "contact"}, {"id", "P-1"}, {"owners", {"a"}}}));
+  EXPECT_EQ(server.Call("GET", "/v1/records/company/C-1", key).body["owners"], Json({"old", "a"}));
+  EXPECT_EQ(server.Call("GET", "/v1/records/contact/P-1", key).body["owners"], Json({"a"}));
+  Reply deal = server.Call("GET", "/v1/records/deal/D-1", key);
+  EXPECT_EQ(deal.body["tags"], Json({"rota"}));
+  ASSERT_GE(deal.body["activity"].size(), 2u);
+  EXPECT_EQ(deal.body["activity"][0]["kind"], "note");
+  EXPECT_EQ(deal.body["activity"][0]["text"], "Assigned by rota");
+  EXPECT_EQ(deal.body["activity"][1]["kind"], "assignment");
+
+  Reply replace = server.Call("POST", "/v1/assign", key,
+                              {{"object_type", "deal"}, {"event", "created"},
+                               {"record", {{"id", "D-2"}, {"properties", {{"mode", "replace"}}}, {"links", {{"company", "C-2"}}}}}});
+  ASSERT_EQ(replace.status, 200);
+  EXPECT_EQ(server.Call("GET", "/v1/records/company/C-2", key).body["owners"], Json({"b"}));
+}
+
+TEST(Reports, TargetBesideActualAfter200DecisionsOnA343333Key) {
+  RotaServer server;
+  const std::string key = server.admin_key();
+  Json config = Json::parse(R"({
+    "users": [{"id": "x"}, {"id": "y"}, {"id": "z"}],
+    "distributions": [{"id": "d", "object_type": "deal", "property": "region",
+      "keys": [{"value": "north", "owners": [{"user": "x", "percent": 34}, {"user": "y", "percent": 33}, {"user": "z", "percent": 33}]}]}],
+    "rules": [{"id": "r", "object_type": "deal", "events": ["created"], "conditions": {"all": [{"field": "region", "op": "is_not_empty"}]},
+               "assign": {"type": "distribution", "distribution": "d"}}]
+  })");
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, config).status, 200);
+  Json items = Json::array();
+  for (int i = 0; i < 200; ++i) {
+    items.push_back({{"object_type", "deal"}, {"event", "created"},
+                     {"record", {{"id", "D-" + std::to_string(i)}, {"properties", {{"region", i % 2 ? "North" : " NORTH "}}}}}});
+  }
+  Reply batch = server.Call("POST", "/v1/assign/batch", key, {{"items", items}});
+  ASSERT_EQ(batch.status, 200);
+  Reply report = server.Call("GET", "/v1/reports/distribution?distribution=d&period=today", key);
+  ASSERT_EQ(report.status, 200) << report.raw;
+  std::map<std::string, Json> rows;
+  for (const Json& r : report.body["rows"]) rows[r["owner"]] = r;
+  EXPECT_EQ(rows["x"]["count"], 68);
+  EXPECT_EQ(rows["y"]["count"], 66);
+  EXPECT_EQ(rows["z"]["count"], 66);
+  EXPECT_DOUBLE_EQ(rows["x"]["percent"].get<double>(), 34.0);
+  EXPECT_DOUBLE_EQ(rows["x"]["target_percent"].get<double>(), 34.0);
+  EXPECT_DOUBLE_EQ(rows["y"]["target_percent"].get<double>(), 33.0);
+  Reply summary = server.Call("GET", "/v1/reports/summary", key);
+  EXPECT_EQ(summary.body["processed_this_month"], 200);
+  EXPECT_EQ(summary.body["by_outcome_this_month"]["assigned"], 200);
+  EXPECT_EQ(server.Call("GET", "/v1/reports/distribution?distribution=nope", key).status, 404);
+  EXPECT_EQ(server.Call("GET", "/v1/reports/distribution?from=yesterday", key).status, 422);
+}
+
+TEST(AfterDecision, UnassignedQueueFillsAndEmpties) {
+  RotaServer server;
+  const std::string key = server.admin_key();
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, PoolConfig()).status, 200);
+  Json task = {{"object_type", "task"}, {"event", "created"}, {"record", {{"id", "T-1"}}}};
+  Reply d = server.Call("POST", "/v1/assign", key, task);
+  ASSERT_EQ(d.body["reason"], "no_rule_matched");
+  Reply q = server.Call("GET", "/v1/unassigned", key);
+  ASSERT_EQ(q.body["items"].size(), 1u);
+  EXPECT_EQ(q.body["items"][0]["record_id"], "T-1");
+  EXPECT_EQ(q.body["items"][0]["reason"], "no_rule_matched");
+  EXPECT_EQ(q.body["items"][0]["decision_id"], d.body["decision_id"]);
+  ASSERT_EQ(server.Call("PUT", "/v1/records/task/T-1", key, {{"owners", {"a"}}}).status, 200);
+  EXPECT_TRUE(server.Call("GET", "/v1/unassigned", key).body["items"].empty());
+}
+
+}  // namespace
+}  // namespace rota::testing
+
+namespace rota::testing {
+namespace {
+
+TEST(SimulateEndpoint, RunsFromCurrentStateWithCurrentOrDraftRulesAndStoresNothing) {
+  RotaServer server;
+  const std::string key = server.admin_key();
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, PoolConfig()).status, 200);
+  ASSERT_EQ(server.Call("POST", "/v1/assign", key, Lead("L-0")).body["owner"], "a");
+  Json records = Json::array({Lead("S-1"), Lead("S-2"), Lead("S-3")});
+  Reply sim = server.Call("POST", "/v1/simulate", key, {{"records", records}});
+  ASSERT_EQ(sim.status, 200) << sim.raw;
+  EXPECT_EQ(sim.body["decisions"][0]["owner"], "b");  // continues from the stored pointer
+  EXPECT_EQ(sim.body["decisions"][1]["owner"], "c");
+  EXPECT_EQ(sim.body["decisions"][2]["owner"], "a");
+  EXPECT_EQ(sim.body["summary"]["total"], 3);
+  // A draft that sends every lead to c.
+  Json draft = PoolConfig();
+  draft["rules"][0]["assign"] = {{"type", "user"}, {"user", "c"}};
+  Reply d = server.Call("POST", "/v1/simulate", key, {{"config", draft}, {"records", records}});
+  ASSERT_EQ(d.status, 200) << d.raw;
+  EXPECT_EQ(d.body["summary"]["owners"][0], Json({{"owner", "c"}, {"count", 3}, {"percent", 100.0}}));
+  // Nothing stored, nothing advanced.
+  EXPECT_EQ(server.Call("GET", "/v1/pools/p", key).body["next"], "b");
+  EXPECT_EQ(server.Call("GET", "/v1/history", key).body["items"].size(), 1u);
+  Json bad = PoolConfig();
+  bad["rules"][0]["conditions"]["all"][0]["op"] = "equals";
+  Reply invalid = server.Call("POST", "/v1/simulate", key, {{"config", bad}, {"records", records}});
+  EXPECT_EQ(invalid.status, 422);
+  EXPECT_EQ(invalid.body["error"]["details"][0]["path"], "config.rules[0].conditions.all[0].op");
+  EXPECT_EQ(server.Call("POST", "/v1/simulate", key, {{"records", {{{"event", "nope"}}}}}).status, 422);
+}
+
+}  // namespace
+}  // namespace rota::testing
