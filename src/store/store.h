@@ -131,6 +131,11 @@ class Tx : public core::StateView {
  public:
   ~Tx() override = default;
   virtual Status Commit() = 0;
+  // A unit inside the transaction that can fail alone (group commit: one decision of
+  // many). Savepoints do not nest.
+  virtual Status BeginUnit() = 0;
+  virtual Status EndUnit() = 0;       // keeps the unit's writes
+  virtual Status RollbackUnit() = 0;  // undoes them, the transaction goes on
 
   // Configuration: the workspace's document (storage form) and its version.
   virtual Result<std::pair<int64_t, std::string>> LoadConfig() = 0;

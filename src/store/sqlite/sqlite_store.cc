@@ -61,6 +61,13 @@ class SqliteTx final : public Tx {
     return s;
   }
 
+  Status BeginUnit() override { return c_->Exec("SAVEPOINT unit"); }
+  Status EndUnit() override { return c_->Exec("RELEASE unit"); }
+  Status RollbackUnit() override {
+    Status s = c_->Exec("ROLLBACK TO unit");
+    return s.ok() ? c_->Exec("RELEASE unit") : s;
+  }
+
   // ---- core::StateView
   int64_t PoolPointer(const std::string& pool) const override {
     Stmt q = c_->Prepare("SELECT pointer FROM pool_state WHERE workspace=? AND pool=?");
