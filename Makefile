@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8080
 DB ?= rota.db
 
-.PHONY: deps build run test bench clean
+.PHONY: deps build run test reliability bench clean
 
 deps:
 	@./scripts/install-deps
@@ -18,6 +18,10 @@ run: build
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# The reliability suite in its full form (20 kills under load, every bad input, isolation).
+reliability: build
+	@cd $(BUILD) && ROTA_RELIABILITY_FULL=1 ctest -L reliability --output-on-failure --timeout 1800
 
 bench: deps
 	@cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release -DROTA_BUILD_TESTS=OFF >/dev/null

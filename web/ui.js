@@ -346,7 +346,7 @@ export function barChart(rows, { title, valueLabel = 'Actual', targetLabel = 'Ta
   const max = top0 <= 25 ? 25 : top0 <= 50 ? 50 : 100;
   const ticks = [0, 1, 2, 3, 4].map((i) => (max * i) / 4);
   const compact = window.innerWidth < 600;
-  const labelW = compact ? 120 : 175, chartW = compact ? 200 : 500, right = compact ? 64 : 70, barH = hasTarget ? 14 : 20, gap = hasTarget ? 4 : 0;
+  const labelW = compact ? 140 : 175, chartW = compact ? 180 : 500, right = compact ? 64 : 70, barH = hasTarget ? 14 : 20, gap = hasTarget ? 4 : 0;
   const rowH = hasTarget ? barH * 2 + gap + 16 : barH + 14;
   const top = 30;
   const W = labelW + chartW + right;
@@ -369,7 +369,7 @@ export function barChart(rows, { title, valueLabel = 'Actual', targetLabel = 'Ta
     const y = top + i * rowH;
     const maxLen = compact ? 15 : 22;
     const label = r.label.length > maxLen ? `${r.label.slice(0, maxLen - 1)}…` : r.label;
-    svg.append(s('text', { x: labelW - 10, y: y + (hasTarget ? barH + gap / 2 + 4 : barH / 2 + 5), class: 'label', 'text-anchor': 'end' }, label));
+    svg.append(s('text', { x: labelW - 10, y: y + (hasTarget ? barH + gap / 2 + 4 : barH / 2 + 5), class: 'label', 'text-anchor': 'end', style: compact ? 'font-size:12px' : null }, label));
     svg.append(s('rect', { x: labelW, y, width: Math.max(1, x(r.value || 0) - labelW), height: barH, class: 'bar-actual', rx: 2 },
       s('title', null, `${r.label}: ${valueLabel.toLowerCase()} ${fmtPct(r.value)}`)));
     svg.append(s('text', { x: x(r.value || 0) + 6, y: y + barH - 3, class: 'val' }, `${fmtPct(r.value)}${r.count !== undefined ? ` (${r.count})` : ''}`));

@@ -137,6 +137,10 @@ void AddServe(CLI::App& app, int* exit_code) {
   cmd->add_option("--webhook-timeout-ms", o->webhooks.timeout_ms, "time limit of one delivery attempt")
       ->capture_default_str()
       ->check(CLI::Range(100, 120000));
+  cmd->add_option("--webhook-lease-ms", o->webhooks.lease_ms,
+                  "a claimed delivery is not handed out again before this (a killed server's claims expire)")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 3600000));
   cmd->add_option("--retention-interval", o->retention_interval_s, "seconds between history purges")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400 * 7));

@@ -373,7 +373,9 @@ void Server::Install() {
   add("PUT", "/v1/settings", Access::kAdmin, [&svc, ok, ws](Ctx& c) { return ok(svc.PutSettings(ws(c), c.body)); });
   add("GET", "/v1/config", Access::kRead, [&svc, ok, ws](Ctx& c) { return ok(svc.GetConfig(ws(c))); });
   add("PUT", "/v1/config", Access::kAdmin, [&svc, ok, ws](Ctx& c) {
-    return ok(svc.PutConfig(ws(c), c.body, c.Query("dry_run").value_or("false") == "true"));
+    auto dry_run = BoolQuery(c, "dry_run");  // anything but true/false/1/0 is refused, not applied
+    if (!dry_run.ok()) return Answer{dry_run.status(), 0};
+    return ok(svc.PutConfig(ws(c), c.body, *dry_run));
   });
 
   // ---- reading

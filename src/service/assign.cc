@@ -133,20 +133,32 @@ Status Service::RevokeKey(const Principal& p, const std::string& id) {
   return store_.RevokeKey(id, p.workspace, Unix(clock_.Now()));
 }
 
-Result<Json> Service::Assign(const Principal& p, const Json& body, const std::string& idempotency_header) {
-  auto start = std::chrono::steady_clock::now();
-  auto result = AssignOne(p, body, idempotency_header);
-  if (result.ok() && !result->value("dry_run", false) && !result->value("replayed", false)) {
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const Json& strategy = (*result)["strategy"];
-    metrics_.Decision((*result)["outcome"].get<std::string>(), strategy.is_string() ? strategy.get<std::string>() : "",
-                      secs);
-  }
-  if (result.ok()) result->erase("replayed");
-  return result;
+void Service::RecordMetrics(const Json& decision, std::chrono::steady_clock::time_point start) {
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const Json& strategy = decision["strategy"];
+  metrics_.Decision(decision["outcome"].get<std::string>(), strategy.is_string() ? strategy.get<std::string>() : "",
+                    secs);
 }
 
-Result<Json> Service::AssignOne(const Principal& p, const Json& body, const std::string& idempotency_header) {
+// The answer to the caller: a replayed decision is not marked as such.
+static Result<Json> Answered(Result<Json> r) {
+  if (r.ok()) r->erase("replayed");
+  return r;
+}
+
+Result<Json> Service::Assign(const Principal& p, const Json& body, const std::string& idempotency_header) {
+  auto start = std::chrono::steady_clock::now();
+  auto prepared = Prepare(p, body, idempotency_header);
+  if (!prepared.ok()) return prepared.status();
+  if (prepared->body.dry_run) return DryRun(p.workspace, *prepared);
+  const PreparedAssign& pa = *prepared;
+  auto results = committer_.Run(p.workspace, {[this, &p, &pa](store::Tx& tx) { return DecideAndStore(tx, p.workspace, pa); }});
+  if (results[0].ok() && !results[0]->value("replayed", false)) RecordMetrics(*results[0], start);
+  return Answered(std::move(results[0]));
+}
+
+Result<Service::PreparedAssign> Service::Prepare(const Principal& p, const Json& body,
+                                                 const std::string& idempotency_header) {
   auto parsed = io::ReadAssignBody(body);
   if (!parsed.ok()) return parsed.status();
   io::AssignBody& b = *parsed;
@@ -163,30 +175,32 @@ Result<Json> Service::AssignOne(const Principal& p, const Json& body, const std:
     }
     b.idempotency_key = idempotency_header;
   }
-  const core::Time now = clock_.Now();
-  auto answer = [&](const core::Decision& d, const std::string& id) {
-    Json j = io::WriteDecision(d, b.explain);
-    j["decision_id"] = id.empty() ? Json(nullptr) : Json(id);
-    j["at"] = io::FormatTime(now);
-    return j;
-  };
+  return PreparedAssign{std::move(b), RequestHash(body), clock_.Now()};
+}
 
-  if (b.dry_run) {
-    auto tx = store_.BeginRead(p.workspace);
-    if (!tx.ok()) return tx.status();
-    auto ws = snapshots_.Get(**tx, p.workspace);
-    if (!ws.ok()) return ws.status();
-    auto d = core::Decide(**ws, **tx, io::ToRequest(b, now));
-    if (!d.ok()) return d.status();
-    Json j = answer(*d, "");
-    j["dry_run"] = true;
-    return j;
-  }
+static Json Answer(const core::Decision& d, const io::AssignBody& b, const std::string& id, core::Time now) {
+  Json j = io::WriteDecision(d, b.explain);
+  j["decision_id"] = id.empty() ? Json(nullptr) : Json(id);
+  j["at"] = io::FormatTime(now);
+  return j;
+}
 
-  auto txr = store_.BeginWrite(p.workspace);
-  if (!txr.ok()) return txr.status();
-  store::Tx& tx = **txr;
-  const std::string hash = RequestHash(body);
+Result<Json> Service::DryRun(const std::string& workspace, const PreparedAssign& pa) {
+  auto tx = store_.BeginRead(workspace);
+  if (!tx.ok()) return tx.status();
+  auto ws = snapshots_.Get(**tx, workspace);
+  if (!ws.ok()) return ws.status();
+  auto d = core::Decide(**ws, **tx, io::ToRequest(pa.body, pa.now));
+  if (!d.ok()) return d.status();
+  Json j = Answer(*d, pa.body, "", pa.now);
+  j["dry_run"] = true;
+  return j;
+}
+
+Result<Json> Service::DecideAndStore(store::Tx& tx, const std::string& workspace, const PreparedAssign& pa) {
+  const io::AssignBody& b = pa.body;
+  const core::Time now = pa.now;
+  const std::string& hash = pa.hash;
   if (!b.idempotency_key.empty()) {
     auto found = tx.FindDecisionByKey(b.idempotency_key);
     if (!found.ok()) return found.status();
@@ -200,7 +214,7 @@ Result<Json> Service::AssignOne(const Principal& p, const Json& body, const std:
       return j;
     }
   }
-  auto ws = snapshots_.Get(tx, p.workspace);
+  auto ws = snapshots_.Get(tx, workspace);
   if (!ws.ok()) return ws.status();
   auto decided = core::Decide(**ws, tx, io::ToRequest(b, now));
   if (!decided.ok()) return decided.status();
@@ -228,7 +242,7 @@ Result<Json> Service::AssignOne(const Principal& p, const Json& body, const std:
     if (s = tx.PutRecord(linked, Unix(now)); !s.ok()) return s;
     if (s = tx.RemoveUnassigned(std::string(core::ToString(rc.object_type)), rc.id); !s.ok()) return s;
   }
-  Json j = answer(d, id);
+  Json j = Answer(d, b, id, now);
   store::DecisionRow row;
   row.id = id;
   row.at = Unix(now);
@@ -255,8 +269,7 @@ Result<Json> Service::AssignOne(const Principal& p, const Json& body, const std:
   }
   if (!s.ok()) return s;
   if (s = EmitDecisionEvents(tx, d, j, row, rec, now); !s.ok()) return s;
-  if (s = tx.Commit(); !s.ok()) return s;
-  return j;
+  return j;  // committed, with the rest of its group, by GroupCommit
 }
 
 Result<Json> Service::AssignBatch(const Principal& p, const Json& body) {
@@ -268,11 +281,35 @@ Result<Json> Service::AssignBatch(const Principal& p, const Json& body) {
     return Status::Invalid("items", "at most " + std::to_string(kMaxBatch) + " items per batch, got " +
                                         std::to_string(items.size()));
   }
-  Json decisions = Json::array();
-  for (const Json& item : items) {
-    auto r = Assign(p, item, "");
-    decisions.push_back(r.ok() ? *r : io::ErrorBody(r.status()));
+  // Every valid item is decided in order and committed together (group commit); a bad
+  // item fails alone, with its error in its place.
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::optional<Result<Json>>> results(items.size());
+  std::vector<PreparedAssign> prepared;
+  std::vector<size_t> where;
+  prepared.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto pa = Prepare(p, items[i], "");
+    if (!pa.ok()) {
+      results[i] = pa.status();
+    } else if (pa->body.dry_run) {
+      results[i] = DryRun(p.workspace, *pa);
+    } else {
+      prepared.push_back(std::move(pa).value());
+      where.push_back(i);
+    }
   }
+  std::vector<GroupCommit::Work> works;
+  for (const PreparedAssign& pa : prepared) {
+    works.push_back([this, &p, &pa](store::Tx& tx) { return DecideAndStore(tx, p.workspace, pa); });
+  }
+  std::vector<Result<Json>> decided = committer_.Run(p.workspace, std::move(works));
+  for (size_t k = 0; k < decided.size(); ++k) {
+    if (decided[k].ok() && !decided[k]->value("replayed", false)) RecordMetrics(*decided[k], start);
+    results[where[k]] = Answered(std::move(decided[k]));
+  }
+  Json decisions = Json::array();
+  for (auto& r : results) decisions.push_back(r->ok() ? **r : io::ErrorBody(r->status()));
   return Json{{"decisions", decisions}};
 }
 

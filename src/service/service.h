@@ -6,14 +6,17 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "io/assign_json.h"
 #include "io/json_util.h"
 #include "service/auth.h"
 #include "service/clock.h"
+#include "service/group_commit.h"
 #include "service/metrics.h"
 #include "service/reconcile.h"
 #include "service/snapshots.h"
@@ -45,7 +48,9 @@ using MutateFn = std::function<Status(core::Config&, store::Tx&)>;
 
 class Service {
  public:
-  Service(store::Store& store, Clock& clock) : store_(store), clock_(clock) {}
+  // `group_commit_max`: most decisions committed in one transaction.
+  Service(store::Store& store, Clock& clock, size_t group_commit_max = 256)
+      : store_(store), clock_(clock), committer_(store, group_commit_max) {}
 
   store::Store& store() { return store_; }
   Clock& clock() { return clock_; }
@@ -142,7 +147,17 @@ class Service {
   Result<std::shared_ptr<const core::Workspace>> Mutate(const std::string& ws, F change, bool dry_run = false,
                                                         std::vector<Change>* changes = nullptr);
   Result<std::shared_ptr<const core::Workspace>> Current(const std::string& ws);
-  Result<Json> AssignOne(const Principal& p, const Json& body, const std::string& idempotency_header);
+  // An assign request checked and ready to decide.
+  struct PreparedAssign {
+    io::AssignBody body;
+    std::string hash;  // of the body without its idempotency key
+    core::Time now;
+  };
+  Result<PreparedAssign> Prepare(const Principal& p, const Json& body, const std::string& idempotency_header);
+  Result<Json> DryRun(const std::string& workspace, const PreparedAssign& pa);
+  // Decides and writes everything of one decision in `tx`; the caller commits.
+  Result<Json> DecideAndStore(store::Tx& tx, const std::string& workspace, const PreparedAssign& pa);
+  void RecordMetrics(const Json& decision, std::chrono::steady_clock::time_point start);
   Result<Json> DistributionJson(store::Tx& tx, const core::Distribution& d);
   Result<Json> PoolJson(store::Tx& tx, const core::Workspace& ws, const core::Pool& pool);
 
@@ -150,6 +165,7 @@ class Service {
   Clock& clock_;
   Snapshots snapshots_;
   Metrics metrics_;
+  GroupCommit committer_;
 };
 
 }  // namespace rota::service

@@ -31,7 +31,7 @@ struct DeliveryOptions {
   int64_t base_backoff_ms = 1000;     // the first retry waits about this long
   int64_t max_backoff_ms = 600000;    // and no retry waits longer than this
   int timeout_ms = 5000;              // per attempt
-  int64_t lease_ms = 60000;           // a claimed delivery is not handed out again before
+  int64_t lease_ms = 15000;           // a claimed delivery is not handed out again before (> timeout)
   int64_t idle_poll_ms = 100;
 };
 

@@ -217,7 +217,8 @@ class Store {
   virtual Result<std::unique_ptr<Tx>> BeginRead(const std::string& workspace) = 0;
 };
 
-// Opens the store named by `url`: a file path (SQLite). Applies migrations.
+// Opens the store named by `url`: a postgres:// or postgresql:// URL (PostgreSQL, any
+// libpq connection URL) or a file path (SQLite). Applies migrations.
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url);
 
 }  // namespace rota::store

@@ -211,7 +211,8 @@ TEST(Webhooks, KillBetweenDecisionAndDeliveryStillDeliversAfterRestart) {
   RotaServer again(db, {}, {"--webhook-backoff-ms", "50"});
   // Killed right after the decision: at most an attempt or two failed, the delivery is
   // still pending in the outbox and goes out once the receiver listens.
-  ASSERT_TRUE(WaitFor([&] { return !receiver.attempts().empty(); }));
+  // Up to a lease (15 s) when the kill landed during an attempt.
+  ASSERT_TRUE(WaitFor([&] { return !receiver.attempts().empty(); }, 30000));
   EXPECT_EQ(receiver.attempts()[0].body["data"]["decision_id"], decision);
   EXPECT_TRUE(receiver.attempts()[0].signature_ok);
 }

@@ -1,0 +1,57 @@
+// Group commit: decisions arriving together are committed in one transaction, in
+// arrival order, each in its own unit (a failing one rolls back alone), and each is
+// acknowledged only after the commit. One fsync then pays for many decisions.
+//
+// The first caller for a workspace leads: it takes the queued work, runs it in one
+// write transaction and commits; callers that arrive meanwhile queue for the next
+// batch, which one of them leads. Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "io/json_util.h"
+#include "store/store.h"
+
+namespace rota::service {
+
+class GroupCommit {
+ public:
+  using Work = std::function<Result<io::Json>(store::Tx&)>;
+
+  GroupCommit(store::Store& store, size_t max_batch) : store_(store), max_batch_(max_batch) {}
+
+  // Runs each work in order, each in its own unit, and answers their results once
+  // the transaction that holds them committed (or failed).
+  std::vector<Result<io::Json>> Run(const std::string& workspace, std::vector<Work> works);
+
+  // Batches committed and work items run, for the metrics and the benchmarks.
+  size_t batches() const;
+  size_t items() const;
+
+ private:
+  struct Pending {
+    Work work;
+    std::optional<Result<io::Json>> result;
+  };
+  struct Queue {
+    std::deque<Pending*> waiting;
+    bool leading = false;
+  };
+  void RunBatch(const std::string& workspace, const std::vector<Pending*>& batch);
+
+  store::Store& store_;
+  const size_t max_batch_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, Queue> queues_;  // GUARDED_BY(mu_)
+  size_t batches_ = 0, items_ = 0;       // GUARDED_BY(mu_)
+};
+
+}  // namespace rota::service

@@ -1,0 +1,101 @@
+// A small RAII layer over libpq: one connection, text parameters through
+// PQexecParams, results read by row and column. Errors become Status values (unique
+// violations → Conflict, serialization failures and deadlocks → Unavailable "retry");
+// nothing throws.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace rota::store::postgres {
+
+// One text parameter ($n); nullopt is SQL NULL.
+class Param {
+ public:
+  Param(const std::string& v) : v_(v) {}  // NOLINT: implicit by design
+  Param(std::string&& v) : v_(std::move(v)) {}  // NOLINT
+  Param(const char* v) : v_(std::string(v)) {}  // NOLINT
+  Param(int64_t v) : v_(std::to_string(v)) {}  // NOLINT
+  Param(int v) : v_(std::to_string(v)) {}  // NOLINT
+  Param(bool v) : v_(std::string(v ? "1" : "0")) {}  // NOLINT
+  Param(const std::optional<std::string>& v) : v_(v) {}  // NOLINT
+  Param(const std::optional<int64_t>& v) {  // NOLINT
+    if (v) v_ = std::to_string(*v);
+  }
+  Param(std::nullopt_t) {}  // NOLINT
+  const std::optional<std::string>& value() const { return v_; }
+
+ private:
+  std::optional<std::string> v_;
+};
+
+class PgResult {
+ public:
+  PgResult() = default;
+  explicit PgResult(PGresult* r) : r_(r, &PQclear) {}
+  int rows() const { return r_ ? PQntuples(r_.get()) : 0; }
+  bool IsNull(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
+  std::string Text(int row, int col) const {
+    return std::string(PQgetvalue(r_.get(), row, col), static_cast<size_t>(PQgetlength(r_.get(), row, col)));
+  }
+  std::optional<std::string> OptText(int row, int col) const {
+    if (IsNull(row, col)) return std::nullopt;
+    return Text(row, col);
+  }
+  int64_t Int(int row, int col) const {
+    if (IsNull(row, col)) return 0;
+    return std::strtoll(PQgetvalue(r_.get(), row, col), nullptr, 10);
+  }
+  std::optional<int64_t> OptInt(int row, int col) const {
+    if (IsNull(row, col)) return std::nullopt;
+    return Int(row, col);
+  }
+  // Rows changed by INSERT/UPDATE/DELETE.
+  int64_t Affected() const {
+    const char* n = r_ ? PQcmdTuples(r_.get()) : "";
+    return *n ? std::strtoll(n, nullptr, 10) : 0;
+  }
+
+ private:
+  std::shared_ptr<PGresult> r_;
+};
+
+class PgConnection {
+ public:
+  // `conninfo`: any libpq connection string or URL.
+  static Result<std::unique_ptr<PgConnection>> Open(const std::string& conninfo);
+  ~PgConnection();
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  // One statement with $n text parameters.
+  Result<PgResult> Query(const std::string& sql, const std::vector<Param>& params = {});
+  Status Run(const std::string& sql, const std::vector<Param>& params = {});
+  // One or more statements without parameters or results.
+  Status Exec(const std::string& sql);
+
+  // Healthy and outside any transaction: fit to go back to the pool.
+  bool Idle() const;
+  bool InFailedTransaction() const { return PQtransactionStatus(c_) == PQTRANS_INERROR; }
+  // The status of the last failed statement of this connection (OK when none).
+  const Status& last_error() const { return last_error_; }
+  PGconn* raw() { return c_; }
+
+ private:
+  explicit PgConnection(PGconn* c) : c_(c) {}
+  Result<PgResult> Check(PGresult* r);
+  PGconn* c_;
+  Status last_error_;
+};
+
+// The Status for a failed result (SQLSTATE mapped as the header says).
+Status ErrorStatus(PGconn* c, const PGresult* r);
+
+}  // namespace rota::store::postgres

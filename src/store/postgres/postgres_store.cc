@@ -1,0 +1,743 @@
+#include "store/postgres/postgres_store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <vector>
+
+#include "io/config_json.h"
+#include "store/postgres/connection.h"
+#include "store/postgres/migrations.h"
+
+namespace rota::store::postgres {
+namespace {
+
+using core::ObjectType;
+
+// The advisory lock key the migrations run under (any constant; "rota" in ASCII).
+constexpr const char* kMigrationLock = "1919906913";
+
+// A thread-safe pool of connections, one per transaction, at most `max` at once.
+class ConnectionPool {
+ public:
+  ConnectionPool(std::string conninfo, size_t max) : conninfo_(std::move(conninfo)), max_(max) {}
+
+  Result<std::unique_ptr<PgConnection>> Take() {
+    std::unique_lock<std::mutex> lock(mu_);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (;;) {
+      while (!free_.empty()) {
+        auto c = std::move(free_.back());
+        free_.pop_back();
+        if (c->Idle()) {
+          ++in_use_;
+          return c;
+        }
+      }
+      if (in_use_ < max_) break;
+      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && free_.empty() && in_use_ >= max_) {
+        return Status(Code::kUnavailable, "database_busy",
+                      "all " + std::to_string(max_) + " PostgreSQL connections are busy");
+      }
+    }
+    ++in_use_;
+    lock.unlock();
+    auto c = PgConnection::Open(conninfo_);
+    if (!c.ok()) {
+      std::lock_guard<std::mutex> relock(mu_);
+      --in_use_;
+      cv_.notify_one();
+    }
+    return c;
+  }
+
+  void Give(std::unique_ptr<PgConnection> c) {
+    std::unique_ptr<PgConnection> drop;  // closed outside the lock
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --in_use_;
+      if (c && c->Idle() && free_.size() < max_) {
+        free_.push_back(std::move(c));
+      } else {
+        drop = std::move(c);
+      }
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  const std::string conninfo_;
+  const size_t max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<PgConnection>> free_;  // GUARDED_BY(mu_)
+  size_t in_use_ = 0;                                // GUARDED_BY(mu_)
+};
+
+constexpr const char* kDecisionColumns =
+    "seq, id, workspace, at, event, object_type, record_id, rule, strategy, outcome, owner, reason, body, "
+    "COALESCE(idempotency_key, ''), request_hash, distribution, key_value";
+
+DecisionRow ReadDecision(const PgResult& q, int i) {
+  DecisionRow d;
+  d.seq = q.Int(i, 0);
+  d.id = q.Text(i, 1);
+  d.workspace = q.Text(i, 2);
+  d.at = q.Int(i, 3);
+  d.event = q.Text(i, 4);
+  d.object_type = q.Text(i, 5);
+  d.record_id = q.Text(i, 6);
+  d.rule = q.OptText(i, 7);
+  d.strategy = q.OptText(i, 8);
+  d.outcome = q.Text(i, 9);
+  d.owner = q.OptText(i, 10);
+  d.reason = q.OptText(i, 11);
+  d.body = q.Text(i, 12);
+  d.idempotency_key = q.Text(i, 13);
+  d.request_hash = q.Text(i, 14);
+  d.distribution = q.OptText(i, 15);
+  d.key_value = q.OptText(i, 16);
+  return d;
+}
+
+constexpr const char* kDeliveryColumns =
+    "o.seq, o.id, o.workspace, o.webhook, o.event, o.body, o.status, o.attempts, o.next_attempt_at, "
+    "o.last_status, o.last_error, o.created_at, o.delivered_at";
+
+DeliveryRow ReadDelivery(const PgResult& q, int i) {
+  DeliveryRow d;
+  d.seq = q.Int(i, 0);
+  d.id = q.Text(i, 1);
+  d.workspace = q.Text(i, 2);
+  d.webhook = q.Text(i, 3);
+  d.event = q.Text(i, 4);
+  d.body = q.Text(i, 5);
+  d.status = q.Text(i, 6);
+  d.attempts = q.Int(i, 7);
+  d.next_attempt_at = q.Int(i, 8);
+  d.last_status = q.OptInt(i, 9);
+  d.last_error = q.Text(i, 10);
+  d.created_at = q.Int(i, 11);
+  d.delivered_at = q.OptInt(i, 12);
+  return d;
+}
+
+class PostgresTx final : public Tx {
+ public:
+  PostgresTx(ConnectionPool& pool, std::unique_ptr<PgConnection> conn, std::string workspace)
+      : pool_(pool), c_(std::move(conn)), ws_(std::move(workspace)) {}
+
+  ~PostgresTx() override {
+    if (!done_) (void)c_->Exec("ROLLBACK");
+    pool_.Give(std::move(c_));
+  }
+
+  Status Commit() override {
+    done_ = true;
+    if (c_->InFailedTransaction()) {
+      // A statement failed and was not undone by RollbackUnit: COMMIT would only roll
+      // back, silently. Say so.
+      Status cause = !c_->last_error().ok() ? c_->last_error() : Status::Internal("database: transaction aborted");
+      (void)c_->Exec("ROLLBACK");
+      return cause;
+    }
+    Status s = c_->Exec("COMMIT");
+    if (!s.ok() && !c_->Idle()) (void)c_->Exec("ROLLBACK");
+    return s;
+  }
+
+  Status BeginUnit() override { return c_->Exec("SAVEPOINT unit"); }
+  Status EndUnit() override { return c_->Exec("RELEASE SAVEPOINT unit"); }
+  Status RollbackUnit() override {
+    Status s = c_->Exec("ROLLBACK TO SAVEPOINT unit");
+    return s.ok() ? c_->Exec("RELEASE SAVEPOINT unit") : s;
+  }
+
+  // ---- core::StateView (errors leave the transaction aborted; Commit reports them)
+  int64_t PoolPointer(const std::string& pool) const override {
+    auto q = c_->Query("SELECT pointer FROM pool_state WHERE workspace=$1 AND pool=$2", {ws_, pool});
+    return q.ok() && q->rows() > 0 ? q->Int(0, 0) : 0;
+  }
+
+  std::vector<int64_t> KeyCredits(const std::string& distribution, const std::string& folded_value,
+                                  const std::vector<std::string>& users) const override {
+    std::vector<int64_t> credits(users.size(), 0);
+    auto q = c_->Query("SELECT user_id, credit FROM key_state WHERE workspace=$1 AND distribution=$2 AND value=$3",
+                       {ws_, distribution, folded_value});
+    if (!q.ok()) return credits;
+    for (int i = 0; i < q->rows(); ++i) {
+      auto it = std::find(users.begin(), users.end(), q->Text(i, 0));
+      if (it != users.end()) credits[static_cast<size_t>(it - users.begin())] = q->Int(i, 1);
+    }
+    return credits;
+  }
+
+  int64_t AssignedSince(const std::string& user, core::Time since) const override {
+    auto q = c_->Query("SELECT COUNT(*) FROM decisions WHERE workspace=$1 AND owner=$2 AND at>=$3",
+                       {ws_, user, static_cast<int64_t>(since.time_since_epoch().count())});
+    return q.ok() && q->rows() > 0 ? q->Int(0, 0) : 0;
+  }
+
+  int64_t OpenRecords(const std::string& user, ObjectType type, const std::string& exclude_id) const override {
+    auto q = c_->Query(
+        "SELECT COUNT(*) FROM record_owners WHERE workspace=$1 AND user_id=$2 AND object_type=$3 AND open=1 "
+        "AND record_id<>$4",
+        {ws_, user, std::string(core::ToString(type)), exclude_id});
+    return q.ok() && q->rows() > 0 ? q->Int(0, 0) : 0;
+  }
+
+  std::optional<core::Record> FindRecord(ObjectType type, const std::string& id) const override {
+    auto q = c_->Query("SELECT body FROM records WHERE workspace=$1 AND object_type=$2 AND id=$3",
+                       {ws_, std::string(core::ToString(type)), id});
+    if (!q.ok() || q->rows() == 0) return std::nullopt;
+    io::Problems p;
+    io::Json j = io::Json::parse(q->Text(0, 0), nullptr, false);
+    core::Record r = io::ReadRecord(j, "", p);
+    r.object_type = type;
+    return r;
+  }
+
+  // ---- configuration
+  Result<std::pair<int64_t, std::string>> LoadConfig() override {
+    auto q = c_->Query("SELECT config_version, config FROM workspaces WHERE id=$1", {ws_});
+    if (!q.ok()) return q.status();
+    if (q->rows() == 0) return Status::NotFound("unknown workspace \"" + ws_ + "\"");
+    return std::make_pair(q->Int(0, 0), q->Text(0, 1));
+  }
+
+  Result<int64_t> ConfigVersion() override {
+    auto q = c_->Query("SELECT config_version FROM workspaces WHERE id=$1", {ws_});
+    if (!q.ok()) return q.status();
+    if (q->rows() == 0) return Status::NotFound("unknown workspace \"" + ws_ + "\"");
+    return q->Int(0, 0);
+  }
+
+  Status SaveConfig(int64_t version, const std::string& doc) override {
+    return c_->Run("UPDATE workspaces SET config_version=$1, config=$2 WHERE id=$3", {version, doc, ws_});
+  }
+
+  // ---- rotation state
+  Status SetPoolPointer(const std::string& pool, int64_t position) override {
+    return c_->Run(
+        "INSERT INTO pool_state(workspace, pool, pointer) VALUES($1,$2,$3) "
+        "ON CONFLICT(workspace, pool) DO UPDATE SET pointer=excluded.pointer",
+        {ws_, pool, position});
+  }
+
+  Status DeletePoolState(const std::string& pool) override {
+    return c_->Run("DELETE FROM pool_state WHERE workspace=$1 AND pool=$2", {ws_, pool});
+  }
+
+  Status SaveKeyPick(const core::KeyPick& pick) override {
+    for (size_t i = 0; i < pick.users.size(); ++i) {
+      Status s = c_->Run(
+          "INSERT INTO key_state(workspace, distribution, value, user_id, credit, assigned) "
+          "VALUES($1,$2,$3,$4,$5,$6) ON CONFLICT(workspace, distribution, value, user_id) DO UPDATE SET "
+          "credit=excluded.credit, assigned=key_state.assigned+excluded.assigned",
+          {ws_, pick.distribution, pick.value, pick.users[i], static_cast<int64_t>(pick.credits[i]),
+           static_cast<int64_t>(pick.users[i] == pick.winner ? 1 : 0)});
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  Status ResetKeyState(const std::string& distribution, const std::optional<std::string>& folded) override {
+    if (folded) {
+      return c_->Run("DELETE FROM key_state WHERE workspace=$1 AND distribution=$2 AND value=$3",
+                     {ws_, distribution, *folded});
+    }
+    return c_->Run("DELETE FROM key_state WHERE workspace=$1 AND distribution=$2", {ws_, distribution});
+  }
+
+  Result<std::vector<KeyStateRow>> KeyState(const std::string& distribution) override {
+    auto q = c_->Query(
+        "SELECT value, user_id, credit, assigned FROM key_state WHERE workspace=$1 AND distribution=$2",
+        {ws_, distribution});
+    if (!q.ok()) return q.status();
+    std::vector<KeyStateRow> rows;
+    for (int i = 0; i < q->rows(); ++i) rows.push_back({q->Text(i, 0), q->Text(i, 1), q->Int(i, 2), q->Int(i, 3)});
+    return rows;
+  }
+
+  Status AddUnkeyed(const std::string& distribution, const std::string& folded, const std::string& value) override {
+    return c_->Run(
+        "INSERT INTO unkeyed_values(workspace, distribution, folded, value) VALUES($1,$2,$3,$4) "
+        "ON CONFLICT(workspace, distribution, folded) DO UPDATE SET seen=unkeyed_values.seen+1",
+        {ws_, distribution, folded, value});
+  }
+
+  Status RemoveUnkeyed(const std::string& distribution, const std::optional<std::string>& folded) override {
+    if (folded) {
+      return c_->Run("DELETE FROM unkeyed_values WHERE workspace=$1 AND distribution=$2 AND folded=$3",
+                     {ws_, distribution, *folded});
+    }
+    return c_->Run("DELETE FROM unkeyed_values WHERE workspace=$1 AND distribution=$2", {ws_, distribution});
+  }
+
+  Result<std::vector<UnkeyedRow>> Unkeyed(const std::string& distribution) override {
+    auto q = c_->Query(
+        "SELECT value, seen FROM unkeyed_values WHERE workspace=$1 AND distribution=$2 ORDER BY value",
+        {ws_, distribution});
+    if (!q.ok()) return q.status();
+    std::vector<UnkeyedRow> rows;
+    for (int i = 0; i < q->rows(); ++i) rows.push_back({q->Text(i, 0), q->Int(i, 1)});
+    return rows;
+  }
+
+  // ---- records
+  Status PutRecord(const core::Record& r, int64_t at) override {
+    std::string type(core::ToString(r.object_type));
+    Status s = c_->Run(
+        "INSERT INTO records(workspace, object_type, id, body, open, updated_at) VALUES($1,$2,$3,$4,$5,$6) "
+        "ON CONFLICT(workspace, object_type, id) DO UPDATE SET body=excluded.body, open=excluded.open, "
+        "updated_at=excluded.updated_at",
+        {ws_, type, r.id, io::WriteRecord(r).dump(), static_cast<bool>(r.open), at});
+    if (!s.ok()) return s;
+    s = c_->Run("DELETE FROM record_owners WHERE workspace=$1 AND object_type=$2 AND record_id=$3",
+                {ws_, type, r.id});
+    if (!s.ok()) return s;
+    for (const std::string& owner : r.owners) {
+      s = c_->Run(
+          "INSERT INTO record_owners(workspace, object_type, record_id, user_id, open) VALUES($1,$2,$3,$4,$5) "
+          "ON CONFLICT DO NOTHING",
+          {ws_, type, r.id, owner, static_cast<bool>(r.open)});
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  // ---- decisions
+  // Inserts answer Conflict without aborting the transaction (ON CONFLICT DO NOTHING),
+  // as SQLite does: a failed statement there leaves the transaction usable.
+  Status InsertDecision(const DecisionRow& d) override {
+    return Insert(
+        "decision \"" + d.id + "\"",
+        "INSERT INTO decisions(id, workspace, at, event, object_type, record_id, rule, strategy, outcome, "
+        "owner, reason, body, idempotency_key, request_hash, distribution, key_value) "
+        "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) ON CONFLICT DO NOTHING",
+        {d.id, ws_, d.at, d.event, d.object_type, d.record_id, d.rule, d.strategy, d.outcome, d.owner, d.reason,
+         d.body, d.idempotency_key.empty() ? std::nullopt : std::optional<std::string>(d.idempotency_key),
+         d.request_hash, d.distribution, d.key_value});
+  }
+
+  Result<std::optional<DecisionRow>> FindDecisionByKey(const std::string& key) override {
+    auto q = c_->Query(std::string("SELECT ") + kDecisionColumns +
+                           " FROM decisions WHERE workspace=$1 AND idempotency_key=$2",
+                       {ws_, key});
+    if (!q.ok()) return q.status();
+    if (q->rows() == 0) return std::optional<DecisionRow>();
+    return std::optional<DecisionRow>(ReadDecision(*q, 0));
+  }
+
+  Result<std::vector<DecisionRow>> History(const HistoryFilter& f) override {
+    std::string sql = std::string("SELECT ") + kDecisionColumns + " FROM decisions WHERE workspace=$1";
+    std::vector<Param> params{ws_};
+    auto add = [&](const char* cond, Param p) {
+      params.push_back(std::move(p));
+      sql += std::string(" AND ") + cond + "$" + std::to_string(params.size());
+    };
+    if (f.from) add("at>=", *f.from);
+    if (f.to) add("at<", *f.to);
+    if (f.before_seq) add("seq<", *f.before_seq);
+    if (f.object_type) add("object_type=", *f.object_type);
+    if (f.event) add("event=", *f.event);
+    if (f.rule) add("rule=", *f.rule);
+    if (f.owner) add("owner=", *f.owner);
+    if (f.outcome) add("outcome=", *f.outcome);
+    sql += " ORDER BY seq DESC LIMIT " + std::to_string(std::max(1, f.limit));
+    auto q = c_->Query(sql, params);
+    if (!q.ok()) return q.status();
+    std::vector<DecisionRow> rows;
+    for (int i = 0; i < q->rows(); ++i) rows.push_back(ReadDecision(*q, i));
+    return rows;
+  }
+
+  Result<std::vector<DecisionRow>> RecordDecisions(const std::string& object_type, const std::string& id,
+                                                   int limit) override {
+    auto q = c_->Query(std::string("SELECT ") + kDecisionColumns +
+                           " FROM decisions WHERE workspace=$1 AND object_type=$2 AND record_id=$3 "
+                           "ORDER BY seq DESC LIMIT $4",
+                       {ws_, object_type, id, static_cast<int64_t>(limit)});
+    if (!q.ok()) return q.status();
+    std::vector<DecisionRow> rows;
+    for (int i = 0; i < q->rows(); ++i) rows.push_back(ReadDecision(*q, i));
+    return rows;
+  }
+
+  Status PutUnassigned(const UnassignedRow& u) override {
+    return c_->Run(
+        "INSERT INTO unassigned(workspace, object_type, record_id, reason, decision_id, at) "
+        "VALUES($1,$2,$3,$4,$5,$6) ON CONFLICT(workspace, object_type, record_id) DO UPDATE SET "
+        "reason=excluded.reason, decision_id=excluded.decision_id, at=excluded.at",
+        {ws_, u.object_type, u.record_id, u.reason, u.decision_id, u.at});
+  }
+
+  Status RemoveUnassigned(const std::string& object_type, const std::string& record_id) override {
+    return c_->Run("DELETE FROM unassigned WHERE workspace=$1 AND object_type=$2 AND record_id=$3",
+                   {ws_, object_type, record_id});
+  }
+
+  Result<std::vector<UnassignedRow>> ListUnassigned(const std::optional<std::string>& object_type,
+                                                    const std::optional<std::string>& after, int limit) override {
+    auto q = c_->Query(
+        "SELECT object_type, record_id, reason, decision_id, at FROM unassigned WHERE workspace=$1 "
+        "AND ($2::text IS NULL OR object_type=$2::text) AND ($3::text IS NULL OR decision_id<$3::text) "
+        "ORDER BY decision_id DESC LIMIT $4",
+        {ws_, object_type, after, static_cast<int64_t>(limit)});
+    if (!q.ok()) return q.status();
+    std::vector<UnassignedRow> rows;
+    for (int i = 0; i < q->rows(); ++i) {
+      rows.push_back({q->Text(i, 0), q->Text(i, 1), q->Text(i, 2), q->Text(i, 3), q->Int(i, 4)});
+    }
+    return rows;
+  }
+
+  Result<int64_t> CountDecisions() override { return Count("SELECT COUNT(*) FROM decisions WHERE workspace=$1"); }
+
+  Result<int64_t> PurgeDecisions(int64_t before) override {
+    auto q = c_->Query("DELETE FROM decisions WHERE workspace=$1 AND at<$2", {ws_, before});
+    if (!q.ok()) return q.status();
+    return q->Affected();
+  }
+
+  // ---- reports
+  Result<std::vector<OwnerCount>> Report(const std::string& select, const std::string& extra_where,
+                                         const std::string& group, const ReportFilter& f) {
+    std::string sql = select + " FROM decisions WHERE workspace=$1" + extra_where +
+                      " AND ($2::bigint IS NULL OR at>=$2::bigint) AND ($3::bigint IS NULL OR at<$3::bigint)"
+                      " AND ($4::text IS NULL OR object_type=$4::text) AND ($5::text IS NULL OR rule=$5::text)"
+                      " AND ($6::text IS NULL OR distribution=$6::text) " +
+                      group;
+    auto q = c_->Query(sql, {ws_, f.from, f.to, f.object_type, f.rule, f.distribution});
+    if (!q.ok()) return q.status();
+    std::vector<OwnerCount> rows;
+    for (int i = 0; i < q->rows(); ++i) rows.push_back({q->Text(i, 0), q->Text(i, 1), q->Int(i, 2)});
+    return rows;
+  }
+
+  Result<std::vector<OwnerCount>> CountByOwner(const ReportFilter& f) override {
+    return Report("SELECT owner, '', COUNT(*)", " AND owner IS NOT NULL", "GROUP BY owner ORDER BY owner", f);
+  }
+  Result<std::vector<OwnerCount>> CountByKey(const ReportFilter& f) override {
+    // SQLite sorts NULL first.
+    return Report("SELECT owner, COALESCE(key_value, ''), COUNT(*)", " AND owner IS NOT NULL",
+                  "GROUP BY owner, key_value ORDER BY key_value NULLS FIRST, owner", f);
+  }
+  Result<std::vector<OwnerCount>> CountByOutcome(const ReportFilter& f) override {
+    return Report("SELECT outcome, '', COUNT(*)", "", "GROUP BY outcome ORDER BY outcome", f);
+  }
+  Result<int64_t> CountUnassigned() override { return Count("SELECT COUNT(*) FROM unassigned WHERE workspace=$1"); }
+
+  // ---- webhooks and the outbox
+  Result<std::vector<WebhookRow>> Webhooks() override {
+    auto q = c_->Query("SELECT id, url, events, secret, created_at FROM webhooks WHERE workspace=$1 ORDER BY id",
+                       {ws_});
+    if (!q.ok()) return q.status();
+    std::vector<WebhookRow> rows;
+    for (int i = 0; i < q->rows(); ++i) {
+      WebhookRow w{q->Text(i, 0), q->Text(i, 1), {}, q->Text(i, 3), q->Int(i, 4)};
+      io::Json events = io::Json::parse(q->Text(i, 2), nullptr, false);
+      if (events.is_array()) {
+        for (const auto& e : events) {
+          if (e.is_string()) w.events.push_back(e.get<std::string>());
+        }
+      }
+      rows.push_back(std::move(w));
+    }
+    return rows;
+  }
+
+  Status PutWebhook(const WebhookRow& w) override {
+    Status s = Insert(
+        "webhook",
+        "INSERT INTO webhooks(workspace, id, url, events, secret, created_at) VALUES($1,$2,$3,$4,$5,$6) "
+        "ON CONFLICT DO NOTHING",
+        {ws_, w.id, w.url, io::Json(w.events).dump(), w.secret, w.created_at});
+    if (s.code() == Code::kConflict) return Status::Conflict("webhook \"" + w.id + "\" already exists");
+    return s;
+  }
+
+  Status DeleteWebhook(const std::string& id) override {
+    auto q = c_->Query("DELETE FROM webhooks WHERE workspace=$1 AND id=$2", {ws_, id});
+    if (!q.ok()) return q.status();
+    if (q->Affected() == 0) return Status::NotFound("unknown webhook \"" + id + "\"");
+    // Pending deliveries of a deleted webhook are dropped with it.
+    return c_->Run(
+        "UPDATE outbox SET status='failed', last_error='webhook deleted' WHERE workspace=$1 AND webhook=$2 AND "
+        "status='pending'",
+        {ws_, id});
+  }
+
+  Status InsertDelivery(const DeliveryRow& d) override {
+    return Insert(
+        "delivery \"" + d.id + "\"",
+        "INSERT INTO outbox(id, workspace, webhook, event, body, next_attempt_at, created_at) "
+        "VALUES($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
+        {d.id, ws_, d.webhook, d.event, d.body, d.next_attempt_at, d.created_at});
+  }
+
+  Result<std::vector<DeliveryRow>> Deliveries(const std::string& webhook, std::optional<int64_t> before_seq,
+                                              int limit) override {
+    auto q = c_->Query(std::string("SELECT ") + kDeliveryColumns +
+                           " FROM outbox o WHERE o.workspace=$1 AND o.webhook=$2 AND ($3::bigint IS NULL OR "
+                           "o.seq<$3::bigint) ORDER BY o.seq DESC LIMIT $4",
+                       {ws_, webhook, before_seq, static_cast<int64_t>(limit)});
+    if (!q.ok()) return q.status();
+    std::vector<DeliveryRow> rows;
+    for (int i = 0; i < q->rows(); ++i) rows.push_back(ReadDelivery(*q, i));
+    return rows;
+  }
+
+  Status RetryDelivery(const std::string& webhook, const std::string& id, int64_t now_ms) override {
+    auto q = c_->Query(
+        "UPDATE outbox SET status='pending', next_attempt_at=$1, lease_until=0 WHERE workspace=$2 AND "
+        "webhook=$3 AND id=$4",
+        {now_ms, ws_, webhook, id});
+    if (!q.ok()) return q.status();
+    if (q->Affected() == 0) return Status::NotFound("unknown delivery \"" + id + "\"");
+    return Status::Ok();
+  }
+
+ private:
+  Status Insert(const std::string& what, const std::string& sql, const std::vector<Param>& params) {
+    auto q = c_->Query(sql, params);
+    if (!q.ok()) return q.status();
+    if (q->Affected() == 0) return Status::Conflict("already exists: " + what);
+    return Status::Ok();
+  }
+
+  Result<int64_t> Count(const char* sql) {
+    auto q = c_->Query(sql, {ws_});
+    if (!q.ok()) return q.status();
+    return q->rows() > 0 ? q->Int(0, 0) : 0;
+  }
+
+  ConnectionPool& pool_;
+  std::unique_ptr<PgConnection> c_;
+  const std::string ws_;
+  bool done_ = false;
+};
+
+KeyRow ReadKey(const PgResult& q, int i) {
+  KeyRow k;
+  k.id = q.Text(i, 0);
+  k.workspace = q.Text(i, 1);
+  k.role = q.Text(i, 2);
+  k.can_reassign = q.Int(i, 3) != 0;
+  k.name = q.Text(i, 4);
+  k.hash = q.Text(i, 5);
+  k.created_at = q.Int(i, 6);
+  k.revoked_at = q.OptInt(i, 7);
+  return k;
+}
+
+constexpr const char* kKeyColumns = "id, workspace, role, can_reassign, name, hash, created_at, revoked_at";
+
+class PostgresStore final : public Store {
+ public:
+  PostgresStore(std::string conninfo, size_t max_connections) : pool_(std::move(conninfo), max_connections) {}
+
+  Status Migrate() {
+    auto c = pool_.Take();
+    if (!c.ok()) return c.status();
+    PgConnection& conn = **c;
+    Status s = MigrateOn(conn);
+    if (!s.ok() && !conn.Idle()) (void)conn.Exec("ROLLBACK");
+    pool_.Give(std::move(c).value());
+    return s;
+  }
+
+  template <typename F>
+  auto WithConnection(F f) -> decltype(f(std::declval<PgConnection&>())) {
+    auto c = pool_.Take();
+    if (!c.ok()) return c.status();
+    auto result = f(**c);
+    pool_.Give(std::move(c).value());
+    return result;
+  }
+
+  Result<bool> WorkspaceExists(const std::string& id) override {
+    return WithConnection([&](PgConnection& c) -> Result<bool> {
+      auto q = c.Query("SELECT 1 FROM workspaces WHERE id=$1", {id});
+      if (!q.ok()) return q.status();
+      return q->rows() > 0;
+    });
+  }
+
+  Result<int64_t> CountWorkspaces() override {
+    return WithConnection([&](PgConnection& c) -> Result<int64_t> {
+      auto q = c.Query("SELECT COUNT(*) FROM workspaces");
+      if (!q.ok()) return q.status();
+      return q->Int(0, 0);
+    });
+  }
+
+  Status CreateWorkspace(const std::string& id, const std::string& empty_doc, int64_t at) override {
+    return WithConnection([&](PgConnection& c) -> Status {
+      Status s = c.Run("INSERT INTO workspaces(id, created_at, config_version, config) VALUES($1,$2,1,$3)",
+                       {id, at, empty_doc});
+      if (s.code() == Code::kConflict) return Status::Conflict("workspace \"" + id + "\" already exists");
+      return s;
+    });
+  }
+
+  Status CreateKey(const KeyRow& k) override {
+    return WithConnection([&](PgConnection& c) -> Status {
+      return c.Run(
+          "INSERT INTO api_keys(id, workspace, role, can_reassign, name, hash, created_at) "
+          "VALUES($1,$2,$3,$4,$5,$6,$7)",
+          {k.id, k.workspace, k.role, k.can_reassign, k.name, k.hash, k.created_at});
+    });
+  }
+
+  Result<std::optional<KeyRow>> FindKeyByHash(const std::string& hash) override {
+    return WithConnection([&](PgConnection& c) -> Result<std::optional<KeyRow>> {
+      auto q = c.Query(std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE hash=$1", {hash});
+      if (!q.ok()) return q.status();
+      if (q->rows() == 0) return std::optional<KeyRow>();
+      return std::optional<KeyRow>(ReadKey(*q, 0));
+    });
+  }
+
+  Result<std::vector<KeyRow>> ListKeys(const std::optional<std::string>& workspace) override {
+    return WithConnection([&](PgConnection& c) -> Result<std::vector<KeyRow>> {
+      auto q = c.Query(std::string("SELECT ") + kKeyColumns +
+                           " FROM api_keys WHERE ($1::text IS NULL OR workspace=$1::text) ORDER BY created_at, id",
+                       {workspace});
+      if (!q.ok()) return q.status();
+      std::vector<KeyRow> rows;
+      for (int i = 0; i < q->rows(); ++i) rows.push_back(ReadKey(*q, i));
+      return rows;
+    });
+  }
+
+  Status RevokeKey(const std::string& id, const std::optional<std::string>& workspace, int64_t at) override {
+    return WithConnection([&](PgConnection& c) -> Status {
+      auto q = c.Query(
+          "UPDATE api_keys SET revoked_at=COALESCE(revoked_at, $1::bigint) WHERE id=$2 AND "
+          "($3::text IS NULL OR workspace=$3::text)",
+          {at, id, workspace});
+      if (!q.ok()) return q.status();
+      if (q->Affected() == 0) return Status::NotFound("unknown key \"" + id + "\"");
+      return Status::Ok();
+    });
+  }
+
+  Result<std::vector<std::string>> ListWorkspaces() override {
+    return WithConnection([&](PgConnection& c) -> Result<std::vector<std::string>> {
+      auto q = c.Query("SELECT id FROM workspaces ORDER BY id");
+      if (!q.ok()) return q.status();
+      std::vector<std::string> ids;
+      for (int i = 0; i < q->rows(); ++i) ids.push_back(q->Text(i, 0));
+      return ids;
+    });
+  }
+
+  // One statement: the due rows no other node holds are locked (SKIP LOCKED), leased
+  // and returned; a leased row is not handed out again until its lease ends, so a node
+  // that dies mid-delivery leaves it to another after the lease.
+  Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit) override {
+    return WithConnection([&](PgConnection& c) -> Result<std::vector<DeliveryRow>> {
+      auto q = c.Query(std::string("WITH due AS (SELECT o.seq FROM outbox o JOIN webhooks w ON w.workspace=o.workspace "
+                                   "AND w.id=o.webhook WHERE o.status='pending' AND o.next_attempt_at<=$1::bigint "
+                                   "AND o.lease_until<=$1::bigint ORDER BY o.seq LIMIT $2 FOR UPDATE OF o SKIP LOCKED) "
+                                   "UPDATE outbox o SET lease_until=$3::bigint FROM due, webhooks w "
+                                   "WHERE o.seq=due.seq AND w.workspace=o.workspace AND w.id=o.webhook RETURNING ") +
+                           kDeliveryColumns + ", w.url, w.secret",
+                       {now_ms, static_cast<int64_t>(limit), now_ms + lease_ms});
+      if (!q.ok()) return q.status();
+      std::vector<DeliveryRow> rows;
+      for (int i = 0; i < q->rows(); ++i) {
+        DeliveryRow d = ReadDelivery(*q, i);
+        d.url = q->Text(i, 13);
+        d.secret = q->Text(i, 14);
+        rows.push_back(std::move(d));
+      }
+      std::sort(rows.begin(), rows.end(), [](const DeliveryRow& a, const DeliveryRow& b) { return a.seq < b.seq; });
+      return rows;
+    });
+  }
+
+  Status FinishAttempt(const std::string& id, const AttemptResult& r) override {
+    return WithConnection([&](PgConnection& c) -> Status {
+      const char* status = r.state == AttemptResult::State::kDelivered ? "delivered"
+                           : r.state == AttemptResult::State::kFailed  ? "failed"
+                                                                        : "pending";
+      return c.Run(
+          "UPDATE outbox SET status=$1, attempts=attempts+1, next_attempt_at=$2, lease_until=0, "
+          "last_status=$3, last_error=$4, delivered_at=$5 WHERE id=$6",
+          {status, r.next_attempt_at, r.http_status, r.error,
+           r.state == AttemptResult::State::kDelivered ? std::optional<int64_t>(r.at) : std::nullopt, id});
+    });
+  }
+
+  Result<std::unique_ptr<Tx>> BeginWrite(const std::string& workspace) override {
+    // READ COMMITTED: every statement after the lock sees all that was committed
+    // before it was granted, so the decision reads the latest state.
+    return Begin(workspace, "BEGIN ISOLATION LEVEL READ COMMITTED", true);
+  }
+
+  Result<std::unique_ptr<Tx>> BeginRead(const std::string& workspace) override {
+    return Begin(workspace, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", false);
+  }
+
+ private:
+  Result<std::unique_ptr<Tx>> Begin(const std::string& workspace, const char* begin, bool lock) {
+    auto c = pool_.Take();
+    if (!c.ok()) return c.status();
+    std::unique_ptr<PgConnection> conn = std::move(c).value();
+    Status s = conn->Exec(begin);
+    if (s.ok() && lock) {
+      // One writer per workspace across every node, until commit or rollback.
+      s = conn->Run("SELECT pg_advisory_xact_lock(hashtext($1))", {workspace});
+    }
+    if (!s.ok()) {
+      if (!conn->Idle()) (void)conn->Exec("ROLLBACK");
+      pool_.Give(std::move(conn));
+      return s;
+    }
+    return std::unique_ptr<Tx>(new PostgresTx(pool_, std::move(conn), workspace));
+  }
+
+  static Status MigrateOn(PgConnection& conn) {
+    Status s = conn.Exec("BEGIN");
+    if (!s.ok()) return s;
+    if (s = conn.Run(std::string("SELECT pg_advisory_xact_lock(") + kMigrationLock + ")"); !s.ok()) return s;
+    s = conn.Exec(
+        "CREATE TABLE IF NOT EXISTS rota_schema_migrations (version INTEGER PRIMARY KEY, "
+        "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
+    if (!s.ok()) return s;
+    auto v = conn.Query("SELECT COALESCE(MAX(version), 0) FROM rota_schema_migrations");
+    if (!v.ok()) return v.status();
+    const int64_t version = v->Int(0, 0);
+    const auto& migrations = Migrations();
+    for (size_t i = static_cast<size_t>(version); i < migrations.size(); ++i) {
+      s = conn.Exec(migrations[i]);
+      if (s.ok()) {
+        s = conn.Run("INSERT INTO rota_schema_migrations(version) VALUES($1)", {static_cast<int64_t>(i + 1)});
+      }
+      if (!s.ok()) return Status::Internal("migration " + std::to_string(i + 1) + " failed: " + s.message());
+    }
+    return conn.Exec("COMMIT");
+  }
+
+  ConnectionPool pool_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenPostgres(const std::string& conninfo) {
+  size_t max = 32;
+  if (const char* env = std::getenv("ROTA_PG_MAX_CONNECTIONS")) {
+    long n = std::strtol(env, nullptr, 10);
+    if (n > 0) max = static_cast<size_t>(n);
+  }
+  auto store = std::make_unique<PostgresStore>(conninfo, max);
+  Status s = store->Migrate();
+  if (!s.ok()) return s;
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace rota::store::postgres

@@ -1,0 +1,817 @@
+// The Store contract, run against every backend: SQLite (a temp file) and PostgreSQL
+// (a fresh database per test on the server of the rota_pg CTest fixture, or on
+// ROTA_TEST_PG_URL).
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+namespace rota::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+#define ASSERT_OK(expr)                                  \
+  do {                                                   \
+    const auto& _s = (expr);                             \
+    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.ToString(); \
+  } while (0)
+
+bool PostgresBinariesPresent() {
+  std::error_code ec;
+  if (!fs::exists("/usr/lib/postgresql", ec)) return false;
+  for (const auto& e : fs::directory_iterator("/usr/lib/postgresql", ec)) {
+    if (fs::exists(e.path() / "bin" / "initdb") && fs::exists(e.path() / "bin" / "pg_ctl")) return true;
+  }
+  return false;
+}
+
+std::string PgBaseUrl() {
+  if (const char* env = std::getenv("ROTA_TEST_PG_URL"); env && *env) return env;
+  std::ifstream in(ROTA_PG_URL_FILE);
+  std::string url;
+  std::getline(in, url);
+  return url;
+}
+
+// `url` with its database name replaced by `db`.
+std::string WithDatabase(const std::string& url, const std::string& db) {
+  size_t scheme = url.find("://");
+  size_t slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  size_t query = url.find('?', scheme == std::string::npos ? 0 : scheme + 3);
+  std::string head = url.substr(0, std::min(slash, query));
+  std::string tail = query == std::string::npos ? "" : url.substr(query);
+  return head + "/" + db + tail;
+}
+
+bool PgExec(const std::string& url, const std::string& sql, std::string* error) {
+  PGconn* c = PQconnectdb(url.c_str());
+  bool ok = PQstatus(c) == CONNECTION_OK;
+  if (ok) {
+    PGresult* r = PQexec(c, sql.c_str());
+    ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok) *error = PQresultErrorMessage(r);
+    PQclear(r);
+  } else {
+    *error = PQerrorMessage(c);
+  }
+  PQfinish(c);
+  return ok;
+}
+
+std::string Param(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
+
+class StoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "sqlite") {
+      dir_ = (fs::temp_directory_path() / ("rota_store_test_" + std::to_string(getpid()) + "_" +
+                                           std::to_string(counter_++)));
+      fs::create_directories(dir_);
+      url_ = (dir_ / "rota.db").string();
+    } else {
+      base_ = PgBaseUrl();
+      if (base_.empty()) {
+        if (!PostgresBinariesPresent()) {
+          GTEST_SKIP() << "PostgreSQL binaries are missing (install the postgresql package: scripts/install-deps)";
+        }
+        FAIL() << "no PostgreSQL server: run through ctest (fixture PostgresServerStart writes " << ROTA_PG_URL_FILE
+               << ") or set ROTA_TEST_PG_URL";
+      }
+      db_ = "rota_store_test_" + std::to_string(getpid()) + "_" + std::to_string(counter_++);
+      std::string err;
+      ASSERT_TRUE(PgExec(base_, "CREATE DATABASE " + db_ + " TEMPLATE template0", &err)) << err;
+      url_ = WithDatabase(base_, db_);
+    }
+    auto s = OpenStore(url_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+    ASSERT_OK(store_->CreateWorkspace("ws1", "{}", 100));
+    ASSERT_OK(store_->CreateWorkspace("ws2", "{}", 100));
+  }
+
+  void TearDown() override {
+    store_.reset();
+    if (!db_.empty()) {
+      std::string err;
+      EXPECT_TRUE(PgExec(base_, "DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)", &err)) << err;
+    }
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  std::unique_ptr<Tx> Write(const std::string& ws = "ws1") {
+    auto tx = store_->BeginWrite(ws);
+    EXPECT_TRUE(tx.ok()) << tx.status().ToString();
+    return tx.ok() ? std::move(tx).value() : nullptr;
+  }
+  std::unique_ptr<Tx> Read(const std::string& ws = "ws1") {
+    auto tx = store_->BeginRead(ws);
+    EXPECT_TRUE(tx.ok()) << tx.status().ToString();
+    return tx.ok() ? std::move(tx).value() : nullptr;
+  }
+
+  static DecisionRow Decision(const std::string& id, int64_t at, std::optional<std::string> owner,
+                              const std::string& outcome = "assigned") {
+    DecisionRow d;
+    d.id = id;
+    d.at = at;
+    d.event = "created";
+    d.object_type = "lead";
+    d.record_id = "r-" + id;
+    d.rule = "r1";
+    d.strategy = "round_robin";
+    d.outcome = outcome;
+    d.owner = std::move(owner);
+    d.body = "{\"id\":\"" + id + "\"}";
+    d.request_hash = "h";
+    return d;
+  }
+
+  static core::Record Rec(const std::string& id, std::vector<std::string> owners, bool open = true,
+                          core::ObjectType type = core::ObjectType::kLead) {
+    core::Record r;
+    r.object_type = type;
+    r.id = id;
+    r.owners = std::move(owners);
+    r.open = open;
+    return r;
+  }
+
+  static inline std::atomic<int> counter_{0};
+  fs::path dir_;
+  std::string base_, db_, url_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreTest, Workspaces) {
+  EXPECT_TRUE(*store_->WorkspaceExists("ws1"));
+  EXPECT_FALSE(*store_->WorkspaceExists("nope"));
+  EXPECT_EQ(*store_->CountWorkspaces(), 2);
+  EXPECT_EQ(store_->CreateWorkspace("ws1", "{}", 1).code(), Code::kConflict);
+  ASSERT_OK(store_->CreateWorkspace("a-ws", "{}", 1));
+  EXPECT_EQ(*store_->ListWorkspaces(), (std::vector<std::string>{"a-ws", "ws1", "ws2"}));
+  auto tx = Read("nope");
+  ASSERT_TRUE(tx);
+  EXPECT_EQ(tx->LoadConfig().status().code(), Code::kNotFound);
+  EXPECT_EQ(tx->ConfigVersion().status().code(), Code::kNotFound);
+}
+
+TEST_P(StoreTest, Keys) {
+  KeyRow k{"k1", "ws1", "admin", true, "first", "hash1", 10, std::nullopt};
+  ASSERT_OK(store_->CreateKey(k));
+  ASSERT_OK(store_->CreateKey({"k2", "ws2", "member", false, "", "hash2", 11, std::nullopt}));
+  ASSERT_OK(store_->CreateKey({"k0", "ws1", "integration", false, "z", "hash0", 10, std::nullopt}));
+  EXPECT_EQ(store_->CreateKey({"k3", "ws1", "member", false, "", "hash1", 12, std::nullopt}).code(),
+            Code::kConflict);
+  auto found = store_->FindKeyByHash("hash1");
+  ASSERT_TRUE(found.ok() && *found);
+  EXPECT_EQ((*found)->id, "k1");
+  EXPECT_EQ((*found)->workspace, "ws1");
+  EXPECT_EQ((*found)->role, "admin");
+  EXPECT_TRUE((*found)->can_reassign);
+  EXPECT_EQ((*found)->name, "first");
+  EXPECT_EQ((*found)->created_at, 10);
+  EXPECT_FALSE((*found)->revoked_at);
+  EXPECT_FALSE(*store_->FindKeyByHash("nope"));
+
+  auto all = store_->ListKeys(std::nullopt);
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].id, "k0");  // created_at, then id
+  EXPECT_EQ((*all)[1].id, "k1");
+  EXPECT_EQ((*all)[2].id, "k2");
+  auto one = store_->ListKeys(std::string("ws2"));
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ((*one)[0].id, "k2");
+
+  EXPECT_EQ(store_->RevokeKey("k1", std::string("ws2"), 50).code(), Code::kNotFound);
+  EXPECT_EQ(store_->RevokeKey("zz", std::nullopt, 50).code(), Code::kNotFound);
+  ASSERT_OK(store_->RevokeKey("k1", std::string("ws1"), 50));
+  ASSERT_OK(store_->RevokeKey("k1", std::nullopt, 60));  // keeps the first revocation time
+  EXPECT_EQ((*store_->FindKeyByHash("hash1"))->revoked_at, 50);
+}
+
+TEST_P(StoreTest, ConfigVersion) {
+  {
+    auto tx = Read();
+    auto c = tx->LoadConfig();
+    ASSERT_OK(c.status());
+    EXPECT_EQ(c->first, 1);
+    EXPECT_EQ(c->second, "{}");
+  }
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->SaveConfig(2, "{\"users\":[]}"));
+    EXPECT_EQ(*tx->ConfigVersion(), 2);
+    ASSERT_OK(tx->Commit());
+  }
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->SaveConfig(3, "{\"x\":1}"));
+  }  // rolled back
+  auto tx = Read();
+  EXPECT_EQ(*tx->ConfigVersion(), 2);
+  EXPECT_EQ(tx->LoadConfig()->second, "{\"users\":[]}");
+  EXPECT_EQ(*Read("ws2")->ConfigVersion(), 1);
+}
+
+TEST_P(StoreTest, PoolPointer) {
+  {
+    auto tx = Write();
+    EXPECT_EQ(tx->PoolPointer("p"), 0);
+    ASSERT_OK(tx->SetPoolPointer("p", 3));
+    ASSERT_OK(tx->SetPoolPointer("p", 4));
+    ASSERT_OK(tx->SetPoolPointer("q", 1));
+    EXPECT_EQ(tx->PoolPointer("p"), 4);
+    ASSERT_OK(tx->Commit());
+  }
+  EXPECT_EQ(Read()->PoolPointer("p"), 4);
+  EXPECT_EQ(Read("ws2")->PoolPointer("p"), 0);
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->DeletePoolState("p"));
+    ASSERT_OK(tx->Commit());
+  }
+  EXPECT_EQ(Read()->PoolPointer("p"), 0);
+  EXPECT_EQ(Read()->PoolPointer("q"), 1);
+}
+
+TEST_P(StoreTest, KeyPicksCreditsAssigned) {
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->SaveKeyPick({"d", "paris", {"ann", "bob"}, {-500000, 500000}, "ann"}));
+    ASSERT_OK(tx->SaveKeyPick({"d", "paris", {"ann", "bob"}, {0, 0}, "bob"}));
+    ASSERT_OK(tx->SaveKeyPick({"d", "paris", {"ann", "bob"}, {-500000, 500000}, "ann"}));
+    ASSERT_OK(tx->SaveKeyPick({"d", "rome", {"cid"}, {0}, "cid"}));
+    ASSERT_OK(tx->Commit());
+  }
+  auto tx = Read();
+  EXPECT_EQ(tx->KeyCredits("d", "paris", {"bob", "zed", "ann"}), (std::vector<int64_t>{500000, 0, -500000}));
+  EXPECT_EQ(tx->KeyCredits("d", "nowhere", {"ann"}), (std::vector<int64_t>{0}));
+  EXPECT_EQ(Read("ws2")->KeyCredits("d", "paris", {"ann"}), (std::vector<int64_t>{0}));
+  auto rows = tx->KeyState("d");
+  ASSERT_OK(rows.status());
+  std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> got;
+  for (const auto& r : *rows) got[{r.value, r.user}] = {r.credit, r.assigned};
+  EXPECT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[std::make_pair(std::string("paris"), std::string("ann"))], std::make_pair(int64_t{-500000}, int64_t{2}));
+  EXPECT_EQ(got[std::make_pair(std::string("paris"), std::string("bob"))], std::make_pair(int64_t{500000}, int64_t{1}));
+  EXPECT_EQ(got[std::make_pair(std::string("rome"), std::string("cid"))], std::make_pair(int64_t{0}, int64_t{1}));
+  tx.reset();
+  {
+    auto w = Write();
+    ASSERT_OK(w->ResetKeyState("d", std::string("paris")));
+    ASSERT_OK(w->Commit());
+  }
+  EXPECT_EQ(Read()->KeyState("d")->size(), 1u);
+  {
+    auto w = Write();
+    ASSERT_OK(w->ResetKeyState("d", std::nullopt));
+    ASSERT_OK(w->Commit());
+  }
+  EXPECT_TRUE(Read()->KeyState("d")->empty());
+}
+
+TEST_P(StoreTest, Unkeyed) {
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->AddUnkeyed("d", "lyon", "Lyon"));
+    ASSERT_OK(tx->AddUnkeyed("d", "lyon", "LYON"));
+    ASSERT_OK(tx->AddUnkeyed("d", "berlin", "Berlin"));
+    ASSERT_OK(tx->AddUnkeyed("e", "oslo", "Oslo"));
+    ASSERT_OK(tx->Commit());
+  }
+  auto rows = Read()->Unkeyed("d");
+  ASSERT_OK(rows.status());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].value, "Berlin");
+  EXPECT_EQ((*rows)[0].seen, 1);
+  EXPECT_EQ((*rows)[1].value, "Lyon");  // the first spelling is kept
+  EXPECT_EQ((*rows)[1].seen, 2);
+  EXPECT_TRUE(Read("ws2")->Unkeyed("d")->empty());
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->RemoveUnkeyed("d", std::string("lyon")));
+    ASSERT_OK(tx->Commit());
+  }
+  EXPECT_EQ(Read()->Unkeyed("d")->size(), 1u);
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->RemoveUnkeyed("d", std::nullopt));
+    ASSERT_OK(tx->Commit());
+  }
+  EXPECT_TRUE(Read()->Unkeyed("d")->empty());
+  EXPECT_EQ(Read()->Unkeyed("e")->size(), 1u);
+}
+
+TEST_P(StoreTest, RecordsAndOpenCounts) {
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->PutRecord(Rec("1", {"ann"}), 10));
+    ASSERT_OK(tx->PutRecord(Rec("2", {"ann", "bob", "ann"}), 10));
+    ASSERT_OK(tx->PutRecord(Rec("3", {"ann"}, false), 10));
+    ASSERT_OK(tx->PutRecord(Rec("4", {"ann"}, true, core::ObjectType::kDeal), 10));
+    ASSERT_OK(tx->Commit());
+  }
+  {
+    auto tx = Read();
+    EXPECT_EQ(tx->OpenRecords("ann", core::ObjectType::kLead, ""), 2);
+    EXPECT_EQ(tx->OpenRecords("ann", core::ObjectType::kLead, "1"), 1);
+    EXPECT_EQ(tx->OpenRecords("bob", core::ObjectType::kLead, ""), 1);
+    EXPECT_EQ(tx->OpenRecords("ann", core::ObjectType::kDeal, ""), 1);
+    auto r = tx->FindRecord(core::ObjectType::kLead, "2");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->id, "2");
+    EXPECT_EQ(r->object_type, core::ObjectType::kLead);
+    EXPECT_EQ(r->owners, (std::vector<std::string>{"ann", "bob", "ann"}));
+    EXPECT_TRUE(r->open);
+    EXPECT_FALSE(tx->FindRecord(core::ObjectType::kDeal, "2"));
+    EXPECT_FALSE(Read("ws2")->FindRecord(core::ObjectType::kLead, "2"));
+    EXPECT_EQ(Read("ws2")->OpenRecords("ann", core::ObjectType::kLead, ""), 0);
+  }
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->PutRecord(Rec("2", {"bob"}, false), 20));  // closed, owner changed
+    ASSERT_OK(tx->Commit());
+  }
+  auto tx = Read();
+  EXPECT_EQ(tx->OpenRecords("ann", core::ObjectType::kLead, ""), 1);
+  EXPECT_EQ(tx->OpenRecords("bob", core::ObjectType::kLead, ""), 0);
+  EXPECT_FALSE(tx->FindRecord(core::ObjectType::kLead, "2")->open);
+}
+
+TEST_P(StoreTest, DecisionsIdempotencyAndAssignedSince) {
+  {
+    auto tx = Write();
+    DecisionRow d = Decision("dec_1", 100, "ann");
+    d.idempotency_key = "key-1";
+    d.request_hash = "abc";
+    d.distribution = "dist";
+    d.key_value = "paris";
+    d.reason = std::nullopt;
+    ASSERT_OK(tx->InsertDecision(d));
+    ASSERT_OK(tx->InsertDecision(Decision("dec_2", 200, "ann")));
+    ASSERT_OK(tx->InsertDecision(Decision("dec_3", 300, "bob")));
+    ASSERT_OK(tx->Commit());
+  }
+  {
+    auto tx = Write();
+    DecisionRow again = Decision("dec_4", 400, "ann");
+    again.idempotency_key = "key-1";
+    EXPECT_EQ(tx->InsertDecision(again).code(), Code::kConflict);
+  }
+  {
+    auto tx = Write("ws2");  // keys are per workspace
+    DecisionRow other = Decision("dec_5", 400, "ann");
+    other.idempotency_key = "key-1";
+    ASSERT_OK(tx->InsertDecision(other));
+    EXPECT_EQ(tx->InsertDecision(Decision("dec_1", 1, "x")).code(), Code::kConflict);  // ids are global
+  }
+  auto tx = Read();
+  auto f = tx->FindDecisionByKey("key-1");
+  ASSERT_OK(f.status());
+  ASSERT_TRUE(*f);
+  const DecisionRow& d = **f;
+  EXPECT_EQ(d.id, "dec_1");
+  EXPECT_EQ(d.workspace, "ws1");
+  EXPECT_EQ(d.at, 100);
+  EXPECT_EQ(d.event, "created");
+  EXPECT_EQ(d.object_type, "lead");
+  EXPECT_EQ(d.record_id, "r-dec_1");
+  EXPECT_EQ(d.rule, "r1");
+  EXPECT_EQ(d.strategy, "round_robin");
+  EXPECT_EQ(d.outcome, "assigned");
+  EXPECT_EQ(d.owner, "ann");
+  EXPECT_FALSE(d.reason);
+  EXPECT_EQ(d.body, "{\"id\":\"dec_1\"}");
+  EXPECT_EQ(d.idempotency_key, "key-1");
+  EXPECT_EQ(d.request_hash, "abc");
+  EXPECT_EQ(d.distribution, "dist");
+  EXPECT_EQ(d.key_value, "paris");
+  EXPECT_GT(d.seq, 0);
+  EXPECT_FALSE(*tx->FindDecisionByKey("key-2"));
+  EXPECT_EQ(tx->AssignedSince("ann", core::Time(std::chrono::seconds(150))), 1);
+  EXPECT_EQ(tx->AssignedSince("ann", core::Time(std::chrono::seconds(0))), 2);
+  EXPECT_EQ(tx->AssignedSince("bob", core::Time(std::chrono::seconds(301))), 0);
+  EXPECT_EQ(*tx->CountDecisions(), 3);
+  EXPECT_EQ(*Read("ws2")->CountDecisions(), 0);
+}
+
+TEST_P(StoreTest, HistoryFiltersAndRecordDecisions) {
+  {
+    auto tx = Write();
+    for (int i = 1; i <= 6; ++i) {
+      DecisionRow d = Decision("dec_" + std::to_string(i), i * 100, i % 2 ? "ann" : "bob");
+      if (i == 3) {
+        d.owner = std::nullopt;
+        d.outcome = "unassigned";
+        d.reason = "no_eligible_user";
+      }
+      if (i >= 5) {
+        d.event = "updated";
+        d.object_type = "deal";
+        d.rule = "r2";
+        d.record_id = "same";
+      }
+      ASSERT_OK(tx->InsertDecision(d));
+    }
+    ASSERT_OK(tx->Commit());
+  }
+  auto tx = Read();
+  auto ids = [](const Result<std::vector<DecisionRow>>& r) {
+    std::vector<std::string> out;
+    for (const auto& d : *r) out.push_back(d.id);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  HistoryFilter f;
+  EXPECT_EQ(ids(tx->History(f)), (V{"dec_6", "dec_5", "dec_4", "dec_3", "dec_2", "dec_1"}));
+  f.limit = 2;
+  auto page = tx->History(f);
+  EXPECT_EQ(ids(page), (V{"dec_6", "dec_5"}));
+  f.before_seq = page->back().seq;
+  EXPECT_EQ(ids(tx->History(f)), (V{"dec_4", "dec_3"}));
+  f = {};
+  f.from = 200;
+  f.to = 500;
+  EXPECT_EQ(ids(tx->History(f)), (V{"dec_4", "dec_3", "dec_2"}));
+  f = {};
+  f.owner = "ann";
+  EXPECT_EQ(ids(tx->History(f)), (V{"dec_5", "dec_1"}));
+  f = {};
+  f.outcome = "unassigned";
+  EXPECT_EQ(ids(tx->History(f)), (V{"dec_3"}));
+  f = {};
+  f.event = "updated";
+  f.object_type = "deal";
+  f.rule = "r2";
+  EXPECT_EQ(ids(tx->History(f)), (V{"dec_6", "dec_5"}));
+  f.rule = "r1";
+  EXPECT_TRUE(tx->History(f)->empty());
+  f = {};
+  f.object_type = "x' OR '1'='1";
+  EXPECT_TRUE(tx->History(f)->empty());
+  EXPECT_TRUE(Read("ws2")->History({})->empty());
+
+  EXPECT_EQ(ids(tx->RecordDecisions("deal", "same", 10)), (V{"dec_6", "dec_5"}));
+  EXPECT_EQ(ids(tx->RecordDecisions("deal", "same", 1)), (V{"dec_6"}));
+  EXPECT_TRUE(tx->RecordDecisions("lead", "same", 10)->empty());
+}
+
+TEST_P(StoreTest, UnassignedQueue) {
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->PutUnassigned({"lead", "1", "no_rule", "dec_a", 10}));
+    ASSERT_OK(tx->PutUnassigned({"lead", "2", "no_rule", "dec_b", 20}));
+    ASSERT_OK(tx->PutUnassigned({"deal", "3", "capped", "dec_c", 30}));
+    ASSERT_OK(tx->PutUnassigned({"lead", "1", "capped", "dec_d", 40}));  // replaces
+    ASSERT_OK(tx->Commit());
+  }
+  auto ids = [](const Result<std::vector<UnassignedRow>>& r) {
+    std::vector<std::string> out;
+    for (const auto& u : *r) out.push_back(u.decision_id);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  {
+    auto tx = Read();
+    auto all = tx->ListUnassigned(std::nullopt, std::nullopt, 10);
+    EXPECT_EQ(ids(all), (V{"dec_d", "dec_c", "dec_b"}));
+    EXPECT_EQ((*all)[0].reason, "capped");
+    EXPECT_EQ((*all)[0].record_id, "1");
+    EXPECT_EQ((*all)[0].object_type, "lead");
+    EXPECT_EQ((*all)[0].at, 40);
+    EXPECT_EQ(ids(tx->ListUnassigned(std::string("lead"), std::nullopt, 10)), (V{"dec_d", "dec_b"}));
+    EXPECT_EQ(ids(tx->ListUnassigned(std::nullopt, std::string("dec_d"), 1)), (V{"dec_c"}));
+    EXPECT_EQ(*tx->CountUnassigned(), 3);
+    EXPECT_EQ(*Read("ws2")->CountUnassigned(), 0);
+  }
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->RemoveUnassigned("lead", "1"));
+    ASSERT_OK(tx->RemoveUnassigned("lead", "404"));
+    ASSERT_OK(tx->Commit());
+  }
+  EXPECT_EQ(*Read()->CountUnassigned(), 2);
+}
+
+TEST_P(StoreTest, PurgeKeepsRotationState) {
+  {
+    auto tx = Write();
+    for (int i = 1; i <= 5; ++i) ASSERT_OK(tx->InsertDecision(Decision("dec_" + std::to_string(i), i * 10, "ann")));
+    ASSERT_OK(tx->SetPoolPointer("p", 2));
+    ASSERT_OK(tx->Commit());
+  }
+  {
+    auto tx = Write("ws2");
+    ASSERT_OK(tx->InsertDecision(Decision("dec_x", 10, "ann")));
+    ASSERT_OK(tx->Commit());
+  }
+  {
+    auto tx = Write();
+    auto n = tx->PurgeDecisions(30);
+    ASSERT_OK(n.status());
+    EXPECT_EQ(*n, 2);
+    ASSERT_OK(tx->Commit());
+  }
+  EXPECT_EQ(*Read()->CountDecisions(), 3);
+  EXPECT_EQ(*Read("ws2")->CountDecisions(), 1);
+  EXPECT_EQ(Read()->PoolPointer("p"), 2);
+}
+
+TEST_P(StoreTest, ReportCounts) {
+  {
+    auto tx = Write();
+    auto add = [&](const std::string& id, int64_t at, std::optional<std::string> owner, const std::string& outcome,
+                   std::optional<std::string> dist, std::optional<std::string> value, const std::string& rule) {
+      DecisionRow d = Decision(id, at, std::move(owner), outcome);
+      d.distribution = std::move(dist);
+      d.key_value = std::move(value);
+      d.rule = rule;
+      ASSERT_OK(tx->InsertDecision(d));
+    };
+    add("d1", 10, "ann", "assigned", "dist", "paris", "r1");
+    add("d2", 20, "bob", "assigned", "dist", "paris", "r1");
+    add("d3", 30, "ann", "assigned", "dist", "lyon", "r1");
+    add("d4", 40, "ann", "assigned", std::nullopt, std::nullopt, "r2");
+    add("d5", 50, std::nullopt, "unassigned", std::nullopt, std::nullopt, "r2");
+    ASSERT_OK(tx->Commit());
+  }
+  auto tx = Read();
+  auto flat = [](const Result<std::vector<OwnerCount>>& r) {
+    std::vector<std::string> out;
+    for (const auto& c : *r) out.push_back(c.owner + "/" + c.value + "/" + std::to_string(c.count));
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(flat(tx->CountByOwner({})), (V{"ann//3", "bob//1"}));
+  ReportFilter f;
+  f.from = 20;
+  f.to = 50;
+  EXPECT_EQ(flat(tx->CountByOwner(f)), (V{"ann//2", "bob//1"}));
+  f = {};
+  f.rule = "r2";
+  EXPECT_EQ(flat(tx->CountByOwner(f)), (V{"ann//1"}));
+  f = {};
+  f.object_type = "deal";
+  EXPECT_TRUE(tx->CountByOwner(f)->empty());
+  EXPECT_EQ(flat(tx->CountByKey({})), (V{"ann//1", "ann/lyon/1", "ann/paris/1", "bob/paris/1"}));
+  f = {};
+  f.distribution = "dist";
+  EXPECT_EQ(flat(tx->CountByKey(f)), (V{"ann/lyon/1", "ann/paris/1", "bob/paris/1"}));
+  EXPECT_EQ(flat(tx->CountByOutcome({})), (V{"assigned//4", "unassigned//1"}));
+  EXPECT_TRUE(Read("ws2")->CountByOutcome({})->empty());
+}
+
+TEST_P(StoreTest, WebhooksAndDeliveries) {
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->PutWebhook({"wh_b", "http://b", {"decision.made", "record.assigned"}, "sb", 5}));
+    ASSERT_OK(tx->PutWebhook({"wh_a", "http://a", {}, "sa", 6}));
+    EXPECT_EQ(tx->PutWebhook({"wh_a", "http://x", {}, "s", 7}).code(), Code::kConflict);
+    ASSERT_OK(tx->Commit());
+  }
+  {
+    auto tx = Read();
+    auto w = tx->Webhooks();
+    ASSERT_OK(w.status());
+    ASSERT_EQ(w->size(), 2u);
+    EXPECT_EQ((*w)[0].id, "wh_a");
+    EXPECT_EQ((*w)[1].id, "wh_b");
+    EXPECT_EQ((*w)[1].url, "http://b");
+    EXPECT_EQ((*w)[1].events, (std::vector<std::string>{"decision.made", "record.assigned"}));
+    EXPECT_EQ((*w)[1].secret, "sb");
+    EXPECT_EQ((*w)[1].created_at, 5);
+    EXPECT_TRUE(Read("ws2")->Webhooks()->empty());
+  }
+  {
+    auto tx = Write();
+    for (int i = 1; i <= 3; ++i) {
+      DeliveryRow d;
+      d.id = "del_" + std::to_string(i);
+      d.webhook = "wh_b";
+      d.event = "decision.made";
+      d.body = "{\"n\":" + std::to_string(i) + "}";
+      d.next_attempt_at = 1000;
+      d.created_at = 900 + i;
+      ASSERT_OK(tx->InsertDelivery(d));
+    }
+    ASSERT_OK(tx->Commit());
+  }
+  // Claims: due rows in order, leased; not handed out again until the lease ends.
+  EXPECT_TRUE(store_->ClaimDeliveries(999, 5000, 10)->empty());
+  auto first = store_->ClaimDeliveries(1000, 5000, 2);
+  ASSERT_OK(first.status());
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_EQ((*first)[0].id, "del_1");
+  EXPECT_EQ((*first)[1].id, "del_2");
+  EXPECT_EQ((*first)[0].url, "http://b");
+  EXPECT_EQ((*first)[0].secret, "sb");
+  EXPECT_EQ((*first)[0].workspace, "ws1");
+  EXPECT_EQ((*first)[0].webhook, "wh_b");
+  EXPECT_EQ((*first)[0].body, "{\"n\":1}");
+  EXPECT_EQ((*first)[0].status, "pending");
+  EXPECT_EQ((*first)[0].created_at, 901);
+  auto second = store_->ClaimDeliveries(1001, 5000, 10);
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_EQ((*second)[0].id, "del_3");
+  EXPECT_TRUE(store_->ClaimDeliveries(5999, 5000, 10)->empty());
+  // A node that died: its lease ends and the row is claimed again.
+  auto expired = store_->ClaimDeliveries(6000, 5000, 10);
+  ASSERT_EQ(expired->size(), 2u);
+
+  AttemptResult ok{AttemptResult::State::kDelivered, 200, "", 0, 6100};
+  ASSERT_OK(store_->FinishAttempt("del_1", ok));
+  AttemptResult retry{AttemptResult::State::kRetry, 503, "busy", 20000, 6100};
+  ASSERT_OK(store_->FinishAttempt("del_2", retry));
+  AttemptResult failed{AttemptResult::State::kFailed, std::nullopt, "refused", 0, 6100};
+  ASSERT_OK(store_->FinishAttempt("del_3", failed));
+  EXPECT_TRUE(store_->ClaimDeliveries(19999, 5000, 10)->empty());
+  auto due = store_->ClaimDeliveries(20000, 5000, 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].id, "del_2");
+  EXPECT_EQ((*due)[0].attempts, 1);
+  EXPECT_EQ((*due)[0].last_status, 503);
+  EXPECT_EQ((*due)[0].last_error, "busy");
+
+  {
+    auto tx = Read();
+    auto list = tx->Deliveries("wh_b", std::nullopt, 10);
+    ASSERT_OK(list.status());
+    ASSERT_EQ(list->size(), 3u);
+    EXPECT_EQ((*list)[0].id, "del_3");
+    EXPECT_EQ((*list)[0].status, "failed");
+    EXPECT_FALSE((*list)[0].last_status);
+    EXPECT_EQ((*list)[2].id, "del_1");
+    EXPECT_EQ((*list)[2].status, "delivered");
+    EXPECT_EQ((*list)[2].delivered_at, 6100);
+    EXPECT_EQ((*list)[2].last_status, 200);
+    auto page = tx->Deliveries("wh_b", (*list)[1].seq, 10);
+    ASSERT_EQ(page->size(), 1u);
+    EXPECT_EQ((*page)[0].id, "del_1");
+    EXPECT_TRUE(tx->Deliveries("wh_a", std::nullopt, 10)->empty());
+    EXPECT_TRUE(Read("ws2")->Deliveries("wh_b", std::nullopt, 10)->empty());
+  }
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->RetryDelivery("wh_b", "del_3", 30000));
+    EXPECT_EQ(tx->RetryDelivery("wh_b", "nope", 30000).code(), Code::kNotFound);
+    EXPECT_EQ(tx->RetryDelivery("wh_a", "del_3", 30000).code(), Code::kNotFound);
+    ASSERT_OK(tx->Commit());
+  }
+  {
+    auto tx = Write("ws2");
+    EXPECT_EQ(tx->RetryDelivery("wh_b", "del_3", 30000).code(), Code::kNotFound);
+  }
+  auto resent = store_->ClaimDeliveries(30000, 5000, 10);
+  ASSERT_EQ(resent->size(), 2u);  // del_2 (lease ended at 25000) and del_3 again
+  EXPECT_EQ((*resent)[0].id, "del_2");
+  EXPECT_EQ((*resent)[1].id, "del_3");
+  {
+    auto tx = Write();
+    EXPECT_EQ(tx->DeleteWebhook("nope").code(), Code::kNotFound);
+    ASSERT_OK(tx->DeleteWebhook("wh_b"));
+    ASSERT_OK(tx->Commit());
+  }
+  EXPECT_TRUE(store_->ClaimDeliveries(100000, 5000, 10)->empty());
+  auto after = Read()->Deliveries("wh_b", std::nullopt, 10);
+  ASSERT_EQ(after->size(), 3u);
+  EXPECT_EQ((*after)[0].status, "failed");
+  EXPECT_EQ((*after)[0].last_error, "webhook deleted");
+  EXPECT_EQ(Read()->Webhooks()->size(), 1u);
+}
+
+TEST_P(StoreTest, ConcurrentClaimsHandEachRowToOneCaller) {
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->PutWebhook({"wh", "http://w", {}, "s", 1}));
+    for (int i = 0; i < 200; ++i) {
+      DeliveryRow d;
+      d.id = "del_" + std::to_string(i);
+      d.webhook = "wh";
+      d.event = "e";
+      d.body = "{}";
+      d.next_attempt_at = 0;
+      d.created_at = 0;
+      ASSERT_OK(tx->InsertDelivery(d));
+    }
+    ASSERT_OK(tx->Commit());
+  }
+  std::mutex mu;
+  std::multiset<std::string> claimed;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int round = 0; round < 20; ++round) {
+        auto r = store_->ClaimDeliveries(10, 60000, 7);
+        ASSERT_TRUE(r.ok()) << r.status().ToString();
+        std::lock_guard<std::mutex> lock(mu);
+        for (const auto& d : *r) claimed.insert(d.id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(claimed.size(), 200u);
+  EXPECT_EQ(std::set<std::string>(claimed.begin(), claimed.end()).size(), 200u);
+}
+
+TEST_P(StoreTest, UnitsRollBackAlone) {
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->BeginUnit());
+    ASSERT_OK(tx->InsertDecision(Decision("dec_1", 1, "ann")));
+    ASSERT_OK(tx->SetPoolPointer("p", 1));
+    ASSERT_OK(tx->EndUnit());
+
+    ASSERT_OK(tx->BeginUnit());
+    ASSERT_OK(tx->SetPoolPointer("p", 2));
+    ASSERT_OK(tx->InsertDecision(Decision("dec_2", 2, "bob")));
+    ASSERT_OK(tx->RollbackUnit());
+
+    // A unit whose statement failed (a conflict) is undone and the transaction goes on.
+    ASSERT_OK(tx->BeginUnit());
+    ASSERT_OK(tx->SetPoolPointer("p", 3));
+    EXPECT_EQ(tx->InsertDecision(Decision("dec_1", 3, "cid")).code(), Code::kConflict);
+    ASSERT_OK(tx->RollbackUnit());
+
+    ASSERT_OK(tx->BeginUnit());
+    ASSERT_OK(tx->InsertDecision(Decision("dec_4", 4, "dan")));
+    ASSERT_OK(tx->EndUnit());
+    EXPECT_EQ(tx->PoolPointer("p"), 1);
+    ASSERT_OK(tx->Commit());
+  }
+  auto tx = Read();
+  EXPECT_EQ(tx->PoolPointer("p"), 1);
+  EXPECT_EQ(*tx->CountDecisions(), 2);
+  HistoryFilter f;
+  auto h = tx->History(f);
+  ASSERT_EQ(h->size(), 2u);
+  EXPECT_EQ((*h)[0].id, "dec_4");
+  EXPECT_EQ((*h)[1].id, "dec_1");
+}
+
+TEST_P(StoreTest, ReadSeesASnapshotAndWritesAreSerialized) {
+  auto reader = Read();
+  EXPECT_EQ(reader->PoolPointer("p"), 0);
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->SetPoolPointer("p", 5));
+    ASSERT_OK(tx->Commit());
+  }
+  EXPECT_EQ(reader->PoolPointer("p"), 0);  // its snapshot
+  reader.reset();
+  EXPECT_EQ(Read()->PoolPointer("p"), 5);
+
+  // Read-modify-write from many threads: no increment is lost.
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        auto tx = store_->BeginWrite("ws1");
+        if (!tx.ok()) {
+          ++failures;
+          continue;
+        }
+        int64_t p = (*tx)->PoolPointer("p");
+        if (!(*tx)->SetPoolPointer("p", p + 1).ok() || !(*tx)->Commit().ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Read()->PoolPointer("p"), 105);
+}
+
+TEST_P(StoreTest, ReopenKeepsDataAndMigrationsAreIdempotent) {
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->SetPoolPointer("p", 7));
+    ASSERT_OK(tx->Commit());
+  }
+  store_.reset();
+  auto again = OpenStore(url_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  store_ = std::move(again).value();
+  EXPECT_EQ(Read()->PoolPointer("p"), 7);
+  EXPECT_EQ(*store_->CountWorkspaces(), 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgres"), Param);
+
+TEST(OpenStoreTest, PostgresUrlThatCannotConnectIsAnError) {
+  auto s = OpenStore("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), Code::kUnavailable);
+}
+
+}  // namespace
+}  // namespace rota::store
