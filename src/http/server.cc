@@ -87,11 +87,21 @@ using Handler = std::function<Answer(Ctx&)>;
 
 void SendJson(httplib::Response& res, int status, const Json& j) {
   res.status = status;
-  res.set_content(j.dump(), "application/json");
+  // Replace (not throw on) invalid UTF-8 that a caller's ids or files brought in.
+  res.set_content(j.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
 }
 
 void SendError(httplib::Response& res, const Status& s) {
   SendJson(res, HttpStatus(s.code()), io::ErrorBody(s));
+}
+
+bool ValidUtf8(const std::string& s) {
+  try {
+    (void)Json(s).dump();
+    return true;
+  } catch (const Json::type_error&) {
+    return false;
+  }
 }
 
 std::string Bearer(const httplib::Request& req) {
@@ -211,6 +221,12 @@ void Server::Install() {
       }
       // httplib matched the decoded path: parameters arrive decoded.
       for (size_t i = 1; i < req.matches.size(); ++i) ctx.params.push_back(req.matches[i].str());
+      for (const std::string& p : ctx.params) {  // ids are text: bytes that are not UTF-8 are refused
+        if (!ValidUtf8(p)) {
+          SendError(res, Status::Malformed("the path is not valid UTF-8"));
+          return finish(res.status);
+        }
+      }
       if (method == "POST" || method == "PUT" || method == "PATCH") {
         std::string ct = req.get_header_value("Content-Type");
         // Files (CSV, XLSX imports) are read by their handlers; anything else is JSON

@@ -169,8 +169,10 @@ Json ErrorBody(const Status& s) {
 Result<Json> ParseJson(const std::string& text) {
   try {
     return Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    return Status::Malformed(std::string("the body is not valid JSON: ") + e.what());
+  } catch (const Json::exception& e) {  // parse_error, and out_of_range for numbers like 1e400
+    // The message quotes the offending bytes, which may not be UTF-8: make it printable.
+    std::string what = Json(std::string(e.what())).dump(-1, ' ', false, Json::error_handler_t::replace);
+    return Status::Malformed("the body is not valid JSON: " + what.substr(1, what.size() - 2));
   }
 }
 
