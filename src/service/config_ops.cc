@@ -114,6 +114,34 @@ Status InUse(const Status& s, const std::string& what) {
   return {Code::kConflict, "in_use", what + " is still in use: " + s.message(), s.details()};
 }
 
+
+// Merges `patch` (RFC 7396) into the entity `id` of `list` through its JSON form and reads
+// it back; its id cannot change. Problems are reported with paths in `list_name[i]`.
+template <typename T, typename Write, typename Read>
+Status PatchIn(core::Config& c, std::vector<T>& list, const char* kind, const char* list_name, const std::string& id,
+               const Json& patch, Write write, Read read, size_t* index) {
+  T* entity = Find(list, id);
+  if (entity == nullptr) return NotFound(kind, id);
+  *index = IndexOf(list, id);
+  Json merged = write(*entity);
+  merged.merge_patch(patch);
+  merged["id"] = id;
+  io::Problems p;
+  T updated = read(merged, "", p);
+  if (patch.contains("id") && patch["id"] != id) p.Add("id", std::string("a ") + kind + "'s id cannot change");
+  *entity = std::move(updated);
+  if (!p.empty()) return WithMeaning(p, c, io::Index(list_name, *index));
+  return Status::Ok();
+}
+
+// Removes the entity `id` from `list`.
+template <typename T>
+Status EraseFrom(std::vector<T>& list, const char* kind, const std::string& id) {
+  if (!Find(list, id)) return NotFound(kind, id);
+  list.erase(list.begin() + static_cast<long>(IndexOf(list, id)));
+  return Status::Ok();
+}
+
 }  // namespace
 
 template <typename F>
@@ -218,31 +246,17 @@ Result<Json> Service::CreateUser(const std::string& ws, const Json& body) {
 
 Result<Json> Service::PatchUser(const std::string& ws, const std::string& id, const Json& patch) {
   if (!patch.is_object()) return Status::Invalid("", "the body is a JSON object");
-  core::User updated;
   size_t index = 0;
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
-    core::User* u = Find(c.users, id);
-    if (u == nullptr) return NotFound("user", id);
-    index = IndexOf(c.users, id);
-    Json merged = io::WriteUser(*u);
-    merged.merge_patch(patch);
-    merged["id"] = id;
-    io::Problems p;
-    updated = io::ReadUser(merged, "", p);
-    if (patch.contains("id") && patch["id"] != id) p.Add("id", "a user's id cannot change");
-    *u = updated;
-    if (!p.empty()) return WithMeaning(p, c, io::Index("users", index));
-    return Status::Ok();
+    return PatchIn(c, c.users, "user", "users", id, patch, io::WriteUser, io::ReadUser, &index);
   });
   if (!r.ok()) return Relative(r.status(), io::Index("users", index));
-  return io::WriteUser(updated);
+  return GetUser(ws, id);
 }
 
 Status Service::DeleteUser(const std::string& ws, const std::string& id) {
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
-    if (!Find(c.users, id)) return NotFound("user", id);
-    c.users.erase(c.users.begin() + static_cast<long>(IndexOf(c.users, id)));
-    return Status::Ok();
+    return EraseFrom(c.users, "user", id);
   });
   return r.ok() ? Status::Ok() : InUse(r.status(), "user \"" + id + "\"");
 }
@@ -305,18 +319,9 @@ Result<Json> Service::PatchPool(const std::string& ws, const std::string& id, co
   if (!patch.is_object()) return Status::Invalid("", "the body is a JSON object");
   size_t index = 0;
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
-    core::Pool* pool = Find(c.pools, id);
-    if (pool == nullptr) return NotFound("pool", id);
-    index = IndexOf(c.pools, id);
-    Json merged = io::WritePool(*pool);
-    merged.merge_patch(patch);
-    merged["id"] = id;
-    io::Problems p;
-    core::Pool updated = io::ReadPool(merged, "", p);
-    if (patch.contains("id") && patch["id"] != id) p.Add("id", "a pool's id cannot change");
-    *pool = updated;  // Reconcile keeps positions where the order held
-    if (!p.empty()) return WithMeaning(p, c, io::Index("pools", index));
-    return Status::Ok();
+    // Reconcile keeps join positions where the members' order held.
+    return PatchIn(c, c.pools, "pool", "pools", id, patch, [](const core::Pool& x) { return io::WritePool(x); },
+                   io::ReadPool, &index);
   });
   if (!r.ok()) return Relative(r.status(), io::Index("pools", index));
   return GetPool(ws, id);
@@ -324,9 +329,7 @@ Result<Json> Service::PatchPool(const std::string& ws, const std::string& id, co
 
 Status Service::DeletePool(const std::string& ws, const std::string& id) {
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
-    if (!Find(c.pools, id)) return NotFound("pool", id);
-    c.pools.erase(c.pools.begin() + static_cast<long>(IndexOf(c.pools, id)));
-    return Status::Ok();
+    return EraseFrom(c.pools, "pool", id);
   });
   return r.ok() ? Status::Ok() : InUse(r.status(), "pool \"" + id + "\"");
 }
@@ -452,9 +455,7 @@ Result<Json> Service::PutRule(const std::string& ws, const std::string& id, cons
 
 Status Service::DeleteRule(const std::string& ws, const std::string& id) {
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
-    if (!Find(c.rules, id)) return NotFound("rule", id);
-    c.rules.erase(c.rules.begin() + static_cast<long>(IndexOf(c.rules, id)));
-    return Status::Ok();
+    return EraseFrom(c.rules, "rule", id);
   });
   return r.status();
 }
@@ -568,18 +569,8 @@ Result<Json> Service::PatchDistribution(const std::string& ws, const std::string
   if (!patch.is_object()) return Status::Invalid("", "the body is a JSON object");
   size_t index = 0;
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
-    core::Distribution* d = Find(c.distributions, id);
-    if (d == nullptr) return NotFound("distribution", id);
-    index = IndexOf(c.distributions, id);
-    Json merged = io::WriteDistribution(*d);
-    merged.merge_patch(patch);
-    merged["id"] = id;
-    io::Problems p;
-    core::Distribution updated = io::ReadDistribution(merged, "", p);
-    if (patch.contains("id") && patch["id"] != id) p.Add("id", "a distribution's id cannot change");
-    *d = updated;
-    if (!p.empty()) return WithMeaning(p, c, io::Index("distributions", index));
-    return Status::Ok();
+    return PatchIn(c, c.distributions, "distribution", "distributions", id, patch, io::WriteDistribution,
+                   io::ReadDistribution, &index);
   });
   if (!r.ok()) return Relative(r.status(), io::Index("distributions", index));
   return GetDistribution(ws, id);
@@ -587,9 +578,7 @@ Result<Json> Service::PatchDistribution(const std::string& ws, const std::string
 
 Status Service::DeleteDistribution(const std::string& ws, const std::string& id) {
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
-    if (!Find(c.distributions, id)) return NotFound("distribution", id);
-    c.distributions.erase(c.distributions.begin() + static_cast<long>(IndexOf(c.distributions, id)));
-    return Status::Ok();
+    return EraseFrom(c.distributions, "distribution", id);
   });
   return r.ok() ? Status::Ok() : InUse(r.status(), "distribution \"" + id + "\"");
 }
