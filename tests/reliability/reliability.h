@@ -2,6 +2,11 @@
 // and full forms, raw HTTP calls, a webhook receiver, and the figures each run prints.
 #pragma once
 
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <fstream>
+
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -44,13 +49,33 @@ struct Backend {
   std::string skip_reason;  // non-empty: this backend is not available here
 };
 
+// A fresh database on the throwaway PostgreSQL server of the `rota_pg` CTest fixture
+// (scripts/pg-test-server), or ROTA_TEST_PG_URL when set.
+inline Backend FreshPostgres() {
+  std::string base;
+  if (const char* url = std::getenv("ROTA_TEST_PG_URL"); url != nullptr && *url != '\0') return {url, ""};
+  std::ifstream in(ROTA_PG_URL_FILE);
+  std::getline(in, base);
+  if (base.empty()) return {"", "PostgreSQL not available (run through ctest: fixture PostgresServerStart)"};
+  PGconn* c = PQconnectdb(base.c_str());
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string err = PQerrorMessage(c);
+    PQfinish(c);
+    return {"", "cannot reach the test PostgreSQL server: " + err};
+  }
+  static int n = 0;
+  const std::string db = "rel_" + std::to_string(getpid()) + "_" + std::to_string(++n);
+  PGresult* r = PQexec(c, ("CREATE DATABASE " + db + " TEMPLATE template0").c_str());
+  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  PQclear(r);
+  PQfinish(c);
+  if (!ok) return {"", "cannot create a test database"};
+  return {base.substr(0, base.rfind('/') + 1) + db, ""};
+}
+
 inline Backend MakeBackend(const std::string& name, const TempDir& dir) {
   if (name == "sqlite") return {dir.path() + "/rota.db", ""};
-  if (name == "postgres") {
-    const char* url = std::getenv("ROTA_TEST_PG_URL");
-    if (url == nullptr || *url == '\0') return {"", "PostgreSQL not available (set ROTA_TEST_PG_URL to an empty database)"};
-    return {url, ""};
-  }
+  if (name == "postgres") return FreshPostgres();
   return {"", "unknown backend " + name};
 }
 
