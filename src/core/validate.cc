@@ -118,7 +118,6 @@ class Validator {
     }
   }
 
- public:
   void CheckKeyOwners(const std::string& kp, const std::vector<KeyOwner>& owners) {
     if (owners.empty()) {
       Add(kp + ".owners", "a key needs at least one owner");
@@ -141,7 +140,6 @@ class Validator {
     }
   }
 
- private:
   void CheckConditions(const std::string& p, const char* set, const std::vector<Condition>& cs) {
     if (cs.size() > kMaxConditionsPerSet) {
       Add(p + ".conditions." + set, "at most " + std::to_string(kMaxConditionsPerSet) +

@@ -3,6 +3,7 @@
 
 #include "io/config_json.h"
 #include "service/service.h"
+#include "service/window.h"
 #include "service/webhooks.h"
 
 namespace rota::service {
@@ -88,33 +89,13 @@ Result<Json> Service::History(const std::string& ws, const HistoryQuery& q, std:
   auto limit = Limit(q.page);
   if (!limit.ok()) return limit.status();
   f.limit = *limit;
-  auto time_param = [&](const std::optional<std::string>& v, const char* name, std::optional<int64_t>& into) {
-    if (!v) return;
-    auto t = io::ParseTime(*v);
-    if (!t) {
-      p.Add(name, "not an RFC 3339 time: \"" + *v + "\"");
-      return;
-    }
-    into = t->time_since_epoch().count();
-  };
-  time_param(q.from, "from", f.from);
-  time_param(q.to, "to", f.to);
+  const date::time_zone* tz = nullptr;
   if (q.period) {
-    if (*q.period != "today" && *q.period != "yesterday") {
-      p.Add("period", "period is \"today\" or \"yesterday\"");
-    } else {
-      auto w = Current(ws);
-      if (!w.ok()) return w.status();
-      const date::time_zone* tz = (*w)->time_zone();
-      auto local = tz->to_local(clock_.Now());
-      auto day = std::chrono::floor<date::days>(local);
-      if (*q.period == "yesterday") day -= date::days(1);
-      auto start = tz->to_sys(date::local_seconds(day), date::choose::earliest);
-      auto end = tz->to_sys(date::local_seconds(day + date::days(1)), date::choose::earliest);
-      f.from = std::chrono::floor<std::chrono::seconds>(start).time_since_epoch().count();
-      f.to = std::chrono::floor<std::chrono::seconds>(end).time_since_epoch().count();
-    }
+    auto w = Current(ws);
+    if (!w.ok()) return w.status();
+    tz = (*w)->time_zone();
   }
+  ReadWindow({q.from, q.to, q.period, /*allow_month=*/false}, tz, clock_.Now(), p, f.from, f.to);
   if (q.object_type && !core::ParseObjectType(*q.object_type)) p.Add("object_type", "unknown object type");
   if (q.event && !core::ParseEvent(*q.event)) p.Add("event", "unknown event");
   if (q.outcome && !core::ParseOutcome(*q.outcome)) p.Add("outcome", "unknown outcome");

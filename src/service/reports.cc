@@ -6,56 +6,15 @@
 
 #include "core/text.h"
 #include "service/service.h"
+#include "service/window.h"
 
 namespace rota::service {
-namespace {
-
-// [start, end) of the local day or month containing `now` in `tz`, as unix seconds.
-std::pair<int64_t, int64_t> LocalRange(const date::time_zone* tz, core::Time now, bool month, int shift_days = 0) {
-  auto local = tz->to_local(now);
-  auto day = std::chrono::floor<date::days>(local) + date::days(shift_days);
-  date::local_days start = day, end = day + date::days(1);
-  if (month) {
-    date::year_month_day ymd{day};
-    start = date::local_days(ymd.year() / ymd.month() / 1);
-    end = date::local_days((ymd.year() / ymd.month() / 1) + date::months(1));
-  }
-  auto to_unix = [&](date::local_days d) {
-    return std::chrono::floor<std::chrono::seconds>(tz->to_sys(date::local_seconds(d), date::choose::earliest))
-        .time_since_epoch()
-        .count();
-  };
-  return {to_unix(start), to_unix(end)};
-}
-
-}  // namespace
-
 Result<Json> Service::DistributionReport(const std::string& ws, const ReportQuery& q) {
   io::Problems p;
   store::ReportFilter f;
   auto w = Current(ws);
   if (!w.ok()) return w.status();
-  auto time_param = [&](const std::optional<std::string>& v, const char* name, std::optional<int64_t>& into) {
-    if (!v) return;
-    auto t = io::ParseTime(*v);
-    if (!t) {
-      p.Add(name, "not an RFC 3339 time: \"" + *v + "\"");
-      return;
-    }
-    into = t->time_since_epoch().count();
-  };
-  time_param(q.from, "from", f.from);
-  time_param(q.to, "to", f.to);
-  if (q.period) {
-    const bool today = *q.period == "today", yesterday = *q.period == "yesterday", month = *q.period == "month";
-    if (!today && !yesterday && !month) {
-      p.Add("period", "period is \"today\", \"yesterday\" or \"month\"");
-    } else {
-      auto [a, b] = LocalRange((*w)->time_zone(), clock_.Now(), month, yesterday ? -1 : 0);
-      f.from = a;
-      f.to = b;
-    }
-  }
+  ReadWindow({q.from, q.to, q.period, /*allow_month=*/true}, (*w)->time_zone(), clock_.Now(), p, f.from, f.to);
   if (q.object_type && !core::ParseObjectType(*q.object_type)) p.Add("object_type", "unknown object type");
   const core::Distribution* dist = nullptr;
   if (q.distribution) {

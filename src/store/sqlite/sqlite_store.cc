@@ -180,16 +180,10 @@ class SqliteTx final : public Tx {
   }
 
   Status ResetKeyState(const std::string& distribution, const std::optional<std::string>& folded) override {
-    if (folded) {
-      return c_->Prepare("DELETE FROM key_state WHERE workspace=? AND distribution=? AND value=?")
-          .Bind(1, ws_)
-          .Bind(2, distribution)
-          .Bind(3, *folded)
-          .Run();
-    }
-    return c_->Prepare("DELETE FROM key_state WHERE workspace=? AND distribution=?")
+    return c_->Prepare("DELETE FROM key_state WHERE workspace=?1 AND distribution=?2 AND (?3 IS NULL OR value=?3)")
         .Bind(1, ws_)
         .Bind(2, distribution)
+        .Bind(3, folded)
         .Run();
   }
 
@@ -215,16 +209,11 @@ class SqliteTx final : public Tx {
   }
 
   Status RemoveUnkeyed(const std::string& distribution, const std::optional<std::string>& folded) override {
-    if (folded) {
-      return c_->Prepare("DELETE FROM unkeyed_values WHERE workspace=? AND distribution=? AND folded=?")
-          .Bind(1, ws_)
-          .Bind(2, distribution)
-          .Bind(3, *folded)
-          .Run();
-    }
-    return c_->Prepare("DELETE FROM unkeyed_values WHERE workspace=? AND distribution=?")
+    return c_->Prepare(
+                 "DELETE FROM unkeyed_values WHERE workspace=?1 AND distribution=?2 AND (?3 IS NULL OR folded=?3)")
         .Bind(1, ws_)
         .Bind(2, distribution)
+        .Bind(3, folded)
         .Run();
   }
 
