@@ -55,6 +55,14 @@ int Run(const Options& o) {
   const bool empty_db = workspaces.ok() && *workspaces == 0;
   auto boot = env->service->Bootstrap(chosen ? chosen : "");
   if (!boot.ok()) return Fail("bootstrap", boot.status());
+  // Connector credentials are sealed with ROTA_SECRET_KEY; without it connectors
+  // cannot be created or used (everything else works).
+  const char* secret_key = std::getenv("ROTA_SECRET_KEY");
+  if (secret_key && *secret_key) {
+    auto box = connectors::SecretBox::FromText(secret_key);
+    if (!box.ok()) return Fail("ROTA_SECRET_KEY", box.status());
+    env->service->UseSecretBox(std::move(box).value());
+  }
 
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
   http::Options hopts;
@@ -77,7 +85,10 @@ int Run(const Options& o) {
   std::cout << "rota listening on http://" << hopts.host << ":" << server.port() << "  (console: http://"
             << hopts.host << ":" << server.port() << "/, database: " << o.db << ")" << std::endl;
 
-  service::DeliveryWorker deliveries(*env->store, o.webhooks);
+  if (!env->service->secrets()) {
+    std::cout << "ROTA_SECRET_KEY is not set: CRM connectors are disabled until it is\n";
+  }
+  service::DeliveryWorker deliveries(*env->store, o.webhooks, env->service->secrets());
   deliveries.Start();
   // Retention: purge decisions past each workspace's retention, now and every interval.
   std::mutex purge_mu;

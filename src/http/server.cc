@@ -432,6 +432,42 @@ void Server::Install() {
   add("GET", "/v1/reports/summary", Access::kRead, [&svc, ok, ws](Ctx& c) { return ok(svc.Summary(ws(c))); });
 
   // ---- webhooks
+  // ---- CRM connectors: configuration (keys), and the CRMs' calls in (their own auth)
+  add("POST", "/v1/connectors", Access::kAdmin, [&svc, created, ws](Ctx& c) { return created(svc.CreateConnector(ws(c), c.body)); });
+  add("GET", "/v1/connectors", Access::kRead, [&svc, ok, ws](Ctx& c) { return ok(svc.ListConnectors(ws(c))); });
+  add("GET", "/v1/connectors/{id}", Access::kRead, [&svc, ok, ws](Ctx& c) { return ok(svc.GetConnector(ws(c), c.params[0])); });
+  add("PATCH", "/v1/connectors/{id}", Access::kAdmin,
+      [&svc, ok, ws](Ctx& c) { return ok(svc.PatchConnector(ws(c), c.params[0], c.body)); });
+  add("DELETE", "/v1/connectors/{id}", Access::kAdmin,
+      [&svc, none, ws](Ctx& c) { return none(svc.DeleteConnector(ws(c), c.params[0])); });
+  add("GET", "/v1/connectors/{id}/deliveries", Access::kRead,
+      [&svc, ok, ws](Ctx& c) { return ok(svc.ConnectorDeliveries(ws(c), c.params[0], c.Page())); });
+  add(
+      "POST", "/v1/connectors/{id}/sync-users", Access::kAdmin,
+      [&svc, ok, ws](Ctx& c) { return ok(svc.SyncUsers(ws(c), c.params[0])); }, false);
+  auto call_in = [&svc](const char* route) {
+    return [&svc, route](Ctx& c) -> Answer {
+      service::ConnectorCall call;
+      call.route = route;
+      call.method = c.req.method;
+      call.target = c.req.target;
+      call.host = c.req.get_header_value("Host");
+      call.body = c.req.body;
+      call.json = c.body;
+      for (const auto& [k, v] : c.req.params) call.query.emplace(k, v);
+      for (const auto& [k, v] : c.req.headers) {
+        std::string name = k;
+        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
+        call.headers.emplace(name, v);
+      }
+      const std::string workspace = c.Query("workspace").value_or("default");
+      return Answer{svc.ConnectorCallIn(workspace, c.params[0], call), 200};
+    };
+  };
+  add("POST", "/v1/connectors/{id}/hubspot/workflow", Access::kPublic, call_in("hubspot"));
+  add("POST", "/v1/connectors/{id}/pipedrive/webhook", Access::kPublic, call_in("pipedrive"));
+  add("POST", "/v1/connectors/{id}/generic", Access::kPublic, call_in("generic"));
+
   add("POST", "/v1/webhooks", Access::kAdmin,
       [&svc, created, ws](Ctx& c) { return created(svc.CreateWebhook(ws(c), c.body)); });
   add("GET", "/v1/webhooks", Access::kAdmin, [&svc, ok, ws](Ctx& c) { return ok(svc.ListWebhooks(ws(c))); });

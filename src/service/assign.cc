@@ -67,6 +67,31 @@ Status EmitDecisionEvents(store::Tx& tx, const core::Decision& d, const Json& an
   return s;
 }
 
+// The owner, written back to the CRM the request came from: the record's, and each
+// linked record's the decision gave that owner alone (a CRM keeps one owner).
+Status EmitWriteBacks(store::Tx& tx, const WriteBackTarget& wb, const core::Decision& d, const core::Record& record,
+                      const std::string& decision_id, core::Time now) {
+  if (!d.owner) return Status::Ok();
+  const int64_t now_ms = now.time_since_epoch().count() * 1000;
+  auto emit = [&](core::ObjectType type, const std::string& id) -> Status {
+    if (std::find(wb.types.begin(), wb.types.end(), type) == wb.types.end()) return Status::Ok();
+    store::DeliveryRow row;
+    row.id = NewId("wb_");
+    row.connector = wb.connector;
+    row.event = "owner.write_back";
+    row.body = connectors::ToJson({std::string(core::ToString(type)), id, *d.owner, decision_id}).dump();
+    row.next_attempt_at = now_ms;
+    row.created_at = now_ms;
+    return tx.InsertDelivery(row);
+  };
+  Status s = emit(record.object_type, record.id);
+  for (const core::RelatedChange& rc : d.related) {
+    if (!s.ok()) break;
+    if (rc.owners == std::vector<std::string>{*d.owner}) s = emit(rc.object_type, rc.id);
+  }
+  return s;
+}
+
 }  // namespace
 
 Result<std::optional<std::string>> Service::Bootstrap(const std::string& secret) {
@@ -146,10 +171,12 @@ static Result<Json> Answered(Result<Json> r) {
   return r;
 }
 
-Result<Json> Service::Assign(const Principal& p, const Json& body, const std::string& idempotency_header) {
+Result<Json> Service::Assign(const Principal& p, const Json& body, const std::string& idempotency_header,
+                             const std::optional<WriteBackTarget>& write_back) {
   auto start = std::chrono::steady_clock::now();
   auto prepared = Prepare(p, body, idempotency_header);
   if (!prepared.ok()) return prepared.status();
+  prepared->write_back = write_back;
   if (prepared->body.dry_run) return DryRun(p.workspace, *prepared);
   const PreparedAssign& pa = *prepared;
   auto results = committer_.Run(p.workspace, {[this, &p, &pa](store::Tx& tx) { return DecideAndStore(tx, p.workspace, pa); }});
@@ -175,7 +202,7 @@ Result<Service::PreparedAssign> Service::Prepare(const Principal& p, const Json&
     }
     b.idempotency_key = idempotency_header;
   }
-  return PreparedAssign{std::move(b), RequestHash(body), clock_.Now()};
+  return PreparedAssign{std::move(b), RequestHash(body), clock_.Now(), std::nullopt};
 }
 
 static Json Answer(const core::Decision& d, const io::AssignBody& b, const std::string& id, core::Time now) {
@@ -269,6 +296,9 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, const std::string& workspace
   }
   if (!s.ok()) return s;
   if (s = EmitDecisionEvents(tx, d, j, row, rec, now); !s.ok()) return s;
+  if (pa.write_back) {
+    if (s = EmitWriteBacks(tx, *pa.write_back, d, b.record, id, now); !s.ok()) return s;
+  }
   return j;  // committed, with the rest of its group, by GroupCommit
 }
 

@@ -8,10 +8,13 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "connectors/connector.h"
+#include "connectors/secrets.h"
 #include "io/assign_json.h"
 #include "io/json_util.h"
 #include "service/auth.h"
@@ -43,6 +46,24 @@ struct HistoryQuery {
   Page page;
 };
 
+// Where a decision's owner is written back: a connector, for the rota object types it maps.
+struct WriteBackTarget {
+  std::string connector;
+  std::vector<core::ObjectType> types;
+};
+
+// A call from a CRM to one of a connector's routes, as the HTTP layer received it.
+struct ConnectorCall {
+  std::string route;              // hubspot, pipedrive, generic: the route called
+  std::string method;
+  std::string target;             // path and query as received
+  std::string host;               // the Host header
+  std::string body;               // raw, as signed
+  Json json;                      // parsed
+  std::map<std::string, std::string> query;
+  std::map<std::string, std::string> headers;  // names in lower case
+};
+
 // A configuration change as Mutate() runs it, for use cases outside config_ops.cc.
 using MutateFn = std::function<Status(core::Config&, store::Tx&)>;
 
@@ -66,7 +87,8 @@ class Service {
   Status RevokeKey(const Principal& p, const std::string& id);
 
   // ---- decisions
-  Result<Json> Assign(const Principal& p, const Json& body, const std::string& idempotency_header);
+  Result<Json> Assign(const Principal& p, const Json& body, const std::string& idempotency_header,
+                      const std::optional<WriteBackTarget>& write_back = std::nullopt);
   Result<Json> AssignBatch(const Principal& p, const Json& body);
 
   // Runs `records` (assign bodies) through the current or a draft configuration from
@@ -138,6 +160,27 @@ class Service {
   Result<Json> ListDeliveries(const std::string& ws, const std::string& webhook, const Page& page);
   Result<Json> RetryDelivery(const std::string& ws, const std::string& webhook, const std::string& delivery);
 
+  // ---- CRM connectors (connector_ops.cc)
+  // The key that seals connector credentials (ROTA_SECRET_KEY); without one, connectors
+  // with credentials cannot be created or used.
+  void UseSecretBox(std::optional<connectors::SecretBox> box) { secrets_ = std::move(box); }
+  const connectors::SecretBox* secrets() const { return secrets_ ? &*secrets_ : nullptr; }
+  Result<Json> CreateConnector(const std::string& ws, const Json& body);
+  Result<Json> ListConnectors(const std::string& ws);
+  Result<Json> GetConnector(const std::string& ws, const std::string& id);
+  // Merges `patch` into the settings; credentials named in it replace the stored ones.
+  Result<Json> PatchConnector(const std::string& ws, const std::string& id, const Json& patch);
+  Status DeleteConnector(const std::string& ws, const std::string& id);
+  Result<Json> ConnectorDeliveries(const std::string& ws, const std::string& id, const Page& page);
+  // Reads the CRM's users (every page) and creates or updates rota users from them in
+  // one configuration change; archived or inactive CRM users become inactive.
+  Result<Json> SyncUsers(const std::string& ws, const std::string& id);
+  // A CRM's call in: authenticated by the connector's own scheme, read into an assign
+  // request, decided, and answered in the CRM's terms.
+  Result<Json> ConnectorCallIn(const std::string& ws, const std::string& id, const ConnectorCall& call);
+  // The connector with its credentials opened (for the delivery worker and sync).
+  Result<connectors::Connector> OpenConnector(const store::ConnectorRow& row) const;
+
  private:
   // Runs `change` on the workspace's configuration in one write transaction, validates
   // the result with the core and stores it, or stores nothing. `change` may also
@@ -152,6 +195,7 @@ class Service {
     io::AssignBody body;
     std::string hash;  // of the body without its idempotency key
     core::Time now;
+    std::optional<WriteBackTarget> write_back;
   };
   Result<PreparedAssign> Prepare(const Principal& p, const Json& body, const std::string& idempotency_header);
   Result<Json> DryRun(const std::string& workspace, const PreparedAssign& pa);
@@ -166,6 +210,7 @@ class Service {
   Snapshots snapshots_;
   Metrics metrics_;
   GroupCommit committer_;
+  std::optional<connectors::SecretBox> secrets_;
 };
 
 }  // namespace rota::service

@@ -1,4 +1,5 @@
 // Webhook subscriptions and their deliveries.
+#include "service/deliveries.h"
 #include "service/service.h"
 #include "service/webhooks.h"
 
@@ -14,6 +15,8 @@ Json WebhookJson(const store::WebhookRow& w) {
 
 std::string MsText(int64_t ms) { return io::FormatTime(core::Time(std::chrono::seconds(ms / 1000))); }
 
+}  // namespace
+
 Json DeliveryJson(const store::DeliveryRow& d) {
   Json body = Json::parse(d.body, nullptr, false);
   return {{"id", d.id},
@@ -28,7 +31,21 @@ Json DeliveryJson(const store::DeliveryRow& d) {
           {"body", body.is_discarded() ? Json(nullptr) : body}};
 }
 
-}  // namespace
+Result<std::optional<int64_t>> SeqCursor(const Page& page) {
+  if (page.limit < 1 || page.limit > 1000) return Status::Invalid("limit", "limit is from 1 to 1000");
+  if (page.cursor.empty()) return std::optional<int64_t>();
+  if (page.cursor.find_first_not_of("0123456789") != std::string::npos || page.cursor.size() > 18) {
+    return Status::Invalid("cursor", "not a cursor this list gave");
+  }
+  return std::optional<int64_t>(std::stoll(page.cursor));
+}
+
+Json DeliveryPage(const std::vector<store::DeliveryRow>& rows, const Page& page) {
+  Json items = Json::array();
+  for (const auto& d : rows) items.push_back(DeliveryJson(d));
+  Json next = rows.size() == static_cast<size_t>(page.limit) ? Json(std::to_string(rows.back().seq)) : Json(nullptr);
+  return Json{{"items", items}, {"next_cursor", next}};
+}
 
 Result<Json> Service::CreateWebhook(const std::string& ws, const Json& body) {
   if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
@@ -97,24 +114,15 @@ Status Service::DeleteWebhook(const std::string& ws, const std::string& id) {
 }
 
 Result<Json> Service::ListDeliveries(const std::string& ws, const std::string& webhook, const Page& page) {
-  if (page.limit < 1 || page.limit > 1000) return Status::Invalid("limit", "limit is from 1 to 1000");
-  std::optional<int64_t> before;
-  if (!page.cursor.empty()) {
-    if (page.cursor.find_first_not_of("0123456789") != std::string::npos || page.cursor.size() > 18) {
-      return Status::Invalid("cursor", "not a cursor this list gave");
-    }
-    before = std::stoll(page.cursor);
-  }
+  auto before = SeqCursor(page);
+  if (!before.ok()) return before.status();
   auto exists = GetWebhook(ws, webhook);
   if (!exists.ok()) return exists.status();
   auto tx = store_.BeginRead(ws);
   if (!tx.ok()) return tx.status();
-  auto rows = (*tx)->Deliveries(webhook, before, page.limit);
+  auto rows = (*tx)->Deliveries(webhook, *before, page.limit);
   if (!rows.ok()) return rows.status();
-  Json items = Json::array();
-  for (const auto& d : *rows) items.push_back(DeliveryJson(d));
-  Json next = rows->size() == static_cast<size_t>(page.limit) ? Json(std::to_string(rows->back().seq)) : Json(nullptr);
-  return Json{{"items", items}, {"next_cursor", next}};
+  return DeliveryPage(*rows, page);
 }
 
 Result<Json> Service::RetryDelivery(const std::string& ws, const std::string& webhook, const std::string& delivery) {

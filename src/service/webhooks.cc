@@ -1,13 +1,14 @@
 #include "service/webhooks.h"
 
 #include <httplib.h>
-#include <openssl/hmac.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <random>
 
+#include "connectors/generic.h"
 #include "service/auth.h"
+#include "service/crm.h"
 
 namespace rota::service {
 namespace {
@@ -42,18 +43,15 @@ Status Emit(store::Tx& tx, const std::vector<store::WebhookRow>& hooks, const st
 }
 
 std::string Signature(const std::string& secret, int64_t unix_seconds, const std::string& body) {
-  std::string signed_text = std::to_string(unix_seconds) + "." + body;
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(), mac, &len);
-  static const char* kDigits = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < len; ++i) {
-    hex += kDigits[mac[i] >> 4];
-    hex += kDigits[mac[i] & 15];
-  }
-  return "t=" + std::to_string(unix_seconds) + ",v1=" + hex;
+  return connectors::generic::Sign(secret, unix_seconds, body);
+}
+
+int64_t Backoff(const DeliveryOptions& options, int64_t attempt) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  double backoff = static_cast<double>(options.base_backoff_ms) * static_cast<double>(1LL << std::min<int64_t>(attempt - 1, 20));
+  backoff = std::min(backoff, static_cast<double>(options.max_backoff_ms));
+  backoff *= std::uniform_real_distribution<double>(0.8, 1.2)(rng);
+  return static_cast<int64_t>(backoff);
 }
 
 void DeliveryWorker::Start() {
@@ -91,6 +89,7 @@ int DeliveryWorker::RunOnce() {
 }
 
 store::AttemptResult DeliveryWorker::Attempt(const store::DeliveryRow& d) {
+  if (!d.connector.empty()) return SendWriteBack(secrets_, d, options_, NowMs());
   store::AttemptResult r;
   r.at = NowMs();
   // http://host[:port]/path → client on scheme://host:port, request on /path.
@@ -127,13 +126,8 @@ store::AttemptResult DeliveryWorker::Attempt(const store::DeliveryRow& d) {
     spdlog::warn("webhooks: delivery {} to {} failed after {} attempts: {}", d.id, d.url, attempt, r.error);
     return r;
   }
-  // Exponential backoff with ±20 % jitter.
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  double backoff = static_cast<double>(options_.base_backoff_ms) * static_cast<double>(1LL << std::min<int64_t>(attempt - 1, 20));
-  backoff = std::min(backoff, static_cast<double>(options_.max_backoff_ms));
-  backoff *= std::uniform_real_distribution<double>(0.8, 1.2)(rng);
   r.state = store::AttemptResult::State::kRetry;
-  r.next_attempt_at = r.at + static_cast<int64_t>(backoff);
+  r.next_attempt_at = r.at + Backoff(options_, attempt);
   return r;
 }
 

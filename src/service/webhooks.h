@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "connectors/secrets.h"
 #include "io/json_util.h"
 #include "store/store.h"
 
@@ -35,10 +36,15 @@ struct DeliveryOptions {
   int64_t idle_poll_ms = 100;
 };
 
-// Posts due deliveries on its own thread. Stop() waits for the attempt under way.
+// How long to wait before attempt `attempt` + 1 (exponential, ±20 % jitter, capped).
+int64_t Backoff(const DeliveryOptions& options, int64_t attempt);
+
+// Posts due deliveries (and connector write-backs, opened with `secrets`) on its own
+// thread. Stop() waits for the attempt under way.
 class DeliveryWorker {
  public:
-  DeliveryWorker(store::Store& store, DeliveryOptions options) : store_(store), options_(options) {}
+  DeliveryWorker(store::Store& store, DeliveryOptions options, const connectors::SecretBox* secrets = nullptr)
+      : store_(store), options_(options), secrets_(secrets) {}
   ~DeliveryWorker() { Stop(); }
   void Start();
   void Stop();
@@ -50,6 +56,7 @@ class DeliveryWorker {
 
   store::Store& store_;
   const DeliveryOptions options_;
+  const connectors::SecretBox* secrets_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::mutex mu_;

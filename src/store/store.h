@@ -72,12 +72,25 @@ struct WebhookRow {
   int64_t created_at = 0;
 };
 
-// One event for one webhook, from the outbox. Times in milliseconds.
+// A CRM connector: its settings (JSON, without secrets) and its credentials, sealed
+// (encrypted) by the service before they reach the store.
+struct ConnectorRow {
+  std::string id;
+  std::string kind;     // hubspot, pipedrive, generic
+  std::string doc;      // the connector's settings as JSON, credentials left out
+  std::string secrets;  // the sealed credentials
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
+// One event for one webhook, or one write-back for one connector, from the outbox.
+// Times in milliseconds.
 struct DeliveryRow {
   int64_t seq = 0;
   std::string id;  // the delivery id receivers de-duplicate on
   std::string workspace;
-  std::string webhook;
+  std::string webhook;    // empty for a connector's write-back
+  std::string connector;  // empty for a webhook's event
   std::string event;
   std::string body;
   std::string status;  // pending, delivered, failed
@@ -87,9 +100,11 @@ struct DeliveryRow {
   std::string last_error;
   int64_t created_at = 0;
   std::optional<int64_t> delivered_at;
-  // For the worker: where and how to send it.
+  // For the worker: where and how to send it (a webhook's url and secret, or the
+  // connector as it is now).
   std::string url;
   std::string secret;
+  std::optional<ConnectorRow> target;
 };
 
 // What a delivery attempt came to.
@@ -187,6 +202,16 @@ class Tx : public core::StateView {
                                                       std::optional<int64_t> before_seq, int limit) = 0;
   // Makes a delivery due now again (a re-send); NotFound when unknown.
   virtual Status RetryDelivery(const std::string& webhook, const std::string& id, int64_t now_ms) = 0;
+
+  // CRM connectors and their write-backs (outbox rows with `connector` set).
+  virtual Result<std::vector<ConnectorRow>> Connectors() = 0;
+  virtual Result<std::optional<ConnectorRow>> FindConnector(const std::string& id) = 0;
+  virtual Status InsertConnector(const ConnectorRow& c) = 0;  // Conflict when the id is taken
+  virtual Status UpdateConnector(const ConnectorRow& c) = 0;  // NotFound
+  // NotFound; pending write-backs of the connector fail with it.
+  virtual Status DeleteConnector(const std::string& id) = 0;
+  virtual Result<std::vector<DeliveryRow>> ConnectorDeliveries(const std::string& connector,
+                                                               std::optional<int64_t> before_seq, int limit) = 0;
 };
 
 class Store {

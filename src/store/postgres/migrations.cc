@@ -130,6 +130,21 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
 CREATE INDEX outbox_webhook ON outbox(workspace, webhook, seq);
 )sql",
+      // 3: CRM connectors; the outbox also holds their write-backs.
+      R"sql(
+CREATE TABLE connectors (
+  workspace TEXT COLLATE "C" NOT NULL,
+  id TEXT COLLATE "C" NOT NULL,
+  kind TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  secrets TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (workspace, id)
+);
+ALTER TABLE outbox ADD COLUMN connector TEXT COLLATE "C";
+CREATE INDEX outbox_connector ON outbox(workspace, connector, seq);
+)sql",
   };
   return kMigrations;
 }

@@ -104,7 +104,7 @@ DecisionRow ReadDecision(const PgResult& q, int i) {
 
 constexpr const char* kDeliveryColumns =
     "o.seq, o.id, o.workspace, o.webhook, o.event, o.body, o.status, o.attempts, o.next_attempt_at, "
-    "o.last_status, o.last_error, o.created_at, o.delivered_at";
+    "o.last_status, o.last_error, o.created_at, o.delivered_at, COALESCE(o.connector, '')";
 
 DeliveryRow ReadDelivery(const PgResult& q, int i) {
   DeliveryRow d;
@@ -121,7 +121,13 @@ DeliveryRow ReadDelivery(const PgResult& q, int i) {
   d.last_error = q.Text(i, 10);
   d.created_at = q.Int(i, 11);
   d.delivered_at = q.OptInt(i, 12);
+  d.connector = q.Text(i, 13);
   return d;
+}
+
+ConnectorRow ReadConnector(const PgResult& q, int i, int first) {
+  return ConnectorRow{q.Text(i, first),     q.Text(i, first + 1), q.Text(i, first + 2),
+                      q.Text(i, first + 3), q.Int(i, first + 4),  q.Int(i, first + 5)};
 }
 
 class PostgresTx final : public Tx {
@@ -473,9 +479,10 @@ class PostgresTx final : public Tx {
   Status InsertDelivery(const DeliveryRow& d) override {
     return Insert(
         "delivery \"" + d.id + "\"",
-        "INSERT INTO outbox(id, workspace, webhook, event, body, next_attempt_at, created_at) "
-        "VALUES($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
-        {d.id, ws_, d.webhook, d.event, d.body, d.next_attempt_at, d.created_at});
+        "INSERT INTO outbox(id, workspace, webhook, event, body, next_attempt_at, created_at, connector) "
+        "VALUES($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT DO NOTHING",
+        {d.id, ws_, d.webhook, d.event, d.body, d.next_attempt_at, d.created_at,
+         d.connector.empty() ? std::optional<std::string>() : std::optional<std::string>(d.connector)});
   }
 
   Result<std::vector<DeliveryRow>> Deliveries(const std::string& webhook, std::optional<int64_t> before_seq,
@@ -498,6 +505,64 @@ class PostgresTx final : public Tx {
     if (!q.ok()) return q.status();
     if (q->Affected() == 0) return Status::NotFound("unknown delivery \"" + id + "\"");
     return Status::Ok();
+  }
+
+  // ---- connectors
+  Result<std::vector<ConnectorRow>> Connectors() override {
+    auto q = c_->Query(
+        "SELECT id, kind, doc, secrets, created_at, updated_at FROM connectors WHERE workspace=$1 ORDER BY id", {ws_});
+    if (!q.ok()) return q.status();
+    std::vector<ConnectorRow> rows;
+    for (int i = 0; i < q->rows(); ++i) rows.push_back(ReadConnector(*q, i, 0));
+    return rows;
+  }
+
+  Result<std::optional<ConnectorRow>> FindConnector(const std::string& id) override {
+    auto q = c_->Query(
+        "SELECT id, kind, doc, secrets, created_at, updated_at FROM connectors WHERE workspace=$1 AND id=$2",
+        {ws_, id});
+    if (!q.ok()) return q.status();
+    if (q->rows() == 0) return std::optional<ConnectorRow>();
+    return std::optional<ConnectorRow>(ReadConnector(*q, 0, 0));
+  }
+
+  Status InsertConnector(const ConnectorRow& c) override {
+    Status s = Insert("connector",
+                      "INSERT INTO connectors(workspace, id, kind, doc, secrets, created_at, updated_at) "
+                      "VALUES($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
+                      {ws_, c.id, c.kind, c.doc, c.secrets, c.created_at, c.updated_at});
+    if (s.code() == Code::kConflict) return Status::Conflict("connector \"" + c.id + "\" already exists");
+    return s;
+  }
+
+  Status UpdateConnector(const ConnectorRow& c) override {
+    auto q = c_->Query("UPDATE connectors SET kind=$1, doc=$2, secrets=$3, updated_at=$4 WHERE workspace=$5 AND id=$6",
+                       {c.kind, c.doc, c.secrets, c.updated_at, ws_, c.id});
+    if (!q.ok()) return q.status();
+    if (q->Affected() == 0) return Status::NotFound("unknown connector \"" + c.id + "\"");
+    return Status::Ok();
+  }
+
+  Status DeleteConnector(const std::string& id) override {
+    auto q = c_->Query("DELETE FROM connectors WHERE workspace=$1 AND id=$2", {ws_, id});
+    if (!q.ok()) return q.status();
+    if (q->Affected() == 0) return Status::NotFound("unknown connector \"" + id + "\"");
+    return c_->Run(
+        "UPDATE outbox SET status='failed', last_error='connector deleted' WHERE workspace=$1 AND connector=$2 AND "
+        "status='pending'",
+        {ws_, id});
+  }
+
+  Result<std::vector<DeliveryRow>> ConnectorDeliveries(const std::string& connector, std::optional<int64_t> before_seq,
+                                                       int limit) override {
+    auto q = c_->Query(std::string("SELECT ") + kDeliveryColumns +
+                           " FROM outbox o WHERE o.workspace=$1 AND o.connector=$2 AND ($3::bigint IS NULL OR "
+                           "o.seq<$3::bigint) ORDER BY o.seq DESC LIMIT $4",
+                       {ws_, connector, before_seq, static_cast<int64_t>(limit)});
+    if (!q.ok()) return q.status();
+    std::vector<DeliveryRow> rows;
+    for (int i = 0; i < q->rows(); ++i) rows.push_back(ReadDelivery(*q, i));
+    return rows;
   }
 
  private:
@@ -640,19 +705,28 @@ class PostgresStore final : public Store {
   // that dies mid-delivery leaves it to another after the lease.
   Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit) override {
     return WithConnection([&](PgConnection& c) -> Result<std::vector<DeliveryRow>> {
-      auto q = c.Query(std::string("WITH due AS (SELECT o.seq FROM outbox o JOIN webhooks w ON w.workspace=o.workspace "
-                                   "AND w.id=o.webhook WHERE o.status='pending' AND o.next_attempt_at<=$1::bigint "
-                                   "AND o.lease_until<=$1::bigint ORDER BY o.seq LIMIT $2 FOR UPDATE OF o SKIP LOCKED) "
-                                   "UPDATE outbox o SET lease_until=$3::bigint FROM due, webhooks w "
-                                   "WHERE o.seq=due.seq AND w.workspace=o.workspace AND w.id=o.webhook RETURNING ") +
-                           kDeliveryColumns + ", w.url, w.secret",
-                       {now_ms, static_cast<int64_t>(limit), now_ms + lease_ms});
+      auto q = c.Query(
+          std::string(
+              "WITH due AS (SELECT o.seq FROM outbox o "
+              "LEFT JOIN webhooks w ON w.workspace=o.workspace AND w.id=o.webhook "
+              "LEFT JOIN connectors c ON c.workspace=o.workspace AND c.id=o.connector "
+              "WHERE o.status='pending' AND o.next_attempt_at<=$1::bigint AND o.lease_until<=$1::bigint "
+              "AND (w.id IS NOT NULL OR c.id IS NOT NULL) ORDER BY o.seq LIMIT $2 FOR UPDATE OF o SKIP LOCKED), "
+              "claimed AS (UPDATE outbox o SET lease_until=$3::bigint FROM due WHERE o.seq=due.seq RETURNING o.*) "
+              "SELECT ") +
+              kDeliveryColumns +
+              ", COALESCE(w.url, ''), COALESCE(w.secret, ''), c.id, c.kind, c.doc, c.secrets, c.created_at, "
+              "c.updated_at FROM claimed o "
+              "LEFT JOIN webhooks w ON w.workspace=o.workspace AND w.id=o.webhook "
+              "LEFT JOIN connectors c ON c.workspace=o.workspace AND c.id=o.connector",
+          {now_ms, static_cast<int64_t>(limit), now_ms + lease_ms});
       if (!q.ok()) return q.status();
       std::vector<DeliveryRow> rows;
       for (int i = 0; i < q->rows(); ++i) {
         DeliveryRow d = ReadDelivery(*q, i);
-        d.url = q->Text(i, 13);
-        d.secret = q->Text(i, 14);
+        d.url = q->Text(i, 14);
+        d.secret = q->Text(i, 15);
+        if (!q->IsNull(i, 16)) d.target = ReadConnector(*q, i, 16);
         rows.push_back(std::move(d));
       }
       std::sort(rows.begin(), rows.end(), [](const DeliveryRow& a, const DeliveryRow& b) { return a.seq < b.seq; });

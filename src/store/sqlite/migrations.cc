@@ -129,6 +129,21 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
 CREATE INDEX outbox_webhook ON outbox(workspace, webhook, seq);
 )sql",
+      // 3: CRM connectors; the outbox also holds their write-backs.
+      R"sql(
+CREATE TABLE connectors (
+  workspace TEXT NOT NULL,
+  id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  secrets TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace, id)
+);
+ALTER TABLE outbox ADD COLUMN connector TEXT;
+CREATE INDEX outbox_connector ON outbox(workspace, connector, seq);
+)sql",
   };
   return kMigrations;
 }

@@ -493,8 +493,8 @@ class SqliteTx final : public Tx {
 
   Status InsertDelivery(const DeliveryRow& d) override {
     return c_->Prepare(
-                 "INSERT INTO outbox(id, workspace, webhook, event, body, next_attempt_at, created_at) "
-                 "VALUES(?,?,?,?,?,?,?)")
+                 "INSERT INTO outbox(id, workspace, webhook, event, body, next_attempt_at, created_at, connector) "
+                 "VALUES(?,?,?,?,?,?,?,?)")
         .Bind(1, d.id)
         .Bind(2, ws_)
         .Bind(3, d.webhook)
@@ -502,12 +502,13 @@ class SqliteTx final : public Tx {
         .Bind(5, d.body)
         .Bind(6, d.next_attempt_at)
         .Bind(7, d.created_at)
+        .Bind(8, d.connector.empty() ? std::optional<std::string>() : std::optional<std::string>(d.connector))
         .Run();
   }
 
   static constexpr const char* kDeliveryColumns =
       "o.seq, o.id, o.workspace, o.webhook, o.event, o.body, o.status, o.attempts, o.next_attempt_at, "
-      "o.last_status, o.last_error, o.created_at, o.delivered_at";
+      "o.last_status, o.last_error, o.created_at, o.delivered_at, COALESCE(o.connector, '')";
 
   static DeliveryRow ReadDelivery(const Stmt& q) {
     DeliveryRow d;
@@ -524,6 +525,7 @@ class SqliteTx final : public Tx {
     d.last_error = q.Text(10);
     d.created_at = q.Int(11);
     d.delivered_at = q.OptInt(12);
+    d.connector = q.Text(13);
     return d;
   }
 
@@ -552,6 +554,86 @@ class SqliteTx final : public Tx {
     if (!s.ok()) return s;
     if (sqlite3_changes(c_->raw()) == 0) return Status::NotFound("unknown delivery \"" + id + "\"");
     return Status::Ok();
+  }
+
+  static ConnectorRow ReadConnector(const Stmt& q, int first) {
+    return ConnectorRow{q.Text(first), q.Text(first + 1), q.Text(first + 2),
+                        q.Text(first + 3), q.Int(first + 4), q.Int(first + 5)};
+  }
+
+  Result<std::vector<ConnectorRow>> Connectors() override {
+    Stmt q = c_->Prepare(
+        "SELECT id, kind, doc, secrets, created_at, updated_at FROM connectors WHERE workspace=? ORDER BY id");
+    q.Bind(1, ws_);
+    std::vector<ConnectorRow> rows;
+    Status err;
+    while (q.Step(&err)) rows.push_back(ReadConnector(q, 0));
+    if (!err.ok()) return err;
+    return rows;
+  }
+
+  Result<std::optional<ConnectorRow>> FindConnector(const std::string& id) override {
+    Stmt q = c_->Prepare(
+        "SELECT id, kind, doc, secrets, created_at, updated_at FROM connectors WHERE workspace=? AND id=?");
+    q.Bind(1, ws_).Bind(2, id);
+    Status err;
+    if (q.Step(&err)) return std::optional<ConnectorRow>(ReadConnector(q, 0));
+    if (!err.ok()) return err;
+    return std::optional<ConnectorRow>();
+  }
+
+  Status InsertConnector(const ConnectorRow& c) override {
+    Status s = c_->Prepare(
+                     "INSERT INTO connectors(workspace, id, kind, doc, secrets, created_at, updated_at) "
+                     "VALUES(?,?,?,?,?,?,?)")
+                   .Bind(1, ws_)
+                   .Bind(2, c.id)
+                   .Bind(3, c.kind)
+                   .Bind(4, c.doc)
+                   .Bind(5, c.secrets)
+                   .Bind(6, c.created_at)
+                   .Bind(7, c.updated_at)
+                   .Run();
+    if (s.code() == Code::kConflict) return Status::Conflict("connector \"" + c.id + "\" already exists");
+    return s;
+  }
+
+  Status UpdateConnector(const ConnectorRow& c) override {
+    Status s = c_->Prepare("UPDATE connectors SET kind=?, doc=?, secrets=?, updated_at=? WHERE workspace=? AND id=?")
+                   .Bind(1, c.kind)
+                   .Bind(2, c.doc)
+                   .Bind(3, c.secrets)
+                   .Bind(4, c.updated_at)
+                   .Bind(5, ws_)
+                   .Bind(6, c.id)
+                   .Run();
+    if (!s.ok()) return s;
+    if (sqlite3_changes(c_->raw()) == 0) return Status::NotFound("unknown connector \"" + c.id + "\"");
+    return Status::Ok();
+  }
+
+  Status DeleteConnector(const std::string& id) override {
+    Status s = c_->Prepare("DELETE FROM connectors WHERE workspace=? AND id=?").Bind(1, ws_).Bind(2, id).Run();
+    if (!s.ok()) return s;
+    if (sqlite3_changes(c_->raw()) == 0) return Status::NotFound("unknown connector \"" + id + "\"");
+    return c_->Prepare("UPDATE outbox SET status='failed', last_error='connector deleted' WHERE workspace=? AND "
+                       "connector=? AND status='pending'")
+        .Bind(1, ws_)
+        .Bind(2, id)
+        .Run();
+  }
+
+  Result<std::vector<DeliveryRow>> ConnectorDeliveries(const std::string& connector, std::optional<int64_t> before_seq,
+                                                       int limit) override {
+    Stmt q = c_->Prepare(std::string("SELECT ") + kDeliveryColumns +
+                         " FROM outbox o WHERE o.workspace=?1 AND o.connector=?2 AND (?3 IS NULL OR o.seq<?3) "
+                         "ORDER BY o.seq DESC LIMIT ?4");
+    q.Bind(1, ws_).Bind(2, connector).Bind(3, before_seq).Bind(4, static_cast<int64_t>(limit));
+    std::vector<DeliveryRow> rows;
+    Status err;
+    while (q.Step(&err)) rows.push_back(ReadDelivery(q));
+    if (!err.ok()) return err;
+    return rows;
   }
 
   Result<int64_t> CountDecisions() override {
@@ -725,16 +807,20 @@ class SqliteStore final : public Store {
       Status s = c.Exec("BEGIN IMMEDIATE");
       if (!s.ok()) return s;
       Stmt q = c.Prepare(std::string("SELECT ") + SqliteTx::kDeliveryColumns +
-                         ", w.url, w.secret FROM outbox o JOIN webhooks w ON w.workspace=o.workspace AND "
-                         "w.id=o.webhook WHERE o.status='pending' AND o.next_attempt_at<=?1 AND o.lease_until<=?1 "
-                         "ORDER BY o.seq LIMIT ?2");
+                         ", COALESCE(w.url, ''), COALESCE(w.secret, ''), c.id, c.kind, c.doc, c.secrets, "
+                         "c.created_at, c.updated_at FROM outbox o "
+                         "LEFT JOIN webhooks w ON w.workspace=o.workspace AND w.id=o.webhook "
+                         "LEFT JOIN connectors c ON c.workspace=o.workspace AND c.id=o.connector "
+                         "WHERE o.status='pending' AND o.next_attempt_at<=?1 AND o.lease_until<=?1 "
+                         "AND (w.id IS NOT NULL OR c.id IS NOT NULL) ORDER BY o.seq LIMIT ?2");
       q.Bind(1, now_ms).Bind(2, static_cast<int64_t>(limit));
       std::vector<DeliveryRow> rows;
       Status err;
       while (q.Step(&err)) {
         DeliveryRow d = SqliteTx::ReadDelivery(q);
-        d.url = q.Text(13);
-        d.secret = q.Text(14);
+        d.url = q.Text(14);
+        d.secret = q.Text(15);
+        if (q.OptText(16)) d.target = SqliteTx::ReadConnector(q, 16);
         rows.push_back(std::move(d));
       }
       for (const DeliveryRow& d : rows) {

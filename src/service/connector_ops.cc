@@ -1,0 +1,348 @@
+// CRM connectors: their configuration (credentials sealed at rest, never answered),
+// calls in from HubSpot, Pipedrive and any CRM, and the sync of CRM users.
+#include <algorithm>
+#include <set>
+
+#include "connectors/generic.h"
+#include "connectors/hubspot.h"
+#include "connectors/pipedrive.h"
+#include "service/crm.h"
+#include "service/deliveries.h"
+#include "service/service.h"
+
+namespace rota::service {
+namespace {
+
+namespace cx = connectors;
+
+constexpr int kCrmTimeoutMs = 10000;
+constexpr int kMaxUserPages = 500;
+
+std::string Escape(const std::string& s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : s) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+      out += static_cast<char>(ch);
+    } else {
+      out += '%';
+      out += kHex[ch >> 4];
+      out += kHex[ch & 15];
+    }
+  }
+  return out;
+}
+
+std::string InboundPath(const std::string& ws, const cx::Connector& c) {
+  std::string route = c.kind == cx::Kind::kHubSpot     ? "/hubspot/workflow"
+                      : c.kind == cx::Kind::kPipedrive ? "/pipedrive/webhook"
+                                                       : "/generic";
+  return "/v1/connectors/" + Escape(c.id) + route + "?workspace=" + Escape(ws);
+}
+
+Json ConnectorJson(const std::string& ws, const cx::Connector& c, const store::ConnectorRow& row) {
+  Json j = cx::SettingsJson(c);
+  Json set = Json::array();
+  for (const auto& [name, value] : c.credentials) {
+    if (!value.empty()) set.push_back(name);
+  }
+  j["credentials_set"] = set;
+  j["inbound_url"] = InboundPath(ws, c);
+  j["created_at"] = io::FormatTime(core::Time(std::chrono::seconds(row.created_at)));
+  j["updated_at"] = io::FormatTime(core::Time(std::chrono::seconds(row.updated_at)));
+  return j;
+}
+
+// Unknown connector and wrong credentials answer alike: a caller without them learns
+// nothing about what exists.
+Status NotAuthorized() {
+  return Status(Code::kUnauthenticated, "unauthorized",
+                "unknown connector, wrong route for its kind, or credentials that do not match");
+}
+
+std::string Header(const ConnectorCall& call, const std::string& name) {
+  auto it = call.headers.find(name);
+  return it == call.headers.end() ? "" : it->second;
+}
+
+}  // namespace
+
+Result<cx::Connector> Service::OpenConnector(const store::ConnectorRow& row) const {
+  return OpenConnectorRow(secrets(), row);
+}
+
+Result<Json> Service::CreateConnector(const std::string& ws, const Json& body) {
+  auto c = cx::ReadConnector(body);
+  if (!c.ok()) return c.status();
+  if (!secrets_) {
+    return Status(Code::kUnavailable, "secret_key_missing",
+                  "set ROTA_SECRET_KEY (16 characters or more) on the server to store connector credentials");
+  }
+  if (c->id.empty()) c->id = NewId("con_");
+  store::ConnectorRow row;
+  row.id = c->id;
+  row.kind = cx::ToString(c->kind);
+  row.doc = cx::SettingsJson(*c).dump();
+  row.secrets = secrets_->Seal(cx::CredentialsJson(*c).dump());
+  row.created_at = row.updated_at = clock_.Now().time_since_epoch().count();
+  auto tx = store_.BeginWrite(ws);
+  if (!tx.ok()) return tx.status();
+  Status s = (*tx)->InsertConnector(row);
+  if (s.ok()) s = (*tx)->Commit();
+  if (!s.ok()) return s;
+  return ConnectorJson(ws, *c, row);
+}
+
+Result<Json> Service::ListConnectors(const std::string& ws) {
+  auto tx = store_.BeginRead(ws);
+  if (!tx.ok()) return tx.status();
+  auto rows = (*tx)->Connectors();
+  if (!rows.ok()) return rows.status();
+  Json items = Json::array();
+  for (const store::ConnectorRow& row : *rows) {
+    // Listing needs no credentials: read the settings alone.
+    Json doc = Json::parse(row.doc, nullptr, false);
+    auto c = OpenConnector(row);
+    if (c.ok()) {
+      items.push_back(ConnectorJson(ws, *c, row));
+    } else if (doc.is_object()) {
+      doc["credentials_set"] = nullptr;
+      doc["error"] = c.status().message();
+      items.push_back(doc);
+    }
+  }
+  return Json{{"items", items}, {"next_cursor", nullptr}};
+}
+
+Result<Json> Service::GetConnector(const std::string& ws, const std::string& id) {
+  auto tx = store_.BeginRead(ws);
+  if (!tx.ok()) return tx.status();
+  auto row = (*tx)->FindConnector(id);
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound("unknown connector \"" + id + "\"");
+  auto c = OpenConnector(**row);
+  if (!c.ok()) return c.status();
+  return ConnectorJson(ws, *c, **row);
+}
+
+Result<Json> Service::PatchConnector(const std::string& ws, const std::string& id, const Json& patch) {
+  if (!patch.is_object()) return Status::Invalid("", "the body is a JSON object");
+  auto tx = store_.BeginWrite(ws);
+  if (!tx.ok()) return tx.status();
+  auto row = (*tx)->FindConnector(id);
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound("unknown connector \"" + id + "\"");
+  auto current = OpenConnector(**row);
+  if (!current.ok()) return current.status();
+  Json doc = cx::SettingsJson(*current);
+  doc["credentials"] = cx::CredentialsJson(*current);
+  io::Problems p;
+  for (const auto& [k, v] : patch.items()) {
+    if (k == "id" && v != Json(id)) {
+      p.Add("id", "a connector's id does not change");
+    } else if (k == "kind" && v != doc["kind"]) {
+      p.Add("kind", "a connector's kind does not change; create a new connector");
+    } else if (k == "credentials" && v.is_object()) {
+      for (const auto& [name, value] : v.items()) {
+        if (value.is_null()) {
+          doc["credentials"].erase(name);
+        } else {
+          doc["credentials"][name] = value;
+        }
+      }
+    } else {
+      doc[k] = v;
+    }
+  }
+  if (!p.empty()) return p.ToStatus();
+  auto c = cx::ReadConnector(doc);
+  if (!c.ok()) return c.status();
+  store::ConnectorRow updated = **row;
+  updated.doc = cx::SettingsJson(*c).dump();
+  updated.secrets = secrets_->Seal(cx::CredentialsJson(*c).dump());
+  updated.updated_at = clock_.Now().time_since_epoch().count();
+  Status s = (*tx)->UpdateConnector(updated);
+  if (s.ok()) s = (*tx)->Commit();
+  if (!s.ok()) return s;
+  return ConnectorJson(ws, *c, updated);
+}
+
+Status Service::DeleteConnector(const std::string& ws, const std::string& id) {
+  auto tx = store_.BeginWrite(ws);
+  if (!tx.ok()) return tx.status();
+  Status s = (*tx)->DeleteConnector(id);
+  if (!s.ok()) return s;
+  return (*tx)->Commit();
+}
+
+Result<Json> Service::ConnectorDeliveries(const std::string& ws, const std::string& id, const Page& page) {
+  auto before = SeqCursor(page);
+  if (!before.ok()) return before.status();
+  auto tx = store_.BeginRead(ws);
+  if (!tx.ok()) return tx.status();
+  auto row = (*tx)->FindConnector(id);
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound("unknown connector \"" + id + "\"");
+  auto rows = (*tx)->ConnectorDeliveries(id, *before, page.limit);
+  if (!rows.ok()) return rows.status();
+  return DeliveryPage(*rows, page);
+}
+
+Result<Json> Service::SyncUsers(const std::string& ws, const std::string& id) {
+  std::optional<store::ConnectorRow> row;
+  {
+    auto tx = store_.BeginRead(ws);
+    if (!tx.ok()) return tx.status();
+    auto found = (*tx)->FindConnector(id);
+    if (!found.ok()) return found.status();
+    row = *found;
+  }
+  if (!row) return Status::NotFound("unknown connector \"" + id + "\"");
+  auto c = OpenConnector(*row);
+  if (!c.ok()) return c.status();
+  if (c->kind == cx::Kind::kGeneric) {
+    return Status::Invalid("kind", "a generic connector has no user list to sync; create users with POST /v1/users");
+  }
+  const char* token = c->kind == cx::Kind::kHubSpot ? "access_token" : "api_token";
+  if (!c->credentials.count(token)) return Status::Invalid(std::string("credentials.") + token, "required to read users");
+
+  // Every page of the CRM's users (HubSpot lists archived owners on their own).
+  std::vector<cx::CrmUser> users;
+  const std::vector<bool> listings = c->kind == cx::Kind::kHubSpot ? std::vector<bool>{false, true} : std::vector<bool>{false};
+  for (bool archived : listings) {
+    std::optional<std::string> cursor;
+    for (int page = 0;; ++page) {
+      if (page >= kMaxUserPages) return Status(Code::kUnavailable, "crm_paging", "the CRM's user list never ended");
+      cx::OutRequest req = c->kind == cx::Kind::kHubSpot ? cx::hubspot::OwnersRequest(*c, cursor, archived)
+                                                         : cx::pipedrive::UsersRequest(*c, cursor);
+      CrmAnswer a = CallCrm(c->api_base, req, kCrmTimeoutMs);
+      if (a.status < 200 || a.status >= 300) {
+        std::string path = req.path.substr(0, req.path.find('?'));
+        return Status(Code::kUnavailable, "crm_unavailable",
+                      std::string(cx::ToString(c->kind)) + " answered " + (a.status ? std::to_string(a.status) : a.error) +
+                          " to GET " + path + (a.status == 401 ? " (check the token)" : "") +
+                          "; no user was changed");
+      }
+      Json body = Json::parse(a.body, nullptr, false);
+      auto read = c->kind == cx::Kind::kHubSpot ? cx::hubspot::ReadOwners(body, archived) : cx::pipedrive::ReadUsers(body);
+      if (!read.ok()) return read.status();
+      users.insert(users.end(), read->users.begin(), read->users.end());
+      if (!read->next || read->next == cursor) break;
+      cursor = read->next;
+    }
+  }
+
+  int created = 0, updated = 0, unchanged = 0, inactive = 0;
+  auto result = Mutate(ws, MutateFn([&](core::Config& config, store::Tx&) -> Status {
+                         created = updated = unchanged = inactive = 0;
+                         std::set<std::string> seen;
+                         for (const cx::CrmUser& u : users) {
+                           const std::string uid = cx::RotaUser(*c, u.crm_id);
+                           if (!seen.insert(uid).second) continue;  // listed twice: the first wins
+                           if (!u.active) ++inactive;
+                           auto it = std::find_if(config.users.begin(), config.users.end(),
+                                                  [&](const core::User& x) { return x.id == uid; });
+                           if (it == config.users.end()) {
+                             core::User user;
+                             user.id = uid;
+                             user.name = u.name;
+                             user.email = u.email;
+                             user.active = u.active;
+                             config.users.push_back(std::move(user));
+                             ++created;
+                           } else if (it->name != u.name || it->email != u.email || it->active != u.active) {
+                             it->name = u.name;
+                             it->email = u.email;
+                             it->active = u.active;
+                             ++updated;
+                           } else {
+                             ++unchanged;
+                           }
+                         }
+                         return Status::Ok();
+                       }));
+  if (!result.ok()) return result.status();
+  return Json{{"users", created + updated + unchanged},
+              {"created", created},
+              {"updated", updated},
+              {"unchanged", unchanged},
+              {"inactive", inactive}};
+}
+
+Result<Json> Service::ConnectorCallIn(const std::string& ws, const std::string& id, const ConnectorCall& call) {
+  std::optional<store::ConnectorRow> row;
+  {
+    auto tx = store_.BeginRead(ws);
+    if (!tx.ok()) return tx.status();
+    auto found = (*tx)->FindConnector(id);
+    if (!found.ok()) return found.status();
+    row = *found;
+  }
+  if (!row || row->kind != call.route) return NotAuthorized();
+  auto c = OpenConnector(*row);
+  if (!c.ok()) return c.status();
+  const int64_t now_ms = clock_.Now().time_since_epoch().count() * 1000;
+
+  std::optional<WriteBackTarget> wb;
+  if (c->write_back) {
+    wb = WriteBackTarget{c->id, {}};
+    for (const auto& [crm, rota] : c->object_map) {
+      auto t = core::ParseObjectType(rota);
+      if (t && std::find(wb->types.begin(), wb->types.end(), *t) == wb->types.end()) wb->types.push_back(*t);
+    }
+  }
+  const Principal who{ws, Role::kIntegration, false, "connector:" + c->id};
+
+  switch (c->kind) {
+    case cx::Kind::kHubSpot: {
+      // HubSpot signs the URL it called: public_url when rota is behind a proxy, else
+      // this host by either scheme.
+      std::vector<std::string> urls;
+      if (!c->public_url.empty()) {
+        urls.push_back(c->public_url + call.target);
+      } else {
+        urls = {"https://" + call.host + call.target, "http://" + call.host + call.target};
+      }
+      Status s = cx::hubspot::Verify(c->credentials.at("app_secret"), call.method, urls, call.body,
+                                     Header(call, "x-hubspot-signature-v3"),
+                                     Header(call, "x-hubspot-request-timestamp"), now_ms);
+      if (!s.ok()) return s;
+      auto in = cx::hubspot::ReadWorkflow(*c, call.json, call.query);
+      if (!in.ok()) return in.status();
+      auto d = Assign(who, in->assign, "", wb);
+      if (!d.ok()) return d.status();
+      return in->custom_action ? cx::hubspot::ActionAnswer(*c, *d) : *d;
+    }
+    case cx::Kind::kPipedrive: {
+      Status s = cx::pipedrive::CheckBasicAuth(*c, Header(call, "authorization"));
+      if (!s.ok()) return s;
+      auto in = cx::pipedrive::ReadWebhook(*c, call.json);
+      if (!in.ok()) return in.status();
+      if (!in->ignored.empty()) return Json{{"ignored", in->ignored}};
+      // Loop guard: rota's own write-back comes back as an update that changed only
+      // the owner, to the owner rota decided; it makes no second decision.
+      if (in->owner_only_change && in->owner) {
+        auto tx = store_.BeginRead(ws);
+        if (!tx.ok()) return tx.status();
+        auto type = core::ParseObjectType(in->assign["object_type"].get<std::string>());
+        auto known = (*tx)->FindRecord(*type, in->assign["record"]["id"].get<std::string>());
+        const std::string user = cx::RotaUser(*c, *in->owner);
+        if (known && std::find(known->owners.begin(), known->owners.end(), user) != known->owners.end()) {
+          return Json{{"ignored", "loop_guard: the update only wrote back the owner rota decided"}};
+        }
+      }
+      return Assign(who, in->assign, "", wb);
+    }
+    case cx::Kind::kGeneric: {
+      Status s = cx::generic::Verify(c->credentials.at("secret"), Header(call, "rota-signature"), call.body,
+                                     now_ms / 1000);
+      if (!s.ok()) return s;
+      auto a = cx::generic::ReadInbound(*c, call.json);
+      if (!a.ok()) return a.status();
+      return Assign(who, *a, Header(call, "idempotency-key"), wb);
+    }
+  }
+  return NotAuthorized();
+}
+
+}  // namespace rota::service

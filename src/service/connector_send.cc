@@ -1,0 +1,136 @@
+// Connector I/O: requests to a CRM's API, and the write-back of a decision's owner
+// from the outbox (the delivery worker calls SendWriteBack for connector rows).
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <filesystem>
+
+#include "connectors/generic.h"
+#include "connectors/hubspot.h"
+#include "connectors/pipedrive.h"
+#include "service/crm.h"
+
+namespace rota::service {
+
+CrmAnswer CallCrm(const std::string& api_base, const connectors::OutRequest& r, int timeout_ms) {
+  CrmAnswer a;
+  // scheme://host[:port][/base] + path → a client on scheme://host:port, the request on /base + path.
+  const std::string url = api_base + r.path;
+  size_t scheme_end = url.find("://");
+  size_t path_start = scheme_end == std::string::npos ? std::string::npos : url.find('/', scheme_end + 3);
+  const std::string origin = path_start == std::string::npos ? url : url.substr(0, path_start);
+  const std::string path = path_start == std::string::npos ? "/" : url.substr(path_start);
+  try {
+    httplib::Client client(origin);
+    if (origin.rfind("https://", 0) == 0 && std::filesystem::exists("/etc/ssl/certs/ca-certificates.crt")) {
+      client.set_ca_cert_path("/etc/ssl/certs/ca-certificates.crt");
+    }
+    client.set_connection_timeout(0, timeout_ms * 1000);
+    client.set_read_timeout(timeout_ms / 1000, (timeout_ms % 1000) * 1000);
+    client.set_write_timeout(timeout_ms / 1000, (timeout_ms % 1000) * 1000);
+    httplib::Headers headers = {{"User-Agent", "rota-connectors/1"}, {"Accept", "application/json"}};
+    for (const auto& [k, v] : r.headers) headers.emplace(k, v);
+    httplib::Result res = r.method == "GET"     ? client.Get(path, headers)
+                          : r.method == "PATCH" ? client.Patch(path, headers, r.body, "application/json")
+                          : r.method == "PUT"   ? client.Put(path, headers, r.body, "application/json")
+                                                : client.Post(path, headers, r.body, "application/json");
+    if (!res) {
+      a.error = httplib::to_string(res.error());
+      return a;
+    }
+    a.status = res->status;
+    a.body = res->body;
+    if ((a.status == 429 || a.status == 503) && res->has_header("Retry-After")) {
+      const std::string v = res->get_header_value("Retry-After");
+      int64_t seconds = 0;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+      if (ec == std::errc() && end == v.data() + v.size() && seconds >= 0) {
+        a.retry_after_ms = std::min<int64_t>(seconds, 3600) * 1000;
+      }
+    }
+    if (a.status < 200 || a.status >= 300) a.error = "HTTP " + std::to_string(a.status);
+  } catch (const std::exception& e) {
+    a.error = e.what();
+  }
+  return a;
+}
+
+Result<connectors::Connector> OpenConnectorRow(const connectors::SecretBox* box, const store::ConnectorRow& row) {
+  if (!box) {
+    return Status(Code::kUnavailable, "secret_key_missing",
+                  "the server has no ROTA_SECRET_KEY, so connector credentials cannot be opened");
+  }
+  auto plain = box->Open(row.secrets);
+  if (!plain.ok()) return plain.status();
+  io::Json doc = io::Json::parse(row.doc, nullptr, false);
+  io::Json creds = io::Json::parse(*plain, nullptr, false);
+  if (!doc.is_object() || !creds.is_object()) return Status::Internal("connector \"" + row.id + "\" is unreadable");
+  doc["credentials"] = creds;
+  auto c = connectors::ReadConnector(doc);
+  if (!c.ok()) return Status::Internal("connector \"" + row.id + "\" is no longer valid: " + c.status().message());
+  return c;
+}
+
+store::AttemptResult SendWriteBack(const connectors::SecretBox* box, const store::DeliveryRow& d,
+                                   const DeliveryOptions& options, int64_t now_ms) {
+  using State = store::AttemptResult::State;
+  store::AttemptResult r;
+  r.at = now_ms;
+  r.next_attempt_at = d.next_attempt_at;
+  auto fail = [&](const std::string& why) {
+    r.state = State::kFailed;
+    r.error = why;
+    spdlog::warn("connectors: write-back {} of connector {} failed: {}", d.id, d.connector, why);
+    return r;
+  };
+  const int64_t attempt = d.attempts + 1;
+  auto again = [&](const std::string& why, int64_t wait_ms) {
+    r.state = State::kRetry;
+    r.error = why;
+    r.next_attempt_at = now_ms + wait_ms;
+    return r;
+  };
+  if (!d.target) return fail("connector deleted");
+  auto c = OpenConnectorRow(box, *d.target);
+  if (!c.ok()) {
+    // The key may be set at the next start: keep the write-back until then.
+    if (attempt >= options.max_attempts) return fail(c.status().message());
+    return again(c.status().message(), Backoff(options, attempt));
+  }
+  auto w = connectors::ReadWriteBack(d.body);
+  if (!w.ok()) return fail(w.status().message());
+  auto type = core::ParseObjectType(w->object_type);
+  auto crm_type = type ? connectors::CrmType(*c, *type) : std::nullopt;
+  if (!crm_type) return fail("the connector maps no CRM object type to " + w->object_type);
+  const std::string owner = connectors::CrmOwner(*c, w->owner);
+  connectors::OutRequest req;
+  switch (c->kind) {
+    case connectors::Kind::kHubSpot:
+      req = connectors::hubspot::WriteBackRequest(*c, *crm_type, w->record_id, owner);
+      break;
+    case connectors::Kind::kPipedrive:
+      req = connectors::pipedrive::WriteBackRequest(*c, *crm_type, w->record_id, owner);
+      break;
+    case connectors::Kind::kGeneric:
+      req = connectors::generic::WriteBackRequest(*c, *w, now_ms / 1000);
+      break;
+  }
+  CrmAnswer a = CallCrm(c->api_base, req, options.timeout_ms);
+  if (a.status) r.http_status = a.status;
+  if (a.status >= 200 && a.status < 300) {
+    r.state = State::kDelivered;
+    return r;
+  }
+  if (a.status == 429) {
+    // Rate limited: wait as told, and do not give up on a CRM that is only busy.
+    if (attempt >= options.max_attempts * 4) return fail(a.error + " (rate limited too often)");
+    return again(a.error, a.retry_after_ms.value_or(Backoff(options, attempt)));
+  }
+  const bool transient = a.status == 0 || a.status == 408 || a.status >= 500;
+  if (!transient) return fail(a.error + ": " + a.body.substr(0, 200));
+  if (attempt >= options.max_attempts) return fail(a.error + " after " + std::to_string(attempt) + " attempts");
+  return again(a.error, a.retry_after_ms.value_or(Backoff(options, attempt)));
+}
+
+}  // namespace rota::service

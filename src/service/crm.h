@@ -1,0 +1,33 @@
+// Talking to a CRM: one HTTP request to its API (write-backs, user lists), and a
+// connector's row opened into its settings and credentials.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "connectors/connector.h"
+#include "connectors/secrets.h"
+#include "service/webhooks.h"
+#include "store/store.h"
+
+namespace rota::service {
+
+struct CrmAnswer {
+  int status = 0;  // 0: no answer (see error)
+  std::string body;
+  std::optional<int64_t> retry_after_ms;  // from Retry-After (seconds) on 429 and 503
+  std::string error;
+};
+
+// `r` sent to api_base + r.path; never throws.
+CrmAnswer CallCrm(const std::string& api_base, const connectors::OutRequest& r, int timeout_ms);
+
+// The stored row with its credentials opened by `box`.
+Result<connectors::Connector> OpenConnectorRow(const connectors::SecretBox* box, const store::ConnectorRow& row);
+
+// Sends one write-back outbox row. 2xx: delivered; 429: again after Retry-After;
+// 408, 5xx, no answer: again with backoff until out of attempts; other 4xx: failed.
+store::AttemptResult SendWriteBack(const connectors::SecretBox* box, const store::DeliveryRow& d,
+                                   const DeliveryOptions& options, int64_t now_ms);
+
+}  // namespace rota::service
