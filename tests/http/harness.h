@@ -5,8 +5,10 @@
 #include <httplib.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -63,6 +65,17 @@ class RotaServer {
   int port_ = 0;
   std::string admin_key_;
 };
+
+// Polls `done` every 20 ms until it holds or `ms` have passed; answers its last value.
+template <typename F>
+bool WaitFor(F done, int ms = 10000) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return done();
+}
 
 // Runs `rota ARGS…` to completion; answers exit code and stdout+stderr.
 std::pair<int, std::string> RunRota(const std::vector<std::string>& args);

@@ -91,16 +91,6 @@ Json Lead(const std::string& id) {
   return {{"object_type", "lead"}, {"event", "created"}, {"record", {{"id", id}, {"properties", {{"source", "web"}}}}}};
 }
 
-template <typename F>
-bool WaitFor(F done, int ms = 10000) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
-
 TEST(Webhooks, RetriesUntilDeliveredWithValidSignatureAndStableDeliveryId) {
   Receiver receiver("s3cret", /*fail_first=*/2);
   RotaServer server("", {}, {"--webhook-backoff-ms", "50"});

@@ -1,0 +1,507 @@
+// CRM connectors (issue 9) through the real server: HubSpot, Pipedrive and generic
+// calls in, signatures good, bad and stale, every object type, write-backs to a local
+// CRM stand-in (429 then 200; down for a while, then back, nothing lost), the loop
+// guard, user sync with paging, and credentials never answered nor stored in clear.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "harness.h"
+
+namespace rota::testing {
+namespace {
+
+const std::string kSecretKey = "connector-test-secret-key-0123";
+
+Json Fixture(const std::string& name) {
+  std::ifstream in(std::string(ROTA_FIXTURES) + "/" + name);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return Json::parse(ss.str());
+}
+
+std::string Base64(const std::string& bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::string Hmac(const std::string& key, const std::string& text) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(text.data()),
+       text.size(), mac, &len);
+  return std::string(reinterpret_cast<const char*>(mac), len);
+}
+
+std::string Hex(const std::string& bytes) {
+  std::string hex;
+  for (unsigned char c : bytes) {
+    char b[3];
+    std::snprintf(b, sizeof b, "%02x", c);
+    hex += b;
+  }
+  return hex;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A stand-in for the CRMs' APIs on loopback: the few endpoints rota calls, recording
+// every request, answering from the fixtures, and failing on purpose when told to.
+class FakeCrm {
+ public:
+  struct Got {
+    std::string method, path, auth, token, signature;
+    Json body;
+    int64_t at_ms = 0;
+    int answered = 0;
+  };
+
+  explicit FakeCrm(int port = 0) {
+    auto record = [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu_);
+      Got g{req.method, req.path, req.get_header_value("Authorization"), req.get_header_value("x-api-token"),
+            req.get_header_value("Rota-Signature"), Json::parse(req.body, nullptr, false), NowMs(), 200};
+      if (!fail_with_.empty()) {
+        auto [status, retry_after] = fail_with_.front();
+        fail_with_.erase(fail_with_.begin());
+        g.answered = status;
+        res.status = status;
+        if (!retry_after.empty()) res.set_header("Retry-After", retry_after);
+        res.set_content(R"({"status":"error","message":"slow down"})", "application/json");
+      } else {
+        res.set_content(R"({"success":true})", "application/json");
+      }
+      got_.push_back(std::move(g));
+    };
+    server_.Patch(R"(/crm/v3/objects/([a-z]+)/([^/]+))", record);
+    server_.Patch(R"(/api/v2/([a-z]+)/([^/]+))", record);
+    server_.Patch(R"(/api/v1/leads/([^/]+))", record);
+    server_.Post("/hooks/rota", record);
+    server_.Get("/crm/v3/owners", [this](const httplib::Request& req, httplib::Response& res) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        got_.push_back({"GET", req.path + "?" + req.get_param_value("after"), req.get_header_value("Authorization")});
+      }
+      std::string file = req.get_param_value("archived") == "true" ? "hubspot/owners_archived.json"
+                         : req.get_param_value("after") == "2"    ? "hubspot/owners_page2.json"
+                                                                  : "hubspot/owners_page1.json";
+      res.set_content(Fixture(file).dump(), "application/json");
+    });
+    server_.Get("/api/v1/users", [this](const httplib::Request& req, httplib::Response& res) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        got_.push_back({"GET", req.path, "", req.get_header_value("x-api-token")});
+      }
+      std::string file = req.get_param_value("start") == "2" ? "pipedrive/users_page2.json" : "pipedrive/users_page1.json";
+      res.set_content(Fixture(file).dump(), "application/json");
+    });
+    port_ = port == 0 ? server_.bind_to_any_port("127.0.0.1") : (server_.bind_to_port("127.0.0.1", port) ? port : -1);
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~FakeCrm() {
+    server_.stop();
+    thread_.join();
+  }
+  void FailNext(int status, const std::string& retry_after = "") {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_with_.push_back({status, retry_after});
+  }
+  std::vector<Got> got() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return got_;
+  }
+  std::vector<Got> Writes() {
+    std::vector<Got> out;
+    for (const Got& g : got()) {
+      if (g.method != "GET") out.push_back(g);
+    }
+    return out;
+  }
+  int port() const { return port_; }
+  std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::mutex mu_;
+  std::vector<Got> got_;
+  std::vector<std::pair<int, std::string>> fail_with_;
+};
+
+// Pipedrive users 7 and 12 take deals in turn; any deal whose stage changed is
+// decided again. (`id` empty or not: a condition that always holds.)
+Json DealConfig() {
+  return Json::parse(R"({
+    "users": [{"id": "7"}, {"id": "12"}, {"id": "ada"}],
+    "pools": [{"id": "p", "object_type": "deal", "members": ["7", "12"]},
+              {"id": "c", "object_type": "contact", "members": ["7"]},
+              {"id": "co", "object_type": "company", "members": ["12"]},
+              {"id": "north", "object_type": "company", "members": ["ada"]},
+              {"id": "l", "object_type": "lead", "members": ["7"]},
+              {"id": "t", "object_type": "task", "members": ["12"]}],
+    "rules": [{"id": "new-deals", "object_type": "deal", "events": ["created"],
+               "conditions": {"any": [{"field": "id", "op": "is_empty"}, {"field": "id", "op": "is_not_empty"}]}, "assign": {"type": "pool", "pool": "p"}},
+              {"id": "stage", "object_type": "deal", "events": ["updated"],
+               "conditions": {"all": [{"field": "stage_id", "op": "changed"}]}, "assign": {"type": "pool", "pool": "p"}},
+              {"id": "contacts", "object_type": "contact", "events": ["created"],
+               "conditions": {"any": [{"field": "id", "op": "is_empty"}, {"field": "id", "op": "is_not_empty"}]}, "assign": {"type": "pool", "pool": "c"}},
+              {"id": "companies", "object_type": "company", "events": ["created"],
+               "conditions": {"any": [{"field": "id", "op": "is_empty"}, {"field": "id", "op": "is_not_empty"}]}, "assign": {"type": "pool", "pool": "co"}},
+              {"id": "leads", "object_type": "lead", "events": ["created"],
+               "conditions": {"any": [{"field": "id", "op": "is_empty"}, {"field": "id", "op": "is_not_empty"}]}, "assign": {"type": "pool", "pool": "l"}},
+              {"id": "tasks", "object_type": "task", "events": ["created"],
+               "conditions": {"any": [{"field": "id", "op": "is_empty"}, {"field": "id", "op": "is_not_empty"}]}, "assign": {"type": "pool", "pool": "t"}}]
+  })");
+}
+
+struct Fixture_ : ::testing::Test {
+  std::unique_ptr<RotaServer> server;
+  std::string key;
+  void Start(std::map<std::string, std::string> env = {{"ROTA_SECRET_KEY", kSecretKey}}) {
+    server = std::make_unique<RotaServer>("", env,
+                                          std::vector<std::string>{"--webhook-backoff-ms", "100", "--webhook-max-attempts", "30"});
+    key = server->admin_key();
+    Reply r = server->Call("PUT", "/v1/config", key, DealConfig());
+    ASSERT_EQ(r.status, 200) << r.raw;
+  }
+  Reply Connector(const Json& body) { return server->Call("POST", "/v1/connectors", key, body); }
+  Reply Pipedrive(const Json& body, const std::string& user = "hook", const std::string& password = "s3cret",
+                  const std::string& workspace = "default") {
+    auto cli = server->Client();
+    cli->set_basic_auth(user, password);
+    auto res = cli->Post("/v1/connectors/pd/pipedrive/webhook?workspace=" + workspace, body.dump(), "application/json");
+    Reply r;
+    if (res) {
+      r.status = res->status;
+      r.raw = res->body;
+      r.body = Json::parse(res->body, nullptr, false);
+    }
+    return r;
+  }
+  Reply HubSpot(const Json& body, const std::string& secret = "app-secret", int64_t ts = NowMs(),
+                const std::string& query = "") {
+    const std::string target = "/v1/connectors/hs/hubspot/workflow?workspace=default" + query;
+    const std::string raw = body.dump();
+    const std::string uri = "http://127.0.0.1:" + std::to_string(server->port()) + target;
+    const std::string stamp = std::to_string(ts);
+    return server->Call("POST", target, "", body,
+                        {{"X-HubSpot-Signature-v3", Base64(Hmac(secret, "POST" + uri + raw + stamp))},
+                         {"X-HubSpot-Request-Timestamp", stamp}});
+  }
+  Json History() { return server->Call("GET", "/v1/history", key).body["items"]; }
+};
+
+using Connectors = Fixture_;
+
+TEST_F(Connectors, CredentialsAreSealedNeverAnsweredAndNeedTheServerKey) {
+  {
+    RotaServer plain;
+    Reply r = plain.Call("POST", "/v1/connectors", plain.admin_key(),
+                         {{"id", "g"}, {"kind", "generic"}, {"write_back", false}, {"credentials", {{"secret", "x"}}}});
+    EXPECT_EQ(r.status, 503) << r.raw;
+    EXPECT_EQ(r.body["error"]["code"], "secret_key_missing");
+  }
+  Start();
+  FakeCrm crm;
+  Reply c = Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", crm.base()},
+                       {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}, {"api_token", "tok-very-secret"}}}});
+  ASSERT_EQ(c.status, 201) << c.raw;
+  EXPECT_EQ(c.body["credentials_set"], Json::array({"api_token", "webhook_password", "webhook_user"}));
+  EXPECT_EQ(c.body["inbound_url"], "/v1/connectors/pd/pipedrive/webhook?workspace=default");
+  for (const Reply& r : {c, server->Call("GET", "/v1/connectors/pd", key), server->Call("GET", "/v1/connectors", key)}) {
+    EXPECT_EQ(r.raw.find("tok-very-secret"), std::string::npos);
+    EXPECT_EQ(r.raw.find("s3cret"), std::string::npos);
+  }
+  // Not in the database file in clear either.
+  std::ifstream db(server->db(), std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(db)), std::istreambuf_iterator<char>());
+  std::ifstream wal(server->db() + "-wal", std::ios::binary);
+  bytes += std::string((std::istreambuf_iterator<char>(wal)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(bytes.find("tok-very-secret"), std::string::npos);
+
+  // Bad input: every problem named, nothing stored; duplicates and unknown ids.
+  Reply bad = Connector({{"kind", "hubspot"}, {"credentials", {{"api_token", "x"}}}, {"object_map", {{"deals", "deal"}, {"x", 1}}}});
+  EXPECT_EQ(bad.status, 422);
+  EXPECT_GE(bad.body["error"]["details"].size(), 3u) << bad.raw;
+  const Json taken = {{"id", "pd"}, {"kind", "generic"}, {"write_back", false}, {"credentials", {{"secret", "x"}}}};
+  EXPECT_EQ(Connector(taken).status, 409);
+  EXPECT_EQ(server->Call("GET", "/v1/connectors/nope", key).status, 404);
+  EXPECT_EQ(server->Call("GET", "/v1/connectors", key).body["items"].size(), 1u);
+
+  // PATCH replaces a credential and keeps the others; the kind does not change.
+  Reply p = server->Call("PATCH", "/v1/connectors/pd", key, {{"credentials", {{"webhook_password", "n3w"}}}});
+  ASSERT_EQ(p.status, 200) << p.raw;
+  EXPECT_EQ(Pipedrive(Fixture("pipedrive/v2_deal_create.json")).status, 401);
+  EXPECT_EQ(Pipedrive(Fixture("pipedrive/v2_deal_create.json"), "hook", "n3w").status, 200);
+  EXPECT_EQ(server->Call("PATCH", "/v1/connectors/pd", key, {{"kind", "hubspot"}}).status, 422);
+
+  // A member reads but does not change; an integration key does neither.
+  Reply member = server->Call("POST", "/v1/keys", key, {{"role", "member"}});
+  EXPECT_EQ(server->Call("GET", "/v1/connectors/pd", member.body["key"]).status, 200);
+  EXPECT_EQ(server->Call("DELETE", "/v1/connectors/pd", member.body["key"]).status, 403);
+  EXPECT_EQ(server->Call("DELETE", "/v1/connectors/pd", key).status, 204);
+  EXPECT_EQ(server->Call("GET", "/v1/connectors/pd", key).status, 404);
+}
+
+TEST_F(Connectors, PipedriveEveryEntityWritesBackAndTheLoopGuardHolds) {
+  Start();
+  FakeCrm crm;
+  ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", crm.base()},
+                       {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}, {"api_token", "tok"}}}})
+                .status,
+            201);
+  // Signature-like checks: basic auth wrong, missing, wrong workspace.
+  EXPECT_EQ(Pipedrive(Fixture("pipedrive/v2_deal_create.json"), "hook", "wrong").status, 401);
+  EXPECT_EQ(server->Call("POST", "/v1/connectors/pd/pipedrive/webhook", "", Fixture("pipedrive/v2_deal_create.json")).status, 401);
+  EXPECT_EQ(Pipedrive(Fixture("pipedrive/v2_deal_create.json"), "hook", "s3cret", "other").status, 401);
+  EXPECT_TRUE(History().empty());
+
+  struct Case {
+    const char* file;
+    const char* path;
+  };
+  for (const Case& k : {Case{"v2_deal_create.json", "/api/v2/deals/4002"}, Case{"v2_person_create.json", "/api/v2/persons/32"},
+                        Case{"v2_organization_create.json", "/api/v2/organizations/22"},
+                        Case{"v2_lead_create.json", "/api/v1/leads/adf21080-0e10-11eb-879b-05d71fb426ec"},
+                        Case{"v2_activity_create.json", "/api/v2/activities/601"}}) {
+    Reply r = Pipedrive(Fixture(std::string("pipedrive/") + k.file));
+    ASSERT_EQ(r.status, 200) << k.file << r.raw;
+    EXPECT_EQ(r.body["outcome"], "assigned") << k.file << r.raw;
+    ASSERT_TRUE(WaitFor([&] {
+      for (const auto& g : crm.Writes()) {
+        if (g.path == k.path) return true;
+      }
+      return false;
+    })) << k.file;
+  }
+  for (const auto& g : crm.Writes()) {
+    EXPECT_EQ(g.method, "PATCH");
+    EXPECT_EQ(g.token, "tok");
+    EXPECT_TRUE(g.body["owner_id"].is_number_integer()) << g.body;
+  }
+  // The deal went to user 7 (first in the pool): written back as owner_id 7.
+  EXPECT_EQ(crm.Writes()[0].body["owner_id"], 7);
+
+  // A retried webhook (same event) is not decided twice.
+  size_t decisions = History().size();
+  EXPECT_EQ(Pipedrive(Fixture("pipedrive/v2_deal_create.json")).status, 200);
+  EXPECT_EQ(History().size(), decisions);
+
+  // Loop guard: Pipedrive tells rota about rota's own write-back; no second decision.
+  Reply echo = Pipedrive(Fixture("pipedrive/v2_deal_owner_change.json"));
+  ASSERT_EQ(echo.status, 200) << echo.raw;
+  EXPECT_NE(echo.body.value("ignored", "").find("loop_guard"), std::string::npos) << echo.raw;
+  EXPECT_EQ(History().size(), decisions);
+
+  // A stage change ("assign after the pipeline or stage changed") decides again.
+  Reply stage = Pipedrive(Fixture("pipedrive/v2_deal_stage_change.json"));
+  ASSERT_EQ(stage.status, 200) << stage.raw;
+  EXPECT_EQ(stage.body["rule"], "stage");
+  EXPECT_EQ(stage.body["owner"], "12");
+  EXPECT_EQ(History().size(), decisions + 1);
+  // v1 shape too, and a delete that makes no decision.
+  Reply v1 = Pipedrive(Fixture("pipedrive/v1_deal_updated.json"));
+  ASSERT_EQ(v1.status, 200) << v1.raw;
+  EXPECT_EQ(v1.body["rule"], "stage");
+  EXPECT_TRUE(Pipedrive(Fixture("pipedrive/v2_deal_delete.json")).body.contains("ignored"));
+
+  ASSERT_TRUE(WaitFor([&] {
+    Reply d = server->Call("GET", "/v1/connectors/pd/deliveries", key);
+    if (d.body["items"].size() != 7) return false;
+    for (const Json& i : d.body["items"]) {
+      if (i["status"] != "delivered") return false;
+    }
+    return true;
+  })) << server->Call("GET", "/v1/connectors/pd/deliveries", key).raw;
+}
+
+TEST_F(Connectors, HubSpotSignaturesObjectTypesCustomActionAndRateLimit) {
+  Start();
+  FakeCrm crm;
+  ASSERT_EQ(Connector({{"id", "hs"}, {"kind", "hubspot"}, {"api_base", crm.base()},
+                       {"credentials", {{"app_secret", "app-secret"}, {"access_token", "pat-1"}}}})
+                .status,
+            201);
+  // Good, bad and stale signatures.
+  EXPECT_EQ(HubSpot(Fixture("hubspot/workflow_deal.json"), "wrong-secret").status, 401);
+  Reply stale = HubSpot(Fixture("hubspot/workflow_deal.json"), "app-secret", NowMs() - 6 * 60 * 1000);
+  EXPECT_EQ(stale.status, 401);
+  EXPECT_EQ(stale.body["error"]["code"], "bad_signature");
+  EXPECT_EQ(server->Call("POST", "/v1/connectors/hs/hubspot/workflow", "", Fixture("hubspot/workflow_deal.json")).status, 401);
+  EXPECT_TRUE(History().empty());
+
+  // The first write-back is rate limited (429, Retry-After: 1), then accepted.
+  crm.FailNext(429, "1");
+  Reply deal = HubSpot(Fixture("hubspot/workflow_deal.json"));
+  ASSERT_EQ(deal.status, 200) << deal.raw;
+  EXPECT_EQ(deal.body["owner"], "7");
+  ASSERT_TRUE(WaitFor([&] { return crm.Writes().size() >= 2; }));
+  auto writes = crm.Writes();
+  EXPECT_EQ(writes[0].answered, 429);
+  EXPECT_EQ(writes[1].answered, 200);
+  EXPECT_GE(writes[1].at_ms - writes[0].at_ms, 900);  // Retry-After honoured
+  EXPECT_EQ(writes[1].path, "/crm/v3/objects/deals/9001");
+  EXPECT_EQ(writes[1].auth, "Bearer pat-1");
+  const Json expected = {{"properties", {{"hubspot_owner_id", "7"}}}};
+  EXPECT_EQ(writes[1].body, expected);
+
+  Reply contact = HubSpot(Fixture("hubspot/workflow_contact.json"));
+  EXPECT_EQ(contact.body["owner"], "7") << contact.raw;
+  // The custom action answers outputFields; ask the pool "north" by input field.
+  Reply company = HubSpot(Fixture("hubspot/custom_action_company.json"));
+  ASSERT_EQ(company.status, 200) << company.raw;
+  EXPECT_EQ(company.body["outputFields"]["hubspot_owner_id"], "ada");
+  EXPECT_EQ(company.body["outputFields"]["rota_outcome"], "assigned");
+  // HubSpot retries the same callback: the same answer, one decision.
+  size_t n = History().size();
+  EXPECT_EQ(HubSpot(Fixture("hubspot/custom_action_company.json")).body, company.body);
+  EXPECT_EQ(History().size(), n);
+  Reply ticket = HubSpot(Fixture("hubspot/custom_action_ticket.json"));
+  EXPECT_EQ(ticket.body["outputFields"]["hubspot_owner_id"], "12") << ticket.raw;
+  // Without a type in the body, the URL names it; without either, a clear 422.
+  EXPECT_EQ(HubSpot({{"objectId", 8}, {"properties", Json::object()}}).status, 422);
+  EXPECT_EQ(HubSpot({{"objectId", 8}, {"properties", Json::object()}}, "app-secret", NowMs(), "&object_type=contacts")
+                .body["owner"],
+            "7");
+  ASSERT_TRUE(WaitFor([&] {
+    std::set<std::string> paths;
+    for (const auto& g : crm.Writes()) paths.insert(g.path);
+    return paths.count("/crm/v3/objects/contacts/3201") && paths.count("/crm/v3/objects/companies/5120") &&
+           paths.count("/crm/v3/objects/tickets/77") && paths.count("/crm/v3/objects/contacts/8");
+  }));
+}
+
+TEST_F(Connectors, CrmDownForAWhileThenBackLosesNothing) {
+  Start();
+  // A port with nothing listening yet.
+  int port = 0;
+  {
+    FakeCrm probe;
+    port = probe.port();
+  }
+  ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", "http://127.0.0.1:" + std::to_string(port)},
+                       {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}, {"api_token", "tok"}}}})
+                .status,
+            201);
+  std::map<std::string, std::string> decided;
+  for (int i = 0; i < 12; ++i) {
+    Json w = Fixture("pipedrive/v2_deal_create.json");
+    w["meta"]["entity_id"] = std::to_string(5000 + i);
+    w["data"]["id"] = 5000 + i;
+    w["meta"]["correlation_id"] = "c-" + std::to_string(i);
+    Reply r = Pipedrive(w);
+    ASSERT_EQ(r.status, 200) << r.raw;
+    decided["/api/v2/deals/" + std::to_string(5000 + i)] = r.body["owner"];
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  Reply pending = server->Call("GET", "/v1/connectors/pd/deliveries", key);
+  ASSERT_EQ(pending.body["items"].size(), 12u);
+  for (const Json& i : pending.body["items"]) {
+    EXPECT_EQ(i["status"], "pending");
+    EXPECT_GE(i["attempts"].get<int>(), 1);
+  }
+  FakeCrm crm(port);  // back
+  ASSERT_TRUE(WaitFor([&] { return crm.Writes().size() >= 12; }, 20000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::map<std::string, std::string> written;
+  for (const auto& g : crm.Writes()) written[g.path] = g.body["owner_id"].dump();
+  ASSERT_EQ(written.size(), 12u);
+  EXPECT_EQ(crm.Writes().size(), 12u);  // once each
+  for (const auto& [path, owner] : decided) EXPECT_EQ(written[path], owner) << path;
+}
+
+TEST_F(Connectors, UserSyncReadsEveryPage) {
+  Start();
+  FakeCrm crm;
+  ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", crm.base()},
+                       {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}, {"api_token", "tok"}}}})
+                .status,
+            201);
+  Reply sync = server->Call("POST", "/v1/connectors/pd/sync-users", key);
+  ASSERT_EQ(sync.status, 200) << sync.raw;
+  EXPECT_EQ(sync.body["users"], 3);
+  EXPECT_EQ(sync.body["created"], 1);  // 13 is new; 7 and 12 existed
+  EXPECT_EQ(sync.body["inactive"], 1);
+  Reply cy = server->Call("GET", "/v1/users/13", key);
+  EXPECT_EQ(cy.body["name"], "Cy Young");
+  EXPECT_EQ(cy.body["active"], false);
+  EXPECT_EQ(server->Call("GET", "/v1/users/12", key).body["email"], "ada@example.com");
+  EXPECT_EQ(server->Call("POST", "/v1/connectors/pd/sync-users", key).body["unchanged"], 3);
+
+  ASSERT_EQ(Connector({{"id", "hs"}, {"kind", "hubspot"}, {"api_base", crm.base()},
+                       {"credentials", {{"app_secret", "a"}, {"access_token", "pat-1"}}},
+                       {"user_map", {{"ada", "41629779"}}}})
+                .status,
+            201);
+  Reply hs = server->Call("POST", "/v1/connectors/hs/sync-users", key);
+  ASSERT_EQ(hs.status, 200) << hs.raw;
+  EXPECT_EQ(hs.body["users"], 4);  // two pages of owners and one archived
+  EXPECT_EQ(server->Call("GET", "/v1/users/ada", key).body["name"], "Ada Lovelace");  // mapped, not duplicated
+  EXPECT_EQ(server->Call("GET", "/v1/users/41629781", key).body["name"], "Cy Young");
+  EXPECT_EQ(server->Call("GET", "/v1/users/41629700", key).body["active"], false);
+  int owner_pages = 0;
+  for (const auto& g : crm.got()) {
+    if (g.path.rfind("/crm/v3/owners", 0) == 0) {
+      ++owner_pages;
+      EXPECT_EQ(g.auth, "Bearer pat-1");
+    }
+  }
+  EXPECT_EQ(owner_pages, 3);
+
+  // The CRM refusing the token: a clear error, no user changed.
+  ASSERT_EQ(server->Call("PATCH", "/v1/connectors/hs", key, {{"api_base", "http://127.0.0.1:1"}}).status, 200);
+  Reply down = server->Call("POST", "/v1/connectors/hs/sync-users", key);
+  EXPECT_EQ(down.status, 503) << down.raw;
+  EXPECT_EQ(down.body["error"]["code"], "crm_unavailable");
+}
+
+TEST_F(Connectors, GenericMapsAnyBodyAndSignsItsWriteBack) {
+  Start();
+  FakeCrm crm;
+  ASSERT_EQ(Connector({{"id", "crm"}, {"kind", "generic"}, {"api_base", crm.base() + "/hooks/rota"},
+                       {"credentials", {{"secret", "shh"}}},
+                       {"field_map", {{"record_id", "$.payload.key"}, {"object_type", "$.payload.kind"},
+                                      {"properties", "$.payload.fields"}, {"idempotency_key", "$.delivery"}}},
+                       {"object_map", {{"opportunity", "deal"}}}})
+                .status,
+            201);
+  Json body = {{"delivery", "d-1"}, {"payload", {{"key", 42}, {"kind", "opportunity"}, {"fields", {{"county", "Kent"}}}}}};
+  const std::string raw = body.dump();
+  auto sign = [&](const std::string& secret, int64_t t) {
+    return "t=" + std::to_string(t) + ",v1=" + Hex(Hmac(secret, std::to_string(t) + "." + raw));
+  };
+  const int64_t now = NowMs() / 1000;
+  EXPECT_EQ(server->Call("POST", "/v1/connectors/crm/generic", "", body, {{"Rota-Signature", sign("nope", now)}}).status, 401);
+  EXPECT_EQ(server->Call("POST", "/v1/connectors/crm/generic", "", body, {{"Rota-Signature", sign("shh", now - 600)}}).status, 401);
+  Reply r = server->Call("POST", "/v1/connectors/crm/generic", "", body, {{"Rota-Signature", sign("shh", now)}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["owner"], "7");
+  ASSERT_TRUE(WaitFor([&] { return crm.Writes().size() == 1; }));
+  auto g = crm.Writes()[0];
+  EXPECT_EQ(g.path, "/hooks/rota");
+  EXPECT_EQ(g.body["record_id"], "42");
+  EXPECT_EQ(g.body["owner"], "7");
+  std::string t = g.signature.substr(2, g.signature.find(',') - 2);
+  EXPECT_EQ(g.signature, "t=" + t + ",v1=" + Hex(Hmac("shh", t + "." + g.body.dump())));
+  Json unmapped = body;
+  unmapped["payload"]["kind"] = "spaceship";
+  const std::string raw2 = unmapped.dump();
+  Reply bad = server->Call("POST", "/v1/connectors/crm/generic", "", unmapped,
+                           {{"Rota-Signature", "t=" + std::to_string(now) + ",v1=" + Hex(Hmac("shh", std::to_string(now) + "." + raw2))}});
+  EXPECT_EQ(bad.status, 422) << bad.raw;
+}
+
+}  // namespace
+}  // namespace rota::testing
