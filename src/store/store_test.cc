@@ -689,6 +689,94 @@ TEST_P(StoreTest, WebhooksAndDeliveries) {
   EXPECT_EQ(Read()->Webhooks()->size(), 1u);
 }
 
+TEST_P(StoreTest, ConnectorsAndTheirWriteBacks) {
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->InsertConnector({"pd", "pipedrive", R"({"id":"pd"})", "v1:sealed", 5, 5}));
+    ASSERT_OK(tx->InsertConnector({"hs", "hubspot", R"({"id":"hs"})", "v1:other", 6, 6}));
+    EXPECT_EQ(tx->InsertConnector({"pd", "generic", "{}", "x", 7, 7}).code(), Code::kConflict);
+    ASSERT_OK(tx->PutWebhook({"wh", "http://w", {"decision.assigned"}, "sw", 5}));
+    ASSERT_OK(tx->Commit());
+  }
+  {
+    auto tx = Write();
+    EXPECT_EQ(tx->UpdateConnector({"nope", "generic", "{}", "x", 1, 1}).code(), Code::kNotFound);
+    ASSERT_OK(tx->UpdateConnector({"pd", "pipedrive", R"({"id":"pd","v":2})", "v1:resealed", 5, 9}));
+    ASSERT_OK(tx->Commit());
+  }
+  {
+    auto tx = Read();
+    auto all = tx->Connectors();
+    ASSERT_OK(all.status());
+    ASSERT_EQ(all->size(), 2u);
+    EXPECT_EQ((*all)[0].id, "hs");
+    auto pd = tx->FindConnector("pd");
+    ASSERT_OK(pd.status());
+    ASSERT_TRUE(pd->has_value());
+    EXPECT_EQ((*pd)->doc, R"({"id":"pd","v":2})");
+    EXPECT_EQ((*pd)->secrets, "v1:resealed");
+    EXPECT_EQ((*pd)->created_at, 5);
+    EXPECT_EQ((*pd)->updated_at, 9);
+    EXPECT_FALSE(tx->FindConnector("nope")->has_value());
+    EXPECT_FALSE(Read("ws2")->FindConnector("pd")->has_value());  // workspaces apart
+  }
+  {
+    auto tx = Write();
+    for (int i = 1; i <= 2; ++i) {
+      DeliveryRow d;
+      d.id = "wb_" + std::to_string(i);
+      d.connector = "pd";
+      d.event = "owner.write_back";
+      d.body = "{}";
+      d.next_attempt_at = 1000;
+      d.created_at = 900;
+      ASSERT_OK(tx->InsertDelivery(d));
+    }
+    DeliveryRow w;
+    w.id = "del_w";
+    w.webhook = "wh";
+    w.event = "decision.assigned";
+    w.body = "{}";
+    w.next_attempt_at = 1000;
+    w.created_at = 900;
+    ASSERT_OK(tx->InsertDelivery(w));
+    ASSERT_OK(tx->Commit());
+  }
+  // One claim hands out webhook rows and write-backs alike, each with its target.
+  auto claimed = store_->ClaimDeliveries(1000, 5000, 10);
+  ASSERT_OK(claimed.status());
+  ASSERT_EQ(claimed->size(), 3u);
+  EXPECT_EQ((*claimed)[0].connector, "pd");
+  ASSERT_TRUE((*claimed)[0].target.has_value());
+  EXPECT_EQ((*claimed)[0].target->kind, "pipedrive");
+  EXPECT_EQ((*claimed)[0].target->secrets, "v1:resealed");
+  EXPECT_EQ((*claimed)[2].webhook, "wh");
+  EXPECT_EQ((*claimed)[2].url, "http://w");
+  EXPECT_FALSE((*claimed)[2].target.has_value());
+  {
+    auto tx = Read();
+    auto list = tx->ConnectorDeliveries("pd", std::nullopt, 10);
+    ASSERT_OK(list.status());
+    ASSERT_EQ(list->size(), 2u);
+    EXPECT_EQ((*list)[0].id, "wb_2");  // newest first
+    EXPECT_EQ(tx->ConnectorDeliveries("pd", (*list)[0].seq, 10)->size(), 1u);
+    EXPECT_TRUE(tx->ConnectorDeliveries("hs", std::nullopt, 10)->empty());
+    EXPECT_TRUE(tx->Deliveries("pd", std::nullopt, 10)->empty());  // not a webhook's
+  }
+  {
+    auto tx = Write();
+    EXPECT_EQ(tx->DeleteConnector("nope").code(), Code::kNotFound);
+    ASSERT_OK(tx->DeleteConnector("pd"));
+    ASSERT_OK(tx->Commit());
+  }
+  // Its pending write-backs fail with it; the webhook's row is still due.
+  auto after = store_->ClaimDeliveries(7000, 5000, 10);
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ((*after)[0].id, "del_w");
+  auto gone = Read()->ConnectorDeliveries("pd", std::nullopt, 10);
+  for (const DeliveryRow& d : *gone) EXPECT_EQ(d.status, "failed");
+}
+
 TEST_P(StoreTest, ConcurrentClaimsHandEachRowToOneCaller) {
   {
     auto tx = Write();

@@ -108,6 +108,8 @@ class FakeCrm {
     });
     port_ = port == 0 ? server_.bind_to_any_port("127.0.0.1") : (server_.bind_to_port("127.0.0.1", port) ? port : -1);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // Stopping a server that has not started listening yet would hang its thread.
+    WaitFor([this] { return port_ < 0 || server_.is_running(); }, 5000);
   }
   ~FakeCrm() {
     server_.stop();
