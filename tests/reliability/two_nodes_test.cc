@@ -80,6 +80,14 @@ std::string DecideOn(const RotaServer& node, const std::string& key, const Json&
   return r.body["owner"].is_string() ? r.body["owner"].get<std::string>() : "(unassigned)";
 }
 
+// rota_tx_retries_total from the node's /metrics (-1 when missing).
+long long TxRetries(const RotaServer& node) {
+  Reply m = node.Call("GET", "/metrics", "");
+  const std::string name = "\nrota_tx_retries_total ";
+  const size_t at = m.raw.find(name);
+  return at == std::string::npos ? -1 : std::atoll(m.raw.c_str() + at + name.size());
+}
+
 TEST(TwoNodes, postgres_OnePoolAndOneKeyStayExactAcrossNodes) {
   Backend backend = FreshPostgres();
   if (!backend.skip_reason.empty()) GTEST_SKIP() << backend.skip_reason;
@@ -238,6 +246,10 @@ TEST(TwoNodes, postgres_OnePoolAndOneKeyStayExactAcrossNodes) {
     EXPECT_NE(DecideOn(a, key, lead), gone) << "node A decided with the pool before node B removed " << gone;
   }
   fig.Set("config_changes_seen_across_nodes", 2);
+  // Transactions PostgreSQL gave up and the nodes ran again (none surfaced above).
+  fig.Set("tx_retries_a", TxRetries(a));
+  fig.Set("tx_retries_b", TxRetries(b));
+  EXPECT_GE(fig.Get("tx_retries_a"), 0) << "rota_tx_retries_total missing from /metrics";
   RecordProperty("seconds", static_cast<int>(secs));
 }
 
