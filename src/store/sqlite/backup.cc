@@ -37,9 +37,9 @@ Result<BackupProgress> Backup(const std::string& source, const std::string& targ
   std::error_code ec;
   if (!fs::is_regular_file(source, ec)) return Status::NotFound("no database at " + source);
   if (fs::exists(target, ec) && !options.overwrite) {
-    return Status::Invalid("FILE", target + " exists; choose a new name or pass --force to replace it");
+    return Status::Conflict(target + " exists; choose a new name or pass --force to replace it");
   }
-  if (fs::is_directory(target, ec)) return Status::Invalid("FILE", target + " is a directory");
+  if (fs::is_directory(target, ec)) return Status::Conflict(target + " is a directory");
 
   sqlite3* raw = nullptr;
   // Read-write so that the WAL index can be used like the server does; nothing is written.
@@ -48,7 +48,7 @@ Result<BackupProgress> Backup(const std::string& source, const std::string& targ
   if (rc != SQLITE_OK) return Status::Internal("cannot open " + source + ": " + Message(raw));
   sqlite3_busy_timeout(src.get(), 30000);
   if (Scalar(src.get(), "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='decisions'") != 1) {
-    return Status::Invalid("--db", source + " is not a rota database");
+    return Status(Code::kInvalid, "not_a_rota_database", source + " is not a rota database");
   }
 
   // Written beside the target, renamed into place once complete: a failed or interrupted

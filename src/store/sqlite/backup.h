@@ -26,8 +26,8 @@ struct BackupOptions {
 };
 
 // Copies the rota database at `source` into the new file `target`. NotFound when there is
-// no database at `source`, Invalid when it is not a rota database or `target` exists
-// (without overwrite), Internal when `target` cannot be written. Answers the final
+// no database at `source`, Invalid when it is not a rota database, Conflict when `target`
+// exists (without overwrite) or is a directory, Internal when `target` cannot be written. Answers the final
 // progress (pages copied and their size).
 Result<BackupProgress> Backup(const std::string& source, const std::string& target, const BackupOptions& options);
 
