@@ -18,6 +18,7 @@ void AddKeys(CLI::App& app, int* exit_code);
 void AddConfig(CLI::App& app, int* exit_code);
 void AddHistory(CLI::App& app, int* exit_code);
 void AddDistributions(CLI::App& app, int* exit_code);
+void AddBackup(CLI::App& app, int* exit_code);
 
 // The store at `db` and a service over it with the system clock, for one command.
 struct Env {

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   rota::cli::AddDistributions(app, &exit_code);
   rota::cli::AddWorkspaces(app, &exit_code);
   rota::cli::AddKeys(app, &exit_code);
+  rota::cli::AddBackup(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -48,6 +48,14 @@ class [[nodiscard]] Status {
   static Status Conflict(std::string msg) { return {Code::kConflict, "conflict", std::move(msg)}; }
   static Status Internal(std::string msg) { return {Code::kInternal, "internal", std::move(msg)}; }
   static Status Forbidden(std::string msg) { return {Code::kForbidden, "forbidden", std::move(msg)}; }
+  // The database gave up the transaction (a serialization failure or a deadlock):
+  // nothing of it was stored and running it again from the start may succeed. 503
+  // "retry" when it reaches a client; the service retries it first (service/retry.h).
+  static Status Retry(std::string msg) {
+    Status s(Code::kUnavailable, "retry", std::move(msg));
+    s.retryable_ = true;
+    return s;
+  }
   // 422 with every problem listed; the message names the first one and the count.
   static Status Invalid(std::vector<Problem> problems);
   static Status Invalid(std::string path, std::string message) {
@@ -60,6 +68,8 @@ class [[nodiscard]] Status {
   const std::string& error_code() const { return error_code_; }
   const std::string& message() const { return message_; }
   const std::vector<Problem>& details() const { return details_; }
+  // Made by Retry(): the whole transaction may be run again.
+  bool retryable() const { return retryable_; }
   std::string ToString() const;
 
  private:
@@ -67,6 +77,7 @@ class [[nodiscard]] Status {
   std::string error_code_;
   std::string message_;
   std::vector<Problem> details_;
+  bool retryable_ = false;
 };
 
 // A value or the Status saying why there is none.

@@ -147,27 +147,31 @@ Status EraseFrom(std::vector<T>& list, const char* kind, const std::string& id) 
 template <typename F>
 Result<std::shared_ptr<const core::Workspace>> Service::Mutate(const std::string& ws, F change, bool dry_run,
                                                                std::vector<Change>* changes) {
-  auto txr = store_.BeginWrite(ws);
-  if (!txr.ok()) return txr.status();
-  store::Tx& tx = **txr;
-  auto loaded = tx.LoadConfig();
-  if (!loaded.ok()) return loaded.status();
-  auto before = ParseStoredConfig(loaded->second);
-  if (!before.ok()) return before.status();
-  core::Config after = *before;
-  Status s = change(after, tx);
-  if (!s.ok()) return s;
-  auto diff = Reconcile(*before, after, &tx);
-  if (!diff.ok()) return diff.status();
-  if (changes != nullptr) *changes = std::move(diff).value();
-  auto built = core::Workspace::Build(after);
-  if (!built.ok()) return built.status();
-  if (dry_run) return *built;  // the transaction rolls back
-  int64_t version = loaded->first + 1;
-  if (s = tx.SaveConfig(version, StoredConfig(after)); !s.ok()) return s;
-  if (s = tx.Commit(); !s.ok()) return s;
-  snapshots_.Put(ws, version, *built);
-  return *built;
+  // Run again from the start when the database gives the transaction up: `change`
+  // works on a fresh copy of the stored document each time.
+  return Retrying([&]() -> Result<std::shared_ptr<const core::Workspace>> {
+    auto txr = store_.BeginWrite(ws);
+    if (!txr.ok()) return txr.status();
+    store::Tx& tx = **txr;
+    auto loaded = tx.LoadConfig();
+    if (!loaded.ok()) return loaded.status();
+    auto before = ParseStoredConfig(loaded->second);
+    if (!before.ok()) return before.status();
+    core::Config after = *before;
+    Status s = change(after, tx);
+    if (!s.ok()) return s;
+    auto diff = Reconcile(*before, after, &tx);
+    if (!diff.ok()) return diff.status();
+    if (changes != nullptr) *changes = std::move(diff).value();
+    auto built = core::Workspace::Build(after);
+    if (!built.ok()) return built.status();
+    if (dry_run) return *built;  // the transaction rolls back
+    int64_t version = loaded->first + 1;
+    if (s = tx.SaveConfig(version, StoredConfig(after)); !s.ok()) return s;
+    if (s = tx.Commit(); !s.ok()) return s;
+    snapshots_.Put(ws, version, *built);
+    return *built;
+  });
 }
 
 Result<std::shared_ptr<const core::Workspace>> Service::Current(const std::string& ws) {

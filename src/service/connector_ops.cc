@@ -85,10 +85,12 @@ Result<Json> Service::CreateConnector(const std::string& ws, const Json& body) {
   row.doc = cx::SettingsJson(*c).dump();
   row.secrets = secrets_->Seal(cx::CredentialsJson(*c).dump());
   row.created_at = row.updated_at = clock_.Now().time_since_epoch().count();
-  auto tx = store_.BeginWrite(ws);
-  if (!tx.ok()) return tx.status();
-  Status s = (*tx)->InsertConnector(row);
-  if (s.ok()) s = (*tx)->Commit();
+  Status s = Retrying([&]() -> Status {
+    auto tx = store_.BeginWrite(ws);
+    if (!tx.ok()) return tx.status();
+    Status st = (*tx)->InsertConnector(row);
+    return st.ok() ? (*tx)->Commit() : st;
+  });
   if (!s.ok()) return s;
   return ConnectorJson(ws, *c, row);
 }
@@ -127,6 +129,10 @@ Result<Json> Service::GetConnector(const std::string& ws, const std::string& id)
 
 Result<Json> Service::PatchConnector(const std::string& ws, const std::string& id, const Json& patch) {
   if (!patch.is_object()) return Status::Invalid("", "the body is a JSON object");
+  return Retrying([&]() { return PatchConnectorOnce(ws, id, patch); });
+}
+
+Result<Json> Service::PatchConnectorOnce(const std::string& ws, const std::string& id, const Json& patch) {
   auto tx = store_.BeginWrite(ws);
   if (!tx.ok()) return tx.status();
   auto row = (*tx)->FindConnector(id);
@@ -168,11 +174,12 @@ Result<Json> Service::PatchConnector(const std::string& ws, const std::string& i
 }
 
 Status Service::DeleteConnector(const std::string& ws, const std::string& id) {
-  auto tx = store_.BeginWrite(ws);
-  if (!tx.ok()) return tx.status();
-  Status s = (*tx)->DeleteConnector(id);
-  if (!s.ok()) return s;
-  return (*tx)->Commit();
+  return Retrying([&]() -> Status {
+    auto tx = store_.BeginWrite(ws);
+    if (!tx.ok()) return tx.status();
+    Status s = (*tx)->DeleteConnector(id);
+    return s.ok() ? (*tx)->Commit() : s;
+  });
 }
 
 Result<Json> Service::ConnectorDeliveries(const std::string& ws, const std::string& id, const Page& page) {

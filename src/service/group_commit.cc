@@ -41,25 +41,44 @@ std::vector<Result<io::Json>> GroupCommit::Run(const std::string& workspace, std
 }
 
 void GroupCommit::RunBatch(const std::string& workspace, const std::vector<Pending*>& batch) {
-  auto fail_all = [&](const Status& s) {
-    for (Pending* p : batch) p->result = s;
+  auto given_up = [](const std::vector<Result<io::Json>>& results) {
+    return std::any_of(results.begin(), results.end(), [](const Result<io::Json>& r) { return r.status().retryable(); });
   };
+  for (int attempt = 1;; ++attempt) {
+    std::vector<Result<io::Json>> results = RunOnce(workspace, batch);
+    if (!given_up(results) || attempt >= retry_.max_attempts) {
+      for (size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(results[i]);
+      return;
+    }
+    if (on_retry_) on_retry_();
+    PauseBeforeRetry(retry_, attempt);
+  }
+}
+
+std::vector<Result<io::Json>> GroupCommit::RunOnce(const std::string& workspace, const std::vector<Pending*>& batch) {
+  auto all = [&](const Status& s) { return std::vector<Result<io::Json>>(batch.size(), Result<io::Json>(s)); };
   auto tx = store_.BeginWrite(workspace);
-  if (!tx.ok()) return fail_all(tx.status());
-  std::vector<std::optional<Result<io::Json>>> results(batch.size());
-  for (size_t i = 0; i < batch.size(); ++i) {
+  if (!tx.ok()) return all(tx.status());
+  std::vector<Result<io::Json>> results;
+  results.reserve(batch.size());
+  for (Pending* p : batch) {
     Status s = (*tx)->BeginUnit();
-    if (!s.ok()) return fail_all(s);
-    Result<io::Json> r = batch[i]->work(**tx);
+    if (!s.ok()) return all(s);
+    Result<io::Json> r = p->work(**tx);
+    // Given up by the database: the whole transaction is lost, not only this unit.
+    if (r.status().retryable()) return all(r.status());
     s = r.ok() ? (*tx)->EndUnit() : (*tx)->RollbackUnit();
-    if (!s.ok()) return fail_all(s);
-    results[i] = std::move(r);
+    if (!s.ok()) return all(s);
+    results.push_back(std::move(r));
   }
   Status committed = (*tx)->Commit();
-  for (size_t i = 0; i < batch.size(); ++i) {
+  if (!committed.ok()) {
     // A failed commit fails every decision of the batch; none was acknowledged.
-    batch[i]->result = committed.ok() || !results[i]->ok() ? std::move(*results[i]) : Result<io::Json>(committed);
+    for (Result<io::Json>& r : results) {
+      if (r.ok()) r = committed;
+    }
   }
+  return results;
 }
 
 size_t GroupCommit::batches() const {

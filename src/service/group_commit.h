@@ -4,7 +4,9 @@
 //
 // The first caller for a workspace leads: it takes the queued work, runs it in one
 // write transaction and commits; callers that arrive meanwhile queue for the next
-// batch, which one of them leads. Thread-safe.
+// batch, which one of them leads. A batch whose transaction the database gave up (a
+// serialization failure or deadlock, Status::retryable()) is run again whole, in a new
+// transaction, as retry.h says; nothing of it was acknowledged. Thread-safe.
 #pragma once
 
 #include <condition_variable>
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "io/json_util.h"
+#include "service/retry.h"
 #include "store/store.h"
 
 namespace rota::service {
@@ -25,7 +28,9 @@ class GroupCommit {
  public:
   using Work = std::function<Result<io::Json>(store::Tx&)>;
 
-  GroupCommit(store::Store& store, size_t max_batch) : store_(store), max_batch_(max_batch) {}
+  // `on_retry` is told each time a batch runs again.
+  GroupCommit(store::Store& store, size_t max_batch, RetryPolicy retry = {}, std::function<void()> on_retry = {})
+      : store_(store), max_batch_(max_batch), retry_(retry), on_retry_(std::move(on_retry)) {}
 
   // Runs each work in order, each in its own unit, and answers their results once
   // the transaction that holds them committed (or failed).
@@ -45,9 +50,13 @@ class GroupCommit {
     bool leading = false;
   };
   void RunBatch(const std::string& workspace, const std::vector<Pending*>& batch);
+  // One transaction over the batch: a result per work.
+  std::vector<Result<io::Json>> RunOnce(const std::string& workspace, const std::vector<Pending*>& batch);
 
   store::Store& store_;
   const size_t max_batch_;
+  const RetryPolicy retry_;
+  const std::function<void()> on_retry_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, Queue> queues_;  // GUARDED_BY(mu_)

@@ -19,6 +19,11 @@ void Metrics::Decision(const std::string& outcome, const std::string& strategy, 
   latency_sum_ += seconds;
 }
 
+void Metrics::TxRetried() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++tx_retries_;
+}
+
 static std::string Escape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -54,6 +59,10 @@ std::string Metrics::Render() const {
   o << "rota_decision_duration_seconds_bucket{le=\"+Inf\"} " << latency_count_ << "\n"
     << "rota_decision_duration_seconds_sum " << latency_sum_ << "\n"
     << "rota_decision_duration_seconds_count " << latency_count_ << "\n";
+  o << "# HELP rota_tx_retries_total Write transactions run again after the database gave them up "
+       "(serialization failure or deadlock).\n"
+    << "# TYPE rota_tx_retries_total counter\n"
+    << "rota_tx_retries_total " << tx_retries_ << "\n";
   return o.str();
 }
 

@@ -15,6 +15,8 @@ class Metrics {
  public:
   void Request(const std::string& route, int status);
   void Decision(const std::string& outcome, const std::string& strategy, double seconds);
+  // A write transaction the database gave up (serialization failure, deadlock) runs again.
+  void TxRetried();
   std::string Render() const;
 
  private:
@@ -26,6 +28,7 @@ class Metrics {
   std::array<int64_t, kBuckets.size()> latency_buckets_{};               // GUARDED_BY(mu_)
   int64_t latency_count_ = 0;                                           // GUARDED_BY(mu_)
   double latency_sum_ = 0;                                              // GUARDED_BY(mu_)
+  int64_t tx_retries_ = 0;                                              // GUARDED_BY(mu_)
 };
 
 }  // namespace rota::service

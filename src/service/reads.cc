@@ -38,17 +38,19 @@ Result<Json> Service::PutRecord(const std::string& ws, const std::string& type, 
   core::Record r = io::ReadRecord(copy, "", p);
   r.object_type = *t;
   if (!p.empty()) return p.ToStatus();
-  auto tx = store_.BeginWrite(ws);
-  if (!tx.ok()) return tx.status();
   const int64_t now = clock_.Now().time_since_epoch().count();
-  Status s = (*tx)->PutRecord(r, now);
-  if (s.ok() && !r.owners.empty()) s = (*tx)->RemoveUnassigned(type, id);  // assigned by hand
-  if (s.ok()) {
-    auto hooks = (*tx)->Webhooks();
-    s = hooks.ok() ? Emit(**tx, *hooks, "record.updated", Json{{"record", io::WriteRecord(r)}}, now * 1000)
-                   : hooks.status();
-  }
-  if (s.ok()) s = (*tx)->Commit();
+  Status s = Retrying([&]() -> Status {
+    auto tx = store_.BeginWrite(ws);
+    if (!tx.ok()) return tx.status();
+    Status st = (*tx)->PutRecord(r, now);
+    if (st.ok() && !r.owners.empty()) st = (*tx)->RemoveUnassigned(type, id);  // assigned by hand
+    if (st.ok()) {
+      auto hooks = (*tx)->Webhooks();
+      st = hooks.ok() ? Emit(**tx, *hooks, "record.updated", Json{{"record", io::WriteRecord(r)}}, now * 1000)
+                      : hooks.status();
+    }
+    return st.ok() ? (*tx)->Commit() : st;
+  });
   if (!s.ok()) return s;
   return GetRecord(ws, type, id);
 }

@@ -111,13 +111,15 @@ Result<int64_t> Service::PurgeHistory(const std::string& ws) {
   if (!w.ok()) return w.status();
   int64_t days = (*w)->config().settings.history_retention_days;
   int64_t before = clock_.Now().time_since_epoch().count() - days * 86400;
-  auto tx = store_.BeginWrite(ws);
-  if (!tx.ok()) return tx.status();
-  auto n = (*tx)->PurgeDecisions(before);
-  if (!n.ok()) return n.status();
-  Status s = (*tx)->Commit();
-  if (!s.ok()) return s;
-  return *n;
+  return Retrying([&]() -> Result<int64_t> {
+    auto tx = store_.BeginWrite(ws);
+    if (!tx.ok()) return tx.status();
+    auto n = (*tx)->PurgeDecisions(before);
+    if (!n.ok()) return n.status();
+    Status s = (*tx)->Commit();
+    if (!s.ok()) return s;
+    return *n;
+  });
 }
 
 Result<int64_t> Service::PurgeAllHistory() {

@@ -22,6 +22,7 @@
 #include "service/group_commit.h"
 #include "service/metrics.h"
 #include "service/reconcile.h"
+#include "service/retry.h"
 #include "service/snapshots.h"
 #include "store/store.h"
 
@@ -70,8 +71,12 @@ using MutateFn = std::function<Status(core::Config&, store::Tx&)>;
 class Service {
  public:
   // `group_commit_max`: most decisions committed in one transaction.
-  Service(store::Store& store, Clock& clock, size_t group_commit_max = 256)
-      : store_(store), clock_(clock), committer_(store, group_commit_max) {}
+  // `retry`: how write transactions the database gave up are run again (retry.h).
+  Service(store::Store& store, Clock& clock, size_t group_commit_max = 256, RetryPolicy retry = {})
+      : store_(store),
+        clock_(clock),
+        retry_(retry),
+        committer_(store, group_commit_max, retry, [this] { metrics_.TxRetried(); }) {}
 
   store::Store& store() { return store_; }
   Clock& clock() { return clock_; }
@@ -190,6 +195,13 @@ class Service {
   Result<std::shared_ptr<const core::Workspace>> Mutate(const std::string& ws, F change, bool dry_run = false,
                                                         std::vector<Change>* changes = nullptr);
   Result<std::shared_ptr<const core::Workspace>> Current(const std::string& ws);
+  Result<Json> PatchConnectorOnce(const std::string& ws, const std::string& id, const Json& patch);
+  // Runs `attempt` (one write transaction, begun and committed inside) again while the
+  // database gives it up, as retry_ says.
+  template <typename F>
+  auto Retrying(F&& attempt) -> decltype(attempt()) {
+    return WithRetry(retry_, [this] { metrics_.TxRetried(); }, std::forward<F>(attempt));
+  }
   // An assign request checked and ready to decide.
   struct PreparedAssign {
     io::AssignBody body;
@@ -207,6 +219,7 @@ class Service {
 
   store::Store& store_;
   Clock& clock_;
+  const RetryPolicy retry_;
   Snapshots snapshots_;
   Metrics metrics_;
   GroupCommit committer_;

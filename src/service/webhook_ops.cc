@@ -74,10 +74,12 @@ Result<Json> Service::CreateWebhook(const std::string& ws, const Json& body) {
   const bool generated = w.secret.empty();
   if (generated) w.secret = "whsec_" + RandomHex(24);
   w.created_at = clock_.Now().time_since_epoch().count();
-  auto tx = store_.BeginWrite(ws);
-  if (!tx.ok()) return tx.status();
-  Status s = (*tx)->PutWebhook(w);
-  if (s.ok()) s = (*tx)->Commit();
+  Status s = Retrying([&]() -> Status {
+    auto tx = store_.BeginWrite(ws);
+    if (!tx.ok()) return tx.status();
+    Status st = (*tx)->PutWebhook(w);
+    return st.ok() ? (*tx)->Commit() : st;
+  });
   if (!s.ok()) return s;
   Json j = WebhookJson(w);
   j["secret"] = w.secret;  // shown once
@@ -106,11 +108,12 @@ Result<Json> Service::GetWebhook(const std::string& ws, const std::string& id) {
 }
 
 Status Service::DeleteWebhook(const std::string& ws, const std::string& id) {
-  auto tx = store_.BeginWrite(ws);
-  if (!tx.ok()) return tx.status();
-  Status s = (*tx)->DeleteWebhook(id);
-  if (!s.ok()) return s;
-  return (*tx)->Commit();
+  return Retrying([&]() -> Status {
+    auto tx = store_.BeginWrite(ws);
+    if (!tx.ok()) return tx.status();
+    Status s = (*tx)->DeleteWebhook(id);
+    return s.ok() ? (*tx)->Commit() : s;
+  });
 }
 
 Result<Json> Service::ListDeliveries(const std::string& ws, const std::string& webhook, const Page& page) {
@@ -126,11 +129,13 @@ Result<Json> Service::ListDeliveries(const std::string& ws, const std::string& w
 }
 
 Result<Json> Service::RetryDelivery(const std::string& ws, const std::string& webhook, const std::string& delivery) {
-  auto tx = store_.BeginWrite(ws);
-  if (!tx.ok()) return tx.status();
   int64_t now_ms = clock_.Now().time_since_epoch().count() * 1000;
-  Status s = (*tx)->RetryDelivery(webhook, delivery, now_ms);
-  if (s.ok()) s = (*tx)->Commit();
+  Status s = Retrying([&]() -> Status {
+    auto tx = store_.BeginWrite(ws);
+    if (!tx.ok()) return tx.status();
+    Status st = (*tx)->RetryDelivery(webhook, delivery, now_ms);
+    return st.ok() ? (*tx)->Commit() : st;
+  });
   if (!s.ok()) return s;
   return Json{{"id", delivery}, {"status", "pending"}};
 }

@@ -298,11 +298,16 @@ std::vector<Route> Routes(const std::string& key_id, const std::string& delivery
   };
 }
 
-TEST(BadInput, EveryRouteRefusesBadInputChangesNothingAndStaysUp) {
-  RotaServer server("", {}, {"--quiet", "--webhook-backoff-ms", "3600000", "--webhook-max-attempts", "1"});
+class BadInput : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BadInput, EveryRouteRefusesBadInputChangesNothingAndStaysUp) {
+  TempDir dir;
+  Backend backend = MakeBackend(GetParam(), dir);
+  if (!backend.skip_reason.empty()) GTEST_SKIP() << backend.skip_reason;
+  RotaServer server(backend.db, {}, {"--quiet", "--webhook-backoff-ms", "3600000", "--webhook-max-attempts", "1"});
   const std::string key = server.admin_key();
   ASSERT_FALSE(key.empty());
-  Figures fig("bad-input/sqlite");
+  Figures fig("bad-input/" + GetParam());
   As admin{server, key};
   SeedUsers(admin, {"u-1", "u-2", "u-3"});
   ASSERT_EQ(admin.Post("/v1/pools", Pool("p", {"u-1", "u-2"})).status, 201);
@@ -452,6 +457,9 @@ TEST(BadInput, EveryRouteRefusesBadInputChangesNothingAndStaysUp) {
   fig.Set("history_before", static_cast<long long>(before.history));
   fig.Set("history_after", static_cast<long long>(after.history));
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, BadInput, ::testing::ValuesIn(BackendNames()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace rota::testing::reliability

@@ -108,11 +108,15 @@ std::string Sub(std::string s, const std::string& id) {
   return s;
 }
 
-TEST(Isolation, NoWorkspaceCanReadChangeOrInferAnothersObjects) {
+class Isolation : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Isolation, NoWorkspaceCanReadChangeOrInferAnothersObjects) {
   TempDir dir;
-  const std::string db = dir.path() + "/rota.db";
+  Backend backend = MakeBackend(GetParam(), dir);
+  if (!backend.skip_reason.empty()) GTEST_SKIP() << backend.skip_reason;
+  const std::string db = backend.db;
   RotaServer server(db, {}, {"--quiet", "--webhook-backoff-ms", "3600000", "--webhook-max-attempts", "1"});
-  Figures fig("isolation/sqlite");
+  Figures fig("isolation/" + GetParam());
   std::vector<Ws> ws = {{"A", server.admin_key()}, {"B", ""}, {"C", ""}};
   ASSERT_FALSE(ws[0].key.empty());
   for (size_t i = 1; i < ws.size(); ++i) {
@@ -341,6 +345,9 @@ TEST(Isolation, NoWorkspaceCanReadChangeOrInferAnothersObjects) {
   fig.Set("probes", probes);
   fig.Set("leaks", leaks);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, Isolation, ::testing::ValuesIn(BackendNames()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace rota::testing::reliability

@@ -12,7 +12,7 @@ Status ErrorStatus(PGconn* c, const PGresult* r) {
   if (state) {
     if (std::strcmp(state, "23505") == 0) return Status::Conflict("already exists: " + msg);
     if (std::strcmp(state, "40001") == 0 || std::strcmp(state, "40P01") == 0) {
-      return Status(Code::kUnavailable, "retry", "database: transaction must be retried: " + msg);
+      return Status::Retry("database: transaction must be retried: " + msg);
     }
     // Class 08 (connection exception), 57P01..03 (shutdown, cannot connect now), 53 (resources).
     if (std::strncmp(state, "08", 2) == 0 || std::strncmp(state, "57P", 3) == 0 || std::strncmp(state, "53", 2) == 0) {
@@ -51,7 +51,13 @@ Result<PgResult> PgConnection::Check(PGresult* r) {
     return PgResult(r);
   }
   Status s = ErrorStatus(c_, r);
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  const bool aborted = state != nullptr && std::strcmp(state, "25P02") == 0;
   if (r) PQclear(r);
+  // In a transaction that an earlier statement aborted, every statement fails with
+  // 25P02; answer the cause instead, so that a serialization failure or deadlock seen
+  // by a read that could not report it still reaches the caller as retryable.
+  if (aborted && !last_error_.ok()) return last_error_;
   last_error_ = s;
   return s;
 }

@@ -1,7 +1,8 @@
 // A small RAII layer over libpq: one connection, text parameters through
 // PQexecParams, results read by row and column. Errors become Status values (unique
-// violations → Conflict, serialization failures and deadlocks → Unavailable "retry");
-// nothing throws.
+// violations → Conflict, serialization failures and deadlocks → Status::Retry(), which
+// the service runs again); nothing throws. In an aborted transaction a statement
+// answers the status of the statement that aborted it.
 #pragma once
 
 #include <libpq-fe.h>
@@ -84,7 +85,8 @@ class PgConnection {
   // Healthy and outside any transaction: fit to go back to the pool.
   bool Idle() const;
   bool InFailedTransaction() const { return PQtransactionStatus(c_) == PQTRANS_INERROR; }
-  // The status of the last failed statement of this connection (OK when none).
+  // The status of the last failed statement of this connection (OK when none); in an
+  // aborted transaction, of the statement that aborted it.
   const Status& last_error() const { return last_error_; }
   PGconn* raw() { return c_; }
 
