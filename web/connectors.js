@@ -14,7 +14,7 @@ const KINDS = {
       ['app_secret', 'App secret', 'The HubSpot app\'s client secret: checks X-HubSpot-Signature-v3 on calls in'],
       ['access_token', 'Access token', 'A private app\'s access token: writes owners back and reads owners'],
     ],
-    howTo: 'In HubSpot, add a workflow action "Send a webhook" (POST) to the inbound URL below.',
+    howTo: 'In HubSpot, add the workflow action "Send a webhook" (POST) to the connector\'s inbound URL.',
   },
   pipedrive: {
     label: 'Pipedrive',
@@ -24,7 +24,7 @@ const KINDS = {
       ['webhook_password', 'Webhook password', 'The HTTP basic auth password you set on the Pipedrive webhook'],
       ['api_token', 'API token', 'A Pipedrive API token: writes owners back and reads users'],
     ],
-    howTo: 'In Pipedrive, create a webhook (added and updated events) to the inbound URL below, with the basic auth user and password.',
+    howTo: 'In Pipedrive, add a webhook (added and updated events) to the connector\'s inbound URL, with the basic auth user and password set here.',
   },
   generic: {
     label: 'Generic',
@@ -32,7 +32,7 @@ const KINDS = {
     credentials: [
       ['secret', 'Secret', 'Signs calls in (Rota-Signature: t=UNIX,v1=HMAC-SHA256 of "t.body") and write-backs out'],
     ],
-    howTo: 'Your CRM POSTs its records to the inbound URL below, signed with the secret; the field map says where each value is.',
+    howTo: 'Your CRM POSTs its records to the connector\'s inbound URL, signed with the secret; the field map says where each value is.',
   },
 };
 const FIELDS = ['record_id', 'object_type', 'event', 'properties', 'previous', 'links', 'owners', 'open', 'idempotency_key', 'pool', 'rule'];
@@ -103,9 +103,9 @@ export async function render(root, ctx) {
       h('dl', { class: 'facts' },
         h('dt', null, 'API base'), h('dd', null, c.api_base ? h('code', null, c.api_base) : h('span', { class: 'muted' }, 'none')),
         h('dt', null, 'Write back'), h('dd', null, c.write_back ? badge('on', 'ok') : badge('off')),
-        h('dt', null, 'Credentials'), h('dd', { class: 'creds' }, needed.map((n) => badge(set.has(n) ? `${n} ✓` : `${n}: not set`, set.has(n) ? 'ok' : 'warn')), ' '),
-        c.kind === 'generic' && c.field_map ? [h('dt', null, 'Field map'), h('dd', null, Object.entries(c.field_map).map(([k, v]) => h('span', { class: 'chip' }, `${k} ← ${v}`)))] : null,
-        Object.keys(c.user_map || {}).length ? [h('dt', null, 'User map'), h('dd', null, Object.entries(c.user_map).map(([k, v]) => h('span', { class: 'chip' }, `${k} → ${v}`)))] : null),
+        h('dt', null, 'Credentials'), h('dd', { class: 'tags creds' }, needed.map((n) => badge(set.has(n) ? `${n} ✓` : `${n}: not set`, set.has(n) ? 'ok' : 'warn')), ' '),
+        c.kind === 'generic' && c.field_map ? [h('dt', null, 'Field map'), h('dd', { class: 'tags' }, Object.entries(c.field_map).map(([k, v]) => h('span', { class: 'chip' }, `${k} ← ${v}`)))] : null,
+        Object.keys(c.user_map || {}).length ? [h('dt', null, 'User map'), h('dd', { class: 'tags' }, Object.entries(c.user_map).map(([k, v]) => h('span', { class: 'chip' }, `${k} → ${v}`)))] : null),
       c.inbound_url ? copyField('Inbound URL', inboundUrl(c), { hint: kind.howTo }) : null,
       cardSlot,
       h('h3', null, 'Write-backs'),

@@ -406,11 +406,17 @@ export async function copyText(text) {
 
 // A read-only text with a Copy button beside it.
 export function copyField(label, value, { hint, id } = {}) {
-  const input = h('input', { type: 'text', readonly: true, value, spellcheck: 'false', class: 'mono', id });
+  const input = h('input', { type: 'text', readonly: true, value, spellcheck: 'false', id: id || newId() });
   input.addEventListener('focus', () => input.select());
   const btn = h('button', { type: 'button', 'aria-label': `Copy ${label}`,
     onclick: async () => toast(await copyText(value) ? 'Copied' : 'Could not copy: select the text and copy it by hand') }, 'Copy');
-  return h('div', { class: 'row copy-row' }, field(label, input, { hint, cls: 'grow' }), btn);
+  const wrap = h('div', { class: 'field copy-field' }, h('label', { for: input.id }, label), h('div', { class: 'copy-line' }, input, btn));
+  if (hint) {
+    const hid = newId('hint');
+    wrap.append(h('p', { class: 'hint', id: hid }, hint));
+    input.setAttribute('aria-describedby', hid);
+  }
+  return wrap;
 }
 
 // Fills a modal's body with a secret the server answers once, then Done.

@@ -36,7 +36,7 @@ export async function render(root, ctx) {
         h('button', { type: 'button', class: 'small danger', 'aria-label': `Delete webhook ${w.id}`, onclick: (e) => remove(w, e.target, cardSlot) }, 'Delete')),
       h('dl', { class: 'facts' },
         h('dt', null, 'Id'), h('dd', null, h('code', null, w.id)),
-        h('dt', null, 'Events'), h('dd', null, (w.events || []).map((e) => badge(e)), ' '),
+        h('dt', null, 'Events'), h('dd', { class: 'tags' }, (w.events || []).map((e) => badge(e))),
         h('dt', null, 'Created'), h('dd', null, fmtTime(w.created_at))),
       cardSlot,
       h('div', { class: 'card-head' }, h('h3', null, 'Deliveries'), reload),
