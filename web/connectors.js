@@ -58,7 +58,7 @@ function mapEditor(path, entries, { keys, values, keyLabel, valueLabel, addLabel
     keyCtl.addEventListener('input', sync);
     keyCtl.addEventListener('change', sync);
     const row = h('div', { class: 'map-row' },
-      field(keyLabel, keyCtl), field(valueLabel, valCtl),
+      field(keyLabel, keyCtl, { cls: 'sr-label' }), field(valueLabel, valCtl, { cls: 'sr-label' }),
       h('button', { type: 'button', class: 'small danger', 'aria-label': `Remove this ${keyLabel.toLowerCase()}`, onclick: () => row.remove() }, 'Remove'));
     row._get = () => [keyCtl.value.trim(), valCtl.value.trim()];
     rows.append(row);
@@ -66,7 +66,8 @@ function mapEditor(path, entries, { keys, values, keyLabel, valueLabel, addLabel
     return row;
   };
   for (const [k, v] of Object.entries(entries || {})) addRow(k, v);
-  const wrap = h('div', { 'data-path': path }, rows,
+  const head = h('div', { class: 'map-row map-head', 'aria-hidden': 'true' }, h('span', null, keyLabel), h('span', null, valueLabel), h('span'));
+  const wrap = h('div', { 'data-path': path }, head, rows,
     h('button', { type: 'button', class: 'small', onclick: () => addRow().querySelector('input, select').focus() }, addLabel));
   wrap._get = () => Object.fromEntries([...rows.children].map((r) => r._get()).filter(([k]) => k));
   return wrap;
@@ -120,7 +121,7 @@ export async function render(root, ctx) {
       fill(box, items.length
         ? deliveriesTable(items, {
           caption: `Write-backs of ${c.id}`,
-          describe: (d) => (d.body && d.body.record_id ? [h('code', null, `${d.body.object_type} ${d.body.record_id}`), ` → ${d.body.owner}`] : h('code', null, d.event)),
+          describe: (d) => (d.body && d.body.record_id ? h('span', null, h('code', null, `${d.body.object_type} ${d.body.record_id}`), ` → ${d.body.owner}`) : h('code', null, d.event)),
         })
         : empty(c.write_back ? 'Nothing written back yet.' : 'Write back is off: rota only answers the CRM\'s calls.'));
     } catch (e) {
@@ -134,7 +135,9 @@ export async function render(root, ctx) {
         const r = await api('POST', `/v1/connectors/${enc(c.id)}/sync-users`);
         notice(cardSlot, `Synced ${r.users} user${r.users === 1 ? '' : 's'} from ${c.id}: ${r.created} created, ${r.updated} updated, ${r.unchanged ?? 0} unchanged, ${r.inactive} inactive.`);
       } catch (e) {
-        fill(cardSlot, errorBox(e, { title: `Users could not be synced from ${c.id}` }));
+        // a refusal names the connector's setting at fault: say it in words, once
+        const plain = e.details.length ? { status: e.status, code: e.code, message: e.details.map((d) => d.message).join(' · '), details: [] } : e;
+        fill(cardSlot, errorBox(plain, { title: `Users could not be synced from ${c.id}` }));
       }
     });
   }

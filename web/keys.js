@@ -27,7 +27,8 @@ export async function render(root, ctx) {
         { label: 'Name', render: (k) => k.name || h('span', { class: 'muted' }, '(no name)') },
         { label: 'Id', render: (k) => h('code', null, k.id) },
         { label: 'Role', render: (k) => badge(k.role, `role-${k.role}`) },
-        { label: 'Can reassign', render: (k) => (k.can_reassign ? 'yes' : h('span', { class: 'muted' }, 'no')) },
+        { label: 'Can reassign', render: (k) => (k.role !== 'member' ? h('span', { class: 'muted', title: 'Only a member key\'s setting matters' }, '—')
+          : k.can_reassign ? 'yes' : h('span', { class: 'muted' }, 'no')) },
         { label: 'Created', cls: 'nowrap', render: (k) => fmtTime(k.created_at) },
         { label: 'Status', render: (k) => (k.revoked ? badge('revoked', 'bad') : badge('active', 'ok')) },
         { label: 'Actions', cls: 'actions-cell', render: (k) => (k.revoked ? null

@@ -439,8 +439,8 @@ export function deliveriesTable(items, { caption, describe, retry } = {}) {
     describe ? { label: 'What', render: describe } : { label: 'Event', render: (d) => h('code', null, d.event) },
     { label: 'Status', render: (d) => badge(d.status, STATUS_KINDS[d.status] || '') },
     { label: 'Attempts', cls: 'num', render: (d) => String(d.attempts) },
-    { label: 'Last error', render: (d) => (d.last_error ? [d.last_status ? `HTTP ${d.last_status}: ` : '', d.last_error]
-      : d.last_status ? `HTTP ${d.last_status}` : h('span', { class: 'muted' }, '—')) },
+    { label: 'Last error', render: (d) => (d.last_error || (d.last_status && (d.last_status < 200 || d.last_status > 299) ? `HTTP ${d.last_status}` : null)
+      || h('span', { class: 'muted' }, '—')) },
     { label: 'Next / delivered', cls: 'nowrap', render: (d) => (d.status === 'pending' ? `next ${fmtTime(d.next_attempt_at)}`
       : d.delivered_at ? fmtTime(d.delivered_at) : '—') },
     ...(retry ? [{ label: 'Actions', cls: 'actions-cell', render: (d) => retry(d) }] : []),
