@@ -59,7 +59,7 @@ function mapEditor(path, entries, { keys, values, keyLabel, valueLabel, addLabel
     keyCtl.addEventListener('change', sync);
     const row = h('div', { class: 'map-row' },
       field(keyLabel, keyCtl, { cls: 'sr-label' }), field(valueLabel, valCtl, { cls: 'sr-label' }),
-      h('button', { type: 'button', class: 'small danger', 'aria-label': `Remove this ${keyLabel.toLowerCase()}`, onclick: () => row.remove() }, 'Remove'));
+      h('button', { type: 'button', class: 'small danger', 'aria-label': 'Remove this mapping', onclick: () => row.remove() }, 'Remove'));
     row._get = () => [keyCtl.value.trim(), valCtl.value.trim()];
     rows.append(row);
     sync();
@@ -156,9 +156,9 @@ export async function render(root, ctx) {
     const { body, close } = modal(isNew ? 'New connector' : `Edit connector ${c.id}`, { wide: true });
     const kindSel = select(Object.entries(KINDS).map(([k, v]) => [k, v.label]), c?.kind || 'hubspot', { disabled: !isNew });
     const id = h('input', { type: 'text', value: c?.id || '', disabled: !isNew, autocomplete: 'off' });
-    const apiBase = h('input', { type: 'url', value: c?.api_base || '', spellcheck: 'false' });
+    const apiBase = h('input', { type: 'text', inputmode: 'url', value: c?.api_base || '', spellcheck: 'false' });
     const writeBack = h('input', { type: 'checkbox', checked: c ? c.write_back : true, id: 'connector-write-back', 'data-path': 'write_back' });
-    const publicUrl = h('input', { type: 'url', value: c?.public_url || '', spellcheck: 'false', placeholder: location.origin });
+    const publicUrl = h('input', { type: 'text', inputmode: 'url', value: c?.public_url || '', spellcheck: 'false', placeholder: location.origin });
     const kindBox = h('div');
     const errors = h('div', { class: 'editor-errors', 'aria-live': 'polite' });
     let creds = {};

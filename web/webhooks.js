@@ -69,7 +69,7 @@ export async function render(root, ctx) {
 
   function createWebhook() {
     const { body, close } = modal('New webhook', { wide: true });
-    const url = h('input', { type: 'url', autocomplete: 'off', spellcheck: 'false', placeholder: 'https://example.com/rota-events' });
+    const url = h('input', { type: 'text', inputmode: 'url', autocomplete: 'off', spellcheck: 'false', placeholder: 'https://example.com/rota-events' });
     const id = h('input', { type: 'text', autocomplete: 'off' });
     const secret = h('input', { type: 'text', autocomplete: 'off', spellcheck: 'false' });
     const boxes = WEBHOOK_EVENTS.map(([e]) => h('input', { type: 'checkbox', value: e, id: `wh-ev-${e.replace('.', '-')}`, checked: e === 'decision.assigned' }));

@@ -469,12 +469,18 @@ try {
     const d = dialog();
     assert.equal(await d.getByLabel('Secret').getAttribute('placeholder'), 'set · leave empty to keep');
     assert.equal(await d.getByLabel('Kind').isDisabled(), true);
+    await d.getByText('More: public URL, user map, object map').click();
+    await d.getByRole('button', { name: '+ Add user mapping' }).click();
+    await d.getByLabel('rota user id', { exact: true }).fill('u-ann');
+    await d.getByLabel('CRM owner id', { exact: true }).fill('9001');
+    await shot('21-connector-edit');
     await d.getByLabel('Write the decided owner back to the CRM').uncheck();
     await d.getByRole('button', { name: 'Save' }).click();
     await d.waitFor({ state: 'detached' });
     await page.locator('[data-connector="crm"] dd .badge', { hasText: /^off$/ }).waitFor();
     const api = await call('GET', '/v1/connectors/crm');
     assert.equal(api.write_back, false);
+    assert.deepEqual(api.user_map, { 'u-ann': '9001' });
     assert.deepEqual(api.credentials_set, ['secret'], 'the secret is kept');
   });
 
@@ -492,7 +498,7 @@ try {
       const err = dialog().locator('.alert.error');
       await err.waitFor();
       assert.match(await err.innerText(), /switched off on this server[\s\S]*set ROTA_SECRET_KEY/);
-      await shot('21-connector-secret-key-missing');
+      await shot('22-connector-secret-key-missing');
       await dialog().getByRole('button', { name: 'Cancel' }).click();
     } finally {
       await page.unroute('**/v1/connectors');
@@ -513,7 +519,7 @@ try {
     await d.getByRole('button', { name: 'Create webhook' }).click();
     const secret = await d.getByLabel('Signing secret', { exact: true }).inputValue();
     assert.match(secret, /^whsec_/);
-    await shot('22-webhook-secret-once');
+    await shot('23-webhook-secret-once');
     await d.getByRole('button', { name: 'Done' }).click();
     await d.waitFor({ state: 'detached' });
     const cardEl = page.locator('[data-webhook="wh-e2e"]');
@@ -531,14 +537,14 @@ try {
     const sig = received.hook[0].headers['rota-signature'];
     const [, t, v1] = /^t=(\d+),v1=([0-9a-f]+)$/.exec(sig);
     assert.equal(v1, createHmac('sha256', secret).update(`${t}.${received.hook[0].body}`).digest('hex'), 'signed with the secret shown');
-    await shot('23-webhook-delivery-failed');
+    await shot('24-webhook-delivery-failed');
     hookStatus = 200;
     await row.getByRole('button', { name: /Retry delivery/ }).click();
     await until('the retried delivery delivered', async () => {
       await cardEl.getByRole('button', { name: 'Refresh the deliveries of wh-e2e' }).click();
       return /delivered/.test(await row.innerText({ timeout: 1000 }).catch(() => ''));
     });
-    await shot('24-webhooks');
+    await shot('25-webhooks');
   });
 
   await step('API keys: create one, see it once, revoke it', async () => {
@@ -553,7 +559,7 @@ try {
     assert.match(key, /^rota_/);
     await d.getByRole('button', { name: 'Copy API key' }).click();
     await page.locator('#toast', { hasText: /Copied|copy it by hand/ }).waitFor();
-    await shot('25-key-once');
+    await shot('26-key-once');
     await d.getByRole('button', { name: 'Done' }).click();
     await d.waitFor({ state: 'detached' });
     const row = page.locator('tr', { hasText: 'ci-bot' });
@@ -565,7 +571,7 @@ try {
     await row.locator('.badge', { hasText: 'revoked' }).waitFor();
     assert.equal(await row.getByRole('button', { name: 'Revoke ci-bot' }).count(), 0);
     assert.equal(await probe(), 401, 'the revoked key stops working');
-    await shot('26-keys');
+    await shot('27-keys');
   });
 
   await step('phone width: pages stay readable', async () => {
@@ -586,7 +592,7 @@ try {
     assert.ok(overflow <= 1, `no sideways scrolling (${overflow}px)`);
     await go('connectors');
     await page.locator('[data-connector="crm"]').waitFor();
-    await shot('27-phone-connectors');
+    await shot('28-phone-connectors');
     overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 1, `no sideways scrolling on connectors (${overflow}px)`);
     await page.setViewportSize({ width: 1280, height: 900 });
@@ -625,7 +631,7 @@ try {
     assert.equal(await cardEl.getByRole('button').filter({ hasText: /Sync users|Edit|Delete/ }).count(), 0);
     assert.match(await cardEl.getByLabel('Inbound URL', { exact: true }).inputValue(), /\/v1\/connectors\/crm\/generic/);
     await cardEl.locator('.write-backs tbody tr').first().waitFor();
-    await shot('28-member-connectors');
+    await shot('29-member-connectors');
   });
 
   await step('no script errors in the page', async () => {
