@@ -136,7 +136,8 @@ export async function render(root, ctx) {
         notice(cardSlot, `Synced ${r.users} user${r.users === 1 ? '' : 's'} from ${c.id}: ${r.created} created, ${r.updated} updated, ${r.unchanged ?? 0} unchanged, ${r.inactive} inactive.`);
       } catch (e) {
         // a refusal names the connector's setting at fault: say it in words, once
-        const plain = e.details.length ? { status: e.status, code: e.code, message: e.details.map((d) => d.message).join(' · '), details: [] } : e;
+        const words = (d) => (d.path && d.path !== 'kind' ? `${d.path.replace(/^credentials\./, '')}: ${d.message}` : d.message);
+        const plain = e.details.length ? { status: e.status, code: e.code, message: e.details.map(words).join(' · '), details: [] } : e;
         fill(cardSlot, errorBox(plain, { title: `Users could not be synced from ${c.id}` }));
       }
     });

@@ -514,6 +514,7 @@ try {
     await d.getByRole('button', { name: 'Create webhook' }).click();
     await d.locator('fieldset .field-error').waitFor();
     assert.match(await d.locator('fieldset .field-error').innerText(), /at least one event/);
+    await shot('22b-webhook-events-required');
     await d.getByLabel('decision.assigned').check();
     await d.getByLabel('Webhook id').fill('wh-e2e');
     await d.getByRole('button', { name: 'Create webhook' }).click();
