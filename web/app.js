@@ -11,7 +11,12 @@ const PAGES = {
   unassigned: () => import('./unassigned.js'),
   reports: () => import('./reports.js'),
   simulate: () => import('./simulate.js'),
+  connectors: () => import('./connectors.js'),
+  webhooks: () => import('./webhooks.js'),
+  keys: () => import('./keys.js'),
 };
+// Pages whose routes answer admins only: hidden from the navigation of other roles.
+const ADMIN_ONLY = new Set(['webhooks', 'keys']);
 
 const $ = (id) => document.getElementById(id);
 
@@ -73,7 +78,7 @@ async function route() {
   if (!session.key) return showSignin();
   const hash = location.hash.replace(/^#\/?/, '');
   const [name, qs] = hash.split('?');
-  const page = PAGES[name] ? name : '';
+  const page = PAGES[name] && (session.canEdit || !ADMIN_ONLY.has(name)) ? name : '';
   document.querySelectorAll('#nav a').forEach((a) => {
     const target = a.getAttribute('href').replace(/^#\/?/, '');
     if (target === page) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
@@ -104,6 +109,9 @@ function start() {
   b.textContent = role === 'admin' ? 'admin' : `${role} · read only`;
   b.className = `badge role-${role}`;
   document.body.classList.toggle('readonly', role !== 'admin');
+  document.querySelectorAll('#nav a').forEach((a) => {
+    a.parentElement.hidden = role !== 'admin' && ADMIN_ONLY.has(a.getAttribute('href').replace(/^#\/?/, ''));
+  });
   route();
 }
 

@@ -384,3 +384,69 @@ export function barChart(rows, { title, valueLabel = 'Actual', targetLabel = 'Ta
   });
   return h('figure', { class: 'chart-fig' }, svg);
 }
+
+// ---------------------------------------------------------------- secrets, copying, deliveries
+
+// Copies `text`; answers whether it worked (the clipboard API needs a secure context and
+// permission, so fall back to a selection and execCommand).
+export async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch { /* fall back */ }
+  const ta = h('textarea', { readonly: true, style: { position: 'fixed', opacity: '0' } });
+  ta.value = text;
+  document.body.append(ta);
+  ta.select();
+  let done = false;
+  try { done = document.execCommand('copy'); } catch { done = false; }
+  ta.remove();
+  return done;
+}
+
+// A read-only text with a Copy button beside it.
+export function copyField(label, value, { hint, id } = {}) {
+  const input = h('input', { type: 'text', readonly: true, value, spellcheck: 'false', id: id || newId() });
+  input.addEventListener('focus', () => input.select());
+  const btn = h('button', { type: 'button', 'aria-label': `Copy ${label}`,
+    onclick: async () => toast(await copyText(value) ? 'Copied' : 'Could not copy: select the text and copy it by hand') }, 'Copy');
+  const wrap = h('div', { class: 'field copy-field' }, h('label', { for: input.id }, label), h('div', { class: 'copy-line' }, input, btn));
+  if (hint) {
+    const hid = newId('hint');
+    wrap.append(h('p', { class: 'hint', id: hid }, hint));
+    input.setAttribute('aria-describedby', hid);
+  }
+  return wrap;
+}
+
+// Fills a modal's body with a secret the server answers once, then Done.
+export function revealOnce(body, { title, label, value, note, onDone }) {
+  const done = h('button', { type: 'button', class: 'primary', onclick: onDone }, 'Done');
+  fill(body,
+    h('div', { class: 'alert warn', role: 'status' }, h('strong', null, title),
+      h('p', null, note || 'Copy it now: it is shown this once and cannot be read again.')),
+    copyField(label, value, { id: 'secret-once' }),
+    h('div', { class: 'dialog-foot' }, done));
+  body.querySelector('#secret-once').focus();
+}
+
+export const STATUS_KINDS = { delivered: 'ok', pending: 'warn', failed: 'bad' };
+
+// Outbox deliveries (webhooks and connector write-backs), newest first.
+export function deliveriesTable(items, { caption, describe, retry } = {}) {
+  return table([
+    { label: 'Created', cls: 'nowrap', render: (d) => fmtTime(d.created_at) },
+    describe ? { label: 'What', render: describe } : { label: 'Event', render: (d) => h('code', null, d.event) },
+    { label: 'Status', render: (d) => badge(d.status, STATUS_KINDS[d.status] || '') },
+    { label: 'Attempts', cls: 'num', render: (d) => String(d.attempts) },
+    { label: 'Last error', render: (d) => (d.last_error || (d.last_status && (d.last_status < 200 || d.last_status > 299) ? `HTTP ${d.last_status}` : null)
+      || h('span', { class: 'muted' }, '—')) },
+    { label: 'Next / delivered', cls: 'nowrap', render: (d) => (d.status === 'pending' ? `next ${fmtTime(d.next_attempt_at)}`
+      : d.delivered_at ? fmtTime(d.delivered_at) : '—') },
+    ...(retry ? [{ label: 'Actions', cls: 'actions-cell', render: (d) => retry(d) }] : []),
+  ], items, { caption, rowAttrs: (d) => ({ 'data-delivery': d.id }) });
+}
+
+export function readonlyNote(ctx) {
+  return ctx.canEdit ? null : h('p', { class: 'readonly-note' }, 'You are signed in with a member key: everything is read only.');
+}

@@ -1,7 +1,9 @@
 // The console in a real browser: playwright-core driving Debian's chromium against a real
 // `rota serve` (started by run.sh, which passes ROTA_URL, ROTA_KEY, E2E_OUT, E2E_PROFILE).
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -28,6 +30,34 @@ async function call(method, p, body, key = KEY) {
 const assign = (id, props, extra = {}) => call('POST', '/v1/assign', {
   object_type: 'deal', event: 'created', record: { id, properties: props }, ...extra,
 });
+
+// ---------------------------------------------------------------- a CRM and a webhook receiver
+
+// One loopback server stands in for the CRM a generic connector writes back to (/crm) and
+// for a webhook's endpoint (/hook), which answers `hookStatus`.
+const received = { crm: [], hook: [] };
+let hookStatus = 500;
+const stand = createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => { body += c; });
+  req.on('end', () => {
+    const kind = req.url.startsWith('/crm') ? 'crm' : 'hook';
+    received[kind].push({ headers: req.headers, body });
+    res.writeHead(kind === 'hook' ? hookStatus : 200, { 'Content-Type': 'application/json' });
+    res.end('{}');
+  });
+});
+await new Promise((ok) => stand.listen(0, '127.0.0.1', ok));
+const STAND = `http://127.0.0.1:${stand.address().port}`;
+const until = async (what, fn, ms = 8000) => {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+};
 
 // ---------------------------------------------------------------- steps
 
@@ -57,7 +87,9 @@ const shot = async (name) => {
   await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
 };
 const go = async (hash) => {
-  await page.goto(`${BASE}/#/${hash}`);
+  const url = `${BASE}/#/${hash}`;
+  if (page.url() === url) await page.reload(); // the same hash would not render again
+  else await page.goto(url);
   await page.locator('main h1').first().waitFor();
   await page.locator('main .loading').waitFor({ state: 'detached' });
 };
@@ -370,6 +402,179 @@ try {
     assert.equal(h.items.length, 6, 'simulation stored nothing');
   });
 
+  const GENERIC_SECRET = 'e2e-generic-secret-0123456789';
+  await step('connectors: bad input shown beside each field, then a generic connector with its inbound URL', async () => {
+    await go('connectors');
+    await page.getByRole('button', { name: '+ New connector' }).click();
+    const d = dialog();
+    await d.getByLabel('Kind').selectOption('generic');
+    await d.getByLabel('Connector id').fill('crm');
+    await d.getByLabel('API base').fill('not a url');
+    await d.getByLabel('Secret').fill('');
+    // the field map starts with rota's defaults; break the record id's path
+    const recordId = d.locator('[data-path="field_map.record_id"]');
+    assert.equal(await recordId.inputValue(), '$.id');
+    await recordId.fill('$.id[');
+    await d.getByRole('button', { name: 'Create connector' }).click();
+    const beside = (p) => d.locator(`.field:has([data-path="${p}"]) .field-error`);
+    const besideApi = beside('api_base');
+    await besideApi.waitFor();
+    assert.match(await besideApi.innerText(), /http/);
+    assert.match(await beside('credentials.secret').innerText(), /required/);
+    assert.match(await beside('field_map.record_id').innerText(), /JSON path/);
+    assert.equal(await d.getByLabel('API base').getAttribute('aria-invalid'), 'true');
+    await shot('19-connector-validation');
+    await d.getByLabel('API base').fill(`${STAND}/crm`);
+    await d.getByLabel('Secret').fill(GENERIC_SECRET);
+    await recordId.fill('$.id');
+    await d.getByRole('button', { name: 'Create connector' }).click();
+    await d.waitFor({ state: 'detached' });
+    const cardEl = page.locator('[data-connector="crm"]');
+    await cardEl.waitFor();
+    const api = await call('GET', '/v1/connectors/crm');
+    assert.deepEqual(api.credentials_set, ['secret']);
+    assert.equal(await cardEl.getByLabel('Inbound URL', { exact: true }).inputValue(), BASE + api.inbound_url);
+    assert.equal(api.inbound_url, '/v1/connectors/crm/generic?workspace=default');
+    assert.match(await cardEl.innerText(), /Nothing written back yet/);
+  });
+
+  await step('connectors: a signed call in is decided, written back, and listed', async () => {
+    const body = JSON.stringify({ id: 'G-1', object_type: 'deal', event: 'created', properties: { county: 'Kent', amount: 3 } });
+    const t = Math.floor(Date.now() / 1000);
+    const sig = `t=${t},v1=${createHmac('sha256', GENERIC_SECRET).update(`${t}.${body}`).digest('hex')}`;
+    const inbound = await page.locator('[data-connector="crm"]').getByLabel('Inbound URL', { exact: true }).inputValue();
+    const res = await fetch(inbound, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Rota-Signature': sig }, body });
+    const decision = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(decision));
+    await until('the write-back', () => received.crm.length > 0);
+    assert.equal(JSON.parse(received.crm[0].body).owner, decision.owner);
+    const row = page.locator('[data-connector="crm"] .write-backs tbody tr').first();
+    await until('a delivered write-back', async () => {
+      await go('connectors');
+      return /delivered/.test(await row.innerText({ timeout: 1000 }).catch(() => ''));
+    });
+    assert.match(await row.innerText(), new RegExp(`deal G-1[\\s\\S]*${decision.owner}`));
+  });
+
+  await step('connectors: sync users on a generic connector shows the clear error', async () => {
+    await page.getByRole('button', { name: 'Sync users from crm' }).click();
+    const err = page.locator('[data-connector="crm"] .alert.error');
+    await err.waitFor();
+    assert.match(await err.innerText(), /generic connector has no user list/);
+    await shot('20-connectors');
+  });
+
+  await step('connectors: editing keeps credentials left empty', async () => {
+    await page.getByRole('button', { name: 'Edit crm' }).click();
+    const d = dialog();
+    assert.equal(await d.getByLabel('Secret').getAttribute('placeholder'), 'set · leave empty to keep');
+    assert.equal(await d.getByLabel('Kind').isDisabled(), true);
+    await d.getByText('More: public URL, user map, object map').click();
+    await d.getByRole('button', { name: '+ Add user mapping' }).click();
+    await d.getByLabel('rota user id', { exact: true }).fill('u-ann');
+    await d.getByLabel('CRM owner id', { exact: true }).fill('9001');
+    await shot('21-connector-edit');
+    await d.getByLabel('Write the decided owner back to the CRM').uncheck();
+    await d.getByRole('button', { name: 'Save' }).click();
+    await d.waitFor({ state: 'detached' });
+    await page.locator('[data-connector="crm"] dd .badge', { hasText: /^off$/ }).waitFor();
+    const api = await call('GET', '/v1/connectors/crm');
+    assert.equal(api.write_back, false);
+    assert.deepEqual(api.user_map, { 'u-ann': '9001' });
+    assert.deepEqual(api.credentials_set, ['secret'], 'the secret is kept');
+  });
+
+  await step('connectors: a server without ROTA_SECRET_KEY is said so plainly', async () => {
+    // this server has the key, so the browser is given the answer one without it gives
+    await page.route('**/v1/connectors', (r) => (r.request().method() === 'POST'
+      ? r.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'secret_key_missing', message: 'set ROTA_SECRET_KEY (16 characters or more) on the server to store connector credentials', details: [] } }) })
+      : r.continue()));
+    try {
+      await page.getByRole('button', { name: '+ New connector' }).click();
+      await dialog().getByLabel('Kind').selectOption('hubspot');
+      await dialog().getByLabel('App secret').fill('x');
+      await dialog().getByLabel('Access token').fill('y');
+      await dialog().getByRole('button', { name: 'Create connector' }).click();
+      const err = dialog().locator('.alert.error');
+      await err.waitFor();
+      assert.match(await err.innerText(), /switched off on this server[\s\S]*set ROTA_SECRET_KEY/);
+      await shot('22-connector-secret-key-missing');
+      await dialog().getByRole('button', { name: 'Cancel' }).click();
+    } finally {
+      await page.unroute('**/v1/connectors');
+    }
+  });
+
+  await step('webhooks: events required, secret shown once, a failed delivery retried', async () => {
+    await go('webhooks');
+    await page.getByRole('button', { name: '+ New webhook' }).click();
+    const d = dialog();
+    await d.getByLabel('URL').fill(`${STAND}/hook`);
+    await d.getByLabel('decision.assigned').uncheck();
+    await d.getByRole('button', { name: 'Create webhook' }).click();
+    await d.locator('fieldset .field-error').waitFor();
+    assert.match(await d.locator('fieldset .field-error').innerText(), /at least one event/);
+    await shot('22b-webhook-events-required');
+    await d.getByLabel('decision.assigned').check();
+    await d.getByLabel('Webhook id').fill('wh-e2e');
+    await d.getByRole('button', { name: 'Create webhook' }).click();
+    const secret = await d.getByLabel('Signing secret', { exact: true }).inputValue();
+    assert.match(secret, /^whsec_/);
+    await shot('23-webhook-secret-once');
+    await d.getByRole('button', { name: 'Done' }).click();
+    await d.waitFor({ state: 'detached' });
+    const cardEl = page.locator('[data-webhook="wh-e2e"]');
+    await cardEl.waitFor();
+    assert.ok(!(await page.content()).includes(secret), 'the secret is not shown again');
+    // a decision the endpoint refuses, then accepts after Retry
+    hookStatus = 500;
+    await assign('W-1', { county: 'Kent', amount: 4 });
+    await until('a refused delivery', () => received.hook.length > 0);
+    const row = cardEl.locator('tbody tr').first();
+    await until('the failed attempt listed', async () => {
+      await cardEl.getByRole('button', { name: 'Refresh the deliveries of wh-e2e' }).click();
+      return /HTTP 500/.test(await row.innerText({ timeout: 1000 }).catch(() => ''));
+    });
+    const sig = received.hook[0].headers['rota-signature'];
+    const [, t, v1] = /^t=(\d+),v1=([0-9a-f]+)$/.exec(sig);
+    assert.equal(v1, createHmac('sha256', secret).update(`${t}.${received.hook[0].body}`).digest('hex'), 'signed with the secret shown');
+    await shot('24-webhook-delivery-failed');
+    hookStatus = 200;
+    await row.getByRole('button', { name: /Retry delivery/ }).click();
+    await until('the retried delivery delivered', async () => {
+      await cardEl.getByRole('button', { name: 'Refresh the deliveries of wh-e2e' }).click();
+      return /delivered/.test(await row.innerText({ timeout: 1000 }).catch(() => ''));
+    });
+    await shot('25-webhooks');
+  });
+
+  await step('API keys: create one, see it once, revoke it', async () => {
+    await go('keys');
+    await page.getByRole('button', { name: '+ New key' }).click();
+    const d = dialog();
+    await d.getByLabel('Name').fill('ci-bot');
+    await d.getByLabel('Role').selectOption('integration');
+    assert.equal(await d.getByLabel(/Can reassign/).isVisible(), false, 'can reassign is for member keys');
+    await d.getByRole('button', { name: 'Create key' }).click();
+    const key = await d.getByLabel('API key', { exact: true }).inputValue();
+    assert.match(key, /^rota_/);
+    await d.getByRole('button', { name: 'Copy API key' }).click();
+    await page.locator('#toast', { hasText: /Copied|copy it by hand/ }).waitFor();
+    await shot('26-key-once');
+    await d.getByRole('button', { name: 'Done' }).click();
+    await d.waitFor({ state: 'detached' });
+    const row = page.locator('tr', { hasText: 'ci-bot' });
+    await row.waitFor();
+    assert.match(await row.innerText(), /integration[\s\S]*active/);
+    const probe = async () => (await fetch(`${BASE}/v1/users`, { headers: { Authorization: `Bearer ${key}` } })).status;
+    assert.equal(await probe(), 403, 'the new integration key works (and may not read users)');
+    await page.getByRole('button', { name: 'Revoke ci-bot' }).click();
+    await row.locator('.badge', { hasText: 'revoked' }).waitFor();
+    assert.equal(await row.getByRole('button', { name: 'Revoke ci-bot' }).count(), 0);
+    assert.equal(await probe(), 401, 'the revoked key stops working');
+    await shot('27-keys');
+  });
+
   await step('phone width: pages stay readable', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await go('rules');
@@ -384,8 +589,13 @@ try {
     await page.locator('#page-reports h1').waitFor();
     await page.locator('#report svg.chart').first().waitFor();
     await shot('16-phone-reports');
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    let overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 1, `no sideways scrolling (${overflow}px)`);
+    await go('connectors');
+    await page.locator('[data-connector="crm"]').waitFor();
+    await shot('28-phone-connectors');
+    overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `no sideways scrolling on connectors (${overflow}px)`);
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
@@ -410,11 +620,27 @@ try {
     await shot('18-member-pools');
   });
 
+  await step('a member key sees connectors read only, and no webhooks or keys', async () => {
+    assert.equal(await page.getByRole('link', { name: 'Webhooks' }).isVisible(), false);
+    assert.equal(await page.getByRole('link', { name: 'API keys' }).isVisible(), false);
+    await page.goto(`${BASE}/#/keys`);
+    await page.locator('#page-dashboard h1').waitFor();
+    await go('connectors');
+    const cardEl = page.locator('[data-connector="crm"]');
+    await cardEl.waitFor();
+    assert.equal(await page.getByRole('button', { name: '+ New connector' }).count(), 0);
+    assert.equal(await cardEl.getByRole('button').filter({ hasText: /Sync users|Edit|Delete/ }).count(), 0);
+    assert.match(await cardEl.getByLabel('Inbound URL', { exact: true }).inputValue(), /\/v1\/connectors\/crm\/generic/);
+    await cardEl.locator('.write-backs tbody tr').first().waitFor();
+    await shot('29-member-connectors');
+  });
+
   await step('no script errors in the page', async () => {
     assert.deepEqual(pageErrors, []);
   });
 } finally {
   await context.close();
+  stand.close();
 }
 
 const failed = results.filter((r) => !r.ok);

@@ -43,6 +43,8 @@ trap cleanup EXIT
 PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 KEY="rota_e2e_$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 export ROTA_BOOTSTRAP_KEY=$KEY
+# connectors seal their credentials with it; without it they answer 503 secret_key_missing
+export ROTA_SECRET_KEY="e2e_secret_$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 "$ROTA" serve --db "$WORK/rota.db" --listen "127.0.0.1:$PORT" >"$OUT/server.log" 2>&1 &
 SERVER_PID=$!
 
