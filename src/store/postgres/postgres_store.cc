@@ -340,13 +340,25 @@ class PostgresTx final : public Tx {
     };
     if (f.from) add("at>=", *f.from);
     if (f.to) add("at<", *f.to);
-    if (f.before_seq) add("seq<", *f.before_seq);
+    if (f.before_seq) {
+      // Newest first is (at, seq) descending (as in the SQLite store): the cursor row's
+      // time, then its seq; a cursor whose row was purged since falls back to seq alone.
+      auto at = c_->Query("SELECT at FROM decisions WHERE seq=$1 AND workspace=$2", {*f.before_seq, ws_});
+      if (!at.ok()) return at.status();
+      if (at->rows() > 0) {
+        params.push_back(at->Int(0, 0));
+        params.push_back(*f.before_seq);
+        sql += " AND (at, seq) < ($" + std::to_string(params.size() - 1) + ", $" + std::to_string(params.size()) + ")";
+      } else {
+        add("seq<", *f.before_seq);
+      }
+    }
     if (f.object_type) add("object_type=", *f.object_type);
     if (f.event) add("event=", *f.event);
     if (f.rule) add("rule=", *f.rule);
     if (f.owner) add("owner=", *f.owner);
     if (f.outcome) add("outcome=", *f.outcome);
-    sql += " ORDER BY seq DESC LIMIT " + std::to_string(std::max(1, f.limit));
+    sql += " ORDER BY at DESC, seq DESC LIMIT " + std::to_string(std::max(1, f.limit));
     auto q = c_->Query(sql, params);
     if (!q.ok()) return q.status();
     std::vector<DecisionRow> rows;
