@@ -31,7 +31,8 @@ using rota::service::Json;
 double Seconds(Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); }
 
 // One row per transaction, WAL and synchronous=FULL: what durability costs without grouping.
-double BareSqlite(const std::string& path, int rows) {
+// Returns commits per second; `latencies_ms`, when given, gets each commit's time.
+double BareSqlite(const std::string& path, int rows, std::vector<double>* latencies_ms = nullptr) {
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
   sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
@@ -41,11 +42,13 @@ double BareSqlite(const std::string& path, int rows) {
   const std::string body(200, 'x');
   auto start = Clock::now();
   for (int i = 0; i < rows; ++i) {
+    auto one = Clock::now();
     sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
     sqlite3_bind_text(ins, 1, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
     sqlite3_step(ins);
     sqlite3_reset(ins);
     sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    if (latencies_ms) latencies_ms->push_back(Seconds(one) * 1000);
   }
   double secs = Seconds(start);
   sqlite3_finalize(ins);
@@ -187,9 +190,12 @@ int main(int argc, char** argv) {
     const int rows = argc > 2 ? std::atoi(argv[2]) : 3000;
     auto dir = std::filesystem::temp_directory_path() / ("rota-bench-bare-" + std::to_string(getpid()));
     std::filesystem::create_directories(dir);
-    double bare = BareSqlite((dir / "bare.db").string(), rows);
+    std::vector<double> ms;
+    double bare = BareSqlite((dir / "bare.db").string(), rows, &ms);
     std::filesystem::remove_all(dir);
-    std::printf("{\"bare\": %.1f}\n", bare);
+    std::sort(ms.begin(), ms.end());
+    auto pct = [&](double p) { return ms.empty() ? 0.0 : ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))]; };
+    std::printf("{\"bare\": %.1f, \"commit_p50_ms\": %.3f, \"commit_p99_ms\": %.3f}\n", bare, pct(0.5), pct(0.99));
     return 0;
   }
   if (argc > 1 && std::strcmp(argv[1], "fill") == 0 && argc > 3) {
