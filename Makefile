@@ -25,7 +25,7 @@ reliability: build
 
 bench: deps
 	@cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release -DROTA_BUILD_TESTS=OFF >/dev/null
-	@cmake --build $(BUILD)/release -j $(JOBS) --target rota_bench_core rota_bench_service
+	@cmake --build $(BUILD)/release -j $(JOBS) --target rota rota_bench_core rota_bench_service rota_bench_bare_http
 	@./scripts/bench $(BUILD)
 
 clean:

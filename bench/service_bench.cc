@@ -1,6 +1,12 @@
 // Decisions per second through the service layer on SQLite (group commit on), beside a
 // bare C++ loop committing one row per transaction with rota's journal and sync
 // settings, measured in the same run. Prints a table and writes JSON rows to argv[1].
+//
+// Other modes, used by scripts/bench-system (each prints one JSON object on stdout):
+//   rota_bench_service bare ROWS               the bare SQLite loop alone (decisions/s)
+//   rota_bench_service pg URL THREADS PER      the service layer on PostgreSQL, THREADS threads
+//   rota_bench_service fill DB N [OWNERS]      writes N decisions into the SQLite database DB
+//                                              (workspace "default") through the store layer
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -8,7 +14,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <random>
 #include <fstream>
 #include <thread>
 #include <vector>
@@ -23,7 +31,8 @@ using rota::service::Json;
 double Seconds(Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); }
 
 // One row per transaction, WAL and synchronous=FULL: what durability costs without grouping.
-double BareSqlite(const std::string& path, int rows) {
+// Returns commits per second; `latencies_ms`, when given, gets each commit's time.
+double BareSqlite(const std::string& path, int rows, std::vector<double>* latencies_ms = nullptr) {
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
   sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
@@ -33,11 +42,13 @@ double BareSqlite(const std::string& path, int rows) {
   const std::string body(200, 'x');
   auto start = Clock::now();
   for (int i = 0; i < rows; ++i) {
+    auto one = Clock::now();
     sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
     sqlite3_bind_text(ins, 1, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
     sqlite3_step(ins);
     sqlite3_reset(ins);
     sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    if (latencies_ms) latencies_ms->push_back(Seconds(one) * 1000);
   }
   double secs = Seconds(start);
   sqlite3_finalize(ins);
@@ -100,9 +111,103 @@ double ServiceBatch(Rig& rig, int batches, int size) {
   return batches * size / Seconds(start);
 }
 
+
+// Writes n decisions straight through the store layer (Tx::InsertDecision, the statement
+// rota itself uses, so every index of the real schema is kept), 50 000 per transaction.
+// Spread over the last 28 days in storage order, round robin over `owners` users u00..;
+// every 20th falls to the default owner, every 50th is unassigned; bodies shaped like
+// rota's answers.
+int Fill(const std::string& path, int64_t n, int owners) {
+  auto store = rota::store::OpenStore(path);
+  if (!store.ok()) {
+    std::fprintf(stderr, "fill: %s\n", store.status().message().c_str());
+    return 1;
+  }
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t span = 28 * 86400;
+  std::mt19937_64 rng(42);
+  auto start = Clock::now();
+  const int64_t per_tx = 50000;
+  for (int64_t done = 0; done < n;) {
+    auto tx = (*store)->BeginWrite("default");
+    if (!tx.ok()) {
+      std::fprintf(stderr, "fill: %s\n", tx.status().message().c_str());
+      return 1;
+    }
+    int64_t end = std::min(n, done + per_tx);
+    for (int64_t i = done; i < end; ++i) {
+      rota::store::DecisionRow d;
+      d.at = now - span + span * i / n;
+      char id[48];
+      std::snprintf(id, sizeof id, "dec_%012llx%016llx", static_cast<unsigned long long>(d.at * 1000 + i % 1000),
+                    static_cast<unsigned long long>(rng()));
+      d.id = id;
+      d.event = "created";
+      d.object_type = "lead";
+      d.record_id = "L" + std::to_string(i);
+      char owner[16];
+      std::snprintf(owner, sizeof owner, "u%02d", static_cast<int>(i % owners));
+      if (i % 50 == 49) {
+        d.outcome = "unassigned";
+        d.reason = "no_rule_matched";
+      } else if (i % 20 == 19) {
+        d.outcome = "default";
+        d.owner = "u00";
+      } else {
+        d.outcome = "assigned";
+        d.owner = owner;
+        d.rule = "r";
+        d.strategy = "pool";
+      }
+      Json body = {{"decision_id", d.id}, {"at", "2026-11-22T10:00:00Z"}, {"outcome", d.outcome},
+                   {"owner", d.owner ? Json(*d.owner) : Json(nullptr)}, {"rule", d.rule ? Json(*d.rule) : Json(nullptr)},
+                   {"strategy", d.strategy ? Json(*d.strategy) : Json(nullptr)},
+                   {"reason", d.reason ? Json(*d.reason) : Json(nullptr)}, {"related", Json::array()}};
+      d.body = body.dump();
+      d.request_hash = std::to_string(rng());
+      auto s = (*tx)->InsertDecision(d);
+      if (!s.ok()) {
+        std::fprintf(stderr, "fill: %s\n", s.message().c_str());
+        return 1;
+      }
+    }
+    auto s = (*tx)->Commit();
+    if (!s.ok()) {
+      std::fprintf(stderr, "fill: %s\n", s.message().c_str());
+      return 1;
+    }
+    done = end;
+  }
+  std::printf("{\"filled\": %lld, \"seconds\": %.1f}\n", static_cast<long long>(n), Seconds(start));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "bare") == 0) {
+    const int rows = argc > 2 ? std::atoi(argv[2]) : 3000;
+    auto dir = std::filesystem::temp_directory_path() / ("rota-bench-bare-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    std::vector<double> ms;
+    double bare = BareSqlite((dir / "bare.db").string(), rows, &ms);
+    std::filesystem::remove_all(dir);
+    std::sort(ms.begin(), ms.end());
+    auto pct = [&](double p) { return ms.empty() ? 0.0 : ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))]; };
+    std::printf("{\"bare\": %.1f, \"commit_p50_ms\": %.3f, \"commit_p99_ms\": %.3f}\n", bare, pct(0.5), pct(0.99));
+    return 0;
+  }
+  if (argc > 1 && std::strcmp(argv[1], "fill") == 0 && argc > 3) {
+    return Fill(argv[2], std::atoll(argv[3]), argc > 4 ? std::atoi(argv[4]) : 20);
+  }
+  if (argc > 1 && std::strcmp(argv[1], "pg") == 0 && argc > 4) {
+    auto rig = MakeRig(argv[2]);
+    if (!rig) return 1;
+    double rate = ServiceThreads(*rig, std::atoi(argv[3]), std::atoi(argv[4]), "P");
+    std::printf("{\"rota\": %.1f}\n", rate);
+    return 0;
+  }
   const bool quick = std::getenv("ROTA_BENCH_QUICK") != nullptr;
   const int bare_rows = quick ? 200 : 3000;
   const int per_thread = quick ? 10 : 250;

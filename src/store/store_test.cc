@@ -466,6 +466,33 @@ TEST_P(StoreTest, HistoryFiltersAndRecordDecisions) {
   EXPECT_TRUE(tx->RecordDecisions("lead", "same", 10)->empty());
 }
 
+// Newest first is (at, seq) descending; a cursor pages through rows of the same second
+// exactly once each, with an owner filter (read from decisions_owner) and without.
+TEST_P(StoreTest, HistoryPagesThroughEqualTimesOnce) {
+  {
+    auto tx = Write();
+    for (int i = 1; i <= 7; ++i) {
+      ASSERT_OK(tx->InsertDecision(Decision("dec_" + std::to_string(i), i <= 5 ? 100 : 200, "ann")));
+    }
+    ASSERT_OK(tx->Commit());
+  }
+  auto tx = Read();
+  for (bool by_owner : {false, true}) {
+    HistoryFilter f;
+    if (by_owner) f.owner = "ann";
+    f.limit = 2;
+    std::vector<std::string> seen;
+    for (int page = 0; page < 10; ++page) {
+      auto rows = tx->History(f);
+      ASSERT_TRUE(rows.ok());
+      for (const auto& d : *rows) seen.push_back(d.id);
+      if (rows->size() < 2) break;
+      f.before_seq = rows->back().seq;
+    }
+    EXPECT_EQ(seen, (std::vector<std::string>{"dec_7", "dec_6", "dec_5", "dec_4", "dec_3", "dec_2", "dec_1"}));
+  }
+}
+
 TEST_P(StoreTest, UnassignedQueue) {
   {
     auto tx = Write();
@@ -557,6 +584,13 @@ TEST_P(StoreTest, ReportCounts) {
   f.from = 20;
   f.to = 50;
   EXPECT_EQ(flat(tx->CountByOwner(f)), (V{"ann//2", "bob//1"}));
+  f.from = 35;  // an owner with nothing in the window is left out
+  EXPECT_EQ(flat(tx->CountByOwner(f)), (V{"ann//1"}));
+  f = {};
+  f.to = 25;
+  EXPECT_EQ(flat(tx->CountByOwner(f)), (V{"ann//1", "bob//1"}));
+  f.from = 60;
+  EXPECT_TRUE(tx->CountByOwner(f)->empty());
   f = {};
   f.rule = "r2";
   EXPECT_EQ(flat(tx->CountByOwner(f)), (V{"ann//1"}));

@@ -346,13 +346,25 @@ class PostgresTx final : public Tx {
     };
     if (f.from) add("at>=", *f.from);
     if (f.to) add("at<", *f.to);
-    if (f.before_seq) add("seq<", *f.before_seq);
+    if (f.before_seq) {
+      // Newest first is (at, seq) descending (as in the SQLite store): the cursor row's
+      // time, then its seq; a cursor whose row was purged since falls back to seq alone.
+      auto at = c_->Query("SELECT at FROM decisions WHERE seq=$1 AND workspace=$2", {*f.before_seq, ws_});
+      if (!at.ok()) return at.status();
+      if (at->rows() > 0) {
+        params.push_back(at->Int(0, 0));
+        params.push_back(*f.before_seq);
+        sql += " AND (at, seq) < ($" + std::to_string(params.size() - 1) + ", $" + std::to_string(params.size()) + ")";
+      } else {
+        add("seq<", *f.before_seq);
+      }
+    }
     if (f.object_type) add("object_type=", *f.object_type);
     if (f.event) add("event=", *f.event);
     if (f.rule) add("rule=", *f.rule);
     if (f.owner) add("owner=", *f.owner);
     if (f.outcome) add("outcome=", *f.outcome);
-    sql += " ORDER BY seq DESC LIMIT " + std::to_string(std::max(1, f.limit));
+    sql += " ORDER BY at DESC, seq DESC LIMIT " + std::to_string(std::max(1, f.limit));
     auto q = c_->Query(sql, params);
     if (!q.ok()) return q.status();
     std::vector<DecisionRow> rows;
@@ -411,12 +423,21 @@ class PostgresTx final : public Tx {
   // ---- reports
   Result<std::vector<OwnerCount>> Report(const std::string& select, const std::string& extra_where,
                                          const std::string& group, const ReportFilter& f) {
-    std::string sql = select + " FROM decisions WHERE workspace=$1" + extra_where +
-                      " AND ($2::bigint IS NULL OR at>=$2::bigint) AND ($3::bigint IS NULL OR at<$3::bigint)"
-                      " AND ($4::text IS NULL OR object_type=$4::text) AND ($5::text IS NULL OR rule=$5::text)"
-                      " AND ($6::text IS NULL OR distribution=$6::text) " +
-                      group;
-    auto q = c_->Query(sql, {ws_, f.from, f.to, f.object_type, f.rule, f.distribution});
+    // Only the filters given are in the SQL, so a time window or a distribution is an
+    // index range (as in the SQLite store); "$2 IS NULL OR …" hid them from the planner.
+    std::string sql = select + " FROM decisions WHERE workspace=$1" + extra_where;
+    std::vector<Param> params{ws_};
+    auto add = [&](const char* cond, Param p) {
+      params.push_back(std::move(p));
+      sql += std::string(" AND ") + cond + "$" + std::to_string(params.size());
+    };
+    if (f.from) add("at>=", *f.from);
+    if (f.to) add("at<", *f.to);
+    if (f.object_type) add("object_type=", *f.object_type);
+    if (f.rule) add("rule=", *f.rule);
+    if (f.distribution) add("distribution=", *f.distribution);
+    sql += " " + group;
+    auto q = c_->Query(sql, params);
     if (!q.ok()) return q.status();
     std::vector<OwnerCount> rows;
     for (int i = 0; i < q->rows(); ++i) rows.push_back({q->Text(i, 0), q->Text(i, 1), q->Int(i, 2)});
