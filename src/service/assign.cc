@@ -226,7 +226,6 @@ Result<Json> Service::DryRun(const std::string& workspace, const PreparedAssign&
 
 Result<Json> Service::DecideAndStore(store::Tx& tx, const std::string& workspace, const PreparedAssign& pa) {
   const io::AssignBody& b = pa.body;
-  const core::Time now = pa.now;
   const std::string& hash = pa.hash;
   if (!b.idempotency_key.empty()) {
     auto found = tx.FindDecisionByKey(b.idempotency_key);
@@ -241,6 +240,11 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, const std::string& workspace
       return j;
     }
   }
+  // Decisions are stamped in storage order: across nodes (and threads) a clock that
+  // reads a little behind the last stored decision's does not put this one before it.
+  auto last = tx.LastDecisionAt();
+  if (!last.ok()) return last.status();
+  const core::Time now = std::max(pa.now, core::Time(std::chrono::seconds(*last)));
   auto ws = snapshots_.Get(tx, workspace);
   if (!ws.ok()) return ws.status();
   auto decided = core::Decide(**ws, tx, io::ToRequest(b, now));

@@ -97,6 +97,7 @@ class FlakyTx final : public store::Tx {
     return tx_->ListUnassigned(t, after, limit);
   }
   Result<int64_t> CountDecisions() override { return tx_->CountDecisions(); }
+  Result<int64_t> LastDecisionAt() override { return tx_->LastDecisionAt(); }
   Result<int64_t> PurgeDecisions(int64_t before) override { return tx_->PurgeDecisions(before); }
   Result<std::vector<store::OwnerCount>> CountByOwner(const store::ReportFilter& f) override {
     return tx_->CountByOwner(f);

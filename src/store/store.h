@@ -183,6 +183,9 @@ class Tx : public core::StateView {
                                                             const std::optional<std::string>& after,
                                                             int limit) = 0;
   virtual Result<int64_t> CountDecisions() = 0;
+  // The time of the workspace's latest stored decision (unix seconds), 0 when none: a
+  // new decision is never stamped earlier, so history's time order is storage order.
+  virtual Result<int64_t> LastDecisionAt() = 0;
   // Decisions older than `before` (unix seconds) removed; rotation state untouched.
   virtual Result<int64_t> PurgeDecisions(int64_t before) = 0;
 

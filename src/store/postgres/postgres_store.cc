@@ -413,6 +413,9 @@ class PostgresTx final : public Tx {
   }
 
   Result<int64_t> CountDecisions() override { return Count("SELECT COUNT(*) FROM decisions WHERE workspace=$1"); }
+  Result<int64_t> LastDecisionAt() override {
+    return Count("SELECT COALESCE(MAX(at), 0) FROM decisions WHERE workspace=$1");
+  }
 
   Result<int64_t> PurgeDecisions(int64_t before) override {
     auto q = c_->Query("DELETE FROM decisions WHERE workspace=$1 AND at<$2", {ws_, before});

@@ -706,6 +706,14 @@ class SqliteTx final : public Tx {
     return err;
   }
 
+  Result<int64_t> LastDecisionAt() override {
+    Stmt q = c_->Prepare("SELECT COALESCE(MAX(at), 0) FROM decisions WHERE workspace=?");
+    q.Bind(1, ws_);
+    Status err;
+    if (q.Step(&err)) return q.Int(0);
+    return err;
+  }
+
  private:
   ConnectionPool& pool_;
   std::unique_ptr<Connection> c_;
