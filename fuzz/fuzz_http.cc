@@ -4,7 +4,8 @@
 // bodies, CSV/XLSX imports, queries) and the service over a real SQLite store.
 //
 // Each input starts on a fresh workspace of its own whose admin key is sent for
-// requests without an Authorization header. A 500 answer (an exception escaped to
+// requests without an Authorization header; a request with "X-Fuzz-Role: member" (or
+// "integration") gets a key of that role in the same workspace instead. A 500 answer (an exception escaped to
 // httplib's handler, or an internal error) is a finding: the target aborts.
 #include <httplib.h>
 #include <spdlog/spdlog.h>
@@ -16,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -118,6 +120,12 @@ struct Env {
     server = std::make_unique<http::Server>(*svc, options, std::move(impl));
     raw->set_logger([this](const httplib::Request&, const httplib::Response& res) { last_status = res.status; });
   }
+  // A key of `role` in the current workspace.
+  std::string Key(service::Role role) {
+    auto key = service::CreateKey(*store, "fuzz-" + std::to_string(workspaces), role, role == service::Role::kMember,
+                                  "fuzz", 1795000000000);
+    return key.ok() ? key->secret : "";
+  }
   // The admin key of a new, empty workspace.
   std::string NewWorkspace() {
     if (++inputs % kInputsPerStore == 0) {
@@ -142,9 +150,18 @@ Env& env() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Env& e = env();
-  const std::string auth = "Bearer " + e.NewWorkspace();
+  const std::string admin = "Bearer " + e.NewWorkspace();
+  std::map<service::Role, std::string> others;
   auto setup = [&](httplib::Request& req) {
-    if (!req.has_header("Authorization")) req.set_header("Authorization", auth);
+    if (req.has_header("Authorization")) return;
+    auto role = service::ParseRole(req.get_header_value("X-Fuzz-Role"));
+    if (!role || *role == service::Role::kAdmin) {
+      req.set_header("Authorization", admin);
+      return;
+    }
+    std::string& key = others[*role];
+    if (key.empty()) key = "Bearer " + e.Key(*role);
+    req.set_header("Authorization", key);
   };
   MemoryStream in(std::string_view(reinterpret_cast<const char*>(data), size));
   for (int i = 0; i < 16 && !in.done(); ++i) {

@@ -160,5 +160,11 @@ write("http", "keys-webhooks.http", seq(req("POST", "/v1/keys", {"role": "member
                                         req("POST", "/v1/webhooks", {"url": "http://127.0.0.1:9/hook", "events": ["decision"]}),
                                         req("GET", "/v1/webhooks"), req("GET", "/v1/webhooks/x/deliveries?limit=5"),
                                         req("POST", "/v1/webhooks/x/deliveries/y/retry"), req("DELETE", "/v1/keys/nope")))
+write("http", "roles.http", seq(req("PUT", "/v1/config", example),
+                                req("POST", "/v1/users", {"id": "x"}, headers=["X-Fuzz-Role: member"]),
+                                req("POST", "/v1/assign", dict(assign, event="assign_requested", target={"pool": "north"}),
+                                    headers=["X-Fuzz-Role: member"]),
+                                req("PUT", "/v1/records/lead/L-9", {"properties": {"source": "form"}}, headers=["X-Fuzz-Role: integration"]),
+                                req("GET", "/v1/config", headers=["X-Fuzz-Role: integration"])))
 write("http", "public.http", seq(req("GET", "/healthz"), req("GET", "/metrics"), req("GET", "/index.html"),
                                  req("GET", "/v1/users", headers=["Authorization: Bearer wrong"])))
