@@ -2,9 +2,11 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8080
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
 DB ?= rota.db
 
-.PHONY: deps build run test reliability bench clean
+.PHONY: deps build run test reliability bench fuzz clean
 
 deps:
 	@./scripts/install-deps
@@ -27,6 +29,10 @@ bench: deps
 	@cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release -DROTA_BUILD_TESTS=OFF >/dev/null
 	@cmake --build $(BUILD)/release -j $(JOBS) --target rota rota_bench_core rota_bench_service rota_bench_bare_http
 	@./scripts/bench $(BUILD)
+
+# libFuzzer targets (clang, ASan, UBSan) in $(BUILD)/fuzz, FUZZ_SECONDS each (docs/fuzzing.md).
+fuzz: deps
+	@./scripts/fuzz $(BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(BUILD)

@@ -133,7 +133,10 @@ const char* ContentType(const std::string& path) {
 }  // namespace
 
 Server::Server(service::Service& service, Options options)
-    : service_(service), options_(std::move(options)), server_(std::make_unique<httplib::Server>()) {
+    : Server(service, std::move(options), std::make_unique<httplib::Server>()) {}
+
+Server::Server(service::Service& service, Options options, std::unique_ptr<httplib::Server> impl)
+    : service_(service), options_(std::move(options)), server_(std::move(impl)) {
   Install();
 }
 

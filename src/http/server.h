@@ -33,6 +33,9 @@ struct RouteInfo {
 class Server {
  public:
   Server(service::Service& service, Options options);
+  // The same routes on a server made by the caller: fuzz/fuzz_http.cc passes a
+  // subclass that feeds requests from memory (no socket; Bind() and Run() unused).
+  Server(service::Service& service, Options options, std::unique_ptr<httplib::Server> impl);
   ~Server();
 
   // Binds the listening socket; fails when the address is taken.

@@ -718,6 +718,9 @@ TEST(ConfigJsonTest, ParseTimeRfc3339) {
       {"2026-11-22T10:00:00.123+01:00", At(2026, 11, 22, 9)},
       {"2024-02-29T23:59:59Z", At(2024, 2, 29, 23, 59, 59)},
       {"2026-11-22 10:00:00Z", At(2026, 11, 22, 10)},
+      {"2026-11-22t10:00:00z", At(2026, 11, 22, 10)},
+      {"2026-11-22T10:00:00+0200", At(2026, 11, 22, 8)},
+      {"2026-11-22T10:00:00-01", At(2026, 11, 22, 11)},
   };
   for (const Case& c : cases) {
     auto t = ParseTime(c.text);
@@ -729,8 +732,26 @@ TEST(ConfigJsonTest, ParseTimeRfc3339) {
 TEST(ConfigJsonTest, ParseTimeRefusesNonRfc3339) {
   const char* bad[] = {"", "now", "2026-11-22", "2026-11-22T10:00:00", "2026-11-22T10:00Z",
                        "2026-13-01T00:00:00Z", "2026-11-22T10:00:00Zjunk", "22/11/2026 10:00",
-                       "2026-11-22T10:00:00+0200x", "2025-02-29T00:00:00Z"};
+                       "2026-11-22T10:00:00+0200x", "2025-02-29T00:00:00Z",
+                       // found by fuzz_config: date::parse hit undefined behaviour on these
+                       "2026-11-01T[00:00:00Z", "2026-11-01T00:00:[0Z", "2026-11-22T24:00:00Z",
+                       "2026-11-22T10:00:00.Z", "2026-11-22T10:00:00+2:00", "2026-11-22T10:00:00+24:00"};
   for (const char* text : bad) EXPECT_FALSE(ParseTime(text)) << "accepted \"" << text << "\"";
+}
+
+// Found by fuzzing (docs/fuzzing.md): a record property nested 100 000 deep overflowed
+// the stack when kept as its JSON text (nlohmann's dump recurses per level).
+TEST(ConfigJsonTest, ParseJsonRefusesDeepNesting) {
+  const std::string deep = R"({"records": [{"object_type": "lead", "id": "x", "properties": {"a": )" +
+                           std::string(100000, '[') + std::string(100000, ']') + "}}]}";
+  auto r = ParseJson(deep);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kMalformed);
+  EXPECT_NE(r.status().message().find("nest deeper than"), std::string::npos) << r.status().message();
+  EXPECT_TRUE(ParseJson(std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']')).ok());
+  EXPECT_FALSE(ParseJson(std::string(kMaxJsonDepth + 1, '{') + std::string(kMaxJsonDepth + 1, '}')).ok());
+  // Brackets in strings, escaped quotes included, are text.
+  EXPECT_TRUE(ParseJson("[\"\\\"" + std::string(1000, '[') + "\"]").ok());
 }
 
 TEST(ConfigJsonTest, FormatTimeIsUtcSeconds) {

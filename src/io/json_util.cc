@@ -1,26 +1,60 @@
 #include "io/json_util.h"
 
-// date::parse trips a false -Wmaybe-uninitialized in GCC 12's <chrono>.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <date/date.h>
 
 #include <sstream>
 
 namespace rota::io {
 
+// RFC 3339 by hand: date::parse converts a NaN to an integer (undefined behaviour) on
+// some malformed seconds fields, e.g. "2026-11-01T[00:00:00Z" (found by fuzz_config).
 std::optional<core::Time> ParseTime(const std::string& text) {
   using namespace std::chrono;
-  for (const char* fmt : {"%FT%TZ", "%FT%T%Ez", "%Ft%Tz", "%F %TZ", "%F %T%Ez"}) {
-    std::istringstream in(text);
-    sys_time<microseconds> t;
-    in >> date::parse(fmt, t);
-    if (!in.fail() && in.peek() == std::char_traits<char>::eof()) return floor<seconds>(t);
+  size_t i = 0;
+  auto digits = [&](size_t n, int& out) {
+    if (i + n > text.size()) return false;
+    out = 0;
+    for (size_t k = 0; k < n; ++k) {
+      char c = text[i + k];
+      if (c < '0' || c > '9') return false;
+      out = out * 10 + (c - '0');
+    }
+    i += n;
+    return true;
+  };
+  auto lit = [&](auto... cs) {
+    if (i < text.size() && ((text[i] == cs) || ...)) return ++i, true;
+    return false;
+  };
+  int y, mo, d, h, mi, sec;
+  if (!digits(4, y) || !lit('-') || !digits(2, mo) || !lit('-') || !digits(2, d) || !lit('T', 't', ' ') ||
+      !digits(2, h) || !lit(':') || !digits(2, mi) || !lit(':') || !digits(2, sec)) {
+    return std::nullopt;
   }
-  return std::nullopt;
+  if (lit('.')) {  // fractions of a second are dropped
+    size_t start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+    if (i == start) return std::nullopt;
+  }
+  int offset_minutes = 0;
+  if (!lit('Z', 'z')) {
+    if (i >= text.size() || (text[i] != '+' && text[i] != '-')) return std::nullopt;
+    const int sign = text[i++] == '-' ? -1 : 1;
+    int oh = 0, om = 0;
+    if (!digits(2, oh)) return std::nullopt;
+    if (i < text.size()) {  // +hh:mm or +hhmm; +hh alone
+      lit(':');
+      if (!digits(2, om)) return std::nullopt;
+    }
+    if (oh > 23 || om > 59) return std::nullopt;
+    offset_minutes = sign * (oh * 60 + om);
+  }
+  if (i != text.size() || h > 23 || mi > 59 || sec > 59) return std::nullopt;
+  const date::year_month_day ymd{date::year(y), date::month(static_cast<unsigned>(mo)),
+                                 date::day(static_cast<unsigned>(d))};
+  if (!ymd.ok()) return std::nullopt;
+  return core::Time(date::sys_days(ymd)) + hours(h) + minutes(mi) + seconds(sec) - minutes(offset_minutes);
 }
-
-#pragma GCC diagnostic pop
 
 std::string FormatTime(core::Time t) { return date::format("%FT%TZ", t); }
 
@@ -167,6 +201,30 @@ Json ErrorBody(const Status& s) {
 }
 
 Result<Json> ParseJson(const std::string& text) {
+  // Nesting first, before the parser builds a value too deep to dump or destroy safely.
+  size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) {
+        return Status::Malformed("the body is not valid JSON: arrays and objects nest deeper than " +
+                                 std::to_string(kMaxJsonDepth) + " levels (at byte " + std::to_string(i) + ")");
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
   try {
     return Json::parse(text);
   } catch (const Json::exception& e) {  // parse_error, and out_of_range for numbers like 1e400

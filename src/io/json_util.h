@@ -54,7 +54,13 @@ std::string Index(const std::string& path, size_t i);
 // API.md's error body: {"error": {"code", "message", "details": [{"path", "message"}]}}.
 Json ErrorBody(const Status& s);
 
-// Parses text as JSON; a 400 Status naming the position when it is not JSON.
+// Deepest nesting of arrays and objects ParseJson takes. rota's documents nest a few
+// levels; nlohmann's dump, copy and compare recurse once per level, so a body of 100 000
+// '[' overflowed the stack where a record property was kept as its JSON text.
+inline constexpr size_t kMaxJsonDepth = 128;
+
+// Parses text as JSON; a 400 Status naming the position when it is not JSON or nests
+// deeper than kMaxJsonDepth.
 Result<Json> ParseJson(const std::string& text);
 
 }  // namespace rota::io
