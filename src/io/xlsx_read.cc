@@ -28,7 +28,9 @@ Result<std::optional<std::string>> Member(zip_t* z, const std::string& name) {
   zip_stat_init(&st);
   if (zip_stat(z, name.c_str(), 0, &st) != 0) return std::optional<std::string>();
   if (!(st.valid & ZIP_STAT_SIZE)) return Bad("no size for " + name);
-  if (st.size > (256u << 20)) return Bad(name + " is too large");
+  // A keys file is small: a member that unpacks past 64 MiB is refused before it is read
+  // (a zip bomb in a 1 MiB upload cannot take the server's memory).
+  if (st.size > (64u << 20)) return Bad(name + " is too large");
   zip_file_t* f = zip_fopen(z, name.c_str(), 0);
   if (f == nullptr) return Bad("cannot open " + name + ": " + zip_strerror(z));
   std::string out(static_cast<size_t>(st.size), '\0');
