@@ -98,6 +98,8 @@ store::AttemptResult SendWriteBack(const connectors::SecretBox* box, const store
     if (attempt >= options.max_attempts) return fail(c.status().message());
     return again(c.status().message(), Backoff(options, attempt));
   }
+  // Switched off since the decision: its tokens may be gone too.
+  if (!c->write_back) return fail("write-back is switched off for this connector");
   auto w = connectors::ReadWriteBack(d.body);
   if (!w.ok()) return fail(w.status().message());
   auto type = core::ParseObjectType(w->object_type);

@@ -424,6 +424,31 @@ TEST_F(Connectors, CrmDownForAWhileThenBackLosesNothing) {
   for (const auto& [path, owner] : decided) EXPECT_EQ(written[path], owner) << path;
 }
 
+TEST_F(Connectors, WriteBackSwitchedOffWhilePendingFailsCleanly) {
+  Start();
+  ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", "http://127.0.0.1:1"},
+                       {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}, {"api_token", "tok"}}}})
+                .status,
+            201);
+  ASSERT_EQ(Pipedrive(Fixture("pipedrive/v2_deal_create.json")).status, 200);
+  // The CRM is unreachable; the admin turns write-back off and removes the token.
+  Reply p = server->Call("PATCH", "/v1/connectors/pd", key, {{"write_back", false}, {"credentials", {{"api_token", nullptr}}}});
+  ASSERT_EQ(p.status, 200) << p.raw;
+  EXPECT_EQ(p.body["credentials_set"], Json::array({"webhook_password", "webhook_user"}));
+  ASSERT_TRUE(WaitFor([&] {
+    Reply d = server->Call("GET", "/v1/connectors/pd/deliveries", key);
+    return d.body["items"].size() == 1 && d.body["items"][0]["status"] == "failed";
+  })) << server->Call("GET", "/v1/connectors/pd/deliveries", key).raw;
+  Reply d = server->Call("GET", "/v1/connectors/pd/deliveries", key);
+  EXPECT_NE(d.body["items"][0]["last_error"].get<std::string>().find("switched off"), std::string::npos);
+  EXPECT_EQ(server->Call("GET", "/healthz", "").status, 200);
+  // Decisions go on, with nothing more to write back.
+  Json next = Fixture("pipedrive/v2_deal_create.json");
+  next["meta"]["correlation_id"] = "again";
+  ASSERT_EQ(Pipedrive(next).status, 200);
+  EXPECT_EQ(server->Call("GET", "/v1/connectors/pd/deliveries", key).body["items"].size(), 1u);
+}
+
 TEST_F(Connectors, UserSyncReadsEveryPage) {
   Start();
   FakeCrm crm;
