@@ -30,6 +30,10 @@ void Seed(const RotaServer& s, Ws& w) {
   ASSERT_EQ(a.Post("/v1/rules", Rule(w.P("r"), ToPool(w.P("p")))).status, 201);
   ASSERT_EQ(a.Post("/v1/rules", Rule(w.P("rel"), Json{{"type", "related_owner"}, {"relation", "company"}}, "lead")).status, 201);
   ASSERT_EQ(a.Post("/v1/webhooks", Json{{"id", w.P("w")}, {"url", "http://127.0.0.1:1/x"}, {"events", {"record.updated"}}}).status, 201);
+  ASSERT_EQ(a.Post("/v1/connectors", Json{{"id", w.P("con")}, {"kind", "generic"}, {"write_back", false},
+                                         {"credentials", {{"secret", "s-" + w.id}}}})
+                .status,
+            201);
   ASSERT_EQ(a.Put("/v1/records/company/" + w.P("C"), Json{{"owners", {w.P("u1")}}}).status, 200);
   Json body = AssignBody(w.P("D"));
   body["idempotency_key"] = w.P("idem");
@@ -57,6 +61,7 @@ Json Snap(const RotaServer& s, const Ws& w) {
   return {{"config", a.Get("/v1/config").body},
           {"keys", a.Get("/v1/keys").body},
           {"webhooks", a.Get("/v1/webhooks").body},
+          {"connectors", a.Get("/v1/connectors").body},
           {"deliveries", a.Get("/v1/webhooks/" + w.P("w") + "/deliveries").body},
           {"unassigned", a.Get("/v1/unassigned").body},
           {"history", AllItems(s, w.key, "/v1/history")},
@@ -125,7 +130,7 @@ TEST_P(Isolation, NoWorkspaceCanReadChangeOrInferAnothersObjects) {
   Backend backend = MakeBackend(GetParam(), dir);
   if (!backend.skip_reason.empty()) GTEST_SKIP() << backend.skip_reason;
   const std::string db = backend.db;
-  RotaServer server(db, {}, {"--quiet", "--webhook-backoff-ms", "3600000", "--webhook-max-attempts", "1"});
+  RotaServer server(db, {{"ROTA_SECRET_KEY", "isolation-test-secret-key"}}, {"--quiet", "--webhook-backoff-ms", "3600000", "--webhook-max-attempts", "1"});
   Figures fig("isolation/" + GetParam());
   std::vector<Ws> ws = {{"A", server.admin_key()}, {"B", ""}, {"C", ""}};
   ASSERT_FALSE(ws[0].key.empty());
@@ -206,6 +211,12 @@ TEST_P(Isolation, NoWorkspaceCanReadChangeOrInferAnothersObjects) {
           {"rule", "GET", "/v1/history?rule={ID}", "", y.P("r")},
           {"user", "GET", "/v1/history?owner={ID}", "", y.P("u1")},
           {"rule", "GET", "/v1/reports/distribution?rule={ID}", "", y.P("r")},
+          {"connector", "GET", "/v1/connectors/{ID}", "", y.P("con")},
+          {"connector", "GET", "/v1/connectors/{ID}/deliveries", "", y.P("con")},
+          {"connector", "PATCH", "/v1/connectors/{ID}", R"({"write_back": false})", y.P("con")},
+          {"connector", "POST", "/v1/connectors/{ID}/sync-users", "", y.P("con")},
+          {"connector (called in)", "POST", "/v1/connectors/{ID}/generic?workspace=" + Encode(x.id), "{}", y.P("con")},
+          {"connector", "DELETE", "/v1/connectors/{ID}", "", y.P("con")},
           {"webhook", "GET", "/v1/webhooks/{ID}", "", y.P("w")},
           {"webhook", "GET", "/v1/webhooks/{ID}/deliveries", "", y.P("w")},
           {"delivery", "POST", "/v1/webhooks/" + Encode(y.P("w")) + "/deliveries/{ID}/retry", "", y.delivery},
@@ -263,7 +274,7 @@ TEST_P(Isolation, NoWorkspaceCanReadChangeOrInferAnothersObjects) {
 
   // Lists: nothing of another workspace shows.
   const std::vector<std::string> lists = {"/v1/users", "/v1/pools", "/v1/rules", "/v1/distributions", "/v1/webhooks",
-                                          "/v1/keys", "/v1/history", "/v1/unassigned", "/v1/config", "/v1/settings",
+                                          "/v1/connectors", "/v1/keys", "/v1/history", "/v1/unassigned", "/v1/config", "/v1/settings",
                                           "/v1/reports/summary", "/v1/reports/distribution"};
   for (const Ws& x : ws) {
     for (const std::string& path : lists) {
