@@ -222,7 +222,7 @@ Result<Json> Service::SyncUsers(const std::string& ws, const std::string& id) {
       if (page >= kMaxUserPages) return Status(Code::kUnavailable, "crm_paging", "the CRM's user list never ended");
       cx::OutRequest req = c->kind == cx::Kind::kHubSpot ? cx::hubspot::OwnersRequest(*c, cursor, archived)
                                                          : cx::pipedrive::UsersRequest(*c, cursor);
-      CrmAnswer a = CallCrm(c->api_base, req, kCrmTimeoutMs);
+      HttpAnswer a = HttpCall(c->api_base, req, kCrmTimeoutMs);
       if (a.status < 200 || a.status >= 300) {
         std::string path = req.path.substr(0, req.path.find('?'));
         return Status(Code::kUnavailable, "crm_unavailable",

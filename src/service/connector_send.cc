@@ -13,8 +13,8 @@
 
 namespace rota::service {
 
-CrmAnswer CallCrm(const std::string& api_base, const connectors::OutRequest& r, int timeout_ms) {
-  CrmAnswer a;
+HttpAnswer HttpCall(const std::string& api_base, const connectors::OutRequest& r, int timeout_ms) {
+  HttpAnswer a;
   // scheme://host[:port][/base] + path → a client on scheme://host:port, the request on /base + path.
   const std::string url = api_base + r.path;
   size_t scheme_end = url.find("://");
@@ -29,8 +29,9 @@ CrmAnswer CallCrm(const std::string& api_base, const connectors::OutRequest& r, 
     client.set_connection_timeout(0, timeout_ms * 1000);
     client.set_read_timeout(timeout_ms / 1000, (timeout_ms % 1000) * 1000);
     client.set_write_timeout(timeout_ms / 1000, (timeout_ms % 1000) * 1000);
-    httplib::Headers headers = {{"User-Agent", "rota-connectors/1"}, {"Accept", "application/json"}};
-    for (const auto& [k, v] : r.headers) headers.emplace(k, v);
+    httplib::Headers headers(r.headers.begin(), r.headers.end());
+    if (!headers.count("User-Agent")) headers.emplace("User-Agent", "rota-connectors/1");
+    headers.emplace("Accept", "application/json");
     httplib::Result res = r.method == "GET"     ? client.Get(path, headers)
                           : r.method == "PATCH" ? client.Patch(path, headers, r.body, "application/json")
                           : r.method == "PUT"   ? client.Put(path, headers, r.body, "application/json")
@@ -118,7 +119,7 @@ store::AttemptResult SendWriteBack(const connectors::SecretBox* box, const store
       req = connectors::generic::WriteBackRequest(*c, *w, now_ms / 1000);
       break;
   }
-  CrmAnswer a = CallCrm(c->api_base, req, options.timeout_ms);
+  HttpAnswer a = HttpCall(c->api_base, req, options.timeout_ms);
   if (a.status) r.http_status = a.status;
   if (a.status >= 200 && a.status < 300) {
     r.state = State::kDelivered;

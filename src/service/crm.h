@@ -12,15 +12,16 @@
 
 namespace rota::service {
 
-struct CrmAnswer {
+struct HttpAnswer {
   int status = 0;  // 0: no answer (see error)
   std::string body;
   std::optional<int64_t> retry_after_ms;  // from Retry-After (seconds) on 429 and 503
   std::string error;
 };
 
-// `r` sent to api_base + r.path; never throws.
-CrmAnswer CallCrm(const std::string& api_base, const connectors::OutRequest& r, int timeout_ms);
+// `r` sent to base + r.path (a CRM's API, or a webhook's URL with an empty path); never
+// throws. The one HTTP client of rota's outgoing calls.
+HttpAnswer HttpCall(const std::string& api_base, const connectors::OutRequest& r, int timeout_ms);
 
 // The stored row with its credentials opened by `box`.
 Result<connectors::Connector> OpenConnectorRow(const connectors::SecretBox* box, const store::ConnectorRow& row);

@@ -1,6 +1,5 @@
 #include "service/webhooks.h"
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -92,33 +91,20 @@ store::AttemptResult DeliveryWorker::Attempt(const store::DeliveryRow& d) {
   if (!d.connector.empty()) return SendWriteBack(secrets_, d, options_, NowMs());
   store::AttemptResult r;
   r.at = NowMs();
-  // http://host[:port]/path → client on scheme://host:port, request on /path.
-  std::string url = d.url;
-  size_t scheme_end = url.find("://");
-  size_t path_start = scheme_end == std::string::npos ? std::string::npos : url.find('/', scheme_end + 3);
-  std::string origin = path_start == std::string::npos ? url : url.substr(0, path_start);
-  std::string path = path_start == std::string::npos ? "/" : url.substr(path_start);
-  httplib::Client client(origin);
-  client.set_connection_timeout(0, options_.timeout_ms * 1000);
-  client.set_read_timeout(options_.timeout_ms / 1000, (options_.timeout_ms % 1000) * 1000);
-  client.set_write_timeout(options_.timeout_ms / 1000, (options_.timeout_ms % 1000) * 1000);
-  httplib::Headers headers = {{"Rota-Event", d.event},
+  connectors::OutRequest req{"POST", "",
+                             {{"Rota-Event", d.event},
                               {"Rota-Delivery", d.id},
                               {"Rota-Signature", Signature(d.secret, r.at / 1000, d.body)},
-                              {"User-Agent", "rota-webhooks/1"}};
-  auto res = client.Post(path, headers, d.body, "application/json");
-  if (res && res->status >= 200 && res->status < 300) {
+                              {"User-Agent", "rota-webhooks/1"}},
+                             d.body};
+  HttpAnswer a = HttpCall(d.url, req, options_.timeout_ms);
+  if (a.status) r.http_status = a.status;
+  if (a.status >= 200 && a.status < 300) {
     r.state = store::AttemptResult::State::kDelivered;
-    r.http_status = res->status;
     r.next_attempt_at = d.next_attempt_at;
     return r;
   }
-  if (res) {
-    r.http_status = res->status;
-    r.error = "HTTP " + std::to_string(res->status);
-  } else {
-    r.error = httplib::to_string(res.error());
-  }
+  r.error = a.error;
   const int64_t attempt = d.attempts + 1;
   if (attempt >= options_.max_attempts) {
     r.state = store::AttemptResult::State::kFailed;

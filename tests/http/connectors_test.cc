@@ -359,6 +359,18 @@ TEST_F(Connectors, HubSpotSignaturesObjectTypesCustomActionAndRateLimit) {
   const Json expected = {{"properties", {{"hubspot_owner_id", "7"}}}};
   EXPECT_EQ(writes[1].body, expected);
 
+  // A refusal that is not about load (404: the record is gone) fails at once, unretried.
+  crm.FailNext(404);
+  Reply gone = HubSpot({{"objectId", 404404}, {"properties", Json::object()}}, "app-secret", NowMs(), "&object_type=deals");
+  ASSERT_EQ(gone.status, 200) << gone.raw;
+  ASSERT_TRUE(WaitFor([&] {
+    Reply d = server->Call("GET", "/v1/connectors/hs/deliveries", key);
+    return !d.body["items"].empty() && d.body["items"][0]["status"] == "failed";
+  })) << server->Call("GET", "/v1/connectors/hs/deliveries", key).raw;
+  Reply failed = server->Call("GET", "/v1/connectors/hs/deliveries", key);
+  EXPECT_EQ(failed.body["items"][0]["attempts"], 1);
+  EXPECT_EQ(failed.body["items"][0]["last_status"], 404);
+
   Reply contact = HubSpot(Fixture("hubspot/workflow_contact.json"));
   EXPECT_EQ(contact.body["owner"], "7") << contact.raw;
   // The custom action answers outputFields; ask the pool "north" by input field.
