@@ -150,16 +150,6 @@ void Deliver(Req& r, const std::string& key, Live& live, std::unique_ptr<httplib
   if (r.error.empty()) r.error = "given up after " + std::to_string(r.attempts) + " attempts";
 }
 
-template <typename F>
-bool WaitFor(F done, int ms) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
-
 class KillUnderLoad : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(KillUnderLoad, AcknowledgedDecisionsSurviveAndNothingIsHalfStored) {
