@@ -145,6 +145,32 @@ CREATE TABLE connectors (
 ALTER TABLE outbox ADD COLUMN connector TEXT COLLATE "C";
 CREATE INDEX outbox_connector ON outbox(workspace, connector, seq);
 )sql",
+      // 4 (SQLite's numbers, as above; applied here as version 3): decisions pre-counted
+      // per workspace, UTC hour and kind, for reports (store/decision_counts.h); NULL
+      // columns are '' with their bit in null_mask.
+      R"sql(
+CREATE TABLE decision_counts (
+  workspace TEXT COLLATE "C" NOT NULL,
+  bucket BIGINT NOT NULL,
+  object_type TEXT COLLATE "C" NOT NULL,
+  rule TEXT COLLATE "C" NOT NULL,
+  distribution TEXT COLLATE "C" NOT NULL,
+  key_value TEXT COLLATE "C" NOT NULL,
+  owner TEXT COLLATE "C" NOT NULL,
+  outcome TEXT COLLATE "C" NOT NULL,
+  null_mask INTEGER NOT NULL,
+  n BIGINT NOT NULL,
+  PRIMARY KEY (workspace, bucket, object_type, rule, distribution, key_value, owner, outcome, null_mask)
+);
+INSERT INTO decision_counts(workspace, bucket, object_type, rule, distribution, key_value, owner, outcome,
+                            null_mask, n)
+SELECT workspace, at - ((at % 3600) + 3600) % 3600, object_type, COALESCE(rule, ''), COALESCE(distribution, ''),
+       COALESCE(key_value, ''), COALESCE(owner, ''), outcome,
+       (CASE WHEN rule IS NULL THEN 1 ELSE 0 END) + (CASE WHEN distribution IS NULL THEN 2 ELSE 0 END) +
+       (CASE WHEN key_value IS NULL THEN 4 ELSE 0 END) + (CASE WHEN owner IS NULL THEN 8 ELSE 0 END),
+       COUNT(*)
+FROM decisions GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+)sql",
   };
   return kMigrations;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "io/config_json.h"
+#include "store/decision_counts.h"
 #include "store/postgres/connection.h"
 #include "store/postgres/migrations.h"
 
@@ -317,8 +318,9 @@ class PostgresTx final : public Tx {
   // ---- decisions
   // Inserts answer Conflict without aborting the transaction (ON CONFLICT DO NOTHING),
   // as SQLite does: a failed statement there leaves the transaction usable.
+  // The decision's count in decision_counts is kept in the same transaction (and unit).
   Status InsertDecision(const DecisionRow& d) override {
-    return Insert(
+    Status s = Insert(
         "decision \"" + d.id + "\"",
         "INSERT INTO decisions(id, workspace, at, event, object_type, record_id, rule, strategy, outcome, "
         "owner, reason, body, idempotency_key, request_hash, distribution, key_value) "
@@ -326,6 +328,16 @@ class PostgresTx final : public Tx {
         {d.id, ws_, d.at, d.event, d.object_type, d.record_id, d.rule, d.strategy, d.outcome, d.owner, d.reason,
          d.body, d.idempotency_key.empty() ? std::nullopt : std::optional<std::string>(d.idempotency_key),
          d.request_hash, d.distribution, d.key_value});
+    return s.ok() ? CountDecision(d) : s;
+  }
+
+  Status CountDecision(const DecisionRow& d) {
+    return c_->Run(
+        "INSERT INTO decision_counts(workspace, bucket, object_type, rule, distribution, key_value, owner, outcome, "
+        "null_mask, n) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,1) ON CONFLICT(workspace, bucket, object_type, rule, "
+        "distribution, key_value, owner, outcome, null_mask) DO UPDATE SET n=decision_counts.n+1",
+        {ws_, counts::BucketOf(d.at), d.object_type, d.rule.value_or(""), d.distribution.value_or(""),
+         d.key_value.value_or(""), d.owner.value_or(""), d.outcome, counts::NullMask(d)});
   }
 
   Result<std::optional<DecisionRow>> FindDecisionByKey(const std::string& key) override {
@@ -420,15 +432,87 @@ class PostgresTx final : public Tx {
   Result<int64_t> PurgeDecisions(int64_t before) override {
     auto q = c_->Query("DELETE FROM decisions WHERE workspace=$1 AND at<$2", {ws_, before});
     if (!q.ok()) return q.status();
+    if (Status s = PurgeCounts(before); !s.ok()) return s;
     return q->Affected();
   }
 
+  // decision_counts after a purge: buckets wholly before `before` go; the bucket that holds
+  // it is counted again from the decisions left in it (a time beyond the buckets' range:
+  // all of the workspace's counts are made again).
+  Status PurgeCounts(int64_t before) {
+    if (before < -counts::kTimeLimit || before > counts::kTimeLimit) return Recount(INT64_MIN, INT64_MAX);
+    const int64_t bucket = counts::BucketOf(before);
+    Status s = c_->Run("DELETE FROM decision_counts WHERE workspace=$1 AND bucket<$2", {ws_, bucket});
+    if (!s.ok() || bucket == before) return s;
+    return Recount(bucket, bucket + counts::kBucketSeconds - 1);
+  }
+
+  // The counts of the buckets of [from, to] (inclusive) made again from `decisions`.
+  Status Recount(int64_t from, int64_t to) {
+    Status s = c_->Run("DELETE FROM decision_counts WHERE workspace=$1 AND bucket>=$2 AND bucket<=$3", {ws_, from, to});
+    if (!s.ok()) return s;
+    return c_->Run(counts::RecountSql("$1", "$2", "$3"), {ws_, from, to});
+  }
+
   // ---- reports
-  Result<std::vector<OwnerCount>> Report(const std::string& select, const std::string& extra_where,
-                                         const std::string& group, const ReportFilter& f) {
-    // Only the filters given are in the SQL, so a time window or a distribution is an
-    // index range (as in the SQLite store); "$2 IS NULL OR …" hid them from the planner.
-    std::string sql = select + " FROM decisions WHERE workspace=$1" + extra_where;
+  // Whole hours of the window from decision_counts, the partial hours at its edges from
+  // decisions (store/decision_counts.h), added up.
+  Result<std::vector<OwnerCount>> Report(const counts::Shape& shape, const ReportFilter& f) {
+    counts::Tally tally;
+    const counts::Split split = counts::SplitWindow(f.from, f.to);
+    if (split.use_counts) {
+      if (Status s = AddCounted(shape, split.buckets, f, tally); !s.ok()) return s;
+    }
+    for (const counts::Span& edge : split.edges) {
+      ReportFilter e = f;
+      e.from = edge.from;
+      e.to = edge.to;
+      if (Status s = AddDecisions(shape, e, tally); !s.ok()) return s;
+    }
+    return tally.Rows();
+  }
+
+  // The n-th parameter's placeholder (built by appending: GCC 12 warns about "x" + string).
+  static std::string Placeholder(int n) {
+    std::string p = "$";
+    p += std::to_string(n);
+    return p;
+  }
+
+  static std::vector<Param> FilterParams(const ReportFilter& f) {
+    std::vector<Param> params;
+    if (f.object_type) params.emplace_back(*f.object_type);
+    if (f.rule) params.emplace_back(*f.rule);
+    if (f.distribution) params.emplace_back(*f.distribution);
+    return params;
+  }
+
+  // The whole buckets [buckets.from, buckets.to) from decision_counts.
+  Status AddCounted(const counts::Shape& shape, const counts::Span& buckets, const ReportFilter& f,
+                    counts::Tally& tally) {
+    std::string sql = std::string("SELECT ") + shape.counts_columns +
+                      ", SUM(n) FROM decision_counts WHERE workspace=$1" + shape.counts_where;
+    std::vector<Param> params{ws_};
+    if (buckets.from) {
+      params.emplace_back(*buckets.from);
+      sql += " AND bucket>=" + Placeholder(static_cast<int>(params.size()));
+    }
+    if (buckets.to) {
+      params.emplace_back(*buckets.to);
+      sql += " AND bucket<" + Placeholder(static_cast<int>(params.size()));
+    }
+    int n = static_cast<int>(params.size());
+    sql += counts::CountsFilterSql(f, n, Placeholder) + " GROUP BY 1, 2";
+    for (auto& p : FilterParams(f)) params.push_back(std::move(p));
+    return AddRows(sql, params, tally);
+  }
+
+  // Counted from decisions. Only the filters given are in the SQL, so a time window or a
+  // distribution is an index range (as in the SQLite store); "$2 IS NULL OR …" hid them
+  // from the planner.
+  Status AddDecisions(const counts::Shape& shape, const ReportFilter& f, counts::Tally& tally) {
+    std::string sql = std::string("SELECT ") + shape.decisions_columns +
+                      ", COUNT(*) FROM decisions WHERE workspace=$1" + shape.decisions_where;
     std::vector<Param> params{ws_};
     auto add = [&](const char* cond, Param p) {
       params.push_back(std::move(p));
@@ -439,24 +523,23 @@ class PostgresTx final : public Tx {
     if (f.object_type) add("object_type=", *f.object_type);
     if (f.rule) add("rule=", *f.rule);
     if (f.distribution) add("distribution=", *f.distribution);
-    sql += " " + group;
+    sql += std::string(" GROUP BY ") + shape.decisions_group;
+    return AddRows(sql, params, tally);
+  }
+
+  Status AddRows(const std::string& sql, const std::vector<Param>& params, counts::Tally& tally) {
     auto q = c_->Query(sql, params);
     if (!q.ok()) return q.status();
-    std::vector<OwnerCount> rows;
-    for (int i = 0; i < q->rows(); ++i) rows.push_back({q->Text(i, 0), q->Text(i, 1), q->Int(i, 2)});
-    return rows;
+    for (int i = 0; i < q->rows(); ++i) tally.Add(q->Text(i, 0), q->OptText(i, 1), q->Int(i, 2));
+    return Status::Ok();
   }
 
   Result<std::vector<OwnerCount>> CountByOwner(const ReportFilter& f) override {
-    return Report("SELECT owner, '', COUNT(*)", " AND owner IS NOT NULL", "GROUP BY owner ORDER BY owner", f);
+    return Report(counts::kByOwner, f);
   }
-  Result<std::vector<OwnerCount>> CountByKey(const ReportFilter& f) override {
-    // SQLite sorts NULL first.
-    return Report("SELECT owner, COALESCE(key_value, ''), COUNT(*)", " AND owner IS NOT NULL",
-                  "GROUP BY owner, key_value ORDER BY key_value NULLS FIRST, owner", f);
-  }
+  Result<std::vector<OwnerCount>> CountByKey(const ReportFilter& f) override { return Report(counts::kByKey, f); }
   Result<std::vector<OwnerCount>> CountByOutcome(const ReportFilter& f) override {
-    return Report("SELECT outcome, '', COUNT(*)", "", "GROUP BY outcome ORDER BY outcome", f);
+    return Report(counts::kByOutcome, f);
   }
   Result<int64_t> CountUnassigned() override { return Count("SELECT COUNT(*) FROM unassigned WHERE workspace=$1"); }
 

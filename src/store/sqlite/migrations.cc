@@ -144,6 +144,31 @@ CREATE TABLE connectors (
 ALTER TABLE outbox ADD COLUMN connector TEXT;
 CREATE INDEX outbox_connector ON outbox(workspace, connector, seq);
 )sql",
+      // 4: decisions pre-counted per workspace, UTC hour and kind, for reports
+      // (store/decision_counts.h); NULL columns are '' with their bit in null_mask.
+      R"sql(
+CREATE TABLE decision_counts (
+  workspace TEXT NOT NULL,
+  bucket INTEGER NOT NULL,
+  object_type TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  distribution TEXT NOT NULL,
+  key_value TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  null_mask INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (workspace, bucket, object_type, rule, distribution, key_value, owner, outcome, null_mask)
+) WITHOUT ROWID;
+INSERT INTO decision_counts(workspace, bucket, object_type, rule, distribution, key_value, owner, outcome,
+                            null_mask, n)
+SELECT workspace, at - ((at % 3600) + 3600) % 3600, object_type, COALESCE(rule, ''), COALESCE(distribution, ''),
+       COALESCE(key_value, ''), COALESCE(owner, ''), outcome,
+       (CASE WHEN rule IS NULL THEN 1 ELSE 0 END) + (CASE WHEN distribution IS NULL THEN 2 ELSE 0 END) +
+       (CASE WHEN key_value IS NULL THEN 4 ELSE 0 END) + (CASE WHEN owner IS NULL THEN 8 ELSE 0 END),
+       COUNT(*)
+FROM decisions GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+)sql",
   };
   return kMigrations;
 }
