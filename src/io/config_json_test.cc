@@ -757,6 +757,14 @@ TEST(ConfigJsonTest, ParseJsonRefusesDeepNesting) {
 TEST(ConfigJsonTest, FormatTimeIsUtcSeconds) {
   EXPECT_EQ(FormatTime(At(2026, 11, 22, 10, 5, 7)), "2026-11-22T10:05:07Z");
   EXPECT_EQ(ParseTime(FormatTime(At(2000, 1, 1))), At(2000, 1, 1));
+  EXPECT_EQ(FormatTime(At(2024, 2, 29, 23, 59, 59)), "2024-02-29T23:59:59Z");
+  EXPECT_EQ(FormatTime(At(1969, 12, 31, 23, 59, 59)), "1969-12-31T23:59:59Z");  // before the epoch
+  EXPECT_EQ(FormatTime(At(1970, 1, 1)), "1970-01-01T00:00:00Z");
+  // Every second of a day, across a month's end, as date::format writes it.
+  for (int64_t t = At(2026, 12, 31).time_since_epoch().count(); t < At(2027, 1, 1, 0, 0, 2).time_since_epoch().count(); t += 7) {
+    core::Time at{std::chrono::seconds(t)};
+    ASSERT_EQ(FormatTime(at), date::format("%FT%TZ", at));
+  }
 }
 
 TEST(ConfigJsonTest, OutOfOfficeTimes) {

@@ -2,6 +2,7 @@
 
 #include <date/date.h>
 
+#include <cstdio>
 #include <sstream>
 
 namespace rota::io {
@@ -56,7 +57,19 @@ std::optional<core::Time> ParseTime(const std::string& text) {
   return core::Time(date::sys_days(ymd)) + hours(h) + minutes(mi) + seconds(sec) - minutes(offset_minutes);
 }
 
-std::string FormatTime(core::Time t) { return date::format("%FT%TZ", t); }
+// By hand too: date::format goes through an ostream, about 10 000 instructions, and
+// every decision's answer carries a time (issue 8).
+std::string FormatTime(core::Time t) {
+  const auto day = date::floor<date::days>(t);
+  const date::year_month_day ymd(day);
+  const date::hh_mm_ss<std::chrono::seconds> hms(t - day);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()));
+  return buf;
+}
 
 core::Value ToValue(const Json& j) {
   switch (j.type()) {
