@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <algorithm>
+#include <functional>
 #include <mutex>
 #include <vector>
 
@@ -44,13 +45,19 @@ class ConnectionPool {
 
 class SqliteTx final : public Tx {
  public:
-  SqliteTx(ConnectionPool& pool, std::unique_ptr<Connection> conn, std::unique_lock<std::mutex> write_lock,
+  using GiveBack = std::function<void(std::unique_ptr<Connection>)>;
+  // A read transaction: `conn` goes back to the pool at the end. A write transaction:
+  // `conn` is the store's writer, given back under `write_lock`.
+  SqliteTx(GiveBack give_back, std::unique_ptr<Connection> conn, std::unique_lock<std::mutex> write_lock,
            std::string workspace)
-      : pool_(pool), c_(std::move(conn)), lock_(std::move(write_lock)), ws_(std::move(workspace)) {}
+      : give_back_(std::move(give_back)),
+        c_(std::move(conn)),
+        lock_(std::move(write_lock)),
+        ws_(std::move(workspace)) {}
 
   ~SqliteTx() override {
     if (!done_) (void)c_->Exec("ROLLBACK");
-    pool_.Give(std::move(c_));
+    give_back_(std::move(c_));
   }
 
   Status Commit() override {
@@ -813,7 +820,7 @@ class SqliteTx final : public Tx {
   }
 
  private:
-  ConnectionPool& pool_;
+  const GiveBack give_back_;
   std::unique_ptr<Connection> c_;
   std::unique_lock<std::mutex> lock_;  // held by write transactions
   const std::string ws_;
@@ -822,7 +829,7 @@ class SqliteTx final : public Tx {
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(std::string path) : pool_(std::move(path)) {}
+  explicit SqliteStore(std::string path) : pool_(path), path_(path) {}
 
   Status Migrate() {
     auto c = pool_.Take();
@@ -853,6 +860,17 @@ class SqliteStore final : public Store {
     return result;
   }
 
+  // A write outside a Tx: on the writer connection, under the write lock.
+  template <typename F>
+  auto WithWriter(F f) -> decltype(f(std::declval<Connection&>())) {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    auto c = TakeWriter();
+    if (!c.ok()) return c.status();
+    auto result = f(**c);
+    writer_ = std::move(c).value();
+    return result;
+  }
+
   Result<bool> WorkspaceExists(const std::string& id) override {
     return WithConnection([&](Connection& c) -> Result<bool> {
       Stmt q = c.Prepare("SELECT 1 FROM workspaces WHERE id=?");
@@ -874,8 +892,7 @@ class SqliteStore final : public Store {
   }
 
   Status CreateWorkspace(const std::string& id, const std::string& empty_doc, int64_t at) override {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    return WithConnection([&](Connection& c) -> Status {
+    return WithWriter([&](Connection& c) -> Status {
       Status s = c.Prepare("INSERT INTO workspaces(id, created_at, config_version, config) VALUES(?,?,1,?)")
                      .Bind(1, id)
                      .Bind(2, at)
@@ -887,8 +904,7 @@ class SqliteStore final : public Store {
   }
 
   Status CreateKey(const KeyRow& k) override {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    return WithConnection([&](Connection& c) -> Status {
+    return WithWriter([&](Connection& c) -> Status {
       return c.Prepare(
                   "INSERT INTO api_keys(id, workspace, role, can_reassign, name, hash, created_at) "
                   "VALUES(?,?,?,?,?,?,?)")
@@ -943,8 +959,7 @@ class SqliteStore final : public Store {
   }
 
   Status RevokeKey(const std::string& id, const std::optional<std::string>& workspace, int64_t at) override {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    return WithConnection([&](Connection& c) -> Status {
+    return WithWriter([&](Connection& c) -> Status {
       Status s = c.Prepare(
                       "UPDATE api_keys SET revoked_at=COALESCE(revoked_at, ?1) WHERE id=?2 AND (?3 IS NULL OR "
                       "workspace=?3)")
@@ -970,8 +985,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit) override {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    return WithConnection([&](Connection& c) -> Result<std::vector<DeliveryRow>> {
+    return WithWriter([&](Connection& c) -> Result<std::vector<DeliveryRow>> {
       Status s = c.Exec("BEGIN IMMEDIATE");
       if (!s.ok()) return s;
       Stmt q = c.Prepare(std::string("SELECT ") + SqliteTx::kDeliveryColumns +
@@ -1006,8 +1020,7 @@ class SqliteStore final : public Store {
   }
 
   Status FinishAttempt(const std::string& id, const AttemptResult& r) override {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    return WithConnection([&](Connection& c) -> Status {
+    return WithWriter([&](Connection& c) -> Status {
       const char* status = r.state == AttemptResult::State::kDelivered ? "delivered"
                            : r.state == AttemptResult::State::kFailed  ? "failed"
                                                                         : "pending";
@@ -1026,11 +1039,15 @@ class SqliteStore final : public Store {
 
   Result<std::unique_ptr<Tx>> BeginWrite(const std::string& workspace) override {
     std::unique_lock<std::mutex> lock(write_mu_);
-    auto c = pool_.Take();
+    auto c = TakeWriter();
     if (!c.ok()) return c.status();
     Status s = (*c)->Exec("BEGIN IMMEDIATE");
-    if (!s.ok()) return s;
-    return std::unique_ptr<Tx>(new SqliteTx(pool_, std::move(c).value(), std::move(lock), workspace));
+    if (!s.ok()) {
+      writer_ = std::move(c).value();
+      return s;
+    }
+    auto give_back = [this](std::unique_ptr<Connection> conn) { writer_ = std::move(conn); };
+    return std::unique_ptr<Tx>(new SqliteTx(give_back, std::move(c).value(), std::move(lock), workspace));
   }
 
   Result<std::unique_ptr<Tx>> BeginRead(const std::string& workspace) override {
@@ -1038,12 +1055,23 @@ class SqliteStore final : public Store {
     if (!c.ok()) return c.status();
     Status s = (*c)->Exec("BEGIN");
     if (!s.ok()) return s;
-    return std::unique_ptr<Tx>(new SqliteTx(pool_, std::move(c).value(), {}, workspace));
+    auto give_back = [this](std::unique_ptr<Connection> conn) { pool_.Give(std::move(conn)); };
+    return std::unique_ptr<Tx>(new SqliteTx(give_back, std::move(c).value(), {}, workspace));
   }
 
  private:
-  ConnectionPool pool_;
-  std::mutex write_mu_;  // one writer at a time, in this process
+  // The one connection every write of this process goes through, so that its page
+  // cache stays valid from one write transaction to the next (SQLite drops a
+  // connection's cache when another connection has written). REQUIRES: write_mu_.
+  Result<std::unique_ptr<Connection>> TakeWriter() {
+    if (writer_) return std::move(writer_);
+    return Connection::Open(path_);
+  }
+
+  ConnectionPool pool_;  // readers
+  const std::string path_;
+  std::mutex write_mu_;                 // one writer at a time, in this process
+  std::unique_ptr<Connection> writer_;  // GUARDED_BY(write_mu_); out while a write runs
 };
 
 }  // namespace
