@@ -275,7 +275,7 @@ void Server::Install() {
   // ---- public
   add("GET", "/healthz", Access::kPublic, [](Ctx&) { return Answer{Json{{"status", "ok"}}, 200}; });
   add("GET", "/metrics", Access::kPublic, [&svc](Ctx& c) {
-    c.res.set_content(svc.metrics().Render(), "text/plain; version=0.0.4");
+    c.res.set_content(svc.RenderMetrics(), "text/plain; version=0.0.4");
     return Answer{Json(nullptr), 200};
   });
   add("GET", "/v1/openapi.yaml", Access::kPublic, [](Ctx& c) {

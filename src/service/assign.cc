@@ -40,10 +40,14 @@ core::Record Merge(const core::Record& incoming, const std::optional<core::Recor
 }
 
 // The decision's webhook events, into the outbox of the same transaction.
-Status EmitDecisionEvents(store::Tx& tx, const core::Decision& d, const Json& answer, const store::DecisionRow& row,
-                          const core::Record& record, core::Time now) {
-  auto hooks = tx.Webhooks();
-  if (!hooks.ok()) return hooks.status();
+Status EmitDecisionEvents(store::Tx& tx, BatchState& batch, const core::Decision& d, const Json& answer,
+                          const store::DecisionRow& row, const core::Record& record, core::Time now) {
+  if (!batch.webhooks) {
+    auto read = tx.Webhooks();
+    if (!read.ok()) return read.status();
+    batch.webhooks = std::move(read).value();
+  }
+  const std::vector<store::WebhookRow>* hooks = &*batch.webhooks;
   if (hooks->empty()) return Status::Ok();
   const int64_t now_ms = now.time_since_epoch().count() * 1000;
   Json data = answer;
@@ -179,7 +183,7 @@ Result<Json> Service::Assign(const Principal& p, const Json& body, const std::st
   prepared->write_back = write_back;
   if (prepared->body.dry_run) return DryRun(p.workspace, *prepared);
   const PreparedAssign& pa = *prepared;
-  auto results = committer_.Run(p.workspace, {[this, &p, &pa](store::Tx& tx) { return DecideAndStore(tx, p.workspace, pa); }});
+  auto results = committer_.Run(p.workspace, {[this, &p, &pa](store::Tx& tx, BatchState& batch) { return DecideAndStore(tx, batch, p.workspace, pa); }});
   if (results[0].ok() && !results[0]->value("replayed", false)) RecordMetrics(*results[0], start);
   return Answered(std::move(results[0]));
 }
@@ -224,7 +228,8 @@ Result<Json> Service::DryRun(const std::string& workspace, const PreparedAssign&
   return j;
 }
 
-Result<Json> Service::DecideAndStore(store::Tx& tx, const std::string& workspace, const PreparedAssign& pa) {
+Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std::string& workspace,
+                                     const PreparedAssign& pa) {
   const io::AssignBody& b = pa.body;
   const std::string& hash = pa.hash;
   if (!b.idempotency_key.empty()) {
@@ -242,11 +247,18 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, const std::string& workspace
   }
   // Decisions are stamped in storage order: across nodes (and threads) a clock that
   // reads a little behind the last stored decision's does not put this one before it.
-  auto last = tx.LastDecisionAt();
-  if (!last.ok()) return last.status();
-  const core::Time now = std::max(pa.now, core::Time(std::chrono::seconds(*last)));
-  auto ws = snapshots_.Get(tx, workspace);
-  if (!ws.ok()) return ws.status();
+  if (!batch.last_decision_at) {
+    auto last = tx.LastDecisionAt();
+    if (!last.ok()) return last.status();
+    batch.last_decision_at = *last;
+  }
+  const core::Time now = std::max(pa.now, core::Time(std::chrono::seconds(*batch.last_decision_at)));
+  if (!batch.workspace) {
+    auto snapshot = snapshots_.Get(tx, workspace);
+    if (!snapshot.ok()) return snapshot.status();
+    batch.workspace = *snapshot;
+  }
+  const std::shared_ptr<const core::Workspace>* ws = &batch.workspace;
   auto decided = core::Decide(**ws, tx, io::ToRequest(b, now));
   if (!decided.ok()) return decided.status();
   const core::Decision& d = *decided;
@@ -293,13 +305,14 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, const std::string& workspace
   row.idempotency_key = b.idempotency_key;
   row.request_hash = hash;
   if (s = tx.InsertDecision(row); !s.ok()) return s;
+  batch.last_decision_at = row.at;
   if (d.outcome == core::Outcome::kUnassigned) {
     s = tx.PutUnassigned({row.object_type, row.record_id, *row.reason, id, row.at});
   } else {
     s = tx.RemoveUnassigned(row.object_type, row.record_id);
   }
   if (!s.ok()) return s;
-  if (s = EmitDecisionEvents(tx, d, j, row, rec, now); !s.ok()) return s;
+  if (s = EmitDecisionEvents(tx, batch, d, j, row, rec, now); !s.ok()) return s;
   if (pa.write_back) {
     if (s = EmitWriteBacks(tx, *pa.write_back, d, b.record, id, now); !s.ok()) return s;
   }
@@ -335,7 +348,8 @@ Result<Json> Service::AssignBatch(const Principal& p, const Json& body) {
   }
   std::vector<GroupCommit::Work> works;
   for (const PreparedAssign& pa : prepared) {
-    works.push_back([this, &p, &pa](store::Tx& tx) { return DecideAndStore(tx, p.workspace, pa); });
+    works.push_back(
+        [this, &p, &pa](store::Tx& tx, BatchState& batch) { return DecideAndStore(tx, batch, p.workspace, pa); });
   }
   std::vector<Result<Json>> decided = committer_.Run(p.workspace, std::move(works));
   for (size_t k = 0; k < decided.size(); ++k) {

@@ -5,8 +5,12 @@
 namespace rota::service {
 
 std::vector<Result<io::Json>> GroupCommit::Run(const std::string& workspace, std::vector<Work> works) {
+  Waiter me;
   std::vector<Pending> mine(works.size());
-  for (size_t i = 0; i < works.size(); ++i) mine[i].work = std::move(works[i]);
+  for (size_t i = 0; i < works.size(); ++i) {
+    mine[i].work = std::move(works[i]);
+    mine[i].waiter = &me;
+  }
   auto all_done = [&] {
     return std::all_of(mine.begin(), mine.end(), [](const Pending& p) { return p.result.has_value(); });
   };
@@ -16,7 +20,7 @@ std::vector<Result<io::Json>> GroupCommit::Run(const std::string& workspace, std
   for (Pending& p : mine) q.waiting.push_back(&p);
   while (!all_done()) {
     if (q.leading) {
-      cv_.wait(lock);
+      me.cv.wait(lock);
       continue;
     }
     // Lead one batch: the oldest waiting work, whoever queued it.
@@ -32,7 +36,17 @@ std::vector<Result<io::Json>> GroupCommit::Run(const std::string& workspace, std
     ++batches_;
     items_ += batch.size();
     q.leading = false;
-    cv_.notify_all();
+    // Wake the callers this batch answered, and a caller of waiting work to lead the
+    // next batch (this caller, if it has work left, loops and leads it). Under the
+    // lock: a woken caller returns and its Waiter is gone.
+    Waiter* woken = &me;
+    for (Pending* p : batch) {
+      if (p->waiter != woken) {
+        woken = p->waiter;
+        woken->cv.notify_one();
+      }
+    }
+    if (!q.waiting.empty() && q.waiting.front()->waiter != &me) q.waiting.front()->waiter->cv.notify_one();
   }
   std::vector<Result<io::Json>> out;
   out.reserve(mine.size());
@@ -61,13 +75,19 @@ std::vector<Result<io::Json>> GroupCommit::RunOnce(const std::string& workspace,
   if (!tx.ok()) return all(tx.status());
   std::vector<Result<io::Json>> results;
   results.reserve(batch.size());
+  BatchState state;
   for (Pending* p : batch) {
     Status s = (*tx)->BeginUnit();
     if (!s.ok()) return all(s);
-    Result<io::Json> r = p->work(**tx);
+    Result<io::Json> r = p->work(**tx, state);
     // Given up by the database: the whole transaction is lost, not only this unit.
     if (r.status().retryable()) return all(r.status());
-    s = r.ok() ? (*tx)->EndUnit() : (*tx)->RollbackUnit();
+    if (r.ok()) {
+      s = (*tx)->EndUnit();
+    } else {
+      s = (*tx)->RollbackUnit();
+      state = BatchState{};
+    }
     if (!s.ok()) return all(s);
     results.push_back(std::move(r));
   }

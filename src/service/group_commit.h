@@ -13,20 +13,31 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/workspace.h"
 #include "io/json_util.h"
 #include "service/retry.h"
 #include "store/store.h"
 
 namespace rota::service {
 
+// What the decisions of one transaction read once and share: each would otherwise
+// read the same rows again. Cleared when a decision's unit rolls back, as its writes
+// are undone.
+struct BatchState {
+  std::shared_ptr<const core::Workspace> workspace;    // the configuration snapshot
+  std::optional<int64_t> last_decision_at;             // Tx::LastDecisionAt, kept up to date
+  std::optional<std::vector<store::WebhookRow>> webhooks;
+};
+
 class GroupCommit {
  public:
-  using Work = std::function<Result<io::Json>(store::Tx&)>;
+  using Work = std::function<Result<io::Json>(store::Tx&, BatchState&)>;
 
   // `on_retry` is told each time a batch runs again.
   GroupCommit(store::Store& store, size_t max_batch, RetryPolicy retry = {}, std::function<void()> on_retry = {})
@@ -41,9 +52,15 @@ class GroupCommit {
   size_t items() const;
 
  private:
+  // One caller of Run, waiting on its own condition: a finished batch wakes only the
+  // callers it answered and the next leader, not every waiting thread.
+  struct Waiter {
+    std::condition_variable cv;
+  };
   struct Pending {
     Work work;
     std::optional<Result<io::Json>> result;
+    Waiter* waiter = nullptr;
   };
   struct Queue {
     std::deque<Pending*> waiting;
@@ -58,7 +75,6 @@ class GroupCommit {
   const RetryPolicy retry_;
   const std::function<void()> on_retry_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
   std::map<std::string, Queue> queues_;  // GUARDED_BY(mu_)
   size_t batches_ = 0, items_ = 0;       // GUARDED_BY(mu_)
 };

@@ -37,7 +37,7 @@ static std::string Escape(const std::string& s) {
   return out;
 }
 
-std::string Metrics::Render() const {
+std::string Metrics::Render(size_t commit_batches, size_t committed_items) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::ostringstream o;
   o << "# HELP rota_http_requests_total HTTP requests by route and status.\n"
@@ -63,6 +63,13 @@ std::string Metrics::Render() const {
        "(serialization failure or deadlock).\n"
     << "# TYPE rota_tx_retries_total counter\n"
     << "rota_tx_retries_total " << tx_retries_ << "\n";
+  o << "# HELP rota_group_commits_total Write transactions of group commit (each one sync of the disk at most).\n"
+    << "# TYPE rota_group_commits_total counter\n"
+    << "rota_group_commits_total " << commit_batches << "\n"
+    << "# HELP rota_group_commit_items_total Decisions run in those transactions: divided by "
+       "rota_group_commits_total, the mean batch.\n"
+    << "# TYPE rota_group_commit_items_total counter\n"
+    << "rota_group_commit_items_total " << committed_items << "\n";
   return o.str();
 }
 

@@ -17,7 +17,9 @@ class Metrics {
   void Decision(const std::string& outcome, const std::string& strategy, double seconds);
   // A write transaction the database gave up (serialization failure, deadlock) runs again.
   void TxRetried();
-  std::string Render() const;
+  // `commit_batches` and `committed_items`: group commit's transactions and the
+  // decisions they held (GroupCommit::batches(), items()).
+  std::string Render(size_t commit_batches, size_t committed_items) const;
 
  private:
   static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,

@@ -217,7 +217,7 @@ class RetryTest : public ::testing::Test {
     return owners;
   }
   std::string RetriesMetric() {
-    const std::string text = svc_->metrics().Render();
+    const std::string text = svc_->RenderMetrics();
     const std::string name = "\nrota_tx_retries_total ";
     size_t at = text.find(name);
     if (at == std::string::npos) return "missing";

@@ -81,6 +81,7 @@ class Service {
   store::Store& store() { return store_; }
   Clock& clock() { return clock_; }
   Metrics& metrics() { return metrics_; }
+  std::string RenderMetrics() const { return metrics_.Render(committer_.batches(), committer_.items()); }
 
   // ---- workspaces and keys
   // On an empty database: creates workspace "default" and its admin key (`secret`, or
@@ -212,7 +213,8 @@ class Service {
   Result<PreparedAssign> Prepare(const Principal& p, const Json& body, const std::string& idempotency_header);
   Result<Json> DryRun(const std::string& workspace, const PreparedAssign& pa);
   // Decides and writes everything of one decision in `tx`; the caller commits.
-  Result<Json> DecideAndStore(store::Tx& tx, const std::string& workspace, const PreparedAssign& pa);
+  Result<Json> DecideAndStore(store::Tx& tx, BatchState& batch, const std::string& workspace,
+                              const PreparedAssign& pa);
   void RecordMetrics(const Json& decision, std::chrono::steady_clock::time_point start);
   Result<Json> DistributionJson(store::Tx& tx, const core::Distribution& d);
   Result<Json> PoolJson(store::Tx& tx, const core::Workspace& ws, const core::Pool& pool);
