@@ -56,24 +56,26 @@ class SqliteTx final : public Tx {
         ws_(std::move(workspace)) {}
 
   ~SqliteTx() override {
-    if (!done_) (void)c_->Exec("ROLLBACK");
+    if (!done_) (void)c_->Prepare("ROLLBACK").Run();
     give_back_(std::move(c_));
   }
 
   Status Commit() override {
-    Status s = c_->Exec("COMMIT");
+    Status s = c_->Prepare("COMMIT").Run();
     if (!s.ok()) {
-      (void)c_->Exec("ROLLBACK");
+      (void)c_->Prepare("ROLLBACK").Run();
     }
     done_ = true;
     return s;
   }
 
-  Status BeginUnit() override { return c_->Exec("SAVEPOINT unit"); }
-  Status EndUnit() override { return c_->Exec("RELEASE unit"); }
+  // Transaction control through cached statements too: sqlite3_exec parses its SQL on
+  // every call, and a decision runs a unit of its own (issue 8).
+  Status BeginUnit() override { return c_->Prepare("SAVEPOINT unit").Run(); }
+  Status EndUnit() override { return c_->Prepare("RELEASE unit").Run(); }
   Status RollbackUnit() override {
-    Status s = c_->Exec("ROLLBACK TO unit");
-    return s.ok() ? c_->Exec("RELEASE unit") : s;
+    Status s = c_->Prepare("ROLLBACK TO unit").Run();
+    return s.ok() ? c_->Prepare("RELEASE unit").Run() : s;
   }
 
   // ---- core::StateView
@@ -1041,7 +1043,7 @@ class SqliteStore final : public Store {
     std::unique_lock<std::mutex> lock(write_mu_);
     auto c = TakeWriter();
     if (!c.ok()) return c.status();
-    Status s = (*c)->Exec("BEGIN IMMEDIATE");
+    Status s = (*c)->Prepare("BEGIN IMMEDIATE").Run();
     if (!s.ok()) {
       writer_ = std::move(c).value();
       return s;
@@ -1053,7 +1055,7 @@ class SqliteStore final : public Store {
   Result<std::unique_ptr<Tx>> BeginRead(const std::string& workspace) override {
     auto c = pool_.Take();
     if (!c.ok()) return c.status();
-    Status s = (*c)->Exec("BEGIN");
+    Status s = (*c)->Prepare("BEGIN").Run();
     if (!s.ok()) return s;
     auto give_back = [this](std::unique_ptr<Connection> conn) { pool_.Give(std::move(conn)); };
     return std::unique_ptr<Tx>(new SqliteTx(give_back, std::move(c).value(), {}, workspace));
