@@ -9,6 +9,27 @@ int64_t NullMask(const DecisionRow& d) {
          (d.owner ? 0 : kOwnerNull);
 }
 
+CountKey CountKey::Of(const DecisionRow& d) {
+  return {BucketOf(d.at),           d.object_type,           d.rule.value_or(""), d.distribution.value_or(""),
+          d.key_value.value_or(""), d.owner.value_or(""),    d.outcome,           NullMask(d)};
+}
+
+void PendingCounts::EndUnit() {
+  for (auto& [k, n] : unit_) kept_[k] += n;
+  unit_.clear();
+  in_unit_ = false;
+}
+
+std::map<CountKey, int64_t> PendingCounts::Take() {
+  // An open unit's counts go too (they are written inside its savepoint, so its
+  // rollback undoes them there); the unit stays open.
+  for (auto& [k, n] : unit_) kept_[k] += n;
+  unit_.clear();
+  std::map<CountKey, int64_t> out;
+  out.swap(kept_);
+  return out;
+}
+
 std::string RecountSql(const std::string& ws_param, const std::string& from_param, const std::string& to_param) {
   return std::string(
              "INSERT INTO decision_counts(workspace, bucket, object_type, rule, distribution, key_value, owner, "

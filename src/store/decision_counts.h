@@ -91,6 +91,37 @@ std::string CountsFilterSql(const ReportFilter& f, int& n, P param) {
   return sql;
 }
 
+// One row of decision_counts without its workspace and n.
+struct CountKey {
+  int64_t bucket = 0;
+  std::string object_type, rule, distribution, key_value, owner, outcome;
+  int64_t null_mask = 0;
+  static CountKey Of(const DecisionRow& d);
+  auto operator<=>(const CountKey&) const = default;
+};
+
+// The counts a write transaction owes decision_counts, written once per row at the end
+// (Flush) instead of one upsert per decision: a batch of decisions in one hour touches a
+// row per owner and outcome, not per decision. Units (savepoints) are followed: the
+// counts of a unit rolled back are dropped with it. A store flushes before COMMIT and
+// before it reads or purges decision_counts in the same transaction.
+class PendingCounts {
+ public:
+  void Add(const DecisionRow& d) { (in_unit_ ? unit_ : kept_)[CountKey::Of(d)] += 1; }
+  void BeginUnit() { in_unit_ = true; }
+  void EndUnit();
+  void RollbackUnit() {
+    unit_.clear();
+    in_unit_ = false;
+  }
+  // Everything added and kept (an open unit's included), leaving nothing.
+  std::map<CountKey, int64_t> Take();
+
+ private:
+  std::map<CountKey, int64_t> kept_, unit_;
+  bool in_unit_ = false;
+};
+
 // Rows of both tables added up, given back in the reports' order: by key value (none
 // first), then by owner or outcome.
 class Tally {

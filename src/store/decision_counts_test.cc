@@ -58,5 +58,36 @@ TEST(DecisionCountsTest, TallyAddsUpInReportOrder) {
   EXPECT_EQ(got, (std::vector<std::string>{"ann//2", "ann//3", "ann/paris/5", "bob/paris/5"}));
 }
 
+TEST(DecisionCountsTest, PendingCountsFollowUnits) {
+  auto row = [](int64_t at, const char* owner) {
+    DecisionRow d;
+    d.at = at;
+    d.object_type = "lead";
+    d.outcome = "assigned";
+    d.owner = owner;
+    return d;
+  };
+  auto show = [](const std::map<CountKey, int64_t>& m) {
+    std::string out;
+    for (const auto& [k, n] : m) out += std::to_string(k.bucket) + "/" + k.owner + "=" + std::to_string(n) + " ";
+    return out;
+  };
+  PendingCounts p;
+  p.Add(row(10, "ann"));  // outside any unit: kept
+  p.BeginUnit();
+  p.Add(row(20, "ann"));
+  p.Add(row(3700, "bob"));  // the next hour
+  p.EndUnit();
+  p.BeginUnit();
+  p.Add(row(30, "ann"));
+  p.RollbackUnit();  // dropped
+  p.BeginUnit();
+  p.Add(row(40, "bob"));
+  EXPECT_EQ(show(p.Take()), "0/ann=2 0/bob=1 3600/bob=1 ");  // an open unit's counts go too
+  p.Add(row(50, "ann"));  // still in that unit
+  p.RollbackUnit();
+  EXPECT_EQ(show(p.Take()), "");
+}
+
 }  // namespace
 }  // namespace rota::store::counts

@@ -150,14 +150,22 @@ class PostgresTx final : public Tx {
       (void)c_->Exec("ROLLBACK");
       return cause;
     }
-    Status s = c_->Exec("COMMIT");
+    Status s = FlushCounts();
+    if (s.ok()) s = c_->Exec("COMMIT");
     if (!s.ok() && !c_->Idle()) (void)c_->Exec("ROLLBACK");
     return s;
   }
 
-  Status BeginUnit() override { return c_->Exec("SAVEPOINT unit"); }
-  Status EndUnit() override { return c_->Exec("RELEASE SAVEPOINT unit"); }
+  Status BeginUnit() override {
+    pending_.BeginUnit();
+    return c_->Exec("SAVEPOINT unit");
+  }
+  Status EndUnit() override {
+    pending_.EndUnit();
+    return c_->Exec("RELEASE SAVEPOINT unit");
+  }
   Status RollbackUnit() override {
+    pending_.RollbackUnit();
     Status s = c_->Exec("ROLLBACK TO SAVEPOINT unit");
     return s.ok() ? c_->Exec("RELEASE SAVEPOINT unit") : s;
   }
@@ -318,7 +326,9 @@ class PostgresTx final : public Tx {
   // ---- decisions
   // Inserts answer Conflict without aborting the transaction (ON CONFLICT DO NOTHING),
   // as SQLite does: a failed statement there leaves the transaction usable.
-  // The decision's count in decision_counts is kept in the same transaction (and unit).
+  // The decision now, its count in decision_counts at the end of the transaction
+  // (PendingCounts: one upsert per row of the table, not per decision), both undone
+  // with the unit when it rolls back.
   Status InsertDecision(const DecisionRow& d) override {
     Status s = Insert(
         "decision \"" + d.id + "\"",
@@ -328,16 +338,22 @@ class PostgresTx final : public Tx {
         {d.id, ws_, d.at, d.event, d.object_type, d.record_id, d.rule, d.strategy, d.outcome, d.owner, d.reason,
          d.body, d.idempotency_key.empty() ? std::nullopt : std::optional<std::string>(d.idempotency_key),
          d.request_hash, d.distribution, d.key_value});
-    return s.ok() ? CountDecision(d) : s;
+    if (s.ok()) pending_.Add(d);
+    return s;
   }
 
-  Status CountDecision(const DecisionRow& d) {
-    return c_->Run(
-        "INSERT INTO decision_counts(workspace, bucket, object_type, rule, distribution, key_value, owner, outcome, "
-        "null_mask, n) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,1) ON CONFLICT(workspace, bucket, object_type, rule, "
-        "distribution, key_value, owner, outcome, null_mask) DO UPDATE SET n=decision_counts.n+1",
-        {ws_, counts::BucketOf(d.at), d.object_type, d.rule.value_or(""), d.distribution.value_or(""),
-         d.key_value.value_or(""), d.owner.value_or(""), d.outcome, counts::NullMask(d)});
+  // The counts owed by this transaction, into decision_counts.
+  Status FlushCounts() {
+    for (const auto& [k, n] : pending_.Take()) {
+      Status s = c_->Run(
+          "INSERT INTO decision_counts(workspace, bucket, object_type, rule, distribution, key_value, owner, "
+          "outcome, null_mask, n) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT(workspace, bucket, "
+          "object_type, rule, distribution, key_value, owner, outcome, null_mask) DO UPDATE SET "
+          "n=decision_counts.n+excluded.n",
+          {ws_, k.bucket, k.object_type, k.rule, k.distribution, k.key_value, k.owner, k.outcome, k.null_mask, n});
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
   }
 
   Result<std::optional<DecisionRow>> FindDecisionByKey(const std::string& key) override {
@@ -432,6 +448,7 @@ class PostgresTx final : public Tx {
   Result<int64_t> PurgeDecisions(int64_t before) override {
     auto q = c_->Query("DELETE FROM decisions WHERE workspace=$1 AND at<$2", {ws_, before});
     if (!q.ok()) return q.status();
+    if (Status s = FlushCounts(); !s.ok()) return s;
     if (Status s = PurgeCounts(before); !s.ok()) return s;
     return q->Affected();
   }
@@ -458,6 +475,7 @@ class PostgresTx final : public Tx {
   // Whole hours of the window from decision_counts, the partial hours at its edges from
   // decisions (store/decision_counts.h), added up.
   Result<std::vector<OwnerCount>> Report(const counts::Shape& shape, const ReportFilter& f) {
+    if (Status s = FlushCounts(); !s.ok()) return s;
     counts::Tally tally;
     const counts::Split split = counts::SplitWindow(f.from, f.to);
     if (split.use_counts) {
@@ -690,6 +708,7 @@ class PostgresTx final : public Tx {
   std::unique_ptr<PgConnection> c_;
   const std::string ws_;
   bool done_ = false;
+  counts::PendingCounts pending_;
 };
 
 KeyRow ReadKey(const PgResult& q, int i) {

@@ -61,7 +61,8 @@ class SqliteTx final : public Tx {
   }
 
   Status Commit() override {
-    Status s = c_->Prepare("COMMIT").Run();
+    Status s = FlushCounts();
+    if (s.ok()) s = c_->Prepare("COMMIT").Run();
     if (!s.ok()) {
       (void)c_->Prepare("ROLLBACK").Run();
     }
@@ -71,9 +72,16 @@ class SqliteTx final : public Tx {
 
   // Transaction control through cached statements too: sqlite3_exec parses its SQL on
   // every call, and a decision runs a unit of its own (issue 8).
-  Status BeginUnit() override { return c_->Prepare("SAVEPOINT unit").Run(); }
-  Status EndUnit() override { return c_->Prepare("RELEASE unit").Run(); }
+  Status BeginUnit() override {
+    pending_.BeginUnit();
+    return c_->Prepare("SAVEPOINT unit").Run();
+  }
+  Status EndUnit() override {
+    pending_.EndUnit();
+    return c_->Prepare("RELEASE unit").Run();
+  }
   Status RollbackUnit() override {
+    pending_.RollbackUnit();
     Status s = c_->Prepare("ROLLBACK TO unit").Run();
     return s.ok() ? c_->Prepare("RELEASE unit").Run() : s;
   }
@@ -273,11 +281,13 @@ class SqliteTx final : public Tx {
   }
 
   // ---- decisions
-  // The decision and its count in decision_counts, in the same transaction (and the same
-  // unit: a unit rolled back undoes both).
+  // The decision now, its count in decision_counts at the end of the transaction
+  // (PendingCounts: one upsert per row of the table, not per decision), both undone
+  // with the unit when it rolls back.
   Status InsertDecision(const DecisionRow& d) override {
     Status s = InsertDecisionRow(d);
-    return s.ok() ? CountDecision(d) : s;
+    if (s.ok()) pending_.Add(d);
+    return s;
   }
 
   Status InsertDecisionRow(const DecisionRow& d) {
@@ -304,21 +314,27 @@ class SqliteTx final : public Tx {
         .Run();
   }
 
-  Status CountDecision(const DecisionRow& d) {
-    return c_->Prepare(
-                 "INSERT INTO decision_counts(workspace, bucket, object_type, rule, distribution, key_value, owner, "
-                 "outcome, null_mask, n) VALUES(?,?,?,?,?,?,?,?,?,1) ON CONFLICT(workspace, bucket, object_type, "
-                 "rule, distribution, key_value, owner, outcome, null_mask) DO UPDATE SET n=n+1")
-        .Bind(1, ws_)
-        .Bind(2, counts::BucketOf(d.at))
-        .Bind(3, d.object_type)
-        .Bind(4, d.rule.value_or(""))
-        .Bind(5, d.distribution.value_or(""))
-        .Bind(6, d.key_value.value_or(""))
-        .Bind(7, d.owner.value_or(""))
-        .Bind(8, d.outcome)
-        .Bind(9, counts::NullMask(d))
-        .Run();
+  // The counts owed by this transaction, into decision_counts.
+  Status FlushCounts() {
+    for (const auto& [k, n] : pending_.Take()) {
+      Status s = c_->Prepare(
+                       "INSERT INTO decision_counts(workspace, bucket, object_type, rule, distribution, key_value, "
+                       "owner, outcome, null_mask, n) VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(workspace, bucket, "
+                       "object_type, rule, distribution, key_value, owner, outcome, null_mask) DO UPDATE SET n=n+excluded.n")
+                     .Bind(1, ws_)
+                     .Bind(2, k.bucket)
+                     .Bind(3, k.object_type)
+                     .Bind(4, k.rule)
+                     .Bind(5, k.distribution)
+                     .Bind(6, k.key_value)
+                     .Bind(7, k.owner)
+                     .Bind(8, k.outcome)
+                     .Bind(9, k.null_mask)
+                     .Bind(10, n)
+                     .Run();
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
   }
 
   static constexpr const char* kDecisionColumns =
@@ -463,6 +479,7 @@ class SqliteTx final : public Tx {
     Status s = c_->Prepare("DELETE FROM decisions WHERE workspace=? AND at<?").Bind(1, ws_).Bind(2, before).Run();
     if (!s.ok()) return s;
     const auto purged = static_cast<int64_t>(sqlite3_changes(c_->raw()));
+    if (s = FlushCounts(); !s.ok()) return s;
     if (s = PurgeCounts(before); !s.ok()) return s;
     return purged;
   }
@@ -494,6 +511,7 @@ class SqliteTx final : public Tx {
   // partial hours at its edges from decisions (store/decision_counts.h): 5 000 000
   // decisions over 28 days are about 700 hours, a few rows each.
   Result<std::vector<OwnerCount>> Report(const counts::Shape& shape, const ReportFilter& f) {
+    if (Status s = FlushCounts(); !s.ok()) return s;
     counts::Tally tally;
     const counts::Split split = counts::SplitWindow(f.from, f.to);
     if (split.use_counts) {
@@ -827,6 +845,7 @@ class SqliteTx final : public Tx {
   std::unique_lock<std::mutex> lock_;  // held by write transactions
   const std::string ws_;
   bool done_ = false;
+  counts::PendingCounts pending_;
 };
 
 class SqliteStore final : public Store {
