@@ -135,4 +135,23 @@ class Tally {
   std::map<std::pair<std::optional<std::string>, std::string>, int64_t> sums_;
 };
 
+// A report, for both stores: the whole buckets of the window of `f` through
+// `counted(buckets, tally)` (decision_counts), each partial hour at its edges through
+// `edge(filter narrowed to that edge, tally)` (decisions), added up in report order.
+template <typename Counted, typename Edge>
+Result<std::vector<OwnerCount>> CountReport(const ReportFilter& f, Counted counted, Edge edge) {
+  Tally tally;
+  const Split split = SplitWindow(f.from, f.to);
+  if (split.use_counts) {
+    if (Status s = counted(split.buckets, tally); !s.ok()) return s;
+  }
+  for (const Span& span : split.edges) {
+    ReportFilter e = f;
+    e.from = span.from;
+    e.to = span.to;
+    if (Status s = edge(e, tally); !s.ok()) return s;
+  }
+  return tally.Rows();
+}
+
 }  // namespace rota::store::counts

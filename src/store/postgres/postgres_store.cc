@@ -476,18 +476,9 @@ class PostgresTx final : public Tx {
   // decisions (store/decision_counts.h), added up.
   Result<std::vector<OwnerCount>> Report(const counts::Shape& shape, const ReportFilter& f) {
     if (Status s = FlushCounts(); !s.ok()) return s;
-    counts::Tally tally;
-    const counts::Split split = counts::SplitWindow(f.from, f.to);
-    if (split.use_counts) {
-      if (Status s = AddCounted(shape, split.buckets, f, tally); !s.ok()) return s;
-    }
-    for (const counts::Span& edge : split.edges) {
-      ReportFilter e = f;
-      e.from = edge.from;
-      e.to = edge.to;
-      if (Status s = AddDecisions(shape, e, tally); !s.ok()) return s;
-    }
-    return tally.Rows();
+    return counts::CountReport(
+        f, [&](const counts::Span& buckets, counts::Tally& t) { return AddCounted(shape, buckets, f, t); },
+        [&](const ReportFilter& edge, counts::Tally& t) { return AddDecisions(shape, edge, t); });
   }
 
   // The n-th parameter's placeholder (built by appending: GCC 12 warns about "x" + string).

@@ -512,21 +512,13 @@ class SqliteTx final : public Tx {
   // decisions over 28 days are about 700 hours, a few rows each.
   Result<std::vector<OwnerCount>> Report(const counts::Shape& shape, const ReportFilter& f) {
     if (Status s = FlushCounts(); !s.ok()) return s;
-    counts::Tally tally;
-    const counts::Split split = counts::SplitWindow(f.from, f.to);
-    if (split.use_counts) {
-      if (Status s = AddCounted(shape, split.buckets, f, tally); !s.ok()) return s;
-    }
-    for (const counts::Span& edge : split.edges) {
-      ReportFilter e = f;
-      e.from = edge.from;
-      e.to = edge.to;
-      Status s = shape.per_owner && !f.object_type && !f.rule && !f.distribution
-                     ? AddOwnersInWindow(e, tally)
-                     : AddDecisions(shape, e, tally);
-      if (!s.ok()) return s;
-    }
-    return tally.Rows();
+    // Owners alone: an edge is counted with the loose index scan.
+    const bool owners_alone = shape.per_owner && !f.object_type && !f.rule && !f.distribution;
+    return counts::CountReport(
+        f, [&](const counts::Span& buckets, counts::Tally& t) { return AddCounted(shape, buckets, f, t); },
+        [&](const ReportFilter& edge, counts::Tally& t) {
+          return owners_alone ? AddOwnersInWindow(edge, t) : AddDecisions(shape, edge, t);
+        });
   }
 
   // The n-th parameter's placeholder (built by appending: GCC 12 warns about "x" + string).
