@@ -183,7 +183,9 @@ Result<Json> Service::Assign(const Principal& p, const Json& body, const std::st
   prepared->write_back = write_back;
   if (prepared->body.dry_run) return DryRun(p.workspace, *prepared);
   const PreparedAssign& pa = *prepared;
-  auto results = committer_.Run(p.workspace, {[this, &p, &pa](store::Tx& tx, BatchState& batch) { return DecideAndStore(tx, batch, p.workspace, pa); }});
+  auto results = committer_.Run(p.workspace, {[this, &p, &pa](store::Tx& tx, BatchState& batch) {
+                                  return DecideAndStore(tx, batch, p.workspace, pa);
+                                }});
   if (results[0].ok() && !results[0]->value("replayed", false)) RecordMetrics(*results[0], start);
   return Answered(std::move(results[0]));
 }
