@@ -272,9 +272,12 @@ class Decider {
     return Owner(m.user);
   }
 
+  // Each member is in the trace once: skipped and why, or eligible with its open
+  // records, the chosen one marked so.
   Found LeastLoaded(const Pool& pool) {
     int best = -1;
     int64_t best_open = 0;
+    size_t best_entry = 0;  // the chosen member's trace entry
     for (size_t i = 0; i < pool.members.size(); ++i) {
       const std::string& user = pool.members[i].user;
       std::optional<Skip> skip = CheckEligible(elig_, user);
@@ -283,18 +286,22 @@ class Decider {
         continue;
       }
       int64_t open = state_.OpenRecords(user, rec_.object_type, rec_.id);
-      if (req_.explain) {
-        Trace({TraceEntry::Kind::kMember, user, false, "eligible, " + std::to_string(open) + " open"});
-      }
       if (best < 0 || open < best_open) {
         best = static_cast<int>(i);
         best_open = open;
+        best_entry = d_.trace.size();
+      }
+      if (req_.explain) {
+        Trace({TraceEntry::Kind::kMember, user, false, "eligible, " + std::to_string(open) + " open"});
       }
     }
     if (best < 0) return Nobody(Reason::kNoEligibleUser);
-    const std::string& user = pool.members[static_cast<size_t>(best)].user;
-    TraceMember(user, std::nullopt, " (fewest open records)");
-    return Owner(user);
+    if (req_.explain) {
+      TraceEntry& chosen = d_.trace[best_entry];
+      chosen.ok = true;
+      chosen.detail = "chosen: " + std::to_string(best_open) + " open, the fewest";
+    }
+    return Owner(pool.members[static_cast<size_t>(best)].user);
   }
 
   Found Distribute(const CompiledDistribution& cd) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -930,13 +932,23 @@ TEST(ExplainTest, LeastLoadedTraceShowsSkippedMembersAndTheChosenOne) {
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(a->skip, Skip::kInactive);
   bool chosen = false;
+  std::map<std::string, int> seen;
   for (const TraceEntry& e : d.trace) {
-    if (e.kind == TraceEntry::Kind::kMember && e.ok) {
+    if (e.kind != TraceEntry::Kind::kMember) continue;
+    ++seen[e.id];
+    if (e.ok) {
       EXPECT_EQ(e.id, "C");
+      EXPECT_EQ(e.detail, "chosen: 0 open, the fewest");
       chosen = true;
     }
   }
   EXPECT_TRUE(chosen);
+  // Every member once: A skipped, B eligible with its open record, C chosen.
+  EXPECT_EQ(seen, (std::map<std::string, int>{{"A", 1}, {"B", 1}, {"C", 1}}));
+  const TraceEntry* b = Find(d.trace, TraceEntry::Kind::kMember, "B");
+  ASSERT_NE(b, nullptr);
+  EXPECT_FALSE(b->ok);
+  EXPECT_EQ(b->detail, "eligible, 1 open");
 }
 
 TEST(ExplainTest, TraceNamesTheRequestedTarget) {
