@@ -4,6 +4,8 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -349,6 +351,31 @@ TEST_P(StoreTest, RecordsAndOpenCounts) {
   EXPECT_EQ(tx->OpenRecords("ann", core::ObjectType::kLead, ""), 1);
   EXPECT_EQ(tx->OpenRecords("bob", core::ObjectType::kLead, ""), 0);
   EXPECT_FALSE(tx->FindRecord(core::ObjectType::kLead, "2")->open);
+}
+
+// Owner rows follow every change of a record's owners, whatever was written just before
+// (SQLite skips the owner delete for a record its upsert inserted, told by the last rowid).
+TEST_P(StoreTest, OwnerRowsFollowEveryChange) {
+  std::mt19937 rng(7);
+  const std::vector<std::string> users = {"ann", "bob", "cid"};
+  std::map<std::string, std::vector<std::string>> model;  // record id -> owners
+  auto tx = Write();
+  for (int step = 0; step < 300; ++step) {
+    const std::string id = std::to_string(rng() % 6);
+    std::vector<std::string> owners;
+    for (const std::string& u : users) {
+      if (rng() % 3 == 0) owners.push_back(u);
+    }
+    if (rng() % 2) ASSERT_OK(tx->InsertDecision(Decision("dec_" + std::to_string(step), step, "ann")));
+    ASSERT_OK(tx->PutRecord(Rec(id, owners), step));
+    model[id] = owners;
+    for (const std::string& u : users) {
+      int64_t want = 0;
+      for (const auto& [rid, os] : model) want += std::count(os.begin(), os.end(), u) > 0 ? 1 : 0;
+      ASSERT_EQ(tx->OpenRecords(u, core::ObjectType::kLead, ""), want) << "step " << step << ", " << u;
+    }
+  }
+  ASSERT_OK(tx->Commit());
 }
 
 TEST_P(StoreTest, DecisionsIdempotencyAndAssignedSince) {

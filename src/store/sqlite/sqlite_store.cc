@@ -248,6 +248,10 @@ class SqliteTx final : public Tx {
   // ---- records
   Status PutRecord(const core::Record& r, int64_t at) override {
     std::string type(core::ToString(r.object_type));
+    // An upsert that inserted sets the connection's last rowid, one that updated does
+    // not: a new record has no owner rows to delete. (Were an inserted rowid to equal
+    // the last one by chance, the delete would run, as for any known record.)
+    const sqlite3_int64 last_rowid = sqlite3_last_insert_rowid(c_->raw());
     Status s = c_->Prepare(
                      "INSERT INTO records(workspace, object_type, id, body, open, updated_at) VALUES(?,?,?,?,?,?) "
                      "ON CONFLICT(workspace, object_type, id) DO UPDATE SET body=excluded.body, open=excluded.open, "
@@ -260,12 +264,14 @@ class SqliteTx final : public Tx {
                    .Bind(6, at)
                    .Run();
     if (!s.ok()) return s;
-    s = c_->Prepare("DELETE FROM record_owners WHERE workspace=? AND object_type=? AND record_id=?")
-            .Bind(1, ws_)
-            .Bind(2, type)
-            .Bind(3, r.id)
-            .Run();
-    if (!s.ok()) return s;
+    if (sqlite3_last_insert_rowid(c_->raw()) == last_rowid) {
+      s = c_->Prepare("DELETE FROM record_owners WHERE workspace=? AND object_type=? AND record_id=?")
+              .Bind(1, ws_)
+              .Bind(2, type)
+              .Bind(3, r.id)
+              .Run();
+      if (!s.ok()) return s;
+    }
     for (const std::string& owner : r.owners) {
       s = c_->Prepare(
                 "INSERT OR IGNORE INTO record_owners(workspace, object_type, record_id, user, open) VALUES(?,?,?,?,?)")
