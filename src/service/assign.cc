@@ -208,7 +208,10 @@ Result<Service::PreparedAssign> Service::Prepare(const Principal& p, const Json&
     }
     b.idempotency_key = idempotency_header;
   }
-  return PreparedAssign{std::move(b), RequestHash(body), clock_.Now(), std::nullopt};
+  // The body is compared only when a decision is asked for again by its idempotency key:
+  // no key, no hash (a copy, a dump and a SHA-256 of the body saved per decision).
+  std::string hash = b.idempotency_key.empty() ? std::string() : RequestHash(body);
+  return PreparedAssign{std::move(b), std::move(hash), clock_.Now(), std::nullopt};
 }
 
 static Json Answer(const core::Decision& d, const io::AssignBody& b, const std::string& id, core::Time now) {
