@@ -603,10 +603,16 @@ class PostgresTx final : public Tx {
 
   Result<std::vector<DeliveryRow>> Deliveries(const std::string& webhook, std::optional<int64_t> before_seq,
                                               int limit) override {
-    auto q = c_->Query(std::string("SELECT ") + kDeliveryColumns +
-                           " FROM outbox o WHERE o.workspace=$1 AND o.webhook=$2 AND ($3::bigint IS NULL OR "
-                           "o.seq<$3::bigint) ORDER BY o.seq DESC LIMIT $4",
-                       {ws_, webhook, before_seq, static_cast<int64_t>(limit)});
+    return OutboxPage("webhook", webhook, before_seq, limit);
+  }
+
+  // A page of the outbox rows of one webhook or connector (`column`, one of the two),
+  // newest first, before `before_seq` when given.
+  Result<std::vector<DeliveryRow>> OutboxPage(const char* column, const std::string& id,
+                                              std::optional<int64_t> before_seq, int limit) {
+    auto q = c_->Query(std::string("SELECT ") + kDeliveryColumns + " FROM outbox o WHERE o.workspace=$1 AND o." +
+                           column + "=$2 AND ($3::bigint IS NULL OR o.seq<$3::bigint) ORDER BY o.seq DESC LIMIT $4",
+                       {ws_, id, before_seq, static_cast<int64_t>(limit)});
     if (!q.ok()) return q.status();
     std::vector<DeliveryRow> rows;
     for (int i = 0; i < q->rows(); ++i) rows.push_back(ReadDelivery(*q, i));
@@ -671,14 +677,7 @@ class PostgresTx final : public Tx {
 
   Result<std::vector<DeliveryRow>> ConnectorDeliveries(const std::string& connector, std::optional<int64_t> before_seq,
                                                        int limit) override {
-    auto q = c_->Query(std::string("SELECT ") + kDeliveryColumns +
-                           " FROM outbox o WHERE o.workspace=$1 AND o.connector=$2 AND ($3::bigint IS NULL OR "
-                           "o.seq<$3::bigint) ORDER BY o.seq DESC LIMIT $4",
-                       {ws_, connector, before_seq, static_cast<int64_t>(limit)});
-    if (!q.ok()) return q.status();
-    std::vector<DeliveryRow> rows;
-    for (int i = 0; i < q->rows(); ++i) rows.push_back(ReadDelivery(*q, i));
-    return rows;
+    return OutboxPage("connector", connector, before_seq, limit);
   }
 
  private:

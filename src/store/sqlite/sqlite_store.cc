@@ -716,10 +716,16 @@ class SqliteTx final : public Tx {
 
   Result<std::vector<DeliveryRow>> Deliveries(const std::string& webhook, std::optional<int64_t> before_seq,
                                               int limit) override {
-    Stmt q = c_->Prepare(std::string("SELECT ") + kDeliveryColumns +
-                         " FROM outbox o WHERE o.workspace=?1 AND o.webhook=?2 AND (?3 IS NULL OR o.seq<?3) "
-                         "ORDER BY o.seq DESC LIMIT ?4");
-    q.Bind(1, ws_).Bind(2, webhook).Bind(3, before_seq).Bind(4, static_cast<int64_t>(limit));
+    return OutboxPage("webhook", webhook, before_seq, limit);
+  }
+
+  // A page of the outbox rows of one webhook or connector (`column`, one of the two),
+  // newest first, before `before_seq` when given.
+  Result<std::vector<DeliveryRow>> OutboxPage(const char* column, const std::string& id,
+                                              std::optional<int64_t> before_seq, int limit) {
+    Stmt q = c_->Prepare(std::string("SELECT ") + kDeliveryColumns + " FROM outbox o WHERE o.workspace=?1 AND o." +
+                         column + "=?2 AND (?3 IS NULL OR o.seq<?3) ORDER BY o.seq DESC LIMIT ?4");
+    q.Bind(1, ws_).Bind(2, id).Bind(3, before_seq).Bind(4, static_cast<int64_t>(limit));
     std::vector<DeliveryRow> rows;
     Status err;
     while (q.Step(&err)) rows.push_back(ReadDelivery(q));
@@ -810,15 +816,7 @@ class SqliteTx final : public Tx {
 
   Result<std::vector<DeliveryRow>> ConnectorDeliveries(const std::string& connector, std::optional<int64_t> before_seq,
                                                        int limit) override {
-    Stmt q = c_->Prepare(std::string("SELECT ") + kDeliveryColumns +
-                         " FROM outbox o WHERE o.workspace=?1 AND o.connector=?2 AND (?3 IS NULL OR o.seq<?3) "
-                         "ORDER BY o.seq DESC LIMIT ?4");
-    q.Bind(1, ws_).Bind(2, connector).Bind(3, before_seq).Bind(4, static_cast<int64_t>(limit));
-    std::vector<DeliveryRow> rows;
-    Status err;
-    while (q.Step(&err)) rows.push_back(ReadDelivery(q));
-    if (!err.ok()) return err;
-    return rows;
+    return OutboxPage("connector", connector, before_seq, limit);
   }
 
   Result<int64_t> CountDecisions() override {
