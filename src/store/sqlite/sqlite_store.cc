@@ -1082,7 +1082,15 @@ class SqliteStore final : public Store {
   // connection's cache when another connection has written). REQUIRES: write_mu_.
   Result<std::unique_ptr<Connection>> TakeWriter() {
     if (writer_) return std::move(writer_);
-    return Connection::Open(path_);
+    auto c = Connection::Open(path_);
+    if (!c.ok()) return c;
+    // Each decision of a batch runs in its own savepoint, and SQLite copies every page
+    // a savepoint changes into a statement journal, a temporary file once it passes
+    // 64 KiB: about 11 page writes per decision. In memory, that journal costs a copy
+    // (it is emptied at each RELEASE, so it holds one decision's pages at most).
+    Status s = (*c)->Exec("PRAGMA temp_store=MEMORY");
+    if (!s.ok()) return s;
+    return c;
   }
 
   ConnectionPool pool_;  // readers
