@@ -91,7 +91,7 @@ double ServiceThreads(Rig& rig, int threads, int per_thread, const std::string& 
     pool.emplace_back([&, t] {
       for (int i = 0; i < per_thread; ++i) {
         auto r = rig.svc->Assign(rig.who, Lead(tag + std::to_string(t) + "-" + std::to_string(i)), "");
-        if (!r.ok()) ++errors;
+        if (!r.ok() && errors++ == 0) std::fprintf(stderr, "first error: %s\n", r.status().message().c_str());
       }
     });
   }

@@ -1,5 +1,7 @@
 #include "store/sqlite/connection.h"
 
+#include "store/sqlite/wal_buffer_vfs.h"
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -31,7 +33,7 @@ Status Stmt::Run() {
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+                           WalBufferVfs());
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     if (db) sqlite3_close(db);
@@ -40,7 +42,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path) {
   std::unique_ptr<Connection> c(new Connection(db));
   sqlite3_busy_timeout(db, 30000);
   // WAL for concurrent readers; synchronous=FULL so that a committed decision
-  // survives a power loss, not only a process crash.
+  // survives a power loss, not only a process crash (and the WAL buffer VFS needs it).
   Status s = c->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
   if (!s.ok()) return s;
   return c;
