@@ -43,7 +43,11 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path) {
   sqlite3_busy_timeout(db, 30000);
   // WAL for concurrent readers; synchronous=FULL so that a committed decision
   // survives a power loss, not only a process crash (and the WAL buffer VFS needs it).
-  Status s = c->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+  // Pages of 2 KiB for a new database (an existing one keeps its own): a group commit of
+  // 8 decisions changes some 55 pages at scattered places in the indexes of records,
+  // owners and decisions, each written to the log whole; half the bytes per commit gave
+  // 11 % more decisions per second in 8 paired runs of 8 (docs/performance.md).
+  Status s = c->Exec("PRAGMA page_size=2048; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
   if (!s.ok()) return s;
   return c;
 }
