@@ -70,7 +70,13 @@ class Stmt {
 
 class Connection {
  public:
+  // A connection with rota's settings: WAL, synchronous=FULL, the WAL buffer VFS, 2 KiB
+  // pages for a new file.
   static Result<std::unique_ptr<Connection>> Open(const std::string& path);
+  // The same, tuned for the one connection a process writes through: savepoint journals
+  // in memory and a larger automatic checkpoint (readers keep SQLite's defaults, so that
+  // a large sort still spills to disk).
+  static Result<std::unique_ptr<Connection>> OpenWriter(const std::string& path);
   ~Connection();
   Connection(const Connection&) = delete;
 

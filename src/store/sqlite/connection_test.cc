@@ -18,7 +18,7 @@ std::string Text(Connection& c, const char* sql) {
 
 // The settings durability and speed rely on (docs/operations.md, "Durability"): WAL,
 // synchronous=FULL (2), the log-gathering VFS, and 2 KiB pages for a new database, while
-// an existing database keeps the page size it was made with.
+// an existing database keeps the page size it was made with; and the writer's own.
 TEST(ConnectionTest, OpensWithRotasSettings) {
   fs::path dir = fs::temp_directory_path() / ("rota_connection_test_" + std::to_string(getpid()));
   fs::remove_all(dir);
@@ -32,6 +32,19 @@ TEST(ConnectionTest, OpensWithRotasSettings) {
     sqlite3_vfs* vfs = nullptr;
     ASSERT_EQ(sqlite3_file_control((*c)->raw(), "main", SQLITE_FCNTL_VFS_POINTER, &vfs), SQLITE_OK);
     EXPECT_STREQ(vfs->zName, "rota-wal");
+  }
+  {
+    // The writer: savepoint journals in memory (temp_store 2) and a checkpoint at
+    // 10 000 log pages; a reader keeps SQLite's defaults (0 and 1 000).
+    auto writer = Connection::OpenWriter((dir / "new.db").string());
+    ASSERT_TRUE(writer.ok()) << writer.status().message();
+    EXPECT_EQ(Text(**writer, "PRAGMA temp_store"), "2");
+    EXPECT_EQ(Text(**writer, "PRAGMA wal_autocheckpoint"), "10000");
+    EXPECT_EQ(Text(**writer, "PRAGMA synchronous"), "2");
+    auto reader = Connection::Open((dir / "new.db").string());
+    ASSERT_TRUE(reader.ok()) << reader.status().message();
+    EXPECT_EQ(Text(**reader, "PRAGMA temp_store"), "0");
+    EXPECT_EQ(Text(**reader, "PRAGMA wal_autocheckpoint"), "1000");
   }
   {
     sqlite3* db = nullptr;

@@ -1082,19 +1082,7 @@ class SqliteStore final : public Store {
   // connection's cache when another connection has written). REQUIRES: write_mu_.
   Result<std::unique_ptr<Connection>> TakeWriter() {
     if (writer_) return std::move(writer_);
-    auto c = Connection::Open(path_);
-    if (!c.ok()) return c;
-    // temp_store=MEMORY: each decision of a batch runs in its own savepoint, and SQLite
-    // copies every page a savepoint changes into a statement journal, a temporary file
-    // once it passes 64 KiB: about 11 page writes per decision. In memory, that journal
-    // costs a copy (it is emptied at each RELEASE, so it holds one decision's pages).
-    // wal_autocheckpoint: the log is copied back into the database inside the commit
-    // that crosses this many pages. SQLite's default of 1 000 did it every 18th group
-    // commit; 10 000 pages (a log of about 40 MiB, rewritten in place once it has grown)
-    // copy each hot page once for more commits: 15-20 % more decisions per second.
-    Status s = (*c)->Exec("PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=10000");
-    if (!s.ok()) return s;
-    return c;
+    return Connection::OpenWriter(path_);
   }
 
   ConnectionPool pool_;  // readers

@@ -19,7 +19,8 @@
 namespace rota::store::sqlite {
 
 // The VFS rota's connections open with: "rota-wal" over the default VFS, registered on
-// first use. Returns its name.
+// first use. Returns its name, or nullptr (SQLite's default VFS: slower, still correct)
+// should registering fail.
 const char* WalBufferVfs();
 
 // Registers a VFS named `name` over the registered VFS `base` (nullptr: the default).

@@ -114,6 +114,14 @@ class WalBufferVfsTest : public ::testing::Test {
   std::string path_;
 };
 
+TEST_F(WalBufferVfsTest, RegisteringOverAnUnknownVfsFails) {
+  Status s = RegisterWalBufferVfs("buffered-over-nothing", "no-such-vfs");
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("no-such-vfs"), std::string::npos) << s.message();
+  EXPECT_EQ(sqlite3_vfs_find("buffered-over-nothing"), nullptr);
+  EXPECT_TRUE(RegisterWalBufferVfs("buffered", "counting").ok());  // again: a no-op
+}
+
 // What the buffer is for: one transaction of about 60 pages reaches the log in a few
 // writes, where SQLite alone makes two per page.
 TEST_F(WalBufferVfsTest, ACommitReachesTheLogInAFewWrites) {
