@@ -153,6 +153,37 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
 
   static inline std::atomic<int> counter_{0};
   fs::path dir_;
+  // Closes the store and takes its schema back to before migration 5: record_owners
+  // (holding `owner_rows`, SQL values (workspace, object_type, record_id, user, open))
+  // instead of open_counts.
+  void BeforeMigrationFive(const std::string& owner_rows) {
+    store_.reset();
+    const std::string user = GetParam() == "sqlite" ? "user" : "user_id";
+    std::string sql = "DROP TABLE open_counts; CREATE TABLE record_owners (workspace TEXT NOT NULL, "
+                      "object_type TEXT NOT NULL, record_id TEXT NOT NULL, " + user + " TEXT NOT NULL, "
+                      "open INTEGER NOT NULL, PRIMARY KEY (workspace, object_type, record_id, " + user + "));";
+    if (!owner_rows.empty()) {
+      sql += "INSERT INTO record_owners(workspace, object_type, record_id, " + user + ", open) VALUES " +
+             owner_rows + ";";
+    }
+    if (GetParam() == "sqlite") {
+      sqlite3* db = nullptr;
+      ASSERT_EQ(sqlite3_open(url_.c_str(), &db), SQLITE_OK);
+      char* err = nullptr;
+      int rc = sqlite3_exec(db, (sql + "PRAGMA user_version=4;").c_str(), nullptr, nullptr, &err);
+      EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
+      sqlite3_free(err);
+      sqlite3_close(db);
+    } else {
+      std::string err;
+      ASSERT_TRUE(PgExec(url_,
+                         sql + "DELETE FROM rota_schema_migrations WHERE version="
+                               "(SELECT MAX(version) FROM rota_schema_migrations)",
+                         &err))
+          << err;
+    }
+  }
+
   std::string base_, db_, url_;
   std::unique_ptr<Store> store_;
 };
@@ -353,29 +384,59 @@ TEST_P(StoreTest, RecordsAndOpenCounts) {
   EXPECT_FALSE(tx->FindRecord(core::ObjectType::kLead, "2")->open);
 }
 
-// Owner rows follow every change of a record's owners, whatever was written just before
-// (SQLite skips the owner delete for a record its upsert inserted, told by the last rowid).
-TEST_P(StoreTest, OwnerRowsFollowEveryChange) {
+// The open counts follow every change of a record's owners and open flag, whatever was
+// written before (owners listed twice, records closed and opened again, units undone),
+// and a record excluded from its own count is excluded only where it counts.
+TEST_P(StoreTest, OpenCountsFollowEveryChange) {
   std::mt19937 rng(7);
   const std::vector<std::string> users = {"ann", "bob", "cid"};
-  std::map<std::string, std::vector<std::string>> model;  // record id -> owners
+  struct Stored {
+    std::vector<std::string> owners;
+    bool open;
+  };
+  std::map<std::string, Stored> model;  // record id -> as stored
+  auto owns = [](const Stored& r, const std::string& u) {
+    return r.open && std::count(r.owners.begin(), r.owners.end(), u) > 0;
+  };
   auto tx = Write();
   for (int step = 0; step < 300; ++step) {
     const std::string id = std::to_string(rng() % 6);
     std::vector<std::string> owners;
     for (const std::string& u : users) {
       if (rng() % 3 == 0) owners.push_back(u);
+      if (rng() % 8 == 0) owners.push_back(u);  // twice: counts once
     }
+    const bool open = rng() % 4 != 0;
+    const bool undo = rng() % 5 == 0;
+    ASSERT_OK(tx->BeginUnit());
     if (rng() % 2) ASSERT_OK(tx->InsertDecision(Decision("dec_" + std::to_string(step), step, "ann")));
-    ASSERT_OK(tx->PutRecord(Rec(id, owners), step));
-    model[id] = owners;
+    ASSERT_OK(tx->PutRecord(Rec(id, owners, open), step));
+    if (undo) {
+      ASSERT_OK(tx->RollbackUnit());
+    } else {
+      ASSERT_OK(tx->EndUnit());
+      model[id] = {owners, open};
+    }
+    const std::string excluded = std::to_string(rng() % 7);  // "6" is never stored
     for (const std::string& u : users) {
-      int64_t want = 0;
-      for (const auto& [rid, os] : model) want += std::count(os.begin(), os.end(), u) > 0 ? 1 : 0;
-      ASSERT_EQ(tx->OpenRecords(u, core::ObjectType::kLead, ""), want) << "step " << step << ", " << u;
+      int64_t all = 0, others = 0;
+      for (const auto& [rid, r] : model) {
+        all += owns(r, u) ? 1 : 0;
+        others += owns(r, u) && rid != excluded ? 1 : 0;
+      }
+      ASSERT_EQ(tx->OpenRecords(u, core::ObjectType::kLead, ""), all) << "step " << step << ", " << u;
+      ASSERT_EQ(tx->OpenRecords(u, core::ObjectType::kLead, excluded), others)
+          << "step " << step << ", " << u << " without " << excluded;
+      ASSERT_EQ(tx->OpenRecords(u, core::ObjectType::kDeal, ""), 0);
     }
   }
   ASSERT_OK(tx->Commit());
+  auto read = Read();
+  for (const std::string& u : users) {
+    int64_t all = 0;
+    for (const auto& [rid, r] : model) all += owns(r, u) ? 1 : 0;
+    EXPECT_EQ(read->OpenRecords(u, core::ObjectType::kLead, ""), all) << u;
+  }
 }
 
 TEST_P(StoreTest, DecisionsIdempotencyAndAssignedSince) {
@@ -1194,7 +1255,7 @@ TEST_P(StoreTest, MigrationFourCountsEarlierDecisions) {
     ASSERT_OK(tx->Commit());
   }
   // Back to the schema of migration 3: no decision_counts, version 3.
-  store_.reset();
+  BeforeMigrationFive("");
   if (GetParam() == "sqlite") {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(url_.c_str(), &db), SQLITE_OK);
@@ -1226,6 +1287,31 @@ TEST_P(StoreTest, MigrationFourCountsEarlierDecisions) {
     ASSERT_OK(tx->Commit());
   }
   ExpectReportsMatch(*store_, kept, r, 50, "after more decisions");
+}
+
+// A database whose records were stored before migration 5, with a row per owner and
+// record, gets their open records counted by it.
+TEST_P(StoreTest, MigrationFiveCountsOpenRecords) {
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->PutRecord(Rec("1", {"ann"}), 10));
+    ASSERT_OK(tx->Commit());
+  }
+  // Owner rows as migration 4's schema held them: ann owns two open leads and a closed
+  // one, bob one open lead and one open deal; another workspace's row stays its own.
+  BeforeMigrationFive(
+      "('ws1','lead','1','ann',1), ('ws1','lead','2','ann',1), ('ws1','lead','3','ann',0), "
+      "('ws1','lead','2','bob',1), ('ws1','deal','9','bob',1), ('ws2','lead','1','ann',1)");
+  auto again = OpenStore(url_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  store_ = std::move(again).value();
+  auto tx = Read();
+  EXPECT_EQ(tx->OpenRecords("ann", core::ObjectType::kLead, ""), 2);
+  EXPECT_EQ(tx->OpenRecords("ann", core::ObjectType::kLead, "1"), 1);  // lead 1 is stored: it counts
+  EXPECT_EQ(tx->OpenRecords("bob", core::ObjectType::kLead, ""), 1);
+  EXPECT_EQ(tx->OpenRecords("bob", core::ObjectType::kDeal, ""), 1);
+  EXPECT_EQ(tx->OpenRecords("cid", core::ObjectType::kLead, ""), 0);
+  EXPECT_EQ(Read("ws2")->OpenRecords("ann", core::ObjectType::kLead, ""), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgres"), Param);

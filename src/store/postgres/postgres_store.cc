@@ -9,6 +9,7 @@
 
 #include "io/config_json.h"
 #include "store/decision_counts.h"
+#include "store/open_counts.h"
 #include "store/postgres/connection.h"
 #include "store/postgres/migrations.h"
 
@@ -166,6 +167,7 @@ class PostgresTx final : public Tx {
   }
   Status RollbackUnit() override {
     pending_.RollbackUnit();
+    excluded_.reset();
     Status s = c_->Exec("ROLLBACK TO SAVEPOINT unit");
     return s.ok() ? c_->Exec("RELEASE SAVEPOINT unit") : s;
   }
@@ -196,11 +198,16 @@ class PostgresTx final : public Tx {
   }
 
   int64_t OpenRecords(const std::string& user, ObjectType type, const std::string& exclude_id) const override {
-    auto q = c_->Query(
-        "SELECT COUNT(*) FROM record_owners WHERE workspace=$1 AND user_id=$2 AND object_type=$3 AND open=1 "
-        "AND record_id<>$4",
-        {ws_, user, std::string(core::ToString(type)), exclude_id});
-    return q.ok() && q->rows() > 0 ? q->Int(0, 0) : 0;
+    const std::string t(core::ToString(type));
+    auto q = c_->Query("SELECT n FROM open_counts WHERE workspace=$1 AND user_id=$2 AND object_type=$3", {ws_, user, t});
+    int64_t n = q.ok() && q->rows() > 0 ? q->Int(0, 0) : 0;
+    // The record being decided does not count itself: asked for each candidate, it is
+    // read once (until a record is written or a unit undone).
+    if (!excluded_ || excluded_->type != t || excluded_->id != exclude_id) {
+      excluded_ = Excluded{t, exclude_id, StoredOwnership(t, exclude_id)};
+    }
+    if (excluded_->ownership && excluded_->ownership->Counts(user)) --n;
+    return n;
   }
 
   std::optional<core::Record> FindRecord(ObjectType type, const std::string& id) const override {
@@ -304,20 +311,19 @@ class PostgresTx final : public Tx {
   // ---- records
   Status PutRecord(const core::Record& r, int64_t at) override {
     std::string type(core::ToString(r.object_type));
+    excluded_.reset();
+    const std::optional<open_counts::Ownership> before = StoredOwnership(type, r.id);
     Status s = c_->Run(
         "INSERT INTO records(workspace, object_type, id, body, open, updated_at) VALUES($1,$2,$3,$4,$5,$6) "
         "ON CONFLICT(workspace, object_type, id) DO UPDATE SET body=excluded.body, open=excluded.open, "
         "updated_at=excluded.updated_at",
         {ws_, type, r.id, io::WriteRecord(r).dump(), static_cast<bool>(r.open), at});
     if (!s.ok()) return s;
-    s = c_->Run("DELETE FROM record_owners WHERE workspace=$1 AND object_type=$2 AND record_id=$3",
-                {ws_, type, r.id});
-    if (!s.ok()) return s;
-    for (const std::string& owner : r.owners) {
+    for (const auto& [user, delta] : open_counts::Delta(before, open_counts::Of(r.open, r.owners))) {
       s = c_->Run(
-          "INSERT INTO record_owners(workspace, object_type, record_id, user_id, open) VALUES($1,$2,$3,$4,$5) "
-          "ON CONFLICT DO NOTHING",
-          {ws_, type, r.id, owner, static_cast<bool>(r.open)});
+          "INSERT INTO open_counts(workspace, user_id, object_type, n) VALUES($1,$2,$3,$4) "
+          "ON CONFLICT(workspace, user_id, object_type) DO UPDATE SET n=open_counts.n+excluded.n",
+          {ws_, user, type, delta});
       if (!s.ok()) return s;
     }
     return Status::Ok();
@@ -681,6 +687,15 @@ class PostgresTx final : public Tx {
   }
 
  private:
+  // The stored record's open flag and owners, if it is stored.
+  std::optional<open_counts::Ownership> StoredOwnership(const std::string& type, const std::string& id) const {
+    auto q = c_->Query(
+        "SELECT open, (body::json->'owners')::text FROM records WHERE workspace=$1 AND object_type=$2 AND id=$3",
+        {ws_, type, id});
+    if (!q.ok() || q->rows() == 0) return std::nullopt;
+    return open_counts::Parse(q->Int(0, 0) != 0, q->Text(0, 1));
+  }
+
   Status Insert(const std::string& what, const std::string& sql, const std::vector<Param>& params) {
     auto q = c_->Query(sql, params);
     if (!q.ok()) return q.status();
@@ -699,6 +714,13 @@ class PostgresTx final : public Tx {
   const std::string ws_;
   bool done_ = false;
   counts::PendingCounts pending_;
+  // The record OpenRecords last excluded, as stored; reset when a record is written or
+  // a unit undone.
+  struct Excluded {
+    std::string type, id;
+    std::optional<open_counts::Ownership> ownership;
+  };
+  mutable std::optional<Excluded> excluded_;
 };
 
 KeyRow ReadKey(const PgResult& q, int i) {

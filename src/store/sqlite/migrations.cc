@@ -169,6 +169,20 @@ SELECT workspace, at - ((at % 3600) + 3600) % 3600, object_type, COALESCE(rule, 
        COUNT(*)
 FROM decisions GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
 )sql",
+      // 5: open records counted per owner (store/open_counts.h) instead of a row per
+      // owner and record; the owners stay in each record's body.
+      R"sql(
+CREATE TABLE open_counts (
+  workspace TEXT NOT NULL,
+  user TEXT NOT NULL,
+  object_type TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (workspace, user, object_type)
+) WITHOUT ROWID;
+INSERT INTO open_counts(workspace, user, object_type, n)
+SELECT workspace, user, object_type, COUNT(*) FROM record_owners WHERE open=1 GROUP BY 1, 2, 3;
+DROP TABLE record_owners;
+)sql",
   };
   return kMigrations;
 }

@@ -7,6 +7,7 @@
 
 #include "io/config_json.h"
 #include "store/decision_counts.h"
+#include "store/open_counts.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/migrations.h"
 
@@ -82,6 +83,7 @@ class SqliteTx final : public Tx {
   }
   Status RollbackUnit() override {
     pending_.RollbackUnit();
+    excluded_.reset();
     Status s = c_->Prepare("ROLLBACK TO unit").Run();
     return s.ok() ? c_->Prepare("RELEASE unit").Run() : s;
   }
@@ -115,12 +117,18 @@ class SqliteTx final : public Tx {
   }
 
   int64_t OpenRecords(const std::string& user, ObjectType type, const std::string& exclude_id) const override {
-    Stmt q = c_->Prepare(
-        "SELECT COUNT(*) FROM record_owners WHERE workspace=? AND user=? AND object_type=? AND open=1 "
-        "AND record_id<>?");
-    q.Bind(1, ws_).Bind(2, user).Bind(3, std::string(core::ToString(type))).Bind(4, exclude_id);
+    const std::string t(core::ToString(type));
+    Stmt q = c_->Prepare("SELECT n FROM open_counts WHERE workspace=? AND user=? AND object_type=?");
+    q.Bind(1, ws_).Bind(2, user).Bind(3, t);
     Status err;
-    return q.Step(&err) ? q.Int(0) : 0;
+    int64_t n = q.Step(&err) ? q.Int(0) : 0;
+    // The record being decided does not count itself: asked for each candidate, it is
+    // read once (until a record is written or a unit undone).
+    if (!excluded_ || excluded_->type != t || excluded_->id != exclude_id) {
+      excluded_ = Excluded{t, exclude_id, StoredOwnership(t, exclude_id)};
+    }
+    if (excluded_->ownership && excluded_->ownership->Counts(user)) --n;
+    return n;
   }
 
   std::optional<core::Record> FindRecord(ObjectType type, const std::string& id) const override {
@@ -248,10 +256,8 @@ class SqliteTx final : public Tx {
   // ---- records
   Status PutRecord(const core::Record& r, int64_t at) override {
     std::string type(core::ToString(r.object_type));
-    // An upsert that inserted sets the connection's last rowid, one that updated does
-    // not: a new record has no owner rows to delete. (Were an inserted rowid to equal
-    // the last one by chance, the delete would run, as for any known record.)
-    const sqlite3_int64 last_rowid = sqlite3_last_insert_rowid(c_->raw());
+    excluded_.reset();
+    const std::optional<open_counts::Ownership> before = StoredOwnership(type, r.id);
     Status s = c_->Prepare(
                      "INSERT INTO records(workspace, object_type, id, body, open, updated_at) VALUES(?,?,?,?,?,?) "
                      "ON CONFLICT(workspace, object_type, id) DO UPDATE SET body=excluded.body, open=excluded.open, "
@@ -264,22 +270,14 @@ class SqliteTx final : public Tx {
                    .Bind(6, at)
                    .Run();
     if (!s.ok()) return s;
-    if (sqlite3_last_insert_rowid(c_->raw()) == last_rowid) {
-      s = c_->Prepare("DELETE FROM record_owners WHERE workspace=? AND object_type=? AND record_id=?")
-              .Bind(1, ws_)
-              .Bind(2, type)
-              .Bind(3, r.id)
-              .Run();
-      if (!s.ok()) return s;
-    }
-    for (const std::string& owner : r.owners) {
+    for (const auto& [user, delta] : open_counts::Delta(before, open_counts::Of(r.open, r.owners))) {
       s = c_->Prepare(
-                "INSERT OR IGNORE INTO record_owners(workspace, object_type, record_id, user, open) VALUES(?,?,?,?,?)")
+                "INSERT INTO open_counts(workspace, user, object_type, n) VALUES(?,?,?,?) "
+                "ON CONFLICT(workspace, user, object_type) DO UPDATE SET n=n+excluded.n")
               .Bind(1, ws_)
-              .Bind(2, type)
-              .Bind(3, r.id)
-              .Bind(4, owner)
-              .Bind(5, r.open)
+              .Bind(2, user)
+              .Bind(3, type)
+              .Bind(4, delta)
               .Run();
       if (!s.ok()) return s;
     }
@@ -836,12 +834,29 @@ class SqliteTx final : public Tx {
   }
 
  private:
+  // The stored record's open flag and owners, if it is stored.
+  std::optional<open_counts::Ownership> StoredOwnership(const std::string& type, const std::string& id) const {
+    Stmt q = c_->Prepare(
+        "SELECT open, json_extract(body, '$.owners') FROM records WHERE workspace=? AND object_type=? AND id=?");
+    q.Bind(1, ws_).Bind(2, type).Bind(3, id);
+    Status err;
+    if (!q.Step(&err)) return std::nullopt;
+    return open_counts::Parse(q.Int(0) != 0, q.Text(1));
+  }
+
   const GiveBack give_back_;
   std::unique_ptr<Connection> c_;
   std::unique_lock<std::mutex> lock_;  // held by write transactions
   const std::string ws_;
   bool done_ = false;
   counts::PendingCounts pending_;
+  // The record OpenRecords last excluded, as stored; reset when a record is written or
+  // a unit undone.
+  struct Excluded {
+    std::string type, id;
+    std::optional<open_counts::Ownership> ownership;
+  };
+  mutable std::optional<Excluded> excluded_;
 };
 
 class SqliteStore final : public Store {
@@ -852,9 +867,13 @@ class SqliteStore final : public Store {
     auto c = pool_.Take();
     if (!c.ok()) return c.status();
     Connection& conn = **c;
-    Stmt q = conn.Prepare("PRAGMA user_version");
-    Status err;
-    int64_t version = q.Step(&err) ? q.Int(0) : 0;
+    int64_t version = 0;
+    {
+      // Reset before the migrations run: a statement still reading blocks DROP TABLE.
+      Stmt q = conn.Prepare("PRAGMA user_version");
+      Status err;
+      if (q.Step(&err)) version = q.Int(0);
+    }
     const auto& migrations = Migrations();
     for (size_t i = static_cast<size_t>(version); i < migrations.size(); ++i) {
       Status s = conn.Exec(std::string("BEGIN IMMEDIATE;") + migrations[i] + "PRAGMA user_version=" +
