@@ -153,24 +153,16 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
 
   static inline std::atomic<int> counter_{0};
   fs::path dir_;
-  // Closes the store and takes its schema back to before migration 5: record_owners
-  // (holding `owner_rows`, SQL values (workspace, object_type, record_id, user, open))
-  // instead of open_counts.
-  void BeforeMigrationFive(const std::string& owner_rows) {
+  // Closes the store and undoes its last migration: runs `sql`, then marks the schema
+  // as of SQLite's version `version` (PostgreSQL: forgets its last migration).
+  void UndoLastMigration(const std::string& sql, int version) {
     store_.reset();
-    const std::string user = GetParam() == "sqlite" ? "user" : "user_id";
-    std::string sql = "DROP TABLE open_counts; CREATE TABLE record_owners (workspace TEXT NOT NULL, "
-                      "object_type TEXT NOT NULL, record_id TEXT NOT NULL, " + user + " TEXT NOT NULL, "
-                      "open INTEGER NOT NULL, PRIMARY KEY (workspace, object_type, record_id, " + user + "));";
-    if (!owner_rows.empty()) {
-      sql += "INSERT INTO record_owners(workspace, object_type, record_id, " + user + ", open) VALUES " +
-             owner_rows + ";";
-    }
     if (GetParam() == "sqlite") {
       sqlite3* db = nullptr;
       ASSERT_EQ(sqlite3_open(url_.c_str(), &db), SQLITE_OK);
       char* err = nullptr;
-      int rc = sqlite3_exec(db, (sql + "PRAGMA user_version=4;").c_str(), nullptr, nullptr, &err);
+      int rc = sqlite3_exec(db, (sql + "PRAGMA user_version=" + std::to_string(version) + ";").c_str(), nullptr,
+                            nullptr, &err);
       EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
       sqlite3_free(err);
       sqlite3_close(db);
@@ -182,6 +174,20 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
                          &err))
           << err;
     }
+  }
+
+  // Back to the schema before migration 5: record_owners (holding `owner_rows`, SQL
+  // values (workspace, object_type, record_id, user, open)) instead of open_counts.
+  void BeforeMigrationFive(const std::string& owner_rows) {
+    const std::string user = GetParam() == "sqlite" ? "user" : "user_id";
+    std::string sql = "DROP TABLE open_counts; CREATE TABLE record_owners (workspace TEXT NOT NULL, "
+                      "object_type TEXT NOT NULL, record_id TEXT NOT NULL, " + user + " TEXT NOT NULL, "
+                      "open INTEGER NOT NULL, PRIMARY KEY (workspace, object_type, record_id, " + user + "));";
+    if (!owner_rows.empty()) {
+      sql += "INSERT INTO record_owners(workspace, object_type, record_id, " + user + ", open) VALUES " +
+             owner_rows + ";";
+    }
+    UndoLastMigration(sql, 4);
   }
 
   std::string base_, db_, url_;
@@ -1254,25 +1260,10 @@ TEST_P(StoreTest, MigrationFourCountsEarlierDecisions) {
     }
     ASSERT_OK(tx->Commit());
   }
-  // Back to the schema of migration 3: no decision_counts, version 3.
+  // Back to the schema of migration 3: no decision_counts, version 3. (PostgreSQL's first
+  // migration holds SQLite's 1 and 2: the counts are its last one but one.)
   BeforeMigrationFive("");
-  if (GetParam() == "sqlite") {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(url_.c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    int rc = sqlite3_exec(db, "DROP TABLE decision_counts; PRAGMA user_version=3;", nullptr, nullptr, &err);
-    EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
-    sqlite3_free(err);
-    sqlite3_close(db);
-  } else {
-    std::string err;
-    // (PostgreSQL's first migration holds SQLite's 1 and 2: the counts are its last one.)
-    ASSERT_TRUE(PgExec(url_,
-                       "DROP TABLE decision_counts; DELETE FROM rota_schema_migrations WHERE version="
-                       "(SELECT MAX(version) FROM rota_schema_migrations)",
-                       &err))
-        << err;
-  }
+  UndoLastMigration("DROP TABLE decision_counts;", 3);
   auto again = OpenStore(url_);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   store_ = std::move(again).value();
