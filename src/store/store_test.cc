@@ -445,6 +445,33 @@ TEST_P(StoreTest, OpenCountsFollowEveryChange) {
   }
 }
 
+// A stored record whose owners cannot be read fails the write that would replace it:
+// its counts are neither lost nor counted twice.
+TEST_P(StoreTest, AnUnreadableStoredRecordFailsItsWrite) {
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->PutRecord(Rec("1", {"ann"}), 10));
+    ASSERT_OK(tx->Commit());
+  }
+  const std::string corrupt = "UPDATE records SET body='not json' WHERE id='1'";
+  if (GetParam() == "sqlite") {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(url_.c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, corrupt.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  } else {
+    std::string err;
+    ASSERT_TRUE(PgExec(url_, corrupt, &err)) << err;
+  }
+  {
+    auto tx = Write();
+    EXPECT_FALSE(tx->PutRecord(Rec("1", {"bob"}), 20).ok());
+  }
+  auto tx = Read();
+  EXPECT_EQ(tx->OpenRecords("ann", core::ObjectType::kLead, ""), 1);
+  EXPECT_EQ(tx->OpenRecords("bob", core::ObjectType::kLead, ""), 0);
+}
+
 TEST_P(StoreTest, DecisionsIdempotencyAndAssignedSince) {
   {
     auto tx = Write();

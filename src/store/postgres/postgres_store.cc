@@ -204,7 +204,10 @@ class PostgresTx final : public Tx {
     // The record being decided does not count itself: asked for each candidate, it is
     // read once (until a record is written or a unit undone).
     if (!excluded_ || excluded_->type != t || excluded_->id != exclude_id) {
-      excluded_ = Excluded{t, exclude_id, StoredOwnership(t, exclude_id)};
+      // (A failed read counts the record, as a failed count reads 0: StateView has no
+      // error to give, and the write that follows fails the same way.)
+      auto stored = StoredOwnership(t, exclude_id);
+      excluded_ = Excluded{t, exclude_id, stored.ok() ? *stored : std::nullopt};
     }
     if (excluded_->ownership && excluded_->ownership->Counts(user)) --n;
     return n;
@@ -312,14 +315,16 @@ class PostgresTx final : public Tx {
   Status PutRecord(const core::Record& r, int64_t at) override {
     std::string type(core::ToString(r.object_type));
     excluded_.reset();
-    const std::optional<open_counts::Ownership> before = StoredOwnership(type, r.id);
+    // What the record counted for before this write: read first, as the upsert replaces it.
+    auto before = StoredOwnership(type, r.id);
+    if (!before.ok()) return before.status();
     Status s = c_->Run(
         "INSERT INTO records(workspace, object_type, id, body, open, updated_at) VALUES($1,$2,$3,$4,$5,$6) "
         "ON CONFLICT(workspace, object_type, id) DO UPDATE SET body=excluded.body, open=excluded.open, "
         "updated_at=excluded.updated_at",
         {ws_, type, r.id, io::WriteRecord(r).dump(), static_cast<bool>(r.open), at});
     if (!s.ok()) return s;
-    for (const auto& [user, delta] : open_counts::Delta(before, open_counts::Of(r.open, r.owners))) {
+    for (const auto& [user, delta] : open_counts::Delta(*before, open_counts::Of(r.open, r.owners))) {
       s = c_->Run(
           "INSERT INTO open_counts(workspace, user_id, object_type, n) VALUES($1,$2,$3,$4) "
           "ON CONFLICT(workspace, user_id, object_type) DO UPDATE SET n=open_counts.n+excluded.n",
@@ -687,13 +692,14 @@ class PostgresTx final : public Tx {
   }
 
  private:
-  // The stored record's open flag and owners, if it is stored.
-  std::optional<open_counts::Ownership> StoredOwnership(const std::string& type, const std::string& id) const {
+  // The stored record's open flag and owners; nullopt when it is not stored.
+  Result<std::optional<open_counts::Ownership>> StoredOwnership(const std::string& type, const std::string& id) const {
     auto q = c_->Query(
         "SELECT open, (body::json->'owners')::text FROM records WHERE workspace=$1 AND object_type=$2 AND id=$3",
         {ws_, type, id});
-    if (!q.ok() || q->rows() == 0) return std::nullopt;
-    return open_counts::Parse(q->Int(0, 0) != 0, q->Text(0, 1));
+    if (!q.ok()) return q.status();
+    if (q->rows() == 0) return std::optional<open_counts::Ownership>();
+    return std::optional<open_counts::Ownership>(open_counts::Parse(q->Int(0, 0) != 0, q->Text(0, 1)));
   }
 
   Status Insert(const std::string& what, const std::string& sql, const std::vector<Param>& params) {

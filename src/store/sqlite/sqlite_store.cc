@@ -125,7 +125,10 @@ class SqliteTx final : public Tx {
     // The record being decided does not count itself: asked for each candidate, it is
     // read once (until a record is written or a unit undone).
     if (!excluded_ || excluded_->type != t || excluded_->id != exclude_id) {
-      excluded_ = Excluded{t, exclude_id, StoredOwnership(t, exclude_id)};
+      // (A failed read counts the record, as a failed count reads 0: StateView has no
+      // error to give, and the write that follows fails the same way.)
+      auto stored = StoredOwnership(t, exclude_id);
+      excluded_ = Excluded{t, exclude_id, stored.ok() ? *stored : std::nullopt};
     }
     if (excluded_->ownership && excluded_->ownership->Counts(user)) --n;
     return n;
@@ -257,7 +260,9 @@ class SqliteTx final : public Tx {
   Status PutRecord(const core::Record& r, int64_t at) override {
     std::string type(core::ToString(r.object_type));
     excluded_.reset();
-    const std::optional<open_counts::Ownership> before = StoredOwnership(type, r.id);
+    // What the record counted for before this write: read first, as the upsert replaces it.
+    auto before = StoredOwnership(type, r.id);
+    if (!before.ok()) return before.status();
     Status s = c_->Prepare(
                      "INSERT INTO records(workspace, object_type, id, body, open, updated_at) VALUES(?,?,?,?,?,?) "
                      "ON CONFLICT(workspace, object_type, id) DO UPDATE SET body=excluded.body, open=excluded.open, "
@@ -270,7 +275,7 @@ class SqliteTx final : public Tx {
                    .Bind(6, at)
                    .Run();
     if (!s.ok()) return s;
-    for (const auto& [user, delta] : open_counts::Delta(before, open_counts::Of(r.open, r.owners))) {
+    for (const auto& [user, delta] : open_counts::Delta(*before, open_counts::Of(r.open, r.owners))) {
       s = c_->Prepare(
                 "INSERT INTO open_counts(workspace, user, object_type, n) VALUES(?,?,?,?) "
                 "ON CONFLICT(workspace, user, object_type) DO UPDATE SET n=n+excluded.n")
@@ -834,14 +839,17 @@ class SqliteTx final : public Tx {
   }
 
  private:
-  // The stored record's open flag and owners, if it is stored.
-  std::optional<open_counts::Ownership> StoredOwnership(const std::string& type, const std::string& id) const {
+  // The stored record's open flag and owners; nullopt when it is not stored.
+  Result<std::optional<open_counts::Ownership>> StoredOwnership(const std::string& type, const std::string& id) const {
     Stmt q = c_->Prepare(
         "SELECT open, json_extract(body, '$.owners') FROM records WHERE workspace=? AND object_type=? AND id=?");
     q.Bind(1, ws_).Bind(2, type).Bind(3, id);
     Status err;
-    if (!q.Step(&err)) return std::nullopt;
-    return open_counts::Parse(q.Int(0) != 0, q.Text(1));
+    if (!q.Step(&err)) {
+      if (!err.ok()) return err;
+      return std::optional<open_counts::Ownership>();
+    }
+    return std::optional<open_counts::Ownership>(open_counts::Parse(q.Int(0) != 0, q.Text(1)));
   }
 
   const GiveBack give_back_;
