@@ -167,7 +167,7 @@ class PostgresTx final : public Tx {
   }
   Status RollbackUnit() override {
     pending_.RollbackUnit();
-    excluded_.reset();
+    known_.reset();
     Status s = c_->Exec("ROLLBACK TO SAVEPOINT unit");
     return s.ok() ? c_->Exec("RELEASE SAVEPOINT unit") : s;
   }
@@ -201,26 +201,27 @@ class PostgresTx final : public Tx {
     const std::string t(core::ToString(type));
     auto q = c_->Query("SELECT n FROM open_counts WHERE workspace=$1 AND user_id=$2 AND object_type=$3", {ws_, user, t});
     int64_t n = q.ok() && q->rows() > 0 ? q->Int(0, 0) : 0;
-    // The record being decided does not count itself: asked for each candidate, it is
-    // read once (until a record is written or a unit undone).
-    if (!excluded_ || excluded_->type != t || excluded_->id != exclude_id) {
-      // (A failed read counts the record, as a failed count reads 0: StateView has no
-      // error to give, and the write that follows fails the same way.)
-      auto stored = StoredOwnership(t, exclude_id);
-      excluded_ = Excluded{t, exclude_id, stored.ok() ? *stored : std::nullopt};
-    }
-    if (excluded_->ownership && excluded_->ownership->Counts(user)) --n;
+    // The record being decided does not count itself. (A failed read counts it, as a
+    // failed count reads 0: StateView has no error to give, and the decision's write
+    // fails the same way.)
+    auto stored = Known(t, exclude_id);
+    if (stored.ok() && *stored && (*stored)->Counts(user)) --n;
     return n;
   }
 
   std::optional<core::Record> FindRecord(ObjectType type, const std::string& id) const override {
-    auto q = c_->Query("SELECT body FROM records WHERE workspace=$1 AND object_type=$2 AND id=$3",
-                       {ws_, std::string(core::ToString(type)), id});
-    if (!q.ok() || q->rows() == 0) return std::nullopt;
+    const std::string t(core::ToString(type));
+    auto q = c_->Query("SELECT body FROM records WHERE workspace=$1 AND object_type=$2 AND id=$3", {ws_, t, id});
+    if (!q.ok()) return std::nullopt;
+    if (q->rows() == 0) {
+      known_ = Known_{t, id, std::nullopt};
+      return std::nullopt;
+    }
     io::Problems p;
     io::Json j = io::Json::parse(q->Text(0, 0), nullptr, false);
     core::Record r = io::ReadRecord(j, "", p);
     r.object_type = type;
+    if (!j.is_discarded() && p.empty()) known_ = Known_{t, id, open_counts::Of(r.open, r.owners)};
     return r;
   }
 
@@ -314,23 +315,25 @@ class PostgresTx final : public Tx {
   // ---- records
   Status PutRecord(const core::Record& r, int64_t at) override {
     std::string type(core::ToString(r.object_type));
-    excluded_.reset();
     // What the record counted for before this write: read first, as the upsert replaces it.
-    auto before = StoredOwnership(type, r.id);
+    auto before = Known(type, r.id);
     if (!before.ok()) return before.status();
+    const open_counts::Ownership after = open_counts::Of(r.open, r.owners);
+    known_.reset();
     Status s = c_->Run(
         "INSERT INTO records(workspace, object_type, id, body, open, updated_at) VALUES($1,$2,$3,$4,$5,$6) "
         "ON CONFLICT(workspace, object_type, id) DO UPDATE SET body=excluded.body, open=excluded.open, "
         "updated_at=excluded.updated_at",
         {ws_, type, r.id, io::WriteRecord(r).dump(), static_cast<bool>(r.open), at});
     if (!s.ok()) return s;
-    for (const auto& [user, delta] : open_counts::Delta(*before, open_counts::Of(r.open, r.owners))) {
+    for (const auto& [user, delta] : open_counts::Delta(*before, after)) {
       s = c_->Run(
           "INSERT INTO open_counts(workspace, user_id, object_type, n) VALUES($1,$2,$3,$4) "
           "ON CONFLICT(workspace, user_id, object_type) DO UPDATE SET n=open_counts.n+excluded.n",
           {ws_, user, type, delta});
       if (!s.ok()) return s;
     }
+    known_ = Known_{type, r.id, after};
     return Status::Ok();
   }
 
@@ -702,6 +705,14 @@ class PostgresTx final : public Tx {
     return std::optional<open_counts::Ownership>(open_counts::Parse(q->Int(0, 0) != 0, q->Text(0, 1)));
   }
 
+  // StoredOwnership, remembered in known_.
+  Result<std::optional<open_counts::Ownership>> Known(const std::string& type, const std::string& id) const {
+    if (known_ && known_->type == type && known_->id == id) return known_->ownership;
+    auto stored = StoredOwnership(type, id);
+    if (stored.ok()) known_ = Known_{type, id, *stored};
+    return stored;
+  }
+
   Status Insert(const std::string& what, const std::string& sql, const std::vector<Param>& params) {
     auto q = c_->Query(sql, params);
     if (!q.ok()) return q.status();
@@ -720,13 +731,14 @@ class PostgresTx final : public Tx {
   const std::string ws_;
   bool done_ = false;
   counts::PendingCounts pending_;
-  // The record OpenRecords last excluded, as stored; reset when a record is written or
-  // a unit undone.
-  struct Excluded {
+  // The ownership of the record this transaction last read or wrote, as stored: a
+  // decision reads its record, asks OpenRecords to exclude it for each candidate, then
+  // writes it, and each needs what the record counted for. Reset when a unit is undone.
+  struct Known_ {
     std::string type, id;
-    std::optional<open_counts::Ownership> ownership;
+    std::optional<open_counts::Ownership> ownership;  // nullopt: not stored
   };
-  mutable std::optional<Excluded> excluded_;
+  mutable std::optional<Known_> known_;
 };
 
 KeyRow ReadKey(const PgResult& q, int i) {

@@ -83,7 +83,7 @@ class SqliteTx final : public Tx {
   }
   Status RollbackUnit() override {
     pending_.RollbackUnit();
-    excluded_.reset();
+    known_.reset();
     Status s = c_->Prepare("ROLLBACK TO unit").Run();
     return s.ok() ? c_->Prepare("RELEASE unit").Run() : s;
   }
@@ -122,27 +122,28 @@ class SqliteTx final : public Tx {
     q.Bind(1, ws_).Bind(2, user).Bind(3, t);
     Status err;
     int64_t n = q.Step(&err) ? q.Int(0) : 0;
-    // The record being decided does not count itself: asked for each candidate, it is
-    // read once (until a record is written or a unit undone).
-    if (!excluded_ || excluded_->type != t || excluded_->id != exclude_id) {
-      // (A failed read counts the record, as a failed count reads 0: StateView has no
-      // error to give, and the write that follows fails the same way.)
-      auto stored = StoredOwnership(t, exclude_id);
-      excluded_ = Excluded{t, exclude_id, stored.ok() ? *stored : std::nullopt};
-    }
-    if (excluded_->ownership && excluded_->ownership->Counts(user)) --n;
+    // The record being decided does not count itself. (A failed read counts it, as a
+    // failed count reads 0: StateView has no error to give, and the decision's write
+    // fails the same way.)
+    auto stored = Known(t, exclude_id);
+    if (stored.ok() && *stored && (*stored)->Counts(user)) --n;
     return n;
   }
 
   std::optional<core::Record> FindRecord(ObjectType type, const std::string& id) const override {
+    const std::string t(core::ToString(type));
     Stmt q = c_->Prepare("SELECT body FROM records WHERE workspace=? AND object_type=? AND id=?");
-    q.Bind(1, ws_).Bind(2, std::string(core::ToString(type))).Bind(3, id);
+    q.Bind(1, ws_).Bind(2, t).Bind(3, id);
     Status err;
-    if (!q.Step(&err)) return std::nullopt;
+    if (!q.Step(&err)) {
+      if (err.ok()) known_ = Known_{t, id, std::nullopt};
+      return std::nullopt;
+    }
     io::Problems p;
     io::Json j = io::Json::parse(q.Text(0), nullptr, false);
     core::Record r = io::ReadRecord(j, "", p);
     r.object_type = type;
+    if (!j.is_discarded() && p.empty()) known_ = Known_{t, id, open_counts::Of(r.open, r.owners)};
     return r;
   }
 
@@ -259,10 +260,11 @@ class SqliteTx final : public Tx {
   // ---- records
   Status PutRecord(const core::Record& r, int64_t at) override {
     std::string type(core::ToString(r.object_type));
-    excluded_.reset();
     // What the record counted for before this write: read first, as the upsert replaces it.
-    auto before = StoredOwnership(type, r.id);
+    auto before = Known(type, r.id);
     if (!before.ok()) return before.status();
+    const open_counts::Ownership after = open_counts::Of(r.open, r.owners);
+    known_.reset();
     Status s = c_->Prepare(
                      "INSERT INTO records(workspace, object_type, id, body, open, updated_at) VALUES(?,?,?,?,?,?) "
                      "ON CONFLICT(workspace, object_type, id) DO UPDATE SET body=excluded.body, open=excluded.open, "
@@ -275,7 +277,7 @@ class SqliteTx final : public Tx {
                    .Bind(6, at)
                    .Run();
     if (!s.ok()) return s;
-    for (const auto& [user, delta] : open_counts::Delta(*before, open_counts::Of(r.open, r.owners))) {
+    for (const auto& [user, delta] : open_counts::Delta(*before, after)) {
       s = c_->Prepare(
                 "INSERT INTO open_counts(workspace, user, object_type, n) VALUES(?,?,?,?) "
                 "ON CONFLICT(workspace, user, object_type) DO UPDATE SET n=n+excluded.n")
@@ -286,6 +288,7 @@ class SqliteTx final : public Tx {
               .Run();
       if (!s.ok()) return s;
     }
+    known_ = Known_{type, r.id, after};
     return Status::Ok();
   }
 
@@ -852,19 +855,28 @@ class SqliteTx final : public Tx {
     return std::optional<open_counts::Ownership>(open_counts::Parse(q.Int(0) != 0, q.Text(1)));
   }
 
+  // StoredOwnership, remembered in known_.
+  Result<std::optional<open_counts::Ownership>> Known(const std::string& type, const std::string& id) const {
+    if (known_ && known_->type == type && known_->id == id) return known_->ownership;
+    auto stored = StoredOwnership(type, id);
+    if (stored.ok()) known_ = Known_{type, id, *stored};
+    return stored;
+  }
+
   const GiveBack give_back_;
   std::unique_ptr<Connection> c_;
   std::unique_lock<std::mutex> lock_;  // held by write transactions
   const std::string ws_;
   bool done_ = false;
   counts::PendingCounts pending_;
-  // The record OpenRecords last excluded, as stored; reset when a record is written or
-  // a unit undone.
-  struct Excluded {
+  // The ownership of the record this transaction last read or wrote, as stored: a
+  // decision reads its record, asks OpenRecords to exclude it for each candidate, then
+  // writes it, and each needs what the record counted for. Reset when a unit is undone.
+  struct Known_ {
     std::string type, id;
-    std::optional<open_counts::Ownership> ownership;
+    std::optional<open_counts::Ownership> ownership;  // nullopt: not stored
   };
-  mutable std::optional<Excluded> excluded_;
+  mutable std::optional<Known_> known_;
 };
 
 class SqliteStore final : public Store {
