@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "core/status.h"
+
 namespace rota::store::open_counts {
 
 // What of a stored record the counts follow: whether it is open, and its owners, each
@@ -35,5 +37,34 @@ std::map<std::string, int64_t> Delta(const std::optional<Ownership>& before, con
 
 // `after` as Delta wants it, from a record about to be stored.
 Ownership Of(bool open, const std::vector<std::string>& owners);
+
+// The ownership of the record a transaction last read or wrote, as stored: a decision
+// reads its record, asks OpenRecords to exclude it for each candidate, then writes it,
+// and each needs what the record counted for. Forgotten when a unit is undone.
+class Memory {
+ public:
+  using Stored = std::optional<Ownership>;  // nullopt: not stored
+
+  // (type, id)'s ownership, remembered or else read by `read` (a Result<Stored>) and
+  // remembered when the read succeeds.
+  template <typename Read>
+  Result<Stored> Get(const std::string& type, const std::string& id, Read read) {
+    if (known_ && known_->type == type && known_->id == id) return known_->stored;
+    Result<Stored> stored = read();
+    if (stored.ok()) known_ = Known{type, id, *stored};
+    return stored;
+  }
+  void Remember(const std::string& type, const std::string& id, Stored stored) {
+    known_ = Known{type, id, std::move(stored)};
+  }
+  void Forget() { known_.reset(); }
+
+ private:
+  struct Known {
+    std::string type, id;
+    Stored stored;
+  };
+  std::optional<Known> known_;
+};
 
 }  // namespace rota::store::open_counts

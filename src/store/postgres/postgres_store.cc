@@ -167,7 +167,7 @@ class PostgresTx final : public Tx {
   }
   Status RollbackUnit() override {
     pending_.RollbackUnit();
-    known_.reset();
+    known_.Forget();
     Status s = c_->Exec("ROLLBACK TO SAVEPOINT unit");
     return s.ok() ? c_->Exec("RELEASE SAVEPOINT unit") : s;
   }
@@ -214,14 +214,14 @@ class PostgresTx final : public Tx {
     auto q = c_->Query("SELECT body FROM records WHERE workspace=$1 AND object_type=$2 AND id=$3", {ws_, t, id});
     if (!q.ok()) return std::nullopt;
     if (q->rows() == 0) {
-      known_ = Known_{t, id, std::nullopt};
+      known_.Remember(t, id, std::nullopt);
       return std::nullopt;
     }
     io::Problems p;
     io::Json j = io::Json::parse(q->Text(0, 0), nullptr, false);
     core::Record r = io::ReadRecord(j, "", p);
     r.object_type = type;
-    if (!j.is_discarded() && p.empty()) known_ = Known_{t, id, open_counts::Of(r.open, r.owners)};
+    if (!j.is_discarded() && p.empty()) known_.Remember(t, id, open_counts::Of(r.open, r.owners));
     return r;
   }
 
@@ -319,7 +319,7 @@ class PostgresTx final : public Tx {
     auto before = Known(type, r.id);
     if (!before.ok()) return before.status();
     const open_counts::Ownership after = open_counts::Of(r.open, r.owners);
-    known_.reset();
+    known_.Forget();
     Status s = c_->Run(
         "INSERT INTO records(workspace, object_type, id, body, open, updated_at) VALUES($1,$2,$3,$4,$5,$6) "
         "ON CONFLICT(workspace, object_type, id) DO UPDATE SET body=excluded.body, open=excluded.open, "
@@ -333,7 +333,7 @@ class PostgresTx final : public Tx {
           {ws_, user, type, delta});
       if (!s.ok()) return s;
     }
-    known_ = Known_{type, r.id, after};
+    known_.Remember(type, r.id, after);
     return Status::Ok();
   }
 
@@ -707,10 +707,7 @@ class PostgresTx final : public Tx {
 
   // StoredOwnership, remembered in known_.
   Result<std::optional<open_counts::Ownership>> Known(const std::string& type, const std::string& id) const {
-    if (known_ && known_->type == type && known_->id == id) return known_->ownership;
-    auto stored = StoredOwnership(type, id);
-    if (stored.ok()) known_ = Known_{type, id, *stored};
-    return stored;
+    return known_.Get(type, id, [&] { return StoredOwnership(type, id); });
   }
 
   Status Insert(const std::string& what, const std::string& sql, const std::vector<Param>& params) {
@@ -731,14 +728,7 @@ class PostgresTx final : public Tx {
   const std::string ws_;
   bool done_ = false;
   counts::PendingCounts pending_;
-  // The ownership of the record this transaction last read or wrote, as stored: a
-  // decision reads its record, asks OpenRecords to exclude it for each candidate, then
-  // writes it, and each needs what the record counted for. Reset when a unit is undone.
-  struct Known_ {
-    std::string type, id;
-    std::optional<open_counts::Ownership> ownership;  // nullopt: not stored
-  };
-  mutable std::optional<Known_> known_;
+  mutable open_counts::Memory known_;  // the record last read or written
 };
 
 KeyRow ReadKey(const PgResult& q, int i) {

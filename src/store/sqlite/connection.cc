@@ -44,8 +44,8 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path) {
   // WAL for concurrent readers; synchronous=FULL so that a committed decision
   // survives a power loss, not only a process crash (and the WAL buffer VFS needs it).
   // Pages of 2 KiB for a new database (an existing one keeps its own): a group commit of
-  // 8 decisions changes some 55 pages at scattered places in the indexes of records,
-  // owners and decisions, each written to the log whole; half the bytes per commit gave
+  // 8 decisions changed some 55 pages at scattered places in the indexes of records and
+  // decisions (and the owner rows then), each written to the log whole; half the bytes gave
   // 11 % more decisions per second in 8 paired runs of 8 (docs/performance.md).
   Status s = c->Exec("PRAGMA page_size=2048; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
   if (!s.ok()) return s;

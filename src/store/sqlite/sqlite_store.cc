@@ -83,7 +83,7 @@ class SqliteTx final : public Tx {
   }
   Status RollbackUnit() override {
     pending_.RollbackUnit();
-    known_.reset();
+    known_.Forget();
     Status s = c_->Prepare("ROLLBACK TO unit").Run();
     return s.ok() ? c_->Prepare("RELEASE unit").Run() : s;
   }
@@ -136,14 +136,14 @@ class SqliteTx final : public Tx {
     q.Bind(1, ws_).Bind(2, t).Bind(3, id);
     Status err;
     if (!q.Step(&err)) {
-      if (err.ok()) known_ = Known_{t, id, std::nullopt};
+      if (err.ok()) known_.Remember(t, id, std::nullopt);
       return std::nullopt;
     }
     io::Problems p;
     io::Json j = io::Json::parse(q.Text(0), nullptr, false);
     core::Record r = io::ReadRecord(j, "", p);
     r.object_type = type;
-    if (!j.is_discarded() && p.empty()) known_ = Known_{t, id, open_counts::Of(r.open, r.owners)};
+    if (!j.is_discarded() && p.empty()) known_.Remember(t, id, open_counts::Of(r.open, r.owners));
     return r;
   }
 
@@ -264,7 +264,7 @@ class SqliteTx final : public Tx {
     auto before = Known(type, r.id);
     if (!before.ok()) return before.status();
     const open_counts::Ownership after = open_counts::Of(r.open, r.owners);
-    known_.reset();
+    known_.Forget();
     Status s = c_->Prepare(
                      "INSERT INTO records(workspace, object_type, id, body, open, updated_at) VALUES(?,?,?,?,?,?) "
                      "ON CONFLICT(workspace, object_type, id) DO UPDATE SET body=excluded.body, open=excluded.open, "
@@ -288,7 +288,7 @@ class SqliteTx final : public Tx {
               .Run();
       if (!s.ok()) return s;
     }
-    known_ = Known_{type, r.id, after};
+    known_.Remember(type, r.id, after);
     return Status::Ok();
   }
 
@@ -857,10 +857,7 @@ class SqliteTx final : public Tx {
 
   // StoredOwnership, remembered in known_.
   Result<std::optional<open_counts::Ownership>> Known(const std::string& type, const std::string& id) const {
-    if (known_ && known_->type == type && known_->id == id) return known_->ownership;
-    auto stored = StoredOwnership(type, id);
-    if (stored.ok()) known_ = Known_{type, id, *stored};
-    return stored;
+    return known_.Get(type, id, [&] { return StoredOwnership(type, id); });
   }
 
   const GiveBack give_back_;
@@ -869,14 +866,7 @@ class SqliteTx final : public Tx {
   const std::string ws_;
   bool done_ = false;
   counts::PendingCounts pending_;
-  // The ownership of the record this transaction last read or wrote, as stored: a
-  // decision reads its record, asks OpenRecords to exclude it for each candidate, then
-  // writes it, and each needs what the record counted for. Reset when a unit is undone.
-  struct Known_ {
-    std::string type, id;
-    std::optional<open_counts::Ownership> ownership;  // nullopt: not stored
-  };
-  mutable std::optional<Known_> known_;
+  mutable open_counts::Memory known_;  // the record last read or written
 };
 
 class SqliteStore final : public Store {
