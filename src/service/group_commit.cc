@@ -5,11 +5,11 @@
 namespace rota::service {
 
 std::vector<Result<io::Json>> GroupCommit::Run(const std::string& workspace, std::vector<Work> works) {
-  Waiter me;
+  auto me = std::make_shared<Waiter>();
   std::vector<Pending> mine(works.size());
   for (size_t i = 0; i < works.size(); ++i) {
     mine[i].work = std::move(works[i]);
-    mine[i].waiter = &me;
+    mine[i].waiter = me;
   }
   auto all_done = [&] {
     return std::all_of(mine.begin(), mine.end(), [](const Pending& p) { return p.result.has_value(); });
@@ -20,7 +20,7 @@ std::vector<Result<io::Json>> GroupCommit::Run(const std::string& workspace, std
   for (Pending& p : mine) q.waiting.push_back(&p);
   while (!all_done()) {
     if (q.leading) {
-      me.cv.wait(lock);
+      me->cv.wait(lock);
       continue;
     }
     // Lead one batch: the oldest waiting work, whoever queued it.
@@ -31,39 +31,41 @@ std::vector<Result<io::Json>> GroupCommit::Run(const std::string& workspace, std
       q.waiting.pop_front();
     }
     lock.unlock();
-    RunBatch(workspace, batch);
+    std::vector<Result<io::Json>> results = RunBatch(workspace, batch);
     lock.lock();
+    // Results are published under the lock, where their callers look for them.
+    for (size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(results[i]);
     ++batches_;
     items_ += batch.size();
     q.leading = false;
     // Wake the callers this batch answered, and a caller of waiting work to lead the
-    // next batch (this caller, if it has work left, loops and leads it). Under the
-    // lock: a woken caller returns and its Waiter is gone.
-    Waiter* woken = &me;
+    // next batch (this caller, if it has work left, loops and leads it).
+    std::vector<std::shared_ptr<Waiter>> wake;
     for (Pending* p : batch) {
-      if (p->waiter != woken) {
-        woken = p->waiter;
-        woken->cv.notify_one();
-      }
+      if (p->waiter != me && (wake.empty() || wake.back() != p->waiter)) wake.push_back(p->waiter);
     }
-    if (!q.waiting.empty() && q.waiting.front()->waiter != &me) q.waiting.front()->waiter->cv.notify_one();
+    if (!q.waiting.empty() && q.waiting.front()->waiter != me) wake.push_back(q.waiting.front()->waiter);
+    // Woken after the lock is released, so that a woken caller does not at once wait for
+    // it again (a quarter of the server's futex calls did); the shared pointers keep each
+    // Waiter alive should its caller see its results and return first.
+    lock.unlock();
+    for (const std::shared_ptr<Waiter>& w : wake) w->cv.notify_one();
+    lock.lock();
   }
+  lock.unlock();
   std::vector<Result<io::Json>> out;
   out.reserve(mine.size());
   for (Pending& p : mine) out.push_back(std::move(*p.result));
   return out;
 }
 
-void GroupCommit::RunBatch(const std::string& workspace, const std::vector<Pending*>& batch) {
+std::vector<Result<io::Json>> GroupCommit::RunBatch(const std::string& workspace, const std::vector<Pending*>& batch) {
   auto given_up = [](const std::vector<Result<io::Json>>& results) {
     return std::any_of(results.begin(), results.end(), [](const Result<io::Json>& r) { return r.status().retryable(); });
   };
   for (int attempt = 1;; ++attempt) {
     std::vector<Result<io::Json>> results = RunOnce(workspace, batch);
-    if (!given_up(results) || attempt >= retry_.max_attempts) {
-      for (size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(results[i]);
-      return;
-    }
+    if (!given_up(results) || attempt >= retry_.max_attempts) return results;
     if (on_retry_) on_retry_();
     PauseBeforeRetry(retry_, attempt);
   }

@@ -59,14 +59,15 @@ class GroupCommit {
   };
   struct Pending {
     Work work;
-    std::optional<Result<io::Json>> result;
-    Waiter* waiter = nullptr;
+    std::optional<Result<io::Json>> result;  // GUARDED_BY(mu_)
+    std::shared_ptr<Waiter> waiter;
   };
   struct Queue {
     std::deque<Pending*> waiting;
     bool leading = false;
   };
-  void RunBatch(const std::string& workspace, const std::vector<Pending*>& batch);
+  // The batch's results, run again whole while the database gives it up (retry.h).
+  std::vector<Result<io::Json>> RunBatch(const std::string& workspace, const std::vector<Pending*>& batch);
   // One transaction over the batch: a result per work.
   std::vector<Result<io::Json>> RunOnce(const std::string& workspace, const std::vector<Pending*>& batch);
 

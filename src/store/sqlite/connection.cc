@@ -6,6 +6,16 @@
 #include <cstdlib>
 
 namespace rota::store::sqlite {
+namespace {
+
+// Set when the program loads, before anything can initialize SQLite: no process-wide
+// memory statistics. With them, every allocation and free of every connection takes one
+// global mutex, and under load the writer waited for it on readers that were checking
+// API keys (perf: a quarter of the server's futex calls; docs/performance.md, "Fifth
+// pass"). rota reads no SQLite memory figures.
+const bool kNoMemoryStatistics = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+
+}  // namespace
 
 bool Stmt::Step(Status* error) {
   int rc = sqlite3_step(s_);

@@ -18,7 +18,8 @@ std::string Text(Connection& c, const char* sql) {
 
 // The settings durability and speed rely on (docs/operations.md, "Durability"): WAL,
 // synchronous=FULL (2), the log-gathering VFS, and 2 KiB pages for a new database, while
-// an existing database keeps the page size it was made with; and the writer's own.
+// an existing database keeps the page size it was made with; the writer's own; and no
+// memory statistics.
 TEST(ConnectionTest, OpensWithRotasSettings) {
   fs::path dir = fs::temp_directory_path() / ("rota_connection_test_" + std::to_string(getpid()));
   fs::remove_all(dir);
@@ -32,6 +33,9 @@ TEST(ConnectionTest, OpensWithRotasSettings) {
     sqlite3_vfs* vfs = nullptr;
     ASSERT_EQ(sqlite3_file_control((*c)->raw(), "main", SQLITE_FCNTL_VFS_POINTER, &vfs), SQLITE_OK);
     EXPECT_STREQ(vfs->zName, "rota-wal");
+    // No process-wide memory statistics (one global mutex per allocation otherwise):
+    // SQLite has allocated plenty by now and counted none of it.
+    EXPECT_EQ(sqlite3_memory_used(), 0);
   }
   {
     // The writer: savepoint journals in memory (temp_store 2) and a checkpoint at
