@@ -211,7 +211,7 @@ Result<Service::PreparedAssign> Service::Prepare(const Principal& p, const Json&
   // The body is compared only when a decision is asked for again by its idempotency key:
   // no key, no hash (a copy, a dump and a SHA-256 of the body saved per decision).
   std::string hash = b.idempotency_key.empty() ? std::string() : RequestHash(body);
-  return PreparedAssign{std::move(b), std::move(hash), clock_.Now(), std::nullopt};
+  return PreparedAssign{std::move(b), std::move(hash), clock_.Now(), std::nullopt, NewId("dec_")};
 }
 
 static Json Answer(const core::Decision& d, const io::AssignBody& b, const std::string& id, core::Time now) {
@@ -267,7 +267,7 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
   auto decided = core::Decide(**ws, tx, io::ToRequest(b, now));
   if (!decided.ok()) return decided.status();
   const core::Decision& d = *decided;
-  const std::string id = NewId("dec_");
+  const std::string& id = pa.id;
 
   Status s;
   for (const core::PoolAdvance& pa : d.changes.pools) {

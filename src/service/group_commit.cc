@@ -38,13 +38,16 @@ std::vector<Result<io::Json>> GroupCommit::Run(const std::string& workspace, std
     ++batches_;
     items_ += batch.size();
     q.leading = false;
-    // Wake the callers this batch answered, and a caller of waiting work to lead the
-    // next batch (this caller, if it has work left, loops and leads it).
+    // Wake a caller of waiting work to lead the next batch first (this caller, if it has
+    // work left, loops and leads it): the next commit waits for nothing else. Then the
+    // callers this batch answered.
     std::vector<std::shared_ptr<Waiter>> wake;
-    for (Pending* p : batch) {
-      if (p->waiter != me && (wake.empty() || wake.back() != p->waiter)) wake.push_back(p->waiter);
-    }
     if (!q.waiting.empty() && q.waiting.front()->waiter != me) wake.push_back(q.waiting.front()->waiter);
+    for (Pending* p : batch) {  // a caller's work is queued together: one wake-up each
+      if (p->waiter != me && (wake.empty() || (p->waiter != wake.front() && p->waiter != wake.back()))) {
+        wake.push_back(p->waiter);
+      }
+    }
     // Woken after the lock is released, so that a woken caller does not at once wait for
     // it again (a quarter of the server's futex calls did); the shared pointers keep each
     // Waiter alive should its caller see its results and return first.
