@@ -1,5 +1,5 @@
 // The HTTP baseline for `make bench`: a bare cpp-httplib server with the same settings as
-// rota's (thread pool, TCP_NODELAY, keep-alive) answering every POST /v1/assign with a fixed
+// rota's (thread pool, TCP_NODELAY, keep-alive, the listening socket's) answering every POST /v1/assign with a fixed
 // 200-byte JSON body. No parsing, no decision, no storage: what the HTTP layer alone costs.
 //
 //   rota_bench_bare_http [PORT] [THREADS]   PORT 0 (default): a free port; prints
@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+
+#include "http/listen.h"
 
 int main(int argc, char** argv) {
   const int want_port = argc > 1 ? std::atoi(argv[1]) : 0;
@@ -39,11 +41,13 @@ int main(int argc, char** argv) {
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   s.set_tcp_nodelay(true);
   s.set_keep_alive_max_count(10000);
+  int listen_fd = -1;
+  rota::http::UseListenOptions(s, &listen_fd);
   s.Post("/v1/assign", [&](const httplib::Request&, httplib::Response& res) {
     res.set_content(body, "application/json");
   });
   int port = want_port == 0 ? s.bind_to_any_port("127.0.0.1") : (s.bind_to_port("127.0.0.1", want_port) ? want_port : -1);
-  if (port <= 0) {
+  if (port <= 0 || !rota::http::WidenBacklog(listen_fd)) {
     std::fprintf(stderr, "bare_http: cannot bind\n");
     return 1;
   }

@@ -3,11 +3,14 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <regex>
 
 #include "http/csv.h"
 #include "http/embedded.h"
+#include "http/listen.h"
 #include "http/status_map.h"
 #include "io/keys_file.h"
 #include "io/xlsx_read.h"
@@ -146,13 +149,16 @@ Status Server::Bind() {
   if (options_.port == 0) {
     port_ = server_->bind_to_any_port(options_.host);
     if (port_ < 0) return Status::Internal("cannot listen on " + options_.host);
-    return Status::Ok();
-  }
-  if (!server_->bind_to_port(options_.host, options_.port)) {
+  } else if (!server_->bind_to_port(options_.host, options_.port)) {
     return Status::Internal("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
                             " (address in use?)");
+  } else {
+    port_ = options_.port;
   }
-  port_ = options_.port;
+  if (!WidenBacklog(listen_fd_)) {
+    return Status::Internal("cannot listen on " + options_.host + ":" + std::to_string(port_) + ": " +
+                            std::strerror(errno));
+  }
   return Status::Ok();
 }
 
@@ -165,6 +171,7 @@ void Server::Install() {
   const size_t threads = options_.threads;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   s.set_tcp_nodelay(true);
+  UseListenOptions(s, &listen_fd_);
   s.set_payload_max_length(options_.body_limit);
   s.set_keep_alive_max_count(10000);
 

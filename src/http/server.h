@@ -54,6 +54,7 @@ class Server {
   std::unique_ptr<httplib::Server> server_;
   std::vector<RouteInfo> routes_;
   int port_ = 0;
+  int listen_fd_ = -1;  // the listening socket, once httplib has made it
 };
 
 }  // namespace rota::http

@@ -14,4 +14,16 @@ TEST(ServerSmoke, StartsPrintsAKeyAndAnswersHealthz) {
   EXPECT_EQ(server.Call("GET", "/v1/users", server.admin_key()).status, 200);
 }
 
+// A second server on the port of a running one fails to start, with a message, and the
+// first keeps answering: they do not share the port (and its connections).
+TEST(ServerSmoke, ASecondServerOnAPortInUseFailsToStart) {
+  RotaServer first;
+  TempDir dir;
+  auto [code, out] = RunRota({"serve", "--db", dir.path() + "/second.db", "--listen",
+                              "127.0.0.1:" + std::to_string(first.port())});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("address in use"), std::string::npos) << out;
+  EXPECT_EQ(first.Call("GET", "/healthz", "").status, 200);
+}
+
 }  // namespace rota::testing
