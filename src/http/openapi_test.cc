@@ -11,9 +11,7 @@
 #include <utility>
 
 #include "http/server.h"
-#include "service/clock.h"
-#include "service/service.h"
-#include "store/store.h"
+#include "http/service_fixture.h"
 
 #ifndef ROTA_SOURCE_DIR
 #error "ROTA_SOURCE_DIR must name the project's source directory"
@@ -68,16 +66,11 @@ std::string Join(const std::set<Route>& routes) {
   return s;
 }
 
-class OpenApi : public ::testing::Test {
+class OpenApi : public ServiceFixture {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "rota-openapi-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    auto store = store::OpenStore(dir_ + "/rota.db");
-    ASSERT_TRUE(store.ok()) << store.status().message();
-    store_ = std::move(store).value();
-    service_ = std::make_unique<service::Service>(*store_, clock_);
+    ServiceFixture::SetUp();
+    if (HasFatalFailure()) return;
     Options o;
     o.port = 0;
     o.log_requests = false;
@@ -85,16 +78,9 @@ class OpenApi : public ::testing::Test {
   }
   void TearDown() override {
     server_.reset();
-    service_.reset();
-    store_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    ServiceFixture::TearDown();
   }
 
-  std::string dir_;
-  service::SystemClock clock_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<service::Service> service_;
   std::unique_ptr<Server> server_;
 };
 

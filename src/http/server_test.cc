@@ -9,35 +9,24 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 #include <vector>
 
-#include "service/clock.h"
-#include "service/service.h"
-#include "store/store.h"
+#include "http/service_fixture.h"
 
 namespace rota::http {
 namespace {
 
-class ListenTest : public ::testing::Test {
+class ListenTest : public ServiceFixture {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "rota-listen-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    auto store = store::OpenStore(dir_ + "/rota.db");
-    ASSERT_TRUE(store.ok()) << store.status().message();
-    store_ = std::move(store).value();
-    service_ = std::make_unique<service::Service>(*store_, clock_);
+    ServiceFixture::SetUp();
+    if (HasFatalFailure()) return;
     options_.port = 0;
     options_.log_requests = false;
   }
   void TearDown() override {
     for (int fd : clients_) close(fd);
-    service_.reset();
-    store_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    ServiceFixture::TearDown();
   }
 
   // Starts a connection to `port` without waiting for it.
@@ -67,10 +56,6 @@ class ListenTest : public ::testing::Test {
     return n;
   }
 
-  std::string dir_;
-  service::SystemClock clock_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<service::Service> service_;
   Options options_;
   std::vector<int> clients_;
 };
