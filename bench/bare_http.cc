@@ -1,6 +1,7 @@
 // The HTTP baseline for `make bench`: a bare cpp-httplib server with the same settings as
-// rota's (thread pool, TCP_NODELAY, keep-alive, the listening socket's) answering every POST /v1/assign with a fixed
-// 200-byte JSON body. No parsing, no decision, no storage: what the HTTP layer alone costs.
+// rota's (thread pool, TCP_NODELAY, keep-alive, the listening socket's) answering every
+// POST /v1/assign with a fixed 200-byte JSON body. No parsing, no decision, no storage:
+// what the HTTP layer alone costs.
 //
 //   rota_bench_bare_http [PORT] [THREADS]   PORT 0 (default): a free port; prints
 //                                           "listening on PORT" once bound. Stops on SIGTERM.

@@ -49,7 +49,7 @@ std::vector<Result<io::Json>> GroupCommit::Run(const std::string& workspace, std
       }
     }
     // Woken after the lock is released, so that a woken caller does not at once wait for
-    // it again (a quarter of the server's futex calls did); the shared pointers keep each
+    // it again (about a third of the server's futex calls did); the shared pointers keep each
     // Waiter alive should its caller see its results and return first.
     lock.unlock();
     for (const std::shared_ptr<Waiter>& w : wake) w->cv.notify_one();

@@ -210,7 +210,7 @@ class Service {
     core::Time now;
     std::optional<WriteBackTarget> write_back;
     // The decision's id, made here rather than in the write transaction: its random part
-    // (OpenSSL's generator, some 11 000 instructions) then stays off the serial path.
+    // (OpenSSL's generator, some 9 000 instructions) then stays off the serial path.
     std::string id;
   };
   Result<PreparedAssign> Prepare(const Principal& p, const Json& body, const std::string& idempotency_header);
