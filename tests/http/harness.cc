@@ -126,7 +126,7 @@ Reply RotaServer::Call(const std::string& method, const std::string& path, const
 }
 
 std::pair<int, std::string> RunRota(const std::vector<std::string>& args) {
-  std::string cmd = ROTA_BIN;
+  std::string cmd = std::string("timeout 120 ") + ROTA_BIN;
   for (const auto& a : args) {
     std::string q = "'";
     for (char ch : a) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);

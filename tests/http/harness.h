@@ -77,7 +77,9 @@ bool WaitFor(F done, int ms = 10000) {
   return done();
 }
 
-// Runs `rota ARGS…` to completion; answers exit code and stdout+stderr.
+// Runs `rota ARGS…` to completion; answers exit code and stdout+stderr. A command still
+// running after two minutes is stopped (exit code 124), so that a test of a command that
+// should end (a server that should refuse to start, say) fails instead of hanging.
 std::pair<int, std::string> RunRota(const std::vector<std::string>& args);
 
 }  // namespace rota::testing
