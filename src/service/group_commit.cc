@@ -4,62 +4,100 @@
 
 namespace rota::service {
 
-std::vector<Result<io::Json>> GroupCommit::Run(const std::string& workspace, std::vector<Work> works) {
-  auto me = std::make_shared<Waiter>();
-  std::vector<Pending> mine(works.size());
-  for (size_t i = 0; i < works.size(); ++i) {
-    mine[i].work = std::move(works[i]);
-    mine[i].waiter = me;
+GroupCommit::~GroupCommit() {
+  std::unique_lock<std::mutex> lock(mu_);
+  stopping_ = true;
+  for (auto& [workspace, q] : queues_) q.work.notify_all();
+  lock.unlock();
+  // Run no longer touches queues_ once stopping_ is set.
+  for (auto& [workspace, q] : queues_) {
+    if (q.thread.joinable()) q.thread.join();
   }
-  auto all_done = [&] {
-    return std::all_of(mine.begin(), mine.end(), [](const Pending& p) { return p.result.has_value(); });
-  };
+}
+
+std::vector<Result<io::Json>> GroupCommit::Run(const std::string& workspace, std::vector<Work> works) {
+  std::vector<Pending> mine(works.size());
+  for (size_t i = 0; i < works.size(); ++i) mine[i].work = std::move(works[i]);
 
   std::unique_lock<std::mutex> lock(mu_);
-  Queue& q = queues_[workspace];
-  for (Pending& p : mine) q.waiting.push_back(&p);
-  while (!all_done()) {
-    if (q.leading) {
-      me->cv.wait(lock);
-      continue;
+  if (stopping_) {
+    return std::vector<Result<io::Json>>(works.size(), Result<io::Json>(Status::Internal("the server is stopping")));
+  }
+  Queue& q = queues_[workspace];  // never erased: the reference outlives the lock
+  for (Pending& p : mine) {
+    if (q.batches.empty() || q.batches.back()->items.size() >= max_batch_) {
+      q.batches.push_back(std::make_shared<Batch>());
     }
-    // Lead one batch: the oldest waiting work, whoever queued it.
-    q.leading = true;
-    std::vector<Pending*> batch;
-    while (!q.waiting.empty() && batch.size() < max_batch_) {
-      batch.push_back(q.waiting.front());
-      q.waiting.pop_front();
-    }
+    q.batches.back()->items.push_back(&p);
+    p.batch = q.batches.back();
+  }
+  bool wake = false;
+  if (!q.running) {
+    // The last committer stopped when it found no work; it no longer needs the lock.
+    if (q.thread.joinable()) q.thread.join();
+    q.running = true;
+    q.thread = std::thread([this, workspace, &q] { Commit(workspace, q); });
+  } else if (q.idle) {
+    q.idle = false;  // one wake-up, however many callers find it idle
+    wake = true;
+  }
+  if (wake) {
     lock.unlock();
-    std::vector<Result<io::Json>> results = RunBatch(workspace, batch);
+    q.work.notify_one();
     lock.lock();
-    // Results are published under the lock, where their callers look for them.
-    for (size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(results[i]);
-    ++batches_;
-    items_ += batch.size();
-    q.leading = false;
-    // Wake a caller of waiting work to lead the next batch first (this caller, if it has
-    // work left, loops and leads it): the next commit waits for nothing else. Then the
-    // callers this batch answered.
-    std::vector<std::shared_ptr<Waiter>> wake;
-    if (!q.waiting.empty() && q.waiting.front()->waiter != me) wake.push_back(q.waiting.front()->waiter);
-    for (Pending* p : batch) {  // a caller's work is queued together: one wake-up each
-      if (p->waiter != me && (wake.empty() || (p->waiter != wake.front() && p->waiter != wake.back()))) {
-        wake.push_back(p->waiter);
-      }
+  }
+  for (Pending& p : mine) {
+    while (!p.result) p.batch->done.wait(lock);
+    // The committer woke one caller of the batch; the first to see its results wakes the
+    // others, so that the committer pays for one wake-up a batch, not one a caller.
+    if (!p.batch->relayed) {
+      p.batch->relayed = true;
+      lock.unlock();
+      p.batch->done.notify_all();
+      lock.lock();
     }
-    // Woken after the lock is released, so that a woken caller does not at once wait for
-    // it again (about a third of the server's futex calls did); the shared pointers keep each
-    // Waiter alive should its caller see its results and return first.
-    lock.unlock();
-    for (const std::shared_ptr<Waiter>& w : wake) w->cv.notify_one();
-    lock.lock();
   }
   lock.unlock();
   std::vector<Result<io::Json>> out;
   out.reserve(mine.size());
   for (Pending& p : mine) out.push_back(std::move(*p.result));
   return out;
+}
+
+void GroupCommit::Commit(const std::string& workspace, Queue& q) {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    if (q.batches.empty()) {
+      if (stopping_) break;
+      q.idle = true;
+      bool work = q.work.wait_for(lock, idle_, [&] { return !q.batches.empty() || stopping_; });
+      q.idle = false;
+      if (!work) break;
+      continue;
+    }
+    std::shared_ptr<Batch> b = std::move(q.batches.front());
+    q.batches.pop_front();
+    lock.unlock();
+    std::vector<Result<io::Json>> results;
+    try {
+      results = RunBatch(workspace, b->items);
+    } catch (const std::exception& e) {
+      // Nothing of the batch was acknowledged; its transaction rolled back as it unwound.
+      results.assign(b->items.size(), Result<io::Json>(Status::Internal(std::string("group commit: ") + e.what())));
+    }
+    lock.lock();
+    // Published under the lock, where the callers look for them; a caller that sees its
+    // results may return at once, so the batch's items are not touched after this.
+    for (size_t i = 0; i < results.size(); ++i) b->items[i]->result = std::move(results[i]);
+    ++batches_;
+    items_ += results.size();
+    // One of the batch's callers is woken, after the lock is released so that it does not
+    // at once wait for it, and wakes the others (Run); `b` keeps the condition alive.
+    lock.unlock();
+    b->done.notify_one();
+    lock.lock();
+  }
+  q.running = false;
 }
 
 std::vector<Result<io::Json>> GroupCommit::RunBatch(const std::string& workspace, const std::vector<Pending*>& batch) {
@@ -114,6 +152,11 @@ size_t GroupCommit::batches() const {
 size_t GroupCommit::items() const {
   std::lock_guard<std::mutex> lock(mu_);
   return items_;
+}
+
+size_t GroupCommit::committers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<size_t>(std::count_if(queues_.begin(), queues_.end(), [](const auto& e) { return e.second.running; }));
 }
 
 }  // namespace rota::service

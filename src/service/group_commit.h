@@ -2,13 +2,20 @@
 // arrival order, each in its own unit (a failing one rolls back alone), and each is
 // acknowledged only after the commit. One fsync then pays for many decisions.
 //
-// The first caller for a workspace leads: it takes the queued work, runs it in one
-// write transaction and commits; callers that arrive meanwhile queue for the next
-// batch, which one of them leads. A batch whose transaction the database gave up (a
-// serialization failure or deadlock, Status::retryable()) is run again whole, in a new
-// transaction, as retry.h says; nothing of it was acknowledged. Thread-safe.
+// Each workspace has a committer thread, started with its first work: it takes the
+// oldest queued batch, runs it in one write transaction, commits, wakes one of that
+// batch's callers (who wakes the others) and goes on to the next batch; callers that
+// arrive meanwhile fill the next batch. The committer never waits for a wake-up while
+// work is queued, and pays for one wake-up a batch, not one a caller: on this machine's
+// VM every wake-up costs 20-40 µs, and a caller leading the next batch first had to be
+// scheduled (docs/performance.md, "Sixth pass"). It stops after `idle` without work, and
+// when the GroupCommit is destroyed.
+// A batch whose transaction the database gave up (a serialization failure or deadlock,
+// Status::retryable()) is run again whole, in a new transaction, as retry.h says;
+// nothing of it was acknowledged. Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -17,6 +24,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/workspace.h"
@@ -40,8 +48,13 @@ class GroupCommit {
   using Work = std::function<Result<io::Json>(store::Tx&, BatchState&)>;
 
   // `on_retry` is told each time a batch runs again.
-  GroupCommit(store::Store& store, size_t max_batch, RetryPolicy retry = {}, std::function<void()> on_retry = {})
-      : store_(store), max_batch_(max_batch), retry_(retry), on_retry_(std::move(on_retry)) {}
+  GroupCommit(store::Store& store, size_t max_batch, RetryPolicy retry = {}, std::function<void()> on_retry = {},
+              std::chrono::milliseconds idle = std::chrono::seconds(10))
+      : store_(store), max_batch_(max_batch), retry_(retry), on_retry_(std::move(on_retry)), idle_(idle) {}
+  // Waits for the committers, which finish the work queued before they stop.
+  ~GroupCommit();
+  GroupCommit(const GroupCommit&) = delete;
+  GroupCommit& operator=(const GroupCommit&) = delete;
 
   // Runs each work in order, each in its own unit, and answers their results once
   // the transaction that holds them committed (or failed).
@@ -50,22 +63,33 @@ class GroupCommit {
   // Batches committed and work items run, for the metrics and the benchmarks.
   size_t batches() const;
   size_t items() const;
+  // Committer threads running now (the tests see an idle one stop).
+  size_t committers() const;
 
  private:
-  // One caller of Run, waiting on its own condition: a finished batch wakes only the
-  // callers it answered and the next leader, not every waiting thread.
-  struct Waiter {
-    std::condition_variable cv;
+  struct Pending;
+  // Works queued together and committed together. Its callers wait on `done`: when the
+  // batch's results are published the committer wakes one of them, and the first caller to
+  // see them wakes the rest (`relayed`).
+  struct Batch {
+    std::vector<Pending*> items;
+    std::condition_variable done;
+    bool relayed = false;  // GUARDED_BY(mu_)
   };
   struct Pending {
     Work work;
     std::optional<Result<io::Json>> result;  // GUARDED_BY(mu_)
-    std::shared_ptr<Waiter> waiter;
+    std::shared_ptr<Batch> batch;            // where its caller waits
   };
   struct Queue {
-    std::deque<Pending*> waiting;
-    bool leading = false;
+    std::deque<std::shared_ptr<Batch>> batches;  // oldest first; the last fills until taken
+    std::condition_variable work;                // wakes an idle committer
+    bool running = false;                        // a committer serves this queue
+    bool idle = false;                           // and waits on `work`
+    std::thread thread;                          // the last committer started (joined before the next)
   };
+  // The committer of one workspace's queue: batches until `idle_` passes without work.
+  void Commit(const std::string& workspace, Queue& q);
   // The batch's results, run again whole while the database gives it up (retry.h).
   std::vector<Result<io::Json>> RunBatch(const std::string& workspace, const std::vector<Pending*>& batch);
   // One transaction over the batch: a result per work.
@@ -75,8 +99,10 @@ class GroupCommit {
   const size_t max_batch_;
   const RetryPolicy retry_;
   const std::function<void()> on_retry_;
+  const std::chrono::milliseconds idle_;
   mutable std::mutex mu_;
   std::map<std::string, Queue> queues_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;                // GUARDED_BY(mu_)
   size_t batches_ = 0, items_ = 0;       // GUARDED_BY(mu_)
 };
 

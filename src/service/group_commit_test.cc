@@ -1,13 +1,16 @@
 // Group commit on a real SQLite store: every caller is answered with its own results,
-// in order; a caller with more work than one batch holds is served over several; and
-// what the works of one transaction share (BatchState) is forgotten when a unit rolls
-// back, as the unit's writes are.
+// in order; a caller with more work than one batch holds is served over several; what
+// the works of one transaction share (BatchState) is forgotten when a unit rolls back,
+// as the unit's writes are; the committer thread stops when idle and starts again with
+// new work, and a work that throws fails its batch without stopping the committer.
 #include "service/group_commit.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <stdexcept>
 #include <thread>
 
 namespace rota::service {
@@ -105,6 +108,64 @@ TEST_F(GroupCommitTest, BatchStateIsForgottenWhenAUnitRollsBack) {
   EXPECT_EQ(seen[2], std::nullopt);
   EXPECT_EQ(seen[3], std::nullopt);
   EXPECT_EQ(seen[4], 8);
+}
+
+TEST_F(GroupCommitTest, AnIdleCommitterStopsAndNewWorkStartsAnother) {
+  GroupCommit gc(*store_, 8, {}, {}, std::chrono::milliseconds(50));
+  EXPECT_EQ(gc.committers(), 0u);
+  auto got = gc.Run("w", {Numbered(1)});
+  ASSERT_TRUE(got[0].ok());
+  // Running until it has been idle for 50 ms.
+  for (int i = 0; i < 200 && gc.committers() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(gc.committers(), 0u);
+  got = gc.Run("w", {Numbered(2), Numbered(3)});
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(*got[0], 2);
+  EXPECT_EQ(*got[1], 3);
+  EXPECT_EQ(gc.batches(), 2u);
+}
+
+TEST_F(GroupCommitTest, EachWorkspaceHasItsOwnCommitter) {
+  ASSERT_TRUE(store_->CreateWorkspace("v", "{}", 0).ok());
+  GroupCommit gc(*store_, 8);
+  EXPECT_TRUE(gc.Run("w", {Numbered(1)})[0].ok());
+  EXPECT_TRUE(gc.Run("v", {Numbered(2)})[0].ok());
+  EXPECT_EQ(gc.committers(), 2u);  // each waits for more work until idle
+}
+
+TEST_F(GroupCommitTest, AWorkThatThrowsFailsItsBatchAndTheCommitterGoesOn) {
+  GroupCommit gc(*store_, 8);
+  auto got = gc.Run("w", {Numbered(1), [](store::Tx&, BatchState&) -> Result<io::Json> {
+                            throw std::runtime_error("boom");
+                          }});
+  ASSERT_EQ(got.size(), 2u);
+  for (const auto& r : got) {
+    ASSERT_FALSE(r.ok());  // the batch's transaction rolled back: neither was committed
+    EXPECT_NE(r.status().message().find("boom"), std::string::npos) << r.status().message();
+  }
+  got = gc.Run("w", {Numbered(4)});
+  ASSERT_TRUE(got[0].ok()) << got[0].status().message();
+  EXPECT_EQ(*got[0], 4);
+}
+
+// Many callers a batch, many batches: every caller is woken (the committer wakes one
+// caller a batch, who wakes the others), whatever order they come to wait in.
+TEST_F(GroupCommitTest, EveryCallerOfABatchIsWoken) {
+  GroupCommit gc(*store_, 64);
+  constexpr int kThreads = 24, kRounds = 40;
+  std::atomic<int> answered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kRounds; ++r) {
+        auto got = gc.Run("w", {Numbered(t * 1000 + r)});
+        if (got.size() == 1 && got[0].ok() && *got[0] == t * 1000 + r) ++answered;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(answered.load(), kThreads * kRounds);
+  EXPECT_LT(gc.batches(), static_cast<size_t>(kThreads * kRounds));  // some were grouped
 }
 
 }  // namespace
