@@ -1,6 +1,7 @@
 #include "service/group_commit.h"
 
 #include <algorithm>
+#include <system_error>
 
 namespace rota::service {
 
@@ -35,8 +36,15 @@ std::vector<Result<io::Json>> GroupCommit::Run(const std::string& workspace, std
   if (!q.running) {
     // The last committer stopped when it found no work; it no longer needs the lock.
     if (q.thread.joinable()) q.thread.join();
+    try {
+      q.thread = std::thread([this, workspace, &q] { Commit(workspace, q); });
+    } catch (const std::system_error& e) {
+      // No committer served the queue, so it holds only this caller's work: take it back.
+      q.batches.clear();
+      return std::vector<Result<io::Json>>(
+          works.size(), Result<io::Json>(Status::Internal(std::string("cannot start group commit: ") + e.what())));
+    }
     q.running = true;
-    q.thread = std::thread([this, workspace, &q] { Commit(workspace, q); });
   } else if (q.idle) {
     q.idle = false;  // one wake-up, however many callers find it idle
     wake = true;
