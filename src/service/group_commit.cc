@@ -22,7 +22,7 @@ std::vector<Result<io::Json>> GroupCommit::Run(const std::string& workspace, std
 
   std::unique_lock<std::mutex> lock(mu_);
   if (stopping_) {
-    return std::vector<Result<io::Json>>(works.size(), Result<io::Json>(Status::Internal("the server is stopping")));
+    return std::vector<Result<io::Json>>(mine.size(), Result<io::Json>(Status::Internal("the server is stopping")));
   }
   Queue& q = queues_[workspace];  // never erased: the reference outlives the lock
   for (Pending& p : mine) {
@@ -32,7 +32,6 @@ std::vector<Result<io::Json>> GroupCommit::Run(const std::string& workspace, std
     q.batches.back()->items.push_back(&p);
     p.batch = q.batches.back();
   }
-  bool wake = false;
   if (!q.running) {
     // The last committer stopped when it found no work; it no longer needs the lock.
     if (q.thread.joinable()) q.thread.join();
@@ -42,14 +41,11 @@ std::vector<Result<io::Json>> GroupCommit::Run(const std::string& workspace, std
       // No committer served the queue, so it holds only this caller's work: take it back.
       q.batches.clear();
       return std::vector<Result<io::Json>>(
-          works.size(), Result<io::Json>(Status::Internal(std::string("cannot start group commit: ") + e.what())));
+          mine.size(), Result<io::Json>(Status::Internal(std::string("cannot start group commit: ") + e.what())));
     }
     q.running = true;
   } else if (q.idle) {
     q.idle = false;  // one wake-up, however many callers find it idle
-    wake = true;
-  }
-  if (wake) {
     lock.unlock();
     q.work.notify_one();
     lock.lock();
