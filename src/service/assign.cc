@@ -270,8 +270,8 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
   const std::string& id = pa.id;
 
   Status s;
-  for (const core::PoolAdvance& pa : d.changes.pools) {
-    if (s = tx.SetPoolPointer(pa.pool, pa.position); !s.ok()) return s;
+  for (const core::PoolAdvance& advance : d.changes.pools) {
+    if (s = tx.SetPoolPointer(advance.pool, advance.position); !s.ok()) return s;
   }
   for (const core::KeyPick& k : d.changes.keys) {
     if (s = tx.SaveKeyPick(k); !s.ok()) return s;
