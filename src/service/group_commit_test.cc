@@ -6,9 +6,13 @@
 #include "service/group_commit.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <stdexcept>
 #include <thread>
@@ -135,17 +139,71 @@ TEST_F(GroupCommitTest, EachWorkspaceHasItsOwnCommitter) {
 
 TEST_F(GroupCommitTest, AWorkThatThrowsFailsItsBatchAndTheCommitterGoesOn) {
   GroupCommit gc(*store_, 8);
-  auto got = gc.Run("w", {Numbered(1), [](store::Tx&, BatchState&) -> Result<io::Json> {
+  // The first work writes a row; the second throws after it, in the same batch.
+  auto writes = [](store::Tx& tx, BatchState&) -> Result<io::Json> {
+    Status s = tx.PutUnassigned({"lead", "L-1", "no rule matched", "dec_1", 0});
+    if (!s.ok()) return s;
+    return io::Json(1);
+  };
+  auto got = gc.Run("w", {writes, [](store::Tx&, BatchState&) -> Result<io::Json> {
                             throw std::runtime_error("boom");
                           }});
   ASSERT_EQ(got.size(), 2u);
   for (const auto& r : got) {
-    ASSERT_FALSE(r.ok());  // the batch's transaction rolled back: neither was committed
+    ASSERT_FALSE(r.ok());
     EXPECT_NE(r.status().message().find("boom"), std::string::npos) << r.status().message();
+  }
+  {
+    // The batch's transaction rolled back: the first work's row was not committed.
+    auto tx = store_->BeginRead("w");
+    ASSERT_TRUE(tx.ok()) << tx.status().message();
+    auto n = (*tx)->CountUnassigned();
+    ASSERT_TRUE(n.ok()) << n.status().message();
+    EXPECT_EQ(*n, 0);
   }
   got = gc.Run("w", {Numbered(4)});
   ASSERT_TRUE(got[0].ok()) << got[0].status().message();
   EXPECT_EQ(*got[0], 4);
+}
+
+// When the committer's thread cannot be started (here: no address space left for its
+// stack), the caller's work fails with the reason and is not left queued: once a thread
+// can be started again, the next work runs alone. In a child process, whose limit the
+// test lowers and raises again.
+TEST_F(GroupCommitTest, ACommitterThatCannotStartFailsItsCallersWork) {
+  GroupCommit gc(*store_, 8);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    long pages = 0;
+    if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+      if (std::fscanf(f, "%ld", &pages) != 1) pages = 0;
+      std::fclose(f);
+    }
+    rlimit was{};
+    getrlimit(RLIMIT_AS, &was);
+    rlimit low = was;
+    low.rlim_cur = static_cast<rlim_t>(pages) * sysconf(_SC_PAGESIZE) + (4 << 20);  // under a thread's stack
+    // Stacks larger than those glibc keeps from earlier tests' threads, so that it must map
+    // a new one.
+    pthread_attr_t attr, big;
+    if (pthread_getattr_default_np(&attr) != 0 || pthread_getattr_default_np(&big) != 0) _exit(10);
+    if (pthread_attr_setstacksize(&big, 64 << 20) != 0 || pthread_setattr_default_np(&big) != 0) _exit(10);
+    if (pages == 0 || setrlimit(RLIMIT_AS, &low) != 0) _exit(10);
+    auto failed = gc.Run("w", {Numbered(1), Numbered(2)});
+    if (setrlimit(RLIMIT_AS, &was) != 0 || pthread_setattr_default_np(&attr) != 0) _exit(11);
+    if (failed.size() != 2 || failed[0].ok() || failed[1].ok()) _exit(12);
+    if (failed[0].status().message().find("cannot start group commit") == std::string::npos) _exit(13);
+    auto got = gc.Run("w", {Numbered(3)});
+    if (got.size() != 1 || !got[0].ok() || *got[0] != 3) _exit(14);
+    if (gc.batches() != 1 || gc.items() != 1) _exit(15);  // 1 and 2 were not run
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10: no limit set, 11: not raised, 12: not failed, 13: no reason, "
+                                       "14: the next work did not run, 15: the failed work ran";
 }
 
 // Many callers a batch, many batches: every caller is woken (the committer wakes one
