@@ -43,7 +43,7 @@ bool Equal(const Operand& a, const Operand& b) {
 }
 
 int Compare(const Operand& a, const Operand& b) {
-  if (a.is_number && b.is_number) return a.number < b.number ? -1 : (a.number > b.number ? 1 : 0);
+  if (a.is_number && b.is_number) return CompareDecimals(a.number, b.number);
   int c = a.folded.compare(b.folded);
   return c < 0 ? -1 : (c > 0 ? 1 : 0);
 }

@@ -121,6 +121,14 @@ TEST(NotInTest, IsTheNegationOfIn) {
   EXPECT_TRUE(Eval(c, kNone));
 }
 
+TEST(InTest, AnEmptyListHoldsNothing) {
+  // `in`/`not_in` take a list, and [] is one: nothing is in it, everything is not.
+  EXPECT_FALSE(Eval(Cond("city", Op::kIn, StrList({})), S("city", "Praha")));
+  EXPECT_FALSE(Eval(Cond("city", Op::kIn, StrList({})), kNone));
+  EXPECT_TRUE(Eval(Cond("city", Op::kNotIn, StrList({})), S("city", "Praha")));
+  EXPECT_TRUE(Eval(Cond("city", Op::kNotIn, StrList({})), kNone));
+}
+
 // ---------------------------------------------------------------- text operators
 
 TEST(ContainsTest, FoldedSubstring) {
@@ -161,6 +169,24 @@ TEST(OrderingTest, NumbersCompareNumerically) {
   EXPECT_TRUE(Eval(Cond("n", Op::kGte, One("1000")), P("n", Num("1000"))));
   EXPECT_FALSE(Eval(Cond("n", Op::kLt, One("1000")), P("n", Num("1000"))));
   EXPECT_TRUE(Eval(Cond("n", Op::kLte, One("1000")), P("n", Num("1000"))));
+}
+
+TEST(OrderingTest, NumbersCompareExactlyAtAnyLength) {
+  // Beyond a double's precision and range: still the decimal numbers they are.
+  EXPECT_FALSE(Eval(Cond("n", Op::kEq, One("12345678901234567890")), S("n", "12345678901234567891")));
+  EXPECT_TRUE(Eval(Cond("n", Op::kGt, One("12345678901234567890")), S("n", "12345678901234567891")));
+  EXPECT_TRUE(Eval(Cond("n", Op::kLt, One(Num("12345678901234567892"))), S("n", "12345678901234567891")));
+  EXPECT_FALSE(Eval(Cond("n", Op::kEq, One("0.3")), S("n", "0.30000000000000001")));
+  EXPECT_TRUE(Eval(Cond("n", Op::kEq, One("0.3")), S("n", "0.300")));
+  const std::string huge(309, '9');
+  EXPECT_TRUE(Eval(Cond("n", Op::kGt, One(Num("1"))), S("n", huge)));
+  EXPECT_FALSE(Eval(Cond("n", Op::kLt, One(Num("1"))), S("n", huge)));
+  EXPECT_TRUE(Eval(Cond("n", Op::kLt, One("0")), S("n", "-" + huge)));
+  EXPECT_FALSE(Eval(Cond("n", Op::kEq, One(Num("0"))), S("n", "1" + std::string(400, '0'))));
+  EXPECT_TRUE(Eval(Cond("n", Op::kBetween, List({Str("99999999999999999998"), Str("99999999999999999999")})),
+                   S("n", "99999999999999999999")));
+  EXPECT_FALSE(Eval(Cond("n", Op::kBetween, List({Str("99999999999999999998"), Str("99999999999999999999")})),
+                    S("n", "100000000000000000000")));
 }
 
 TEST(OrderingTest, NonNumbersCompareAsFoldedText) {

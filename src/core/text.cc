@@ -5,7 +5,9 @@
 #include <unicode/unistr.h>
 #include <unicode/utf8.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 
 namespace rota::core {
 namespace {
@@ -67,23 +69,101 @@ std::string Fold(std::string_view text) {
   return out;
 }
 
-std::optional<double> ParseDecimal(std::string_view text) {
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// The number whose digits are `digits` with the point after the first `point` of them
+// (`point` may lie outside them: zeros fill the gap).
+Decimal MakeDecimal(bool negative, std::string_view digits, long point) {
+  const long n = static_cast<long>(digits.size());
+  Decimal d;
+  if (point > 0) {
+    d.integer.assign(digits.substr(0, static_cast<size_t>(std::min(point, n))));
+    if (point > n) d.integer.append(static_cast<size_t>(point - n), '0');
+  }
+  if (point < n) {
+    if (point < 0) d.fraction.assign(static_cast<size_t>(-point), '0');
+    d.fraction.append(digits.substr(static_cast<size_t>(std::max(point, 0L))));
+  }
+  d.integer.erase(0, std::min(d.integer.find_first_not_of('0'), d.integer.size()));
+  d.fraction.erase(d.fraction.find_last_not_of('0') + 1);
+  d.negative = negative && !(d.integer.empty() && d.fraction.empty());
+  return d;
+}
+
+// Optional minus, digits, optional point and digits, from `*i`; false when that is not there.
+bool ReadMantissa(std::string_view t, size_t* i, bool* negative, std::string* digits, long* point) {
+  *negative = *i < t.size() && t[*i] == '-';
+  if (*negative) ++*i;
+  size_t start = *i;
+  while (*i < t.size() && IsDigit(t[*i])) ++*i;
+  if (*i == start) return false;
+  digits->assign(t.substr(start, *i - start));
+  *point = static_cast<long>(digits->size());
+  if (*i < t.size() && t[*i] == '.') {
+    size_t frac = ++*i;
+    while (*i < t.size() && IsDigit(t[*i])) ++*i;
+    if (*i == frac) return false;
+    digits->append(t.substr(frac, *i - frac));
+  }
+  return true;
+}
+
+}  // namespace
+
+int CompareDecimals(const Decimal& a, const Decimal& b) {
+  if (a.negative != b.negative) return a.negative ? -1 : 1;
+  int magnitude = 0;  // of |a| against |b|
+  if (a.integer.size() != b.integer.size()) {
+    magnitude = a.integer.size() < b.integer.size() ? -1 : 1;
+  } else if (int c = a.integer.compare(b.integer); c != 0) {
+    magnitude = c < 0 ? -1 : 1;
+  } else if (int f = a.fraction.compare(b.fraction); f != 0) {
+    magnitude = f < 0 ? -1 : 1;  // no trailing zeros: text order is number order
+  }
+  return a.negative ? -magnitude : magnitude;
+}
+
+std::optional<Decimal> ParseStrictDecimal(std::string_view text) {
   std::string_view t = Trim(text);
   size_t i = 0;
-  if (i < t.size() && t[i] == '-') ++i;
-  size_t digits = 0;
-  while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i, ++digits;
-  if (digits == 0) return std::nullopt;
-  if (i < t.size() && t[i] == '.') {
+  bool negative = false;
+  std::string digits;
+  long point = 0;
+  if (!ReadMantissa(t, &i, &negative, &digits, &point) || i != t.size()) return std::nullopt;
+  return MakeDecimal(negative, digits, point);
+}
+
+std::optional<double> ParseDecimal(std::string_view text) {
+  if (!ParseStrictDecimal(text)) return std::nullopt;
+  std::string_view t = Trim(text);
+  double value = 0;
+  std::from_chars(t.data(), t.data() + t.size(), value);  // locale-independent; out of range stays 0
+  return value;
+}
+
+std::optional<Decimal> ParseJsonNumber(std::string_view t) {
+  size_t i = 0;
+  bool negative = false;
+  std::string digits;
+  long point = 0;
+  if (!ReadMantissa(t, &i, &negative, &digits, &point)) return std::nullopt;
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
     ++i;
-    size_t frac = 0;
-    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i, ++frac;
-    if (frac == 0) return std::nullopt;
+    bool minus = i < t.size() && t[i] == '-';
+    if (i < t.size() && (t[i] == '-' || t[i] == '+')) ++i;
+    size_t start = i;
+    long exponent = 0;
+    while (i < t.size() && IsDigit(t[i])) {
+      exponent = exponent * 10 + (t[i++] - '0');
+      if (exponent > 100000) return std::nullopt;  // beyond any double: not a number rota can hold
+    }
+    if (i == start) return std::nullopt;
+    point += minus ? -exponent : exponent;
   }
   if (i != t.size()) return std::nullopt;
-  double value = 0;
-  std::from_chars(t.data(), t.data() + t.size(), value);  // locale-independent
-  return value;
+  return MakeDecimal(negative, digits, point);
 }
 
 Operand MakeOperand(const Value& v) {
@@ -96,14 +176,23 @@ Operand MakeOperand(const Value& v) {
       break;
     case Value::Kind::kNumber:
       o.folded = Fold(v.text);
-      o.is_number = true;
-      o.number = v.number;
+      if (auto n = ParseJsonNumber(v.text)) {
+        o.is_number = true;
+        o.number = std::move(*n);
+      } else if (std::isfinite(v.number)) {  // text that is not a JSON number's: the double's shortest form
+        char buf[64];
+        auto end = std::to_chars(buf, buf + sizeof buf, v.number).ptr;
+        if (auto d = ParseJsonNumber(std::string_view(buf, static_cast<size_t>(end - buf)))) {
+          o.is_number = true;
+          o.number = std::move(*d);
+        }
+      }
       break;
     case Value::Kind::kString: {
       o.folded = Fold(v.text);
-      if (auto n = ParseDecimal(v.text)) {
+      if (auto n = ParseStrictDecimal(v.text)) {
         o.is_number = true;
-        o.number = *n;
+        o.number = std::move(*n);
       }
       break;
     }

@@ -70,7 +70,7 @@ TEST(ParseDecimalTest, RejectsEverythingElse) {
 TEST(MakeOperandTest, StringsThatAreDecimalsAreNumbers) {
   Operand o = MakeOperand(Value::String(" -12.5 "));
   EXPECT_TRUE(o.is_number);
-  EXPECT_EQ(o.number, -12.5);
+  EXPECT_EQ(o.number, (Decimal{true, "12", "5"}));
   EXPECT_EQ(o.folded, "-12.5");
   EXPECT_FALSE(MakeOperand(Value::String("1e3")).is_number);
   EXPECT_FALSE(MakeOperand(Value::String("+5")).is_number);
@@ -80,7 +80,55 @@ TEST(MakeOperandTest, StringsThatAreDecimalsAreNumbers) {
 TEST(MakeOperandTest, JsonNumbersAreNumbers) {
   Operand o = MakeOperand(testing::Num("1e3"));
   EXPECT_TRUE(o.is_number);
-  EXPECT_EQ(o.number, 1000.0);
+  EXPECT_EQ(o.number, (Decimal{false, "1000", ""}));
+  EXPECT_EQ(MakeOperand(testing::Num("-2.5E-3")).number, (Decimal{true, "", "0025"}));
+  EXPECT_EQ(MakeOperand(testing::Num("1e+300")).number.integer, "1" + std::string(300, '0'));
+  EXPECT_EQ(MakeOperand(testing::Num("12345678901234567891")).number, (Decimal{false, "12345678901234567891", ""}));
+}
+
+TEST(MakeOperandTest, ANumberWhoseTextIsNotJsonIsTheDoublesShortestForm) {
+  Operand o = MakeOperand(Value::Number(0.1, "one tenth"));
+  EXPECT_TRUE(o.is_number);
+  EXPECT_EQ(o.number, (Decimal{false, "", "1"}));
+}
+
+Decimal D(const char* text) { return *ParseStrictDecimal(text); }
+
+TEST(DecimalTest, IsNormalizedSoThatEqualNumbersAreEqual) {
+  EXPECT_EQ(D("007"), D("7"));
+  EXPECT_EQ(D("1200.0"), D("1200"));
+  EXPECT_EQ(D("-0"), D("0.000"));
+  EXPECT_FALSE(D("-0").negative);
+  EXPECT_EQ(D(" -12.50 "), (Decimal{true, "12", "5"}));
+  EXPECT_EQ(D("0.25"), (Decimal{false, "", "25"}));
+  EXPECT_EQ(*ParseJsonNumber("25e-1"), D("2.5"));
+  EXPECT_EQ(*ParseJsonNumber("0.0025e3"), D("2.5"));
+  EXPECT_EQ(*ParseJsonNumber("1E2"), D("100"));
+}
+
+TEST(DecimalTest, ComparesExactlyAtAnyLength) {
+  EXPECT_EQ(CompareDecimals(D("12345678901234567891"), D("12345678901234567890")), 1);
+  EXPECT_EQ(CompareDecimals(D("0.30000000000000001"), D("0.3")), 1);
+  EXPECT_EQ(CompareDecimals(D("0.1"), D("0.10000000000000000001")), -1);
+  const std::string huge(309, '9');
+  EXPECT_EQ(CompareDecimals(D(huge.c_str()), D("1")), 1);
+  EXPECT_EQ(CompareDecimals(D(("-" + huge).c_str()), D("0")), -1);
+  EXPECT_EQ(CompareDecimals(D(("1" + std::string(400, '0')).c_str()), D("0")), 1);
+  // Signs, lengths of the integer part, then digits; negatives the other way round.
+  EXPECT_EQ(CompareDecimals(D("-5"), D("3")), -1);
+  EXPECT_EQ(CompareDecimals(D("10"), D("9.99")), 1);
+  EXPECT_EQ(CompareDecimals(D("-10"), D("-9.99")), -1);
+  EXPECT_EQ(CompareDecimals(D("0.6"), D("0.51")), 1);
+  EXPECT_EQ(CompareDecimals(D("-0.6"), D("-0.51")), -1);
+  EXPECT_EQ(CompareDecimals(D("2.5"), D("2.50")), 0);
+  EXPECT_EQ(CompareDecimals(D("0"), D("0.001")), -1);
+  EXPECT_EQ(CompareDecimals(D("-0.001"), D("0")), -1);
+}
+
+TEST(DecimalTest, JsonNumbersNeedTheirWholeForm) {
+  for (const char* s : {"", "-", "1e", "1e+", "e3", "1.e3", ".5", "1x", "1e3.5", "1e999999"}) {
+    EXPECT_FALSE(ParseJsonNumber(s).has_value()) << '"' << s << '"';
+  }
 }
 
 TEST(MakeOperandTest, NullIsEmptyAndBoolIsText) {

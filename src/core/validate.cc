@@ -274,7 +274,6 @@ std::string CheckValueShape(Op op, const ConditionValue& v) {
     case Op::kIn:
     case Op::kNotIn:
       if (v.shape != S::kList || !scalar_list()) return name + " takes a list of values";
-      if (v.items.empty()) return name + " takes a list of at least one value";
       return "";
     case Op::kBetween:
       if (v.shape != S::kList || v.items.size() != 2 || !scalar_list()) {

@@ -183,8 +183,8 @@ TEST(ValueShapeTest, EachOperatorTakesItsShape) {
   const ConditionValue other = {ConditionValue::Shape::kOther, {}};
   std::vector<ShapeCase> cases;
   for (Op op : {Op::kIn, Op::kNotIn}) {
-    cases.insert(cases.end(), {{op, list1, true}, {op, list3, true}, {op, none, false}, {op, scalar, false},
-                               {op, empty_list, false}, {op, list_with_null, false}, {op, other, false}});
+    cases.insert(cases.end(), {{op, list1, true}, {op, list3, true}, {op, empty_list, true}, {op, none, false},
+                               {op, scalar, false}, {op, list_with_null, false}, {op, other, false}});
   }
   cases.insert(cases.end(), {{Op::kBetween, list2, true}, {Op::kBetween, List({Num("1"), Num("2")}), true},
                              {Op::kBetween, list1, false}, {Op::kBetween, list3, false}, {Op::kBetween, scalar, false},

@@ -24,7 +24,12 @@ std::string ConditionKey(const CompiledCondition& c) {
   put(&c.op, sizeof c.op);
   for (const Operand& o : c.operands) {
     put(&o.is_number, sizeof o.is_number);
-    put(&o.number, sizeof o.number);
+    put(&o.number.negative, sizeof o.number.negative);
+    for (const std::string* part : {&o.number.integer, &o.number.fraction}) {
+      size_t n = part->size();
+      put(&n, sizeof n);
+      key += *part;
+    }
     size_t n = o.folded.size();
     put(&n, sizeof n);
     key += o.folded;
