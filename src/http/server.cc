@@ -51,6 +51,7 @@ struct Ctx {
   Principal who;
   std::vector<std::string> params;  // path parameters, decoded
   Json body;                        // parsed JSON body (null when none)
+  std::string raw;                  // the body as sent (files, signed webhooks)
 
   std::optional<std::string> Query(const char* name) const {
     if (!req.has_param(name)) return std::nullopt;
@@ -118,6 +119,27 @@ std::string Bearer(const httplib::Request& req) {
     return key;
   }
   return "";
+}
+
+// The request's body, read through httplib's content reader so that the size limit holds
+// however the body is framed: httplib checks a Content-Length against it, but reads a
+// chunked body whole. A body over the limit is read to its end and dropped, so that the
+// connection stays in step for the next request.
+Status ReadBody(const httplib::ContentReader& reader, httplib::Response& res, size_t limit, std::string* out) {
+  bool over = false;
+  bool read = reader([&](const char* data, size_t n) {
+    if (!over && out->size() + n > limit) {
+      over = true;
+      std::string().swap(*out);
+    }
+    if (!over) out->append(data, n);
+    return true;
+  });
+  if (over || (!read && res.status == 413)) {
+    return Status(Code::kTooLarge, "body_too_large", "the request body is over the size limit");
+  }
+  if (!read) return Status::Malformed("the request body could not be read");
+  return Status::Ok();
 }
 
 const char* ContentType(const std::string& path) {
@@ -208,15 +230,26 @@ void Server::Install() {
   }
 
   service::Service& svc = service_;
-  auto add = [this, &s, &svc](const std::string& method, const std::string& path, Access access, Handler h,
-                              bool body_required = true) {
+  const size_t limit = options_.body_limit;
+  // Every route's method and pattern, for the answer to a path that has other methods (405).
+  auto patterns = std::make_shared<std::vector<std::pair<std::string, std::regex>>>();
+  auto add = [this, &s, &svc, limit, patterns](const std::string& method, const std::string& path, Access access,
+                                               Handler h, bool body_required = true) {
     routes_.push_back({method, path});
     std::string pattern = std::regex_replace(path, std::regex(R"(\{[a-z_]+\})"), "([^/]+)");
+    patterns->emplace_back(method, std::regex(pattern));
     const std::string route = method + " " + path;
-    auto wrapped = [&svc, access, h, route, method, body_required](const httplib::Request& req,
-                                                                   httplib::Response& res) {
+    auto wrapped = [&svc, access, h, route, method, body_required, limit](
+                       const httplib::Request& req, httplib::Response& res, const httplib::ContentReader* reader) {
       Ctx ctx{req, res, {}, {}, nullptr};
       auto finish = [&](int status) { svc.metrics().Request(route, status); };
+      if (reader != nullptr) {
+        Status read = ReadBody(*reader, res, limit, &ctx.raw);
+        if (!read.ok()) {
+          SendError(res, read);
+          return finish(res.status);
+        }
+      }
       if (access != Access::kPublic) {
         auto who = service::Authenticate(svc.store(), Bearer(req));
         if (!who.ok()) {
@@ -244,11 +277,11 @@ void Server::Install() {
         bool json_body = ct.rfind("text/csv", 0) != 0 && ct.find("spreadsheetml") == std::string::npos &&
                          ct.rfind("application/octet-stream", 0) != 0;
         if (json_body) {
-          if (req.body.empty() && body_required) {
+          if (ctx.raw.empty() && body_required) {
             SendError(res, Status::Malformed("a JSON body is required"));
             return finish(res.status);
           }
-          auto parsed = req.body.empty() ? Result<Json>(Json(nullptr)) : io::ParseJson(req.body);
+          auto parsed = ctx.raw.empty() ? Result<Json>(Json(nullptr)) : io::ParseJson(ctx.raw);
           if (!parsed.ok()) {
             SendError(res, parsed.status());
             return finish(res.status);
@@ -268,11 +301,29 @@ void Server::Install() {
       }
       finish(res.status);
     };
-    if (method == "GET") s.Get(pattern, wrapped);
-    if (method == "POST") s.Post(pattern, wrapped);
-    if (method == "PUT") s.Put(pattern, wrapped);
-    if (method == "PATCH") s.Patch(pattern, wrapped);
-    if (method == "DELETE") s.Delete(pattern, wrapped);
+    if (method == "GET") {
+      s.Get(pattern, [wrapped](const httplib::Request& req, httplib::Response& res) { wrapped(req, res, nullptr); });
+      return;
+    }
+    // Every other method reads its body through the content reader (ReadBody).
+    auto with_body = [wrapped](const httplib::Request& req, httplib::Response& res,
+                               const httplib::ContentReader& reader) { wrapped(req, res, &reader); };
+    if (method == "POST") s.Post(pattern, with_body);
+    if (method == "PUT") s.Put(pattern, with_body);
+    if (method == "PATCH") s.Patch(pattern, with_body);
+    if (method == "DELETE") s.Delete(pattern, with_body);
+  };
+  // A path no route of the request's method serves: 405 with `Allow` when other methods
+  // serve it, else 404 (the error handler writes the body).
+  auto unrouted = [patterns](const httplib::Request& req, httplib::Response& res) {
+    std::string allow;
+    for (const auto& [method, re] : *patterns) {
+      if (method != req.method && std::regex_match(req.path, re) && allow.find(method) == std::string::npos) {
+        allow += (allow.empty() ? "" : ", ") + method;
+      }
+    }
+    res.status = allow.empty() ? 404 : 405;
+    if (!allow.empty()) res.set_header("Allow", allow);
   };
   auto ok = [](Result<Json> r) { return Answer{std::move(r), 200}; };
   auto created = [](Result<Json> r) { return Answer{std::move(r), 201}; };
@@ -364,8 +415,8 @@ void Server::Install() {
                                       std::string(io::kXlsxContentType)),
                     0};
     }
-    bool xlsx = ct.find("spreadsheetml") != std::string::npos || io::LooksLikeZip(c.req.body);
-    return ok(svc.ImportKeys(ws(c), c.params[0], c.req.body, xlsx, *header));
+    bool xlsx = ct.find("spreadsheetml") != std::string::npos || io::LooksLikeZip(c.raw);
+    return ok(svc.ImportKeys(ws(c), c.params[0], c.raw, xlsx, *header));
   });
   add("GET", "/v1/distributions/{id}/import/template.xlsx", Access::kRead, [&svc, ws](Ctx& c) {
     auto header = BoolQuery(c, "header", true);
@@ -462,7 +513,7 @@ void Server::Install() {
       call.method = c.req.method;
       call.target = c.req.target;
       call.host = c.req.get_header_value("Host");
-      call.body = c.req.body;
+      call.body = c.raw;
       call.json = c.body;
       for (const auto& [k, v] : c.req.params) call.query.emplace(k, v);
       for (const auto& [k, v] : c.req.headers) {
@@ -491,13 +542,26 @@ void Server::Install() {
     return Answer{svc.RetryDelivery(ws(c), c.params[0], c.params[1]), 202};
   }, /*body_required=*/false);
 
+  // ---- any other path: its body is read within the limit too, then 404 or 405
+  auto unrouted_with_body = [unrouted, limit](const httplib::Request& req, httplib::Response& res,
+                                              const httplib::ContentReader& reader) {
+    std::string ignored;
+    Status read = ReadBody(reader, res, limit, &ignored);
+    if (!read.ok()) return SendError(res, read);
+    unrouted(req, res);
+  };
+  s.Post("/(.*)", unrouted_with_body);
+  s.Put("/(.*)", unrouted_with_body);
+  s.Patch("/(.*)", unrouted_with_body);
+  s.Delete("/(.*)", unrouted_with_body);
+
   // ---- the console's static files
-  s.Get("/(.*)", [](const httplib::Request& req, httplib::Response& res) {
+  s.Get("/(.*)", [unrouted](const httplib::Request& req, httplib::Response& res) {
     std::string path = req.matches[1].str();
     if (path.empty()) path = "index.html";
-    const embedded::File* f = embedded::Find("web/" + path);
-    if (f == nullptr || path.find("..") != std::string::npos) {
-      res.status = 404;
+    const embedded::File* f = path.find("..") == std::string::npos ? embedded::Find("web/" + path) : nullptr;
+    if (f == nullptr) {
+      unrouted(req, res);
       return;
     }
     res.set_content(reinterpret_cast<const char*>(f->data), f->size, ContentType(path));
