@@ -23,7 +23,8 @@ struct Target {
 };
 
 struct Request {
-  const Record* record = nullptr;          // REQUIRES: not null
+  const Record* record = nullptr;          // REQUIRES: not null; as rota knows it (RecordAsKnown)
+  bool open_given = true;                  // the caller sent the record's `open` (RecordAsKnown)
   const Properties* previous = nullptr;    // `updated`: old values of what changed
   Event event = Event::kCreated;
   std::optional<Target> target;            // `assign_requested` only

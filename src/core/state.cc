@@ -66,6 +66,27 @@ int64_t MemoryState::KeyAssigned(const std::string& distribution, const std::str
   return it == key_assigned_.end() ? 0 : it->second;
 }
 
+Record RecordAsKnown(const std::optional<Record>& stored, const Record& incoming, bool open_given) {
+  Record r = incoming;
+  if (!stored) return r;
+  for (const auto& [k, v] : stored->properties) r.properties.emplace(k, v);
+  for (const auto& [k, v] : stored->links) r.links.emplace(k, v);
+  for (const std::string& t : stored->tags) {
+    if (std::find(r.tags.begin(), r.tags.end(), t) == r.tags.end()) r.tags.push_back(t);
+  }
+  if (r.owners.empty()) r.owners = stored->owners;
+  if (!open_given) r.open = stored->open;
+  return r;
+}
+
+void ApplyOwner(const Decision& d, Record& record) {
+  if (!d.owner) return;
+  record.owners = {*d.owner};
+  if (!d.tag.empty() && std::find(record.tags.begin(), record.tags.end(), d.tag) == record.tags.end()) {
+    record.tags.push_back(d.tag);
+  }
+}
+
 void MemoryState::Apply(const Decision& d, Record record, Time at) {
   for (const PoolAdvance& p : d.changes.pools) pointers_[p.pool] = p.position;
   for (const KeyPick& k : d.changes.keys) {
@@ -73,17 +94,12 @@ void MemoryState::Apply(const Decision& d, Record record, Time at) {
     ++key_assigned_[{k.distribution, k.value, k.winner}];
   }
   for (const UnkeyedValue& u : d.changes.unkeyed) unkeyed_.insert({u.distribution, u.value});
-  if (d.owner) {
-    record.owners = {*d.owner};
-    assigned_at_[*d.owner].push_back(at);
-    if (!d.tag.empty() &&
-        std::find(record.tags.begin(), record.tags.end(), d.tag) == record.tags.end()) {
-      record.tags.push_back(d.tag);
-    }
-  } else if (record.owners.empty()) {
+  if (d.owner) assigned_at_[*d.owner].push_back(at);
+  if (!d.owner && record.owners.empty()) {
     // An unassigned decision leaves the owners as they were.
     if (auto known = FindRecord(record.object_type, record.id)) record.owners = known->owners;
   }
+  ApplyOwner(d, record);
   PutRecord(std::move(record));
   for (const RelatedChange& rc : d.related) {
     Record fresh;

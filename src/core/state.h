@@ -41,6 +41,15 @@ class StateView {
   virtual std::optional<Record> FindRecord(ObjectType type, const std::string& id) const = 0;
 };
 
+// The record a decision is made on and kept as: what the caller sent, over what rota
+// knew of it (SPEC §1: a record is what rota knows of a CRM record). Properties and
+// links the caller left out, the tags, the owners when it sent none, and `open` unless
+// `open_given`, come from `stored`.
+Record RecordAsKnown(const std::optional<Record>& stored, const Record& incoming, bool open_given);
+// The record after `decision`: its owner, and the rule's tag (an unassigned decision
+// leaves the owners as they were).
+void ApplyOwner(const Decision& decision, Record& record);
+
 // The whole state in memory, optionally over a base view: reads fall through to the
 // base where this state has nothing, and what Apply() stores shadows the base (which is
 // never written). Used by `rota simulate`, the simulate endpoint (over the store) and

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include "core/simulate.h"
+#include "core/test_util.h"
+
 namespace rota::core {
 namespace {
 
@@ -47,6 +50,56 @@ TEST(MemoryStateOverBase, AppliedDecisionsShadowTheBaseWithoutWritingIt) {
   EXPECT_EQ(base.OpenRecords("a", ObjectType::kDeal, ""), 1);
   EXPECT_EQ(over.AssignedSince("b", Time(std::chrono::seconds(0))), 1);
   EXPECT_EQ(base.AssignedSince("b", Time(std::chrono::seconds(0))), 0);
+}
+
+TEST(RecordAsKnown, WhatWasSentOverWhatWasKnown) {
+  Record stored = Rec(ObjectType::kDeal, "D-1", {"a"}, /*open=*/false);
+  stored.properties = {{"region", Value::String("north")}, {"stage", Value::String("new")}};
+  stored.links = {{"company", "C-1"}};
+  stored.tags = {"vip"};
+  Record sent = Rec(ObjectType::kDeal, "D-1", {});
+  sent.properties = {{"stage", Value::String("won")}};
+  sent.tags = {"big"};
+
+  Record r = RecordAsKnown(stored, sent, /*open_given=*/false);
+  EXPECT_EQ(r.properties.at("stage"), Value::String("won"));
+  EXPECT_EQ(r.properties.at("region"), Value::String("north"));
+  EXPECT_EQ(r.links.at("company"), "C-1");
+  EXPECT_EQ(r.tags, (std::vector<std::string>{"big", "vip"}));
+  EXPECT_EQ(r.owners, (std::vector<std::string>{"a"}));
+  EXPECT_FALSE(r.open);
+  EXPECT_TRUE(RecordAsKnown(stored, sent, /*open_given=*/true).open);
+  sent.owners = {"b"};
+  sent.links = {{"company", "C-2"}};
+  r = RecordAsKnown(stored, sent, true);
+  EXPECT_EQ(r.owners, (std::vector<std::string>{"b"}));
+  EXPECT_EQ(r.links.at("company"), "C-2");
+  EXPECT_EQ(RecordAsKnown(std::nullopt, sent, false), sent);
+}
+
+// `rota simulate` decides each line on the record as the lines before left it.
+TEST(RecordAsKnown, SimulationDecidesOnTheRecordAsKnown) {
+  Config c;
+  c.users = {testing::MakeUser("a"), testing::MakeUser("b")};
+  Rule north = testing::MakeRule("north", testing::ToUser("a"));
+  north.conditions.all = {testing::Cond("region", Op::kEq, testing::One("north"))};
+  c.rules = {north};
+  c.settings.default_owners[ObjectType::kLead] = "b";
+  auto ws = testing::BuildOrThrow(c);
+  Record first = testing::MakeRecord("L-1", {{"region", Value::String("north")}});
+  Record second = testing::MakeRecord("L-1", {{"amount", Value::String("5")}});
+  Request r1, r2;
+  r1.record = &first;
+  r2.record = &second;
+  r1.now = r2.now = testing::Monday();
+  MemoryState state;
+  auto steps = Simulate(*ws, state, {r1, r2}, nullptr);
+  ASSERT_EQ(steps.size(), 2u);
+  ASSERT_TRUE(steps[1].decision.ok());
+  EXPECT_EQ(steps[1].decision->owner, "a");  // the region of the first line still holds
+  auto kept = state.FindRecord(ObjectType::kLead, "L-1");
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->properties.size(), 2u);
 }
 
 }  // namespace

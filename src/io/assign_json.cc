@@ -26,6 +26,7 @@ Result<AssignBody> ReadAssignBody(const Json& j) {
     Json rec = j["record"];
     rec.erase("object_type");
     b.record = ReadRecord(rec, "record", p);
+    b.open_given = rec.contains("open");
     if (b.record.id.empty()) p.Add("record.id", "a record needs an id");
   }
   if (type) b.record.object_type = *type;
@@ -62,6 +63,7 @@ Result<AssignBody> ReadAssignBody(const Json& j) {
 core::Request ToRequest(const AssignBody& body, core::Time now) {
   core::Request r;
   r.record = &body.record;
+  r.open_given = body.open_given;
   r.previous = body.previous ? &*body.previous : nullptr;
   r.event = body.event;
   r.target = body.target;

@@ -14,6 +14,7 @@ namespace rota::io {
 
 struct AssignBody {
   core::Record record;  // object_type from the body's "object_type"
+  bool open_given = false;  // the record's "open" was sent (else what rota knows stands)
   core::Event event = core::Event::kCreated;
   std::optional<core::Properties> previous;
   std::optional<core::Target> target;

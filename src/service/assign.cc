@@ -19,26 +19,6 @@ std::string RequestHash(const Json& body) {
   return Sha256Hex(copy.dump());
 }
 
-// The record as rota keeps it after the decision: what the CRM sent, over what rota
-// knew, with the new owner (an unassigned decision leaves the owners as they were).
-core::Record Merge(const core::Record& incoming, const std::optional<core::Record>& known,
-                   const core::Decision& d) {
-  core::Record r = incoming;
-  if (known) {
-    for (const auto& [k, v] : known->properties) r.properties.emplace(k, v);
-    for (const auto& [k, v] : known->links) r.links.emplace(k, v);
-    for (const std::string& t : known->tags) {
-      if (std::find(r.tags.begin(), r.tags.end(), t) == r.tags.end()) r.tags.push_back(t);
-    }
-    if (r.owners.empty()) r.owners = known->owners;
-  }
-  if (d.owner) {
-    r.owners = {*d.owner};
-    if (!d.tag.empty() && std::find(r.tags.begin(), r.tags.end(), d.tag) == r.tags.end()) r.tags.push_back(d.tag);
-  }
-  return r;
-}
-
 // The decision's webhook events, into the outbox of the same transaction.
 Status EmitDecisionEvents(store::Tx& tx, BatchState& batch, const core::Decision& d, const Json& answer,
                           const store::DecisionRow& row, const core::Record& record, core::Time now) {
@@ -226,7 +206,11 @@ Result<Json> Service::DryRun(const std::string& workspace, const PreparedAssign&
   if (!tx.ok()) return tx.status();
   auto ws = snapshots_.Get(**tx, workspace);
   if (!ws.ok()) return ws.status();
-  auto d = core::Decide(**ws, **tx, io::ToRequest(pa.body, pa.now));
+  const core::Record& sent = pa.body.record;
+  core::Record record = core::RecordAsKnown((*tx)->FindRecord(sent.object_type, sent.id), sent, pa.body.open_given);
+  core::Request request = io::ToRequest(pa.body, pa.now);
+  request.record = &record;
+  auto d = core::Decide(**ws, **tx, request);
   if (!d.ok()) return d.status();
   Json j = Answer(*d, pa.body, "", pa.now);
   j["dry_run"] = true;
@@ -264,7 +248,11 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
     batch.workspace = *snapshot;
   }
   const std::shared_ptr<const core::Workspace>* ws = &batch.workspace;
-  auto decided = core::Decide(**ws, tx, io::ToRequest(b, now));
+  // Decided on the record as rota knows it, and kept so.
+  core::Record rec = core::RecordAsKnown(tx.FindRecord(b.record.object_type, b.record.id), b.record, b.open_given);
+  core::Request request = io::ToRequest(b, now);
+  request.record = &rec;
+  auto decided = core::Decide(**ws, tx, request);
   if (!decided.ok()) return decided.status();
   const core::Decision& d = *decided;
   const std::string& id = pa.id;
@@ -279,7 +267,7 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
   for (const core::UnkeyedValue& u : d.changes.unkeyed) {
     if (s = tx.AddUnkeyed(u.distribution, core::Fold(u.value), u.value); !s.ok()) return s;
   }
-  core::Record rec = Merge(b.record, tx.FindRecord(b.record.object_type, b.record.id), d);
+  core::ApplyOwner(d, rec);
   if (s = tx.PutRecord(rec, now.time_since_epoch().count()); !s.ok()) return s;
   for (const core::RelatedChange& rc : d.related) {
     core::Record linked;
@@ -319,7 +307,7 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
   if (!s.ok()) return s;
   if (s = EmitDecisionEvents(tx, batch, d, j, row, rec, now); !s.ok()) return s;
   if (pa.write_back) {
-    if (s = EmitWriteBacks(tx, *pa.write_back, d, b.record, id, now); !s.ok()) return s;
+    if (s = EmitWriteBacks(tx, *pa.write_back, d, rec, id, now); !s.ok()) return s;
   }
   return j;  // committed, with the rest of its group, by GroupCommit
 }

@@ -299,6 +299,54 @@ TEST(ApiRecords, PutGetActivityAndUnassignedQueue) {
   EXPECT_TRUE(a.Get("/v1/unassigned").body["items"].empty());
 }
 
+// SPEC §1: a record is what rota knows of it. A request that leaves out links, properties
+// or `open` is decided, and kept, with what rota knew.
+TEST(ApiRecords, DecisionsUseWhatRotaKnowsOfTheRecord) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedUsers(a, {"u-3", "u-9"});
+  ASSERT_EQ(a.Put("/v1/records/company/C-1", Json{{"owners", {"u-9"}}}).status, 200);
+  ASSERT_EQ(a.Put("/v1/records/deal/D-1", Json{{"links", {{"company", "C-1"}}}, {"properties", {{"region", "north"}}},
+                                            {"open", false}}).status, 200);
+  Json rule = Rule("r-north", {{"type", "user"}, {"user", "u-3"}}, "deal", Json::array({"created"}),
+                   Json::array({{{"field", "region"}, {"op", "eq"}, {"value", "north"}}}));
+  rule["actions"] = {{"apply_to_related", {"company"}}, {"related_mode", "replace"}};
+  ASSERT_EQ(a.Post("/v1/rules", rule).status, 201);
+  ASSERT_EQ(a.Post("/v1/rules", Rule("r-company", {{"type", "related_owner"}, {"relation", "company"}}, "deal",
+                                     Json::array({"updated"}))).status, 201);
+
+  // Only the id and another property: the stored region matches the rule, the stored link
+  // gets the owner.
+  Json body = {{"object_type", "deal"}, {"event", "created"}, {"record", {{"id", "D-1"}, {"properties", {{"amount", 5}}}}}};
+  Reply r = a.Post("/v1/assign", body);
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["rule"], "r-north") << r.raw;
+  EXPECT_EQ(r.body["owner"], "u-3");
+  ASSERT_EQ(r.body["related"].size(), 1u) << r.raw;
+  EXPECT_EQ(r.body["related"][0]["id"], "C-1");
+  EXPECT_EQ(a.Get("/v1/records/company/C-1").body["owners"], Json::array({"u-3"}));
+  Reply deal = a.Get("/v1/records/deal/D-1");
+  EXPECT_EQ(deal.body["open"], false) << deal.raw;  // left out: as it was
+  EXPECT_EQ(deal.body["properties"]["region"], "north");
+  EXPECT_EQ(deal.body["properties"]["amount"], 5);
+
+  // related_owner follows the stored link too; a sent `open` is kept.
+  body["event"] = "updated";
+  body["record"]["open"] = true;
+  r = a.Post("/v1/assign", body);
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["rule"], "r-company") << r.raw;
+  EXPECT_EQ(r.body["owner"], "u-3");
+  EXPECT_EQ(a.Get("/v1/records/deal/D-1").body["open"], true);
+
+  // A dry run decides on the same record.
+  body["event"] = "created";
+  body["dry_run"] = true;
+  r = a.Post("/v1/assign", body);
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["rule"], "r-north") << r.raw;
+}
+
 TEST(ApiHistory, FiltersPaginationAndCsv) {
   RotaServer s;
   As a{s, s.admin_key()};
