@@ -127,8 +127,11 @@ Result<Json> Service::ImportKeys(const std::string& ws, const std::string& id, c
       } else if (rest == ".owners") {
         // The sum of a value with a bad row is not known: that row's problem says why.
         if (!group.complete) continue;
-        problems.push_back({io::RowPath(group.all_rows.front()),
-                            p.message + " for the value \"" + group.value + "\" (" + RowList(group.all_rows) + ")"});
+        // Each of the value's rows is bad (SPEC §8: every row's error listed).
+        for (int row : group.all_rows) {
+          problems.push_back({io::RowPath(row), p.message + " for the value \"" + group.value + "\" (" +
+                                                    RowList(group.all_rows) + ")"});
+        }
       } else {
         problems.push_back({io::RowPath(group.all_rows.front()), p.message});
       }
