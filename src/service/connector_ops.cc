@@ -190,9 +190,9 @@ Result<Json> Service::ConnectorDeliveries(const std::string& ws, const std::stri
   auto row = (*tx)->FindConnector(id);
   if (!row.ok()) return row.status();
   if (!*row) return Status::NotFound("unknown connector \"" + id + "\"");
-  auto rows = (*tx)->ConnectorDeliveries(id, *before, page.limit);
+  auto rows = (*tx)->ConnectorDeliveries(id, *before, page.limit + 1);
   if (!rows.ok()) return rows.status();
-  return DeliveryPage(*rows, page);
+  return DeliveryPage(std::move(rows).value(), page);
 }
 
 Result<Json> Service::SyncUsers(const std::string& ws, const std::string& id) {

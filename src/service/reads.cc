@@ -90,7 +90,7 @@ Result<Json> Service::History(const std::string& ws, const HistoryQuery& q, std:
   store::HistoryFilter f;
   auto limit = Limit(q.page);
   if (!limit.ok()) return limit.status();
-  f.limit = *limit;
+  f.limit = *limit + 1;  // one more than the page: whether another page follows
   const date::time_zone* tz = nullptr;
   if (q.period) {
     auto w = Current(ws);
@@ -118,6 +118,8 @@ Result<Json> Service::History(const std::string& ws, const HistoryQuery& q, std:
   if (!tx.ok()) return tx.status();
   auto rows = (*tx)->History(f);
   if (!rows.ok()) return rows.status();
+  const bool more = rows->size() > static_cast<size_t>(*limit);
+  if (more) rows->pop_back();
   Json items = Json::array();
   for (const store::DecisionRow& d : *rows) {
     Json j = Json::parse(d.body, nullptr, false);
@@ -129,9 +131,7 @@ Result<Json> Service::History(const std::string& ws, const HistoryQuery& q, std:
     j["event"] = d.event;
     items.push_back(std::move(j));
   }
-  Json next = rows->size() == static_cast<size_t>(f.limit) && !rows->empty()
-                  ? Json(std::to_string(rows->back().seq))
-                  : Json(nullptr);
+  Json next = more ? Json(std::to_string(rows->back().seq)) : Json(nullptr);
   if (out != nullptr) *out = std::move(rows).value();
   return Json{{"items", items}, {"next_cursor", next}};
 }
@@ -146,8 +146,10 @@ Result<Json> Service::Unassigned(const std::string& ws, const std::optional<std:
   auto tx = store_.BeginRead(ws);
   if (!tx.ok()) return tx.status();
   auto rows = (*tx)->ListUnassigned(object_type, page.cursor.empty() ? std::nullopt : std::optional(page.cursor),
-                                    *limit);
+                                    *limit + 1);  // one more: whether another page follows
   if (!rows.ok()) return rows.status();
+  const bool more = rows->size() > static_cast<size_t>(*limit);
+  if (more) rows->pop_back();
   Json items = Json::array();
   for (const store::UnassignedRow& u : *rows) {
     items.push_back({{"object_type", u.object_type},
@@ -156,7 +158,7 @@ Result<Json> Service::Unassigned(const std::string& ws, const std::optional<std:
                      {"decision_id", u.decision_id},
                      {"at", AtText(u.at)}});
   }
-  Json next = rows->size() == static_cast<size_t>(*limit) ? Json(rows->back().decision_id) : Json(nullptr);
+  Json next = more ? Json(rows->back().decision_id) : Json(nullptr);
   return Json{{"items", items}, {"next_cursor", next}};
 }
 

@@ -40,10 +40,13 @@ Result<std::optional<int64_t>> SeqCursor(const Page& page) {
   return std::optional<int64_t>(std::stoll(page.cursor));
 }
 
-Json DeliveryPage(const std::vector<store::DeliveryRow>& rows, const Page& page) {
+// `rows` holds one more than the page when another page follows.
+Json DeliveryPage(std::vector<store::DeliveryRow> rows, const Page& page) {
+  const bool more = rows.size() > static_cast<size_t>(page.limit);
+  if (more) rows.pop_back();
   Json items = Json::array();
   for (const auto& d : rows) items.push_back(DeliveryJson(d));
-  Json next = rows.size() == static_cast<size_t>(page.limit) ? Json(std::to_string(rows.back().seq)) : Json(nullptr);
+  Json next = more ? Json(std::to_string(rows.back().seq)) : Json(nullptr);
   return Json{{"items", items}, {"next_cursor", next}};
 }
 
@@ -123,9 +126,9 @@ Result<Json> Service::ListDeliveries(const std::string& ws, const std::string& w
   if (!exists.ok()) return exists.status();
   auto tx = store_.BeginRead(ws);
   if (!tx.ok()) return tx.status();
-  auto rows = (*tx)->Deliveries(webhook, *before, page.limit);
+  auto rows = (*tx)->Deliveries(webhook, *before, page.limit + 1);
   if (!rows.ok()) return rows.status();
-  return DeliveryPage(*rows, page);
+  return DeliveryPage(std::move(rows).value(), page);
 }
 
 Result<Json> Service::RetryDelivery(const std::string& ws, const std::string& webhook, const std::string& delivery) {

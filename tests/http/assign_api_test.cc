@@ -285,6 +285,9 @@ TEST(ApiRecords, PutGetActivityAndUnassignedQueue) {
   ASSERT_EQ(p2.status, 200) << p2.raw;
   ASSERT_EQ(p2.body["items"].size(), 1u);
   EXPECT_NE(p2.body["items"][0]["record_id"], p1.body["items"][0]["record_id"]);
+  const size_t queued = a.Get("/v1/unassigned").body["items"].size();
+  EXPECT_TRUE(a.Get("/v1/unassigned?limit=" + std::to_string(queued)).body["next_cursor"].is_null());
+  EXPECT_TRUE(a.Get("/v1/unassigned?limit=" + std::to_string(queued - 1)).body["next_cursor"].is_string());
 
   // Putting the record without owners keeps it queued; with owners it leaves.
   ASSERT_EQ(a.Put("/v1/records/lead/L-1", {{"properties", {{"x", 1}}}}).status, 200);
@@ -421,6 +424,15 @@ TEST(ApiHistory, FiltersPaginationAndCsv) {
   std::vector<std::string> expected;
   for (const Json& d : all.body["items"]) expected.push_back(d["decision_id"]);
   EXPECT_EQ(seen, expected);
+  // A last page that is exactly full says so: no cursor to an empty page.
+  const std::string n = std::to_string(expected.size());
+  Reply exact = a.Get("/v1/history?limit=" + n);
+  ASSERT_EQ(exact.body["items"].size(), expected.size());
+  EXPECT_TRUE(exact.body["next_cursor"].is_null()) << exact.raw.substr(0, 200);
+  Reply exact_csv = a.Get("/v1/history?limit=" + n, {{"Accept", "text/csv"}});
+  EXPECT_EQ(exact_csv.headers.count("Next-Cursor"), 0u);
+  Reply short_by_one = a.Get("/v1/history?limit=" + std::to_string(expected.size() - 1));
+  EXPECT_TRUE(short_by_one.body["next_cursor"].is_string());
   // Filters and pages together.
   Reply f1 = a.Get("/v1/history?object_type=deal&limit=4");
   ASSERT_EQ(f1.body["items"].size(), 4u);
