@@ -16,13 +16,29 @@ int64_t MemoryState::PoolPointer(const std::string& pool) const {
 std::vector<int64_t> MemoryState::KeyCredits(const std::string& distribution,
                                              const std::string& folded_value,
                                              const std::vector<std::string>& users) const {
-  std::vector<int64_t> out =
-      base_ ? base_->KeyCredits(distribution, folded_value, users) : std::vector<int64_t>(users.size(), 0);
+  const bool reset = reset_distributions_.count(distribution) || reset_values_.count({distribution, folded_value});
+  std::vector<int64_t> out = base_ && !reset ? base_->KeyCredits(distribution, folded_value, users)
+                                             : std::vector<int64_t>(users.size(), 0);
   for (size_t i = 0; i < users.size(); ++i) {
     auto it = credits_.find({distribution, folded_value, users[i]});
     if (it != credits_.end()) out[i] = it->second;
   }
   return out;
+}
+
+void MemoryState::SetPoolPointer(const std::string& pool, int64_t position) { pointers_[pool] = position; }
+
+void MemoryState::ResetKey(const std::string& distribution, const std::optional<std::string>& folded_value) {
+  auto matches = [&](const KeyId& k) {
+    return std::get<0>(k) == distribution && (!folded_value || std::get<1>(k) == *folded_value);
+  };
+  std::erase_if(credits_, [&](const auto& e) { return matches(e.first); });
+  std::erase_if(key_assigned_, [&](const auto& e) { return matches(e.first); });
+  if (folded_value) {
+    reset_values_.insert({distribution, *folded_value});
+  } else {
+    reset_distributions_.insert(distribution);
+  }
 }
 
 int64_t MemoryState::AssignedSince(const std::string& user, Time since) const {

@@ -72,6 +72,12 @@ class MemoryState final : public StateView {
   // owners when the decision gave one), the related records, and the per-day count.
   void Apply(const Decision& decision, Record record, Time at);
 
+  // What a configuration change does to rotation state (service/reconcile.h), here
+  // whatever the base holds, for a simulation over a draft: a pool's pointer set, or a
+  // key's credits and counters reset (every value's when `folded_value` is nullopt).
+  void SetPoolPointer(const std::string& pool, int64_t position);
+  void ResetKey(const std::string& distribution, const std::optional<std::string>& folded_value);
+
   // Key counters: how many records each user got from the key of (distribution, value).
   int64_t KeyAssigned(const std::string& distribution, const std::string& folded_value,
                       const std::string& user) const;
@@ -85,6 +91,8 @@ class MemoryState final : public StateView {
   std::map<std::string, std::vector<Time>> assigned_at_;
   std::map<std::pair<ObjectType, std::string>, Record> records_;
   std::set<std::pair<std::string, std::string>> unkeyed_;  // (distribution, value)
+  std::set<std::string> reset_distributions_;                     // the base's credits no longer count
+  std::set<std::pair<std::string, std::string>> reset_values_;   // (distribution, value), likewise
   const StateView* base_;
   // The base's version of each record this state shadows (nullopt: the base had none).
   std::map<std::pair<ObjectType, std::string>, std::optional<Record>> shadowed_;

@@ -160,7 +160,8 @@ Result<std::shared_ptr<const core::Workspace>> Service::Mutate(const std::string
     core::Config after = *before;
     Status s = change(after, tx);
     if (!s.ok()) return s;
-    auto diff = Reconcile(*before, after, &tx);
+    TxRotation rotation(tx);
+    auto diff = Reconcile(*before, after, &rotation);
     if (!diff.ok()) return diff.status();
     if (changes != nullptr) *changes = std::move(diff).value();
     auto built = core::Workspace::Build(after);

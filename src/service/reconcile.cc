@@ -32,10 +32,14 @@ void Diff(const char* kind, const std::vector<T>& before, const std::vector<T>& 
   }
 }
 
-// New join positions for `pool` given what it was: members that kept their relative
-// order keep their positions and newcomers at the end join after everyone (and after
-// the pointer); any other reorder numbers the members afresh after the pointer.
-void Reposition(const core::Pool& old, int64_t pointer, core::Pool& pool) {
+// New join positions for `pool` given what it was, and the pool's new pointer when it
+// moves. Members that kept their relative order keep their positions, and newcomers at
+// the end join after everyone (and after the pointer). Any other reorder numbers the
+// members afresh, in the new order, after the pointer, and moves the pointer so that
+// serving goes on from where it was (SPEC §5.1: nobody is served twice in a row while
+// another waits): to the member served last, or, when that one left, to just before the
+// first member whose turn was still to come.
+std::optional<int64_t> Reposition(const core::Pool& old, int64_t pointer, core::Pool& pool) {
   std::map<std::string, int64_t> old_pos;
   int64_t top = pointer;
   for (const auto& m : old.members) {
@@ -55,21 +59,32 @@ void Reposition(const core::Pool& old, int64_t pointer, core::Pool& pool) {
     last = it->second;
   }
   int64_t next = top;
+  std::map<std::string, int64_t> new_pos;
   for (auto& m : pool.members) {
     auto it = old_pos.find(m.user);
-    if (keeps_order && it != old_pos.end()) {
-      m.position = it->second;
-    } else {
-      m.position = ++next;
-    }
+    m.position = keeps_order && it != old_pos.end() ? it->second : ++next;
+    new_pos[m.user] = m.position;
   }
+  if (keeps_order || pointer == 0) return std::nullopt;  // nobody served yet: from the start
+  // The old members in the order their turns were to come after the pointer; the one
+  // served last (at the pointer) comes last.
+  std::vector<std::pair<int64_t, std::string>> to_come;
+  for (const auto& m : old.members) to_come.emplace_back(m.position > pointer ? m.position : m.position + top, m.user);
+  std::sort(to_come.begin(), to_come.end());
+  if (!to_come.empty() && old_pos[to_come.back().second] == pointer && new_pos.count(to_come.back().second)) {
+    return new_pos[to_come.back().second];
+  }
+  for (const auto& [turn, user] : to_come) {
+    if (auto it = new_pos.find(user); it != new_pos.end()) return it->second - 1;
+  }
+  return top;  // none of the old members stayed: the new order from its start
 }
 
 bool SameOwners(const core::DistributionKey& a, const core::DistributionKey& b) { return a.owners == b.owners; }
 
 }  // namespace
 
-Result<std::vector<Change>> Reconcile(const core::Config& before, core::Config& after, store::Tx* tx) {
+Result<std::vector<Change>> Reconcile(const core::Config& before, core::Config& after, RotationState* tx) {
   std::vector<Change> changes;
   Status s;
   auto old_pools = ById(before.pools);
@@ -77,7 +92,8 @@ Result<std::vector<Change>> Reconcile(const core::Config& before, core::Config& 
     auto it = old_pools.find(pool.id);
     if (it == old_pools.end()) continue;
     int64_t pointer = tx ? tx->PoolPointer(pool.id) : 0;
-    Reposition(*it->second, pointer, pool);
+    std::optional<int64_t> moved = Reposition(*it->second, pointer, pool);
+    if (moved && tx && !(s = tx->SetPoolPointer(pool.id, *moved)).ok()) return s;
   }
   auto new_pools = ById(after.pools);
   for (const auto& [id, pool] : old_pools) {

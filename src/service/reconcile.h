@@ -5,10 +5,12 @@
 // distributions lose their state.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/model.h"
+#include "core/state.h"
 #include "store/store.h"
 
 namespace rota::service {
@@ -20,8 +22,61 @@ struct Change {
   std::string change;
 };
 
-// Fixes `after`'s pool positions against `before` and, unless `tx` is null, writes the
-// state changes. Returns what changed.
-Result<std::vector<Change>> Reconcile(const core::Config& before, core::Config& after, store::Tx* tx);
+// The rotation state Reconcile reads and resets: the store's (TxRotation) or a
+// simulation's in memory (core::MemoryState over the store, for a draft).
+class RotationState {
+ public:
+  virtual ~RotationState() = default;
+  virtual int64_t PoolPointer(const std::string& pool) = 0;
+  virtual Status SetPoolPointer(const std::string& pool, int64_t position) = 0;
+  virtual Status DeletePoolState(const std::string& pool) = 0;
+  virtual Status ResetKeyState(const std::string& distribution, const std::optional<std::string>& folded_value) = 0;
+  virtual Status RemoveUnkeyed(const std::string& distribution, const std::optional<std::string>& folded_value) = 0;
+};
+
+class TxRotation final : public RotationState {
+ public:
+  explicit TxRotation(store::Tx& tx) : tx_(tx) {}
+  int64_t PoolPointer(const std::string& pool) override { return tx_.PoolPointer(pool); }
+  Status SetPoolPointer(const std::string& pool, int64_t position) override {
+    return tx_.SetPoolPointer(pool, position);
+  }
+  Status DeletePoolState(const std::string& pool) override { return tx_.DeletePoolState(pool); }
+  Status ResetKeyState(const std::string& d, const std::optional<std::string>& v) override {
+    return tx_.ResetKeyState(d, v);
+  }
+  Status RemoveUnkeyed(const std::string& d, const std::optional<std::string>& v) override {
+    return tx_.RemoveUnkeyed(d, v);
+  }
+
+ private:
+  store::Tx& tx_;
+};
+
+class MemoryRotation final : public RotationState {
+ public:
+  explicit MemoryRotation(core::MemoryState& state) : state_(state) {}
+  int64_t PoolPointer(const std::string& pool) override { return state_.PoolPointer(pool); }
+  Status SetPoolPointer(const std::string& pool, int64_t position) override {
+    state_.SetPoolPointer(pool, position);
+    return Status::Ok();
+  }
+  Status DeletePoolState(const std::string& pool) override {
+    state_.SetPoolPointer(pool, 0);
+    return Status::Ok();
+  }
+  Status ResetKeyState(const std::string& d, const std::optional<std::string>& v) override {
+    state_.ResetKey(d, v);
+    return Status::Ok();
+  }
+  Status RemoveUnkeyed(const std::string&, const std::optional<std::string>&) override { return Status::Ok(); }
+
+ private:
+  core::MemoryState& state_;
+};
+
+// Fixes `after`'s pool positions against `before` and, unless `state` is null, resets
+// the rotation state the change ends. Returns what changed.
+Result<std::vector<Change>> Reconcile(const core::Config& before, core::Config& after, RotationState* state);
 
 }  // namespace rota::service

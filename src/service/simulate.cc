@@ -4,6 +4,7 @@
 
 #include "io/assign_json.h"
 #include "io/config_json.h"
+#include "service/reconcile.h"
 #include "service/service.h"
 
 namespace rota::service {
@@ -34,6 +35,7 @@ Result<Json> Service::Simulate(const std::string& ws, const Json& body) {
 
   auto tx = store_.BeginRead(ws);
   if (!tx.ok()) return tx.status();
+  core::MemoryState state(tx->get());
   std::shared_ptr<const core::Workspace> workspace;
   if (body.contains("config") && !body["config"].is_null()) {
     auto draft = io::ReadConfig(body["config"]);
@@ -42,6 +44,13 @@ Result<Json> Service::Simulate(const std::string& ws, const Json& body) {
       for (const Problem& p : draft.status().details()) out.push_back({"config." + p.path, p.message});
       return Status::Invalid(std::move(out));
     }
+    // The draft as applying it would leave the rotation: pools keep their positions, a
+    // changed key starts afresh (SPEC §5.2), as PUT /v1/config does (reconcile.h).
+    auto current = snapshots_.Get(**tx, ws);
+    if (!current.ok()) return current.status();
+    MemoryRotation rotation(state);
+    auto reconciled = Reconcile((*current)->config(), *draft, &rotation);
+    if (!reconciled.ok()) return reconciled.status();
     auto built = core::Workspace::Build(std::move(draft).value());
     if (!built.ok()) return built.status();
     workspace = *built;
@@ -51,7 +60,6 @@ Result<Json> Service::Simulate(const std::string& ws, const Json& body) {
     workspace = *current;
   }
 
-  core::MemoryState state(tx->get());
   const core::Time now = clock_.Now();
   std::vector<core::Request> requests;
   for (const io::AssignBody& b : bodies) requests.push_back(io::ToRequest(b, b.at ? *b.at : now));

@@ -188,6 +188,38 @@ TEST(ApiPools, CrudMembersAndNext) {
   EXPECT_TRUE(IsError(a.Delete("/v1/pools/p"), 404));
 }
 
+// SPEC §5.1: a pool whose order changes goes on from where it was, in the new order;
+// nobody is served twice in a row while another member waits.
+TEST(ApiPools, AReorderGoesOnAfterTheMemberServedLast) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedRoundRobin(a);  // pool p: A, B, C
+  EXPECT_EQ(AssignOwner(a, "D-1"), "A");
+  Reply p = a.Patch("/v1/pools/p", {{"members", {"A", "C", "B"}}});
+  ASSERT_EQ(p.status, 200) << p.raw;
+  EXPECT_EQ(p.body["next"], "C") << p.raw;
+  std::vector<std::string> got;
+  for (int i = 2; i <= 5; ++i) got.push_back(AssignOwner(a, "D-" + std::to_string(i)));
+  EXPECT_EQ(got, (std::vector<std::string>{"C", "B", "A", "C"}));
+
+  // A member put in the middle: after C (served last) the new order goes on with A.
+  ASSERT_EQ(a.Post("/v1/users", User("Z")).status, 201);
+  p = a.Patch("/v1/pools/p", {{"members", {"A", "Z", "C", "B"}}});
+  ASSERT_EQ(p.status, 200) << p.raw;
+  EXPECT_EQ(p.body["next"], "B") << p.raw;
+  got.clear();
+  for (int i = 6; i <= 10; ++i) got.push_back(AssignOwner(a, "D-" + std::to_string(i)));
+  EXPECT_EQ(got, (std::vector<std::string>{"B", "A", "Z", "C", "B"}));
+
+  // The member served last leaves in the same change: the one whose turn was next goes on.
+  p = a.Patch("/v1/pools/p", {{"members", {"Z", "A", "C"}}});  // B served last, A was next
+  ASSERT_EQ(p.status, 200) << p.raw;
+  EXPECT_EQ(p.body["next"], "A") << p.raw;
+  EXPECT_EQ(AssignOwner(a, "D-11"), "A");
+  EXPECT_EQ(AssignOwner(a, "D-12"), "C");
+  EXPECT_EQ(AssignOwner(a, "D-13"), "Z");
+}
+
 TEST(ApiRules, CrudPriorityAndErrors) {
   RotaServer s;
   As a{s, s.admin_key()};

@@ -295,6 +295,47 @@ TEST(AfterDecision, UnassignedQueueFillsAndEmpties) {
   EXPECT_TRUE(server.Call("GET", "/v1/unassigned", key).body["items"].empty());
 }
 
+// A draft is simulated as applying it would leave the rotation: a changed key starts
+// afresh (SPEC §5.2), a reordered pool goes on after the member served last (§5.1).
+TEST(SimulateEndpoint, ADraftStartsFromTheStateApplyingItWouldLeave) {
+  RotaServer server;
+  const std::string key = server.admin_key();
+  Json config = Json::parse(R"({
+    "users": [{"id": "a"}, {"id": "b"}, {"id": "c"}],
+    "pools": [{"id": "p", "object_type": "lead", "members": ["a", "b", "c"]}],
+    "distributions": [{"id": "d", "object_type": "task", "property": "zone",
+                       "keys": [{"value": "Z", "owners": [{"user": "a", "percent": 50}, {"user": "b", "percent": 30},
+                                                          {"user": "c", "percent": 20}]}]}],
+    "rules": [{"id": "r", "object_type": "lead", "events": ["created"],
+               "conditions": {"all": [{"field": "source", "op": "is_not_empty"}]}, "assign": {"type": "pool", "pool": "p"}},
+              {"id": "t", "object_type": "task", "events": ["created"],
+               "conditions": {"all": [{"field": "zone", "op": "is_not_empty"}]},
+               "assign": {"type": "distribution", "distribution": "d"}}]
+  })");
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, config).status, 200);
+  auto task = [](const std::string& id) {
+    return Json{{"object_type", "task"}, {"event", "created"}, {"record", {{"id", id}, {"properties", {{"zone", "Z"}}}}}};
+  };
+  ASSERT_EQ(server.Call("POST", "/v1/assign", key, task("T-0")).body["owner"], "a");
+  ASSERT_EQ(server.Call("POST", "/v1/assign", key, Lead("L-0")).body["owner"], "a");
+
+  Json draft = config;
+  draft["distributions"][0]["keys"][0]["owners"] = Json::parse(R"([{"user": "a", "percent": 50}, {"user": "b", "percent": 50}])");
+  draft["pools"][0]["members"] = {"a", "c", "b"};
+  Json records = Json::array({task("T-1"), task("T-2"), task("T-3"), task("T-4"), Lead("L-1"), Lead("L-2")});
+  Reply sim = server.Call("POST", "/v1/simulate", key, {{"config", draft}, {"records", records}});
+  ASSERT_EQ(sim.status, 200) << sim.raw;
+  std::vector<std::string> simulated;
+  for (const Json& d : sim.body["decisions"]) simulated.push_back(d["owner"]);
+  EXPECT_EQ(simulated, (std::vector<std::string>{"a", "b", "a", "b", "c", "b"}));
+
+  // Applying the draft and deciding for real gives the same owners.
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, draft).status, 200);
+  std::vector<std::string> real;
+  for (const Json& r : records) real.push_back(server.Call("POST", "/v1/assign", key, r).body["owner"]);
+  EXPECT_EQ(real, simulated);
+}
+
 }  // namespace
 }  // namespace rota::testing
 
