@@ -236,7 +236,10 @@ void Server::Install() {
   auto add = [this, &s, &svc, limit, patterns](const std::string& method, const std::string& path, Access access,
                                                Handler h, bool body_required = true) {
     routes_.push_back({method, path});
-    std::string pattern = std::regex_replace(path, std::regex(R"(\{[a-z_]+\})"), "([^/]+)");
+    // A key's {value} ends its path and may hold "/" ("N/A", sent as N%2FA): httplib
+    // decodes the path before matching it.
+    std::string pattern = std::regex_replace(path, std::regex(R"(\{value\}$)"), "(.+)");
+    pattern = std::regex_replace(pattern, std::regex(R"(\{[a-z_]+\})"), "([^/]+)");
     patterns->emplace_back(method, std::regex(pattern));
     const std::string route = method + " " + path;
     auto wrapped = [&svc, access, h, route, method, body_required, limit](

@@ -400,6 +400,13 @@ TEST(ApiDistributions, KeysCountersAndRedistribution) {
   EXPECT_EQ(k.body["keys"][0]["value"], "Köln");
   EXPECT_TRUE(k.body["unkeyed_values"].empty()) << k.raw;
   EXPECT_EQ(k.body["keys"][0]["owners"][0]["assigned"], 0);
+  // A value with a "/" in it, encoded: set, then deleted.
+  Reply slash = a.Put("/v1/distributions/d/keys/N%2FA", {{"owners", {{{"user", "A"}, {"percent", 100}}}}});
+  ASSERT_EQ(slash.status, 200) << slash.raw;
+  ASSERT_EQ(slash.body["keys"].size(), 2u) << slash.raw;
+  EXPECT_EQ(slash.body["keys"][1]["value"], "N/A");
+  EXPECT_EQ(a.Delete("/v1/distributions/d/keys/N%2FA").status, 204);
+  EXPECT_EQ(a.Get("/v1/distributions/d").body["keys"].size(), 1u);
 
   // Errors: percents, unknown user, unknown distribution; nothing stored.
   Reply pct = a.Put("/v1/distributions/d/keys/Bonn", {{"owners", {{{"user", "A"}, {"percent", 60}}, {{"user", "B"}, {"percent", 30}}}}});
