@@ -56,7 +56,7 @@ core::WorkingHours ReadWorkingHours(const Json& j, const std::string& path, Prob
       continue;
     }
     const Json& v = it.value();
-    if (v.is_null()) continue;
+    if (v.is_null() || (v.is_array() && v.empty())) continue;  // no hours that day
     if (v.is_array() && !v.empty() && v[0].is_array()) {  // several intervals
       for (size_t i = 0; i < v.size(); ++i) {
         if (auto iv = ReadInterval(v[i], Index(dp, i), p)) wh.days[day].push_back(*iv);

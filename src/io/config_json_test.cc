@@ -83,7 +83,7 @@ Json Rich() {
        "out_of_office": [{"from": "2026-12-24T00:00:00Z", "to": "2027-01-02T00:00:00Z"}],
        "working_hours": {"tz": "Europe/Warsaw",
                          "days": {"mon": ["09:00", "17:00"], "tue": [["08:00", "12:00"], ["13:00", "24:00"]],
-                                  "sat": ["00:00", "24:00"]}},
+                                  "sat": ["00:00", "24:00"], "sun": [], "wed": null}},
        "caps": {"per_day": 20, "max_open": 5}},
       {"id": "u-2", "name": "Ben", "active": false, "caps": {"per_day": 0}},
       {"id": "u-3", "name": "Cleo", "email": "cleo@example.com"},
@@ -171,7 +171,8 @@ TEST(ConfigJsonTest, RichDocumentReads) {
   EXPECT_EQ(anna.working_hours->days[1], (std::vector<std::pair<int, int>>{{540, 1020}}));
   EXPECT_EQ(anna.working_hours->days[2], (std::vector<std::pair<int, int>>{{480, 720}, {780, 1440}}));
   EXPECT_EQ(anna.working_hours->days[6], (std::vector<std::pair<int, int>>{{0, 1440}}));
-  EXPECT_TRUE(anna.working_hours->days[0].empty());
+  EXPECT_TRUE(anna.working_hours->days[0].empty());  // "sun": [] — no hours that day
+  EXPECT_TRUE(anna.working_hours->days[3].empty());  // "wed": null
   EXPECT_EQ(anna.caps.per_day, 20);
   EXPECT_EQ(anna.caps.max_open, 5);
   EXPECT_FALSE(c->users[1].active);
