@@ -12,10 +12,15 @@ namespace {
 
 int64_t Unix(core::Time t) { return t.time_since_epoch().count(); }
 
-// The body without its idempotency key, hashed: the same key must come with the same body.
+// The body without its idempotency key, hashed: the same key must come with the same
+// request. Keys are sorted, and the switches that are off by default count the same sent
+// as false or left out, so that a retry spelling out a default is the same request.
 std::string RequestHash(const Json& body) {
   Json copy = body;
   copy.erase("idempotency_key");
+  for (const char* off : {"explain", "dry_run"}) {
+    if (auto it = copy.find(off); it != copy.end() && *it == false) copy.erase(it);
+  }
   return Sha256Hex(copy.dump());
 }
 

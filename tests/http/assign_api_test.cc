@@ -135,6 +135,13 @@ TEST(ApiAssign, IdempotencyByBodyAndHeader) {
   ASSERT_EQ(header.status, 200) << header.raw;
   EXPECT_EQ(header.body["decision_id"], first.body["decision_id"]);
   EXPECT_EQ(header.body["owner"], "A");
+  // A retry that spells out the defaults is the same request.
+  Json spelled = body;
+  spelled["explain"] = false;
+  spelled["dry_run"] = false;
+  Reply retry = a.Post("/v1/assign", spelled);
+  ASSERT_EQ(retry.status, 200) << retry.raw;
+  EXPECT_EQ(retry.body["decision_id"], first.body["decision_id"]);
   EXPECT_EQ(a.Get("/v1/pools/p").body["next"], "B");
   EXPECT_EQ(HistoryCount(a), 1u);
 
