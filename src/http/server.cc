@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <chrono>
 #include <cstring>
 #include <regex>
@@ -123,19 +124,26 @@ std::string Bearer(const httplib::Request& req) {
 
 // The request's body, read through httplib's content reader so that the size limit holds
 // however the body is framed: httplib checks a Content-Length against it, but reads a
-// chunked body whole. A body over the limit is read to its end and dropped, so that the
-// connection stays in step for the next request.
-Status ReadBody(const httplib::ContentReader& reader, httplib::Response& res, size_t limit, std::string* out) {
-  bool over = false;
-  bool read = reader([&](const char* data, size_t n) {
-    if (!over && out->size() + n > limit) {
-      over = true;
-      std::string().swap(*out);
-    }
-    if (!over) out->append(data, n);
+// chunked body whole. A body a little over the limit is read to its end and dropped, so
+// that the connection stays in step for the next request; one far over it (a stream that
+// may never end) is cut off, and the connection closes after the 413. A multipart body
+// is read part by part (its parts' contents, which no JSON route accepts).
+Status ReadBody(const httplib::Request& req, const httplib::ContentReader& reader, httplib::Response& res,
+                size_t limit, std::string* out) {
+  const size_t drain = limit > SIZE_MAX / 4 ? SIZE_MAX : limit * 4;
+  size_t seen = 0;
+  auto take = [&](const char* data, size_t n) {
+    seen += n;
+    if (seen > drain) return false;
+    if (seen <= limit) out->append(data, n);
     return true;
-  });
-  if (over || (!read && res.status == 413)) {
+  };
+  bool read = req.is_multipart_form_data()
+                  ? reader([](const httplib::MultipartFormData&) { return true; }, take)
+                  : reader(take);
+  if (seen > limit || (!read && res.status == 413)) {
+    std::string().swap(*out);
+    if (seen > drain) res.set_header("Connection", "close");
     return Status(Code::kTooLarge, "body_too_large", "the request body is over the size limit");
   }
   if (!read) return Status::Malformed("the request body could not be read");
@@ -247,7 +255,7 @@ void Server::Install() {
       Ctx ctx{req, res, {}, {}, nullptr};
       auto finish = [&](int status) { svc.metrics().Request(route, status); };
       if (reader != nullptr) {
-        Status read = ReadBody(*reader, res, limit, &ctx.raw);
+        Status read = ReadBody(req, *reader, res, limit, &ctx.raw);
         if (!read.ok()) {
           SendError(res, read);
           return finish(res.status);
@@ -549,7 +557,7 @@ void Server::Install() {
   auto unrouted_with_body = [unrouted, limit](const httplib::Request& req, httplib::Response& res,
                                               const httplib::ContentReader& reader) {
     std::string ignored;
-    Status read = ReadBody(reader, res, limit, &ignored);
+    Status read = ReadBody(req, reader, res, limit, &ignored);
     if (!read.ok()) return SendError(res, read);
     unrouted(req, res);
   };

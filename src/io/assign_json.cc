@@ -26,7 +26,7 @@ Result<AssignBody> ReadAssignBody(const Json& j) {
     Json rec = j["record"];
     rec.erase("object_type");
     b.record = ReadRecord(rec, "record", p);
-    b.open_given = rec.contains("open");
+    b.open_given = rec.contains("open") && !rec["open"].is_null();  // null: as left out
     if (b.record.id.empty()) p.Add("record.id", "a record needs an id");
   }
   if (type) b.record.object_type = *type;

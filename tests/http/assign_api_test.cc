@@ -339,6 +339,11 @@ TEST(ApiRecords, DecisionsUseWhatRotaKnowsOfTheRecord) {
   EXPECT_EQ(deal.body["open"], false) << deal.raw;  // left out: as it was
   EXPECT_EQ(deal.body["properties"]["region"], "north");
   EXPECT_EQ(deal.body["properties"]["amount"], 5);
+  // "open": null is as left out.
+  Json with_null = body;
+  with_null["record"]["open"] = nullptr;
+  ASSERT_EQ(a.Post("/v1/assign", with_null).status, 200);
+  EXPECT_EQ(a.Get("/v1/records/deal/D-1").body["open"], false);
 
   // related_owner follows the stored link too; a sent `open` is kept.
   body["event"] = "updated";
@@ -543,6 +548,15 @@ TEST(ApiTransport, ChunkedBodiesAreHeldToTheLimit) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body.substr(0, 300);
   EXPECT_EQ(HistoryCount(a), 1u);
+
+  // A multipart body is no JSON: 400, and the connection goes on.
+  r = c->Post("/v1/assign", auth, "--XB\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nhello\r\n--XB--\r\n",
+              "multipart/form-data; boundary=XB");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400) << r->body;
+  r = c->Get("/healthz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
 }
 
 TEST(ApiTransport, AWrongMethodOnARouteIs405WithAllow) {
