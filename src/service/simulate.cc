@@ -36,7 +36,9 @@ Result<Json> Service::Simulate(const std::string& ws, const Json& body) {
   auto tx = store_.BeginRead(ws);
   if (!tx.ok()) return tx.status();
   core::MemoryState state(tx->get());
-  std::shared_ptr<const core::Workspace> workspace;
+  auto current = snapshots_.Get(**tx, ws);
+  if (!current.ok()) return current.status();
+  std::shared_ptr<const core::Workspace> workspace = *current;
   if (body.contains("config") && !body["config"].is_null()) {
     auto draft = io::ReadConfig(body["config"]);
     if (!draft.ok()) {
@@ -46,18 +48,12 @@ Result<Json> Service::Simulate(const std::string& ws, const Json& body) {
     }
     // The draft as applying it would leave the rotation: pools keep their positions, a
     // changed key starts afresh (SPEC §5.2), as PUT /v1/config does (reconcile.h).
-    auto current = snapshots_.Get(**tx, ws);
-    if (!current.ok()) return current.status();
     MemoryRotation rotation(state);
     auto reconciled = Reconcile((*current)->config(), *draft, &rotation);
     if (!reconciled.ok()) return reconciled.status();
     auto built = core::Workspace::Build(std::move(draft).value());
     if (!built.ok()) return built.status();
     workspace = *built;
-  } else {
-    auto current = snapshots_.Get(**tx, ws);
-    if (!current.ok()) return current.status();
-    workspace = *current;
   }
 
   const core::Time now = clock_.Now();
