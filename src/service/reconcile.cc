@@ -1,6 +1,7 @@
 #include "service/reconcile.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 
 #include "core/text.h"
@@ -38,8 +39,10 @@ void Diff(const char* kind, const std::vector<T>& before, const std::vector<T>& 
 // members afresh, in the new order, after the pointer, and moves the pointer so that
 // serving goes on from where it was (SPEC §5.1: nobody is served twice in a row while
 // another waits): to the member served last, or, when that one left, to just before the
-// first member whose turn was still to come.
-std::optional<int64_t> Reposition(const core::Pool& old, int64_t pointer, core::Pool& pool) {
+// first member whose turn was still to come. `left` is the member served last if it has
+// left the pool since (store::Tx::PoolLeftMember): should it be back, and next to serve,
+// the pointer moves onto it, so that it is served after the others, not again at once.
+std::optional<int64_t> Reposition(const core::Pool& old, int64_t pointer, const std::string& left, core::Pool& pool) {
   std::map<std::string, int64_t> old_pos;
   int64_t top = pointer;
   for (const auto& m : old.members) {
@@ -65,14 +68,26 @@ std::optional<int64_t> Reposition(const core::Pool& old, int64_t pointer, core::
     m.position = keeps_order && it != old_pos.end() ? it->second : ++next;
     new_pos[m.user] = m.position;
   }
+  if (keeps_order && pointer > 0 && !left.empty()) {
+    // Members are in ascending position here: the first after the pointer is the next.
+    auto next_up = std::find_if(pool.members.begin(), pool.members.end(),
+                                [&](const core::PoolMember& m) { return m.position > pointer; });
+    if (next_up != pool.members.end() && next_up->user == left) return next_up->position;
+  }
   if (keeps_order || pointer == 0) return std::nullopt;  // nobody served yet: from the start
   // The old members in the order their turns were to come after the pointer; the one
-  // served last (at the pointer) comes last.
+  // served last (at the pointer, or rejoined since it left) comes last.
   std::vector<std::pair<int64_t, std::string>> to_come;
-  for (const auto& m : old.members) to_come.emplace_back(m.position > pointer ? m.position : m.position + top, m.user);
+  for (const auto& m : old.members) {
+    int64_t turn = m.position > pointer ? m.position : m.position + top;
+    to_come.emplace_back(m.user == left ? std::numeric_limits<int64_t>::max() : turn, m.user);
+  }
   std::sort(to_come.begin(), to_come.end());
-  if (!to_come.empty() && old_pos[to_come.back().second] == pointer && new_pos.count(to_come.back().second)) {
-    return new_pos[to_come.back().second];
+  if (!to_come.empty()) {
+    const std::string& last_served = to_come.back().second;
+    if ((old_pos[last_served] == pointer || last_served == left) && new_pos.count(last_served)) {
+      return new_pos[last_served];
+    }
   }
   for (const auto& [turn, user] : to_come) {
     if (auto it = new_pos.find(user); it != new_pos.end()) return it->second - 1;
@@ -92,8 +107,25 @@ Result<std::vector<Change>> Reconcile(const core::Config& before, core::Config& 
     auto it = old_pools.find(pool.id);
     if (it == old_pools.end()) continue;
     int64_t pointer = tx ? tx->PoolPointer(pool.id) : 0;
-    std::optional<int64_t> moved = Reposition(*it->second, pointer, pool);
-    if (moved && tx && !(s = tx->SetPoolPointer(pool.id, *moved)).ok()) return s;
+    std::string left;
+    if (tx && pointer > 0) {
+      auto l = tx->PoolLeftMember(pool.id);
+      if (!l.ok()) return l.status();
+      left = std::move(l).value();
+    }
+    std::optional<int64_t> moved = Reposition(*it->second, pointer, left, pool);
+    if (!tx) continue;
+    if (moved) {
+      if (!(s = tx->SetPoolPointer(pool.id, *moved)).ok()) return s;
+      continue;
+    }
+    // The member served last leaves: remember who it was.
+    for (const auto& m : it->second->members) {
+      if (m.position != pointer) continue;
+      bool stays = std::any_of(pool.members.begin(), pool.members.end(),
+                               [&](const core::PoolMember& n) { return n.user == m.user; });
+      if (!stays && !(s = tx->SetPoolLeftMember(pool.id, m.user)).ok()) return s;
+    }
   }
   auto new_pools = ById(after.pools);
   for (const auto& [id, pool] : old_pools) {

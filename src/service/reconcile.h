@@ -5,6 +5,7 @@
 // distributions lose their state.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,9 @@ class RotationState {
   virtual int64_t PoolPointer(const std::string& pool) = 0;
   virtual Status SetPoolPointer(const std::string& pool, int64_t position) = 0;
   virtual Status DeletePoolState(const std::string& pool) = 0;
+  // The member served last, once it has left the pool (store::Tx::PoolLeftMember).
+  virtual Result<std::string> PoolLeftMember(const std::string& pool) = 0;
+  virtual Status SetPoolLeftMember(const std::string& pool, const std::string& user) = 0;
   virtual Status ResetKeyState(const std::string& distribution, const std::optional<std::string>& folded_value) = 0;
   virtual Status RemoveUnkeyed(const std::string& distribution, const std::optional<std::string>& folded_value) = 0;
 };
@@ -42,6 +46,10 @@ class TxRotation final : public RotationState {
     return tx_.SetPoolPointer(pool, position);
   }
   Status DeletePoolState(const std::string& pool) override { return tx_.DeletePoolState(pool); }
+  Result<std::string> PoolLeftMember(const std::string& pool) override { return tx_.PoolLeftMember(pool); }
+  Status SetPoolLeftMember(const std::string& pool, const std::string& user) override {
+    return tx_.SetPoolLeftMember(pool, user);
+  }
   Status ResetKeyState(const std::string& d, const std::optional<std::string>& v) override {
     return tx_.ResetKeyState(d, v);
   }
@@ -53,16 +61,24 @@ class TxRotation final : public RotationState {
   store::Tx& tx_;
 };
 
+// Over `state` (a simulation's), reading left members from `base` (the store's state
+// beneath it) until this object sets them.
 class MemoryRotation final : public RotationState {
  public:
-  explicit MemoryRotation(core::MemoryState& state) : state_(state) {}
+  MemoryRotation(core::MemoryState& state, store::Tx& base) : state_(state), base_(base) {}
   int64_t PoolPointer(const std::string& pool) override { return state_.PoolPointer(pool); }
   Status SetPoolPointer(const std::string& pool, int64_t position) override {
     state_.SetPoolPointer(pool, position);
+    left_[pool] = "";
     return Status::Ok();
   }
-  Status DeletePoolState(const std::string& pool) override {
-    state_.SetPoolPointer(pool, 0);
+  Status DeletePoolState(const std::string& pool) override { return SetPoolPointer(pool, 0); }
+  Result<std::string> PoolLeftMember(const std::string& pool) override {
+    auto it = left_.find(pool);
+    return it != left_.end() ? Result<std::string>(it->second) : base_.PoolLeftMember(pool);
+  }
+  Status SetPoolLeftMember(const std::string& pool, const std::string& user) override {
+    left_[pool] = user;
     return Status::Ok();
   }
   Status ResetKeyState(const std::string& d, const std::optional<std::string>& v) override {
@@ -73,6 +89,8 @@ class MemoryRotation final : public RotationState {
 
  private:
   core::MemoryState& state_;
+  store::Tx& base_;
+  std::map<std::string, std::string> left_;
 };
 
 // Fixes `after`'s pool positions against `before` and, unless `state` is null, resets

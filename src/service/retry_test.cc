@@ -62,6 +62,10 @@ class FlakyTx final : public store::Tx {
   Status SaveConfig(int64_t v, const std::string& doc) override { return tx_->SaveConfig(v, doc); }
   Status SetPoolPointer(const std::string& pool, int64_t pos) override { return tx_->SetPoolPointer(pool, pos); }
   Status DeletePoolState(const std::string& pool) override { return tx_->DeletePoolState(pool); }
+  Result<std::string> PoolLeftMember(const std::string& pool) override { return tx_->PoolLeftMember(pool); }
+  Status SetPoolLeftMember(const std::string& pool, const std::string& user) override {
+    return tx_->SetPoolLeftMember(pool, user);
+  }
   Status SaveKeyPick(const core::KeyPick& pick) override { return tx_->SaveKeyPick(pick); }
   Status ResetKeyState(const std::string& d, const std::optional<std::string>& v) override {
     return tx_->ResetKeyState(d, v);

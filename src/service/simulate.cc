@@ -48,7 +48,7 @@ Result<Json> Service::Simulate(const std::string& ws, const Json& body) {
     }
     // The draft as applying it would leave the rotation: pools keep their positions, a
     // changed key starts afresh (SPEC §5.2), as PUT /v1/config does (reconcile.h).
-    MemoryRotation rotation(state);
+    MemoryRotation rotation(state, **tx);
     auto reconciled = Reconcile((*current)->config(), *draft, &rotation);
     if (!reconciled.ok()) return reconciled.status();
     auto built = core::Workspace::Build(std::move(draft).value());

@@ -158,8 +158,14 @@ class Tx : public core::StateView {
   virtual Status SaveConfig(int64_t version, const std::string& doc) = 0;
 
   // Rotation state.
+  // Moving the pointer forgets the pool's left member.
   virtual Status SetPoolPointer(const std::string& pool, int64_t position) = 0;
   virtual Status DeletePoolState(const std::string& pool) = 0;
+  // The member the pool served last, once it has left the pool ("" when there is none,
+  // or the pointer has moved since): service/reconcile.cc serves it after the others
+  // should it rejoin. Setting it keeps the pointer; a pool never served has none.
+  virtual Result<std::string> PoolLeftMember(const std::string& pool) = 0;
+  virtual Status SetPoolLeftMember(const std::string& pool, const std::string& user) = 0;
   virtual Status SaveKeyPick(const core::KeyPick& pick) = 0;
   virtual Status ResetKeyState(const std::string& distribution, const std::optional<std::string>& folded_value) = 0;
   virtual Result<std::vector<KeyStateRow>> KeyState(const std::string& distribution) = 0;

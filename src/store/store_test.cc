@@ -179,6 +179,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
   // Back to the schema before migration 5: record_owners (holding `owner_rows`, SQL
   // values (workspace, object_type, record_id, user, open)) instead of open_counts.
   void BeforeMigrationFive(const std::string& owner_rows) {
+    BeforeMigrationSix();
     const std::string user = GetParam() == "sqlite" ? "user" : "user_id";
     std::string sql = "DROP TABLE open_counts; CREATE TABLE record_owners (workspace TEXT NOT NULL, "
                       "object_type TEXT NOT NULL, record_id TEXT NOT NULL, " + user + " TEXT NOT NULL, "
@@ -189,6 +190,9 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     }
     UndoLastMigration(sql, 4);
   }
+
+  // Back to the schema before migration 6: pool_state without left_member.
+  void BeforeMigrationSix() { UndoLastMigration("ALTER TABLE pool_state DROP COLUMN left_member;", 5); }
 
   std::string base_, db_, url_;
   std::unique_ptr<Store> store_;
@@ -284,6 +288,27 @@ TEST_P(StoreTest, PoolPointer) {
   }
   EXPECT_EQ(Read()->PoolPointer("p"), 0);
   EXPECT_EQ(Read()->PoolPointer("q"), 1);
+}
+
+TEST_P(StoreTest, PoolLeftMemberLastsUntilThePointerMoves) {
+  {
+    auto tx = Write();
+    EXPECT_EQ(*tx->PoolLeftMember("p"), "");
+    ASSERT_OK(tx->SetPoolLeftMember("p", "C"));  // a pool never served keeps none
+    EXPECT_EQ(*tx->PoolLeftMember("p"), "");
+    ASSERT_OK(tx->SetPoolPointer("p", 3));
+    ASSERT_OK(tx->SetPoolLeftMember("p", "C"));
+    ASSERT_OK(tx->Commit());
+  }
+  EXPECT_EQ(*Read()->PoolLeftMember("p"), "C");
+  EXPECT_EQ(Read()->PoolPointer("p"), 3);
+  EXPECT_EQ(*Read("ws2")->PoolLeftMember("p"), "");
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->SetPoolPointer("p", 1));
+    ASSERT_OK(tx->Commit());
+  }
+  EXPECT_EQ(*Read()->PoolLeftMember("p"), "");
 }
 
 TEST_P(StoreTest, KeyPicksCreditsAssigned) {
@@ -1311,6 +1336,24 @@ TEST_P(StoreTest, MigrationFourCountsEarlierDecisions) {
     ASSERT_OK(tx->Commit());
   }
   ExpectReportsMatch(*store_, kept, r, 50, "after more decisions");
+}
+
+// A pool's pointer stored before migration 6 stays, with no left member.
+TEST_P(StoreTest, MigrationSixKeepsPoolPointers) {
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->SetPoolPointer("p", 7));
+    ASSERT_OK(tx->Commit());
+  }
+  BeforeMigrationSix();
+  auto again = OpenStore(url_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  store_ = std::move(again).value();
+  EXPECT_EQ(Read()->PoolPointer("p"), 7);
+  EXPECT_EQ(*Read()->PoolLeftMember("p"), "");
+  auto tx = Write();
+  ASSERT_OK(tx->SetPoolLeftMember("p", "C"));
+  EXPECT_EQ(*tx->PoolLeftMember("p"), "C");
 }
 
 // A database whose records were stored before migration 5, with a row per owner and

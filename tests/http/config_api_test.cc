@@ -220,6 +220,45 @@ TEST(ApiPools, AReorderGoesOnAfterTheMemberServedLast) {
   EXPECT_EQ(AssignOwner(a, "D-13"), "Z");
 }
 
+// SPEC §5.1: the member served last, removed and added back before anyone else is
+// served, is not served again at once; it waits its turn after the others.
+TEST(ApiPools, TheMemberServedLastRejoiningWaitsItsTurn) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedRoundRobin(a);  // pool p: A, B, C
+  for (int i = 1; i <= 3; ++i) AssignOwner(a, "D-" + std::to_string(i));  // A, B, C
+  ASSERT_EQ(a.Delete("/v1/pools/p/members/C").status, 200);
+  ASSERT_EQ(a.Post("/v1/pools/p/members", {{"user", "C"}}).status, 201);
+  EXPECT_EQ(a.Get("/v1/pools/p").body["next"], "A");
+  std::vector<std::string> got;
+  for (int i = 4; i <= 6; ++i) got.push_back(AssignOwner(a, "D-" + std::to_string(i)));
+  EXPECT_EQ(got, (std::vector<std::string>{"A", "B", "C"}));
+
+  // Someone joining in between is served first; should that one leave again before its
+  // turn, the member served last still waits.
+  ASSERT_EQ(a.Post("/v1/users", User("Z")).status, 201);
+  ASSERT_EQ(a.Delete("/v1/pools/p/members/C").status, 200);
+  ASSERT_EQ(a.Post("/v1/pools/p/members", {{"user", "Z"}}).status, 201);
+  ASSERT_EQ(a.Post("/v1/pools/p/members", {{"user", "C"}}).status, 201);
+  EXPECT_EQ(a.Get("/v1/pools/p").body["next"], "Z");
+  ASSERT_EQ(a.Delete("/v1/pools/p/members/Z").status, 200);
+  EXPECT_EQ(a.Get("/v1/pools/p").body["next"], "A");
+  // And in a reorder that puts it first.
+  Reply p = a.Patch("/v1/pools/p", {{"members", {"C", "B", "A"}}});
+  ASSERT_EQ(p.status, 200) << p.raw;
+  EXPECT_EQ(p.body["next"], "B") << p.raw;
+  got.clear();
+  for (int i = 7; i <= 10; ++i) got.push_back(AssignOwner(a, "D-" + std::to_string(i)));
+  EXPECT_EQ(got, (std::vector<std::string>{"B", "A", "C", "B"}));
+
+  // Once someone else is served, a member leaving and coming back joins as anyone would.
+  ASSERT_EQ(a.Delete("/v1/pools/p/members/C").status, 200);  // B served last
+  ASSERT_EQ(a.Post("/v1/pools/p/members", {{"user", "C"}}).status, 201);
+  EXPECT_EQ(a.Get("/v1/pools/p").body["next"], "A");
+  EXPECT_EQ(AssignOwner(a, "D-11"), "A");
+  EXPECT_EQ(AssignOwner(a, "D-12"), "C");
+}
+
 TEST(ApiRules, CrudPriorityAndErrors) {
   RotaServer s;
   As a{s, s.admin_key()};

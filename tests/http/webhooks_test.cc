@@ -336,6 +336,28 @@ TEST(SimulateEndpoint, ADraftStartsFromTheStateApplyingItWouldLeave) {
   EXPECT_EQ(real, simulated);
 }
 
+// The member a pool served last, removed and added back in a draft, waits its turn in the
+// simulation as it would once the draft is applied (SPEC §5.1).
+TEST(SimulateEndpoint, ADraftRejoiningTheMemberServedLastServesTheOthersFirst) {
+  RotaServer server;
+  const std::string key = server.admin_key();
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, PoolConfig()).status, 200);  // pool a, b, c
+  for (const char* id : {"L-1", "L-2", "L-3"}) server.Call("POST", "/v1/assign", key, Lead(id));
+  ASSERT_EQ(server.Call("DELETE", "/v1/pools/p/members/c", key).status, 200);
+  Json draft = server.Call("GET", "/v1/config", key).body;
+  draft["pools"][0]["members"].push_back("c");
+  Json records = Json::array({Lead("L-4"), Lead("L-5"), Lead("L-6")});
+  Reply sim = server.Call("POST", "/v1/simulate", key, {{"config", draft}, {"records", records}});
+  ASSERT_EQ(sim.status, 200) << sim.raw;
+  std::vector<std::string> simulated;
+  for (const Json& d : sim.body["decisions"]) simulated.push_back(d["owner"]);
+  EXPECT_EQ(simulated, (std::vector<std::string>{"a", "b", "c"}));
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, draft).status, 200);
+  std::vector<std::string> real;
+  for (const Json& r : records) real.push_back(server.Call("POST", "/v1/assign", key, r).body["owner"]);
+  EXPECT_EQ(real, simulated);
+}
+
 }  // namespace
 }  // namespace rota::testing
 

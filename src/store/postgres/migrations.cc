@@ -186,6 +186,11 @@ INSERT INTO open_counts(workspace, user_id, object_type, n)
 SELECT workspace, user_id, object_type, COUNT(*) FROM record_owners WHERE open=1 GROUP BY 1, 2, 3;
 DROP TABLE record_owners;
 )sql",
+      // 6 (applied here as version 5): the member a pool served last, kept when it
+      // leaves the pool (service/reconcile.cc). Cleared whenever the pointer moves.
+      R"sql(
+ALTER TABLE pool_state ADD COLUMN left_member TEXT COLLATE "C";
+)sql",
   };
   return kMigrations;
 }

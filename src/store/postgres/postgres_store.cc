@@ -248,12 +248,22 @@ class PostgresTx final : public Tx {
   Status SetPoolPointer(const std::string& pool, int64_t position) override {
     return c_->Run(
         "INSERT INTO pool_state(workspace, pool, pointer) VALUES($1,$2,$3) "
-        "ON CONFLICT(workspace, pool) DO UPDATE SET pointer=excluded.pointer",
+        "ON CONFLICT(workspace, pool) DO UPDATE SET pointer=excluded.pointer, left_member=NULL",
         {ws_, pool, position});
   }
 
   Status DeletePoolState(const std::string& pool) override {
     return c_->Run("DELETE FROM pool_state WHERE workspace=$1 AND pool=$2", {ws_, pool});
+  }
+
+  Result<std::string> PoolLeftMember(const std::string& pool) override {
+    auto q = c_->Query("SELECT left_member FROM pool_state WHERE workspace=$1 AND pool=$2", {ws_, pool});
+    if (!q.ok()) return q.status();
+    return q->rows() == 0 ? std::string() : q->OptText(0, 0).value_or("");
+  }
+
+  Status SetPoolLeftMember(const std::string& pool, const std::string& user) override {
+    return c_->Run("UPDATE pool_state SET left_member=$1 WHERE workspace=$2 AND pool=$3", {user, ws_, pool});
   }
 
   Status SaveKeyPick(const core::KeyPick& pick) override {

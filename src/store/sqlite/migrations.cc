@@ -183,6 +183,12 @@ INSERT INTO open_counts(workspace, user, object_type, n)
 SELECT workspace, user, object_type, COUNT(*) FROM record_owners WHERE open=1 GROUP BY 1, 2, 3;
 DROP TABLE record_owners;
 )sql",
+      // 6: the member a pool served last, kept when it leaves the pool, so that it is
+      // not served again at once should it rejoin before anyone else is served (SPEC
+      // §5.1, service/reconcile.cc). Cleared whenever the pointer moves.
+      R"sql(
+ALTER TABLE pool_state ADD COLUMN left_member TEXT;
+)sql",
   };
   return kMigrations;
 }

@@ -180,7 +180,7 @@ class SqliteTx final : public Tx {
   Status SetPoolPointer(const std::string& pool, int64_t position) override {
     return c_->Prepare(
                  "INSERT INTO pool_state(workspace, pool, pointer) VALUES(?,?,?) "
-                 "ON CONFLICT(workspace, pool) DO UPDATE SET pointer=excluded.pointer")
+                 "ON CONFLICT(workspace, pool) DO UPDATE SET pointer=excluded.pointer, left_member=NULL")
         .Bind(1, ws_)
         .Bind(2, pool)
         .Bind(3, position)
@@ -189,6 +189,23 @@ class SqliteTx final : public Tx {
 
   Status DeletePoolState(const std::string& pool) override {
     return c_->Prepare("DELETE FROM pool_state WHERE workspace=? AND pool=?").Bind(1, ws_).Bind(2, pool).Run();
+  }
+
+  Result<std::string> PoolLeftMember(const std::string& pool) override {
+    Stmt q = c_->Prepare("SELECT left_member FROM pool_state WHERE workspace=? AND pool=?");
+    q.Bind(1, ws_).Bind(2, pool);
+    Status err;
+    if (q.Step(&err)) return q.OptText(0).value_or("");
+    if (!err.ok()) return err;
+    return std::string();
+  }
+
+  Status SetPoolLeftMember(const std::string& pool, const std::string& user) override {
+    return c_->Prepare("UPDATE pool_state SET left_member=? WHERE workspace=? AND pool=?")
+        .Bind(1, user)
+        .Bind(2, ws_)
+        .Bind(3, pool)
+        .Run();
   }
 
   Status SaveKeyPick(const core::KeyPick& pick) override {
