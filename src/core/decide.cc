@@ -106,10 +106,11 @@ class Decider {
       Trace({TraceEntry::Kind::kTarget, t.id, true, "assignment requested to pool"});
       d_.strategy = "pool";
       Found f = RoundRobin(*pool);
+      bool default_unable = false;
       if (f.owner) {
         Give(*f.owner, Outcome::kAssigned, std::nullopt);
-      } else if (!TryDefault(f.reason)) {
-        Unassigned(*f.reason);
+      } else if (!TryDefault(f.reason, &default_unable)) {
+        Unassigned(default_unable ? Reason::kUserNotFound : *f.reason);
       }
       return std::move(d_);
     }
@@ -135,6 +136,9 @@ class Decider {
       return;
     }
     Trace({TraceEntry::Kind::kStrategy, rule.id, false, "the strategy found nobody", {}, f.reason});
+    // Left unassigned, the record gets the reason of the last who could not take it: a
+    // fallback user that is unknown or inactive is `user_not_found` (SPEC §5).
+    Reason unassigned = *f.reason;
     if (rule.fallback_user) {
       std::optional<Skip> skip = CheckNamed(ws_, *rule.fallback_user);
       TraceEntry e{TraceEntry::Kind::kFallback, *rule.fallback_user, !skip,
@@ -146,12 +150,14 @@ class Decider {
         Follow(rule);
         return;
       }
+      unassigned = Reason::kUserNotFound;
     }
-    if (workspace_default && TryDefault(f.reason)) {
+    bool default_unable = false;
+    if (workspace_default && TryDefault(f.reason, &default_unable)) {
       Follow(rule);
       return;
     }
-    Unassigned(*f.reason);
+    Unassigned(default_unable ? Reason::kUserNotFound : unassigned);
   }
 
   // The workspace's default owner for the record's type takes the record, if one is set

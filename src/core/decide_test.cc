@@ -393,6 +393,45 @@ TEST(FallbackTest, FallbackUserIgnoresEligibilityButMustBeActive) {
   EXPECT_EQ(d.reason, Reason::kUserNotFound);
 }
 
+// SPEC §5: a fallback user only has to exist and be active, else `user_not_found`, even
+// where the strategy found nobody for another reason (which the trace keeps).
+TEST(FallbackTest, AnInactiveFallbackUserIsUserNotFound) {
+  Harness h;
+  h.config.users = {Inactive("A"), Inactive("F")};
+  h.config.pools.push_back(MakePool("p", {"A"}));
+  Rule r = MakeRule("r", ToPool("p"));
+  r.fallback_user = "F";
+  h.config.rules = {r};
+  h.Build();
+  Harness::Options explain;
+  explain.explain = true;
+  Decision d = h.Decide(MakeRecord("x"), Monday(), explain);
+  EXPECT_EQ(d.outcome, Outcome::kUnassigned);
+  EXPECT_EQ(d.reason, Reason::kUserNotFound);
+  ASSERT_GE(d.trace.size(), 2u);
+  bool strategy_reason_kept = false;
+  for (const TraceEntry& e : d.trace) {
+    if (e.kind == TraceEntry::Kind::kStrategy && e.reason == Reason::kNoEligibleUser) strategy_reason_kept = true;
+  }
+  EXPECT_TRUE(strategy_reason_kept);
+}
+
+// A pool target whose pool finds nobody, with an inactive workspace default owner: the
+// default is the last named user who could not take it.
+TEST(AssignRequestedTest, PoolTargetWithAnInactiveDefaultOwnerIsUserNotFound) {
+  Harness h;
+  h.config.users = {Inactive("A"), Inactive("D")};
+  h.config.pools.push_back(MakePool("p", {"A"}));
+  h.config.settings.default_owners[ObjectType::kLead] = "D";
+  h.Build();
+  Decision d = h.Peek(MakeRecord("x"), Monday(), Requested(PoolTarget("p")));
+  EXPECT_EQ(d.outcome, Outcome::kUnassigned);
+  EXPECT_EQ(d.reason, Reason::kUserNotFound);
+  h.config.settings.default_owners.clear();
+  h.Build();
+  EXPECT_EQ(h.Peek(MakeRecord("x"), Monday(), Requested(PoolTarget("p"))).reason, Reason::kNoEligibleUser);
+}
+
 TEST(FallbackTest, FallbackIsNotUsedWhenTheStrategyFoundSomeone) {
   Harness h;
   h.config.users = {MakeUser("A"), MakeUser("F")};
