@@ -138,16 +138,45 @@ std::optional<double> ParsePercentText(std::string_view text) {
   return core::ParseDecimal(t);
 }
 
+namespace {
+
+// `;` or `,`, from the first line with text: Excel in Poland, Italy or Czechia writes
+// `Kent;u-1;50,5`, with the decimal comma. A separator that gives that line its three
+// columns (A–C) where the other does not wins; separators inside quotes do not count.
+char GuessSeparator(std::string_view bytes) {
+  size_t start = bytes.find_first_not_of("\r\n \t");
+  if (start == std::string_view::npos) return ',';
+  int commas = 0, semicolons = 0;
+  bool in_quotes = false;
+  for (size_t i = start; i < bytes.size(); ++i) {
+    char ch = bytes[i];
+    if (ch == '"') {
+      in_quotes = !in_quotes;  // a doubled quote toggles twice
+    } else if (in_quotes) {
+      continue;
+    } else if (ch == '\n' || ch == '\r') {
+      break;
+    } else if (ch == ',') {
+      ++commas;
+    } else if (ch == ';') {
+      ++semicolons;
+    }
+  }
+  const bool by_comma = commas >= 2, by_semicolon = semicolons >= 2;
+  if (by_semicolon && !by_comma) return ';';
+  if (by_comma && !by_semicolon) return ',';
+  if (by_comma && by_semicolon) return semicolons == 2 && commas != 2 ? ';' : ',';
+  return semicolons > commas ? ';' : ',';
+}
+
+}  // namespace
+
 Result<KeysFile> ReadKeysCsv(std::string_view bytes, bool header) {
   if (bytes.size() >= 3 && bytes.substr(0, 3) == "\xEF\xBB\xBF") bytes.remove_prefix(3);
   if (!ValidUtf8(bytes)) {
     return Status::Invalid("file", "the file is not UTF-8 text (save it as \"CSV UTF-8\")");
   }
-  size_t eol = bytes.find('\n');
-  std::string_view first_line = bytes.substr(0, eol);
-  const char sep = first_line.find(',') == std::string_view::npos && first_line.find(';') != std::string_view::npos
-                       ? ';'
-                       : ',';
+  const char sep = GuessSeparator(bytes);
 
   // RFC 4180: fields separated by `sep`, records by CRLF or LF; a quoted field may hold
   // separators, line breaks and doubled quotes.

@@ -92,6 +92,28 @@ TEST(KeysFileCsv, SemicolonsBomQuotesAndDecimalCommas) {
   EXPECT_TRUE(f->problems.empty()) << ProblemsText(*f);
 }
 
+// Excel in Poland, Italy or Czechia: `;` between columns and a decimal comma, from the
+// first row on, with or without a header that holds a comma.
+TEST(KeysFileCsv, SemicolonsAreFoundWhenTheFirstRowHasADecimalComma) {
+  auto f = ReadKeysCsv("Kent;u-1;50,5\r\nKent;u-2;49,5\r\n", false);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(Rows(*f), "1:Kent|u-1|50.5\n2:Kent|u-2|49.5\n");
+  EXPECT_TRUE(f->problems.empty()) << ProblemsText(*f);
+  f = ReadKeysCsv("\"Krak\xC3\xB3w, centrum\";u-1;33,33\nKrak\xC3\xB3w, centrum;u-2;66,67\n", false);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(Rows(*f), "1:Krak\xC3\xB3w, centrum|u-1|33.33\n2:Krak\xC3\xB3w, centrum|u-2|66.67\n");
+  f = ReadKeysCsv("Hodnota, kraj;U\xC5\xBEivatel;Procento\nPlze\xC5\x88;u-1;100\n", true);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(Rows(*f), "2:Plze\xC5\x88|u-1|100\n");
+  // Commas with a `;` in a value stay commas.
+  f = ReadKeysCsv("A;B,u-1,50\nA;B,u-2,50\n", false);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(Rows(*f), "1:A;B|u-1|50\n2:A;B|u-2|50\n");
+  f = ReadKeysCsv("\n\nKent,u-1,\"50,5\"\n", false);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(Rows(*f), "3:Kent|u-1|50.5\n");
+}
+
 TEST(KeysFileCsv, BlankRowsAreSkippedButKeepTheirNumbers) {
   auto f = ReadKeysCsv("\nA,u-1,100\n,,\n\nB,u-2,100\n", false);
   ASSERT_TRUE(f.ok());

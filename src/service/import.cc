@@ -69,12 +69,21 @@ Result<Json> Service::ImportKeys(const std::string& ws, const std::string& id, c
   const bool dry_run = !file->problems.empty();
   std::string prefix;                    // "distributions[i].keys"
   std::map<size_t, const Group*> by_key;  // key index → its group
+  std::vector<Problem> unknown_users;     // of the rows with a problem of their own
   auto result = Mutate(
       ws,
       MutateFn([&](core::Config& c, store::Tx& tx) -> Status {
         auto d = std::find_if(c.distributions.begin(), c.distributions.end(),
                               [&](const core::Distribution& x) { return x.id == id; });
         if (d == c.distributions.end()) return Status::NotFound("unknown distribution \"" + id + "\"");
+        // The core checks the rows it is given; a row with a problem of its own is not
+        // given, so its user is checked here (SPEC §8: every row's error listed).
+        unknown_users.clear();
+        for (const io::KeyRow& row : file->rows) {
+          if (row.ok || row.user.empty()) continue;
+          bool known = std::any_of(c.users.begin(), c.users.end(), [&](const core::User& u) { return u.id == row.user; });
+          if (!known) unknown_users.push_back({io::RowPath(row.row), "unknown user \"" + row.user + "\""});
+        }
         prefix = io::Index("distributions", static_cast<size_t>(d - c.distributions.begin())) + ".keys";
         for (const Group& g : groups) {
           if (g.rows.empty()) continue;
@@ -105,6 +114,7 @@ Result<Json> Service::ImportKeys(const std::string& ws, const std::string& id, c
 
   // Every problem, by row: the file's own, then the core's, turned back into rows.
   std::vector<Problem> problems = file->problems;
+  problems.insert(problems.end(), unknown_users.begin(), unknown_users.end());
   if (!result.ok()) {
     for (const Problem& p : result.status().details()) {
       const std::string& path = p.path;

@@ -196,7 +196,9 @@ TEST(ImportApi, BadFileListsEveryRowAndChangesNothing) {
                      "Liège,u-1\n"          // 9: missing column
                      "Mons,u-1,0.5\n"       // 10: 0.5 % — Mons adds up to 0.5
                      "Namur,u-1,50\n"       // 11
-                     "Namur,u-1,50\n",      // 12: twice in one key
+                     "Namur,u-1,50\n"       // 12: twice in one key
+                     "Ostend,u-77,abc\n"    // 13: bad percent and unknown user
+                     ",u-88,50\n",          // 14: empty value and unknown user
                      kCsv);
   ASSERT_TRUE(IsError(r, 422, "validation_failed")) << r.raw;
   std::vector<std::string> rows = RowErrors(r);
@@ -209,6 +211,10 @@ TEST(ImportApi, BadFileListsEveryRowAndChangesNothing) {
       "9: missing columns: a row has the value, the user id and the percentage (columns A–C); this one has 2 columns",
       "10: percentages add up to 0.5, not 100 for the value \"Mons\" (row 10)",
       "12: user \"u-1\" is in the key twice",
+      "13: \"abc\" is not a percentage (column C; write 50, 50% or 50,5)",
+      "13: unknown user \"u-77\"",
+      "14: empty value (column A)",
+      "14: unknown user \"u-88\"",
   };
   EXPECT_EQ(rows, expected) << r.raw;
   EXPECT_EQ(Keys(a), before);
