@@ -7,8 +7,14 @@
 #include "core/text.h"
 #include "service/service.h"
 #include "service/window.h"
+#include "store/decision_counts.h"
 
 namespace rota::service {
+
+namespace {
+constexpr int64_t kLongestDaySeconds = 25 * 3600;
+}  // namespace
+
 Result<Json> Service::DistributionReport(const std::string& ws, const ReportQuery& q) {
   io::Problems p;
   store::ReportFilter f;
@@ -110,11 +116,18 @@ Result<int64_t> Service::PurgeHistory(const std::string& ws) {
   auto w = Current(ws);
   if (!w.ok()) return w.status();
   int64_t days = (*w)->config().settings.history_retention_days;
-  int64_t before = clock_.Now().time_since_epoch().count() - days * 86400;
+  const core::Time now = clock_.Now();
+  // Today's decisions stay whatever the retention, for the per-day caps (SPEC §5: since
+  // midnight in the user's time zone, at most 25 hours back on a day that gains an hour).
+  int64_t before = std::min(now.time_since_epoch().count() - days * 86400,
+                            now.time_since_epoch().count() - kLongestDaySeconds);
+  // This month's counts stay too, for the dashboard's figure (from the hour that holds the
+  // month's start in the workspace's time zone).
+  int64_t counts_before = std::min(before, store::counts::BucketOf(LocalRange((*w)->time_zone(), now, /*month=*/true).first));
   return Retrying([&]() -> Result<int64_t> {
     auto tx = store_.BeginWrite(ws);
     if (!tx.ok()) return tx.status();
-    auto n = (*tx)->PurgeDecisions(before);
+    auto n = (*tx)->PurgeDecisions(before, counts_before);
     if (!n.ok()) return n.status();
     Status s = (*tx)->Commit();
     if (!s.ok()) return s;

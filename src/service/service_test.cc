@@ -70,6 +70,30 @@ TEST_F(ServiceTest, PurgeRemovesOnlyDecisionsPastRetentionAndKeepsRotationState)
   EXPECT_EQ(*svc_->PurgeAllHistory(), 0);
 }
 
+// Retention shortens the history, not this month's figure (SPEC §8) nor today's count for
+// the per-day caps (SPEC §5).
+TEST_F(ServiceTest, APurgeKeepsThisMonthsFigureAndToday) {
+  clock_.Set(*io::ParseTime("2026-02-28T23:30:00Z"));  // 00:30 on 1 March in Warsaw
+  Assign("L-1");
+  clock_.Set(*io::ParseTime("2026-03-30T23:00:00Z"));  // 01:00 on the 31st in Warsaw (summer time)
+  Assign("L-2");
+  clock_.Set(*io::ParseTime("2026-03-31T20:00:00Z"));  // 22:00 in Warsaw
+  Assign("L-3");
+  ASSERT_TRUE(svc_->PutSettings("w", {{"history_retention_days", 1}}).ok());
+  EXPECT_EQ((*svc_->Summary("w"))["processed_this_month"], 3);
+  auto n = svc_->PurgeHistory("w");
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  EXPECT_EQ(*n, 1);              // L-1; L-2 is 21 hours old: still today in Warsaw
+  EXPECT_EQ(HistorySize(), 2u);
+  EXPECT_EQ((*svc_->Summary("w"))["processed_this_month"], 3);
+  // Past 25 hours a day's decisions go.
+  clock_.Set(*io::ParseTime("2026-04-01T00:30:00Z"));
+  ASSERT_TRUE(svc_->PurgeHistory("w").ok());
+  EXPECT_EQ(HistorySize(), 1u);
+  // April's figure starts afresh; March's counts go with the next purge.
+  EXPECT_EQ((*svc_->Summary("w"))["processed_this_month"], 0);
+}
+
 TEST_F(ServiceTest, TodayAndYesterdayAreDaysInTheWorkspaceTimeZone) {
   clock_.Set(*io::ParseTime("2026-03-10T22:30:00Z"));  // 23:30 in Warsaw, still the 10th
   Assign("L-1");

@@ -192,8 +192,10 @@ class Tx : public core::StateView {
   // The time of the workspace's latest stored decision (unix seconds), 0 when none: a
   // new decision is never stamped earlier, so history's time order is storage order.
   virtual Result<int64_t> LastDecisionAt() = 0;
-  // Decisions older than `before` (unix seconds) removed; rotation state untouched.
-  virtual Result<int64_t> PurgeDecisions(int64_t before) = 0;
+  // Decisions older than `before` (unix seconds) removed; rotation state untouched. Their
+  // pre-counted reports (decision_counts) go only where older than `counts_before` (at most
+  // `before`), so that a report can outlive the history (this month's figure, SPEC §8).
+  virtual Result<int64_t> PurgeDecisions(int64_t before, int64_t counts_before) = 0;
 
   // Reports: decisions that gave an owner, per owner (and per key value).
   virtual Result<std::vector<OwnerCount>> CountByOwner(const ReportFilter& f) = 0;

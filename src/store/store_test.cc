@@ -699,7 +699,7 @@ TEST_P(StoreTest, PurgeKeepsRotationState) {
   }
   {
     auto tx = Write();
-    auto n = tx->PurgeDecisions(30);
+    auto n = tx->PurgeDecisions(30, 30);
     ASSERT_OK(n.status());
     EXPECT_EQ(*n, 2);
     ASSERT_OK(tx->Commit());
@@ -1276,7 +1276,7 @@ TEST_P(StoreTest, ReportCountsMatchDecisionsOverRandomWindows) {
   int64_t before = RandomDecisions::kT0 + 3600 * (24 + r.Pick(int64_t{24})) + 1 + r.Pick(int64_t{3598});
   {
     auto tx = Write();
-    auto n = tx->PurgeDecisions(before);
+    auto n = tx->PurgeDecisions(before, before);
     ASSERT_OK(n.status());
     auto gone = std::erase_if(kept, [&](const DecisionRow& d) { return d.at < before; });
     EXPECT_EQ(*n, static_cast<int64_t>(gone));
@@ -1291,14 +1291,14 @@ TEST_P(StoreTest, ReportCountsMatchDecisionsOverRandomWindows) {
   {
     auto tx = Write();
     before = RandomDecisions::kT0 + 3600 * 60;
-    ASSERT_OK(tx->PurgeDecisions(before).status());
+    ASSERT_OK(tx->PurgeDecisions(before, before).status());
     ASSERT_OK(tx->Commit());
     std::erase_if(kept, [&](const DecisionRow& d) { return d.at < before; });
   }
   ExpectReportsMatch(*store_, kept, r, 50, "after a purge on an hour");
   {
     auto tx = Write();
-    ASSERT_OK(tx->PurgeDecisions(INT64_MAX).status());
+    ASSERT_OK(tx->PurgeDecisions(INT64_MAX, INT64_MAX).status());
     ASSERT_OK(tx->Commit());
     kept.clear();
   }

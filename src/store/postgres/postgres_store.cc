@@ -469,11 +469,11 @@ class PostgresTx final : public Tx {
     return Count("SELECT COALESCE(MAX(at), 0) FROM decisions WHERE workspace=$1");
   }
 
-  Result<int64_t> PurgeDecisions(int64_t before) override {
+  Result<int64_t> PurgeDecisions(int64_t before, int64_t counts_before) override {
     auto q = c_->Query("DELETE FROM decisions WHERE workspace=$1 AND at<$2", {ws_, before});
     if (!q.ok()) return q.status();
     if (Status s = FlushCounts(); !s.ok()) return s;
-    if (Status s = PurgeCounts(before); !s.ok()) return s;
+    if (Status s = PurgeCounts(std::min(before, counts_before)); !s.ok()) return s;
     return q->Affected();
   }
 

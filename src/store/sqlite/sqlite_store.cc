@@ -504,12 +504,12 @@ class SqliteTx final : public Tx {
     return rows;
   }
 
-  Result<int64_t> PurgeDecisions(int64_t before) override {
+  Result<int64_t> PurgeDecisions(int64_t before, int64_t counts_before) override {
     Status s = c_->Prepare("DELETE FROM decisions WHERE workspace=? AND at<?").Bind(1, ws_).Bind(2, before).Run();
     if (!s.ok()) return s;
     const auto purged = static_cast<int64_t>(sqlite3_changes(c_->raw()));
     if (s = FlushCounts(); !s.ok()) return s;
-    if (s = PurgeCounts(before); !s.ok()) return s;
+    if (s = PurgeCounts(std::min(before, counts_before)); !s.ok()) return s;
     return purged;
   }
 
