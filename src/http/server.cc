@@ -309,6 +309,8 @@ void Server::Install() {
         } else {
           SendJson(res, a.status, *a.result);
         }
+      } else if (res.status == -1) {  // a handler that wrote its own body (CSV, YAML, metrics)
+        res.status = a.status;
       }
       finish(res.status);
     };

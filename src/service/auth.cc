@@ -3,6 +3,8 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 
@@ -50,12 +52,20 @@ std::string Sha256Hex(const std::string& data) {
 }
 
 std::string NewId(const std::string& prefix) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::system_clock::now().time_since_epoch())
-                .count();
+  // The time in milliseconds and a sequence within it (16 bits), never less than the
+  // last id this process made: ids made one after another sort in that order.
+  static std::atomic<uint64_t> last{0};
+  const auto ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count());
+  uint64_t prev = last.load(std::memory_order_relaxed);
+  uint64_t next = 0;
+  do {
+    next = std::max(prev + 1, ms << 16);
+  } while (!last.compare_exchange_weak(prev, next, std::memory_order_relaxed));
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%012llx", static_cast<unsigned long long>(ms));
-  return prefix + buf + RandomHex(8);
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(next));
+  return prefix + buf + RandomHex(6);
 }
 
 Result<NewKey> CreateKey(store::Store& store, const std::string& workspace, Role role, bool can_reassign,

@@ -24,7 +24,8 @@ struct Principal {
 
 std::string RandomHex(size_t bytes);
 std::string Sha256Hex(const std::string& data);
-// Time-ordered unique id: 12 hex digits of milliseconds, then random hex.
+// Time-ordered unique id: 12 hex digits of milliseconds and 4 of a sequence (ids a
+// process makes one after another sort in that order), then 12 random hex digits.
 std::string NewId(const std::string& prefix);
 
 struct NewKey {

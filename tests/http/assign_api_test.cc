@@ -601,6 +601,16 @@ TEST(ApiMetrics, CountsRequestsAndDecisions) {
       << m.raw;
   EXPECT_EQ(sm[1], "3");
   EXPECT_TRUE(std::regex_search(m.raw, std::regex(R"(rota_decisions_total\{outcome="unassigned"[^}]*\} 1)"))) << m.raw;
+
+  // Answers whose handlers write their own body (Prometheus text, CSV) count with the
+  // status they were sent with.
+  Reply csv = s.Call("GET", "/v1/history", a.key, Json(), {{"Accept", "text/csv"}});
+  ASSERT_EQ(csv.status, 200) << csv.raw;
+  m = s.Call("GET", "/metrics", "");
+  EXPECT_NE(m.raw.find("rota_http_requests_total{route=\"GET /metrics\",status=\"200\"} 1"), std::string::npos) << m.raw;
+  EXPECT_NE(m.raw.find("rota_http_requests_total{route=\"GET /v1/history\",status=\"200\"} 1"), std::string::npos)
+      << m.raw;
+  EXPECT_EQ(m.raw.find("status=\"-1\""), std::string::npos) << m.raw;
 }
 
 }  // namespace

@@ -295,6 +295,28 @@ TEST(AfterDecision, UnassignedQueueFillsAndEmpties) {
   EXPECT_TRUE(server.Call("GET", "/v1/unassigned", key).body["items"].empty());
 }
 
+// Newest first, also for the decisions of one batch, made within the same millisecond.
+TEST(AfterDecision, TheUnassignedQueueIsNewestFirstWithinABatch) {
+  RotaServer server;
+  const std::string key = server.admin_key();
+  Json items = Json::array();
+  for (int i = 0; i < 40; ++i) {
+    items.push_back({{"object_type", "company"}, {"event", "bulk"}, {"record", {{"id", "Q-" + std::to_string(100 + i)}}}});
+  }
+  Reply batch = server.Call("POST", "/v1/assign/batch", key, {{"items", items}});
+  ASSERT_EQ(batch.status, 200) << batch.raw;
+  ASSERT_EQ(batch.body["decisions"][39]["outcome"], "unassigned") << batch.raw;
+  std::vector<std::string> got, history;
+  Reply queue = server.Call("GET", "/v1/unassigned?limit=40", key);
+  Reply decided = server.Call("GET", "/v1/history?limit=40", key);
+  for (const Json& it : queue.body["items"]) got.push_back(it["record_id"]);
+  for (const Json& it : decided.body["items"]) history.push_back(it["record_id"]);
+  std::vector<std::string> expected;
+  for (int i = 39; i >= 0; --i) expected.push_back("Q-" + std::to_string(100 + i));
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(history, expected);
+}
+
 // A draft is simulated as applying it would leave the rotation: a changed key starts
 // afresh (SPEC §5.2), a reordered pool goes on after the member served last (§5.1).
 TEST(SimulateEndpoint, ADraftStartsFromTheStateApplyingItWouldLeave) {
