@@ -84,9 +84,13 @@ int64_t MemoryState::KeyAssigned(const std::string& distribution, const std::str
 
 Record RecordAsKnown(const std::optional<Record>& stored, const Record& incoming, bool open_given) {
   Record r = incoming;
+  if (stored) {
+    for (const auto& [k, v] : stored->properties) r.properties.emplace(k, v);
+    for (const auto& [k, v] : stored->links) r.links.emplace(k, v);
+  }
+  // A link sent empty (or null) unlinks.
+  std::erase_if(r.links, [](const auto& link) { return link.second.empty(); });
   if (!stored) return r;
-  for (const auto& [k, v] : stored->properties) r.properties.emplace(k, v);
-  for (const auto& [k, v] : stored->links) r.links.emplace(k, v);
   for (const std::string& t : stored->tags) {
     if (std::find(r.tags.begin(), r.tags.end(), t) == r.tags.end()) r.tags.push_back(t);
   }

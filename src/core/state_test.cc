@@ -75,6 +75,10 @@ TEST(RecordAsKnown, WhatWasSentOverWhatWasKnown) {
   EXPECT_EQ(r.owners, (std::vector<std::string>{"b"}));
   EXPECT_EQ(r.links.at("company"), "C-2");
   EXPECT_EQ(RecordAsKnown(std::nullopt, sent, false), sent);
+  // A link sent empty (as JSON's null is read) unlinks.
+  sent.links = {{"company", ""}};
+  EXPECT_FALSE(RecordAsKnown(stored, sent, true).links.contains("company"));
+  EXPECT_FALSE(RecordAsKnown(std::nullopt, sent, true).links.contains("company"));
 }
 
 // `rota simulate` decides each line on the record as the lines before left it.

@@ -116,6 +116,15 @@ TEST(AssignJsonTest, NumericRecordIdIsAString) {
   EXPECT_EQ(b->record.id, "1234");
 }
 
+// A link sent as null is sent, as an unlink (""), not left out.
+TEST(AssignJsonTest, ANullLinkUnlinks) {
+  auto b = ReadAssignBody(Json::parse(
+      R"({"object_type": "deal", "event": "bulk", "record": {"id": "D", "links": {"company": null, "person": 7}}})"));
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->record.links.at("company"), "");
+  EXPECT_EQ(b->record.links.at("person"), "7");
+}
+
 TEST(AssignJsonTest, RecordObjectTypeComesFromBody) {
   auto b = ReadAssignBody(Json::parse(
       R"({"object_type": "deal", "event": "created", "record": {"id": "D-1", "object_type": "lead"}})"));

@@ -343,10 +343,10 @@ core::Pool ReadPool(const Json& j, const std::string& path, Problems& p) {
     const Json& list = j["members"];
     for (size_t i = 0; i < list.size(); ++i) {
       std::string user;
-      if (list[i].is_string()) {
-        user = list[i].get<std::string>();
-      } else if (list[i].is_object() && list[i].contains("user") && list[i]["user"].is_string()) {
-        user = list[i]["user"].get<std::string>();  // GET's shape, for round trips
+      if (auto id = IdText(list[i])) {
+        user = std::move(*id);
+      } else if (list[i].is_object() && list[i].contains("user") && IdText(list[i]["user"])) {
+        user = *IdText(list[i]["user"]);  // GET's shape, for round trips
         if (list[i].contains("position") && list[i]["position"].is_number_integer()) {
           pool.members.push_back({user, list[i]["position"].get<int64_t>()});
           continue;
@@ -515,9 +515,9 @@ core::Settings ReadSettings(const Json& j, const std::string& path, Problems& p)
       auto t = core::ParseObjectType(it.key());
       if (!t) {
         p.Add(dp, "unknown object type \"" + it.key() + "\"");
-      } else if (it.value().is_string() && !it.value().get<std::string>().empty()) {
-        s.default_owners[*t] = it.value().get<std::string>();
-      } else if (!it.value().is_null() && !(it.value().is_string())) {
+      } else if (auto id = IdText(it.value())) {
+        if (!id->empty()) s.default_owners[*t] = std::move(*id);
+      } else if (!it.value().is_null()) {
         p.Add(dp, "a default owner is a user id");
       }
     }
@@ -550,11 +550,11 @@ core::Record ReadRecord(const Json& j, const std::string& path, Problems& p) {
   if (p.Object(j, "links", path)) {
     const Json& links = j["links"];
     for (auto it = links.begin(); it != links.end(); ++it) {
-      if (it.value().is_string()) {
-        r.links[it.key()] = it.value().get<std::string>();
-      } else if (it.value().is_number()) {
-        r.links[it.key()] = it.value().dump();
-      } else if (!it.value().is_null()) {
+      if (auto id = IdText(it.value())) {
+        r.links[it.key()] = std::move(*id);
+      } else if (it.value().is_null()) {
+        r.links[it.key()] = "";  // unlinked, as "" is: not left out
+      } else {
         p.Add(Join(path, "links." + it.key()), "a link is a record id");
       }
     }
@@ -563,10 +563,8 @@ core::Record ReadRecord(const Json& j, const std::string& path, Problems& p) {
     if (!p.Array(j, key, path)) return;
     const Json& list = j[key];
     for (size_t i = 0; i < list.size(); ++i) {
-      if (list[i].is_string()) {
-        out.push_back(list[i].get<std::string>());
-      } else if (list[i].is_number()) {
-        out.push_back(list[i].dump());
+      if (auto id = IdText(list[i])) {
+        out.push_back(std::move(*id));
       } else {
         p.Add(Index(Join(path, key), i), "must be a string");
       }

@@ -290,7 +290,7 @@ TEST(ConfigJsonTest, ReportsEveryShapeProblemAtOnce) {
   Json doc = Base();
   doc["users"][1]["active"] = "yes";
   doc["users"][1]["caps"] = {{"per_day", 1.5}};
-  doc["pools"][0]["members"][1] = 7.5;
+  doc["pools"][0]["members"][1] = true;
   doc["distributions"][0]["keys"][0]["owners"][0]["percent"] = "100";
   doc["rules"][0]["events"] = {"created", "deleted"};
   doc["rules"][0]["assign"] = {{"type", "robin"}};
@@ -460,7 +460,7 @@ TEST(ConfigJsonTest, PathsStayAlignedPastBadItems) {
   doc["rules"][2]["assign"] = {{"type", "user"}, {"user", "ghost"}};
   doc["rules"][1]["conditions"]["all"] = Json::parse(R"([
     "junk", {"field": "a", "op": "eq", "value": 1}, {"field": "b", "op": "in", "value": "x"}])");
-  doc["pools"][0]["members"] = Json::array({7, "u-1", "nobody"});
+  doc["pools"][0]["members"] = Json::array({true, "u-1", "nobody"});
   doc["distributions"][0]["keys"] = Json::parse(R"([
     "junk", {"value": "Kent", "owners": [5, {"user": "u-1", "percent": 100}, {"user": "u-x", "percent": 0.001}]}])");
   doc["users"][0]["out_of_office"] = Json::parse(R"([
@@ -799,8 +799,11 @@ TEST(ConfigJsonTest, SettingsRanges) {
   EXPECT_PROBLEM(ProblemsOf(doc), "settings.history_retention_days", "from 1 to 36500");
   doc["settings"] = {{"history_retention_days", 36501}};
   EXPECT_PROBLEM(ProblemsOf(doc), "settings.history_retention_days", "from 1 to 36500");
-  doc["settings"] = {{"default_owners", {{"deal", 5}}}};
+  doc["settings"] = {{"default_owners", {{"deal", true}}}};
   EXPECT_PROBLEM(ProblemsOf(doc), "settings.default_owners.deal", "user id");
+  // Numeric ids, as CRMs send them, are ids.
+  doc["settings"] = {{"default_owners", {{"deal", 5}}}};
+  EXPECT_PROBLEM(ProblemsOf(doc), "settings.default_owners.deal", "unknown user \"5\"");
   doc["settings"] = {{"history_retention_days", 7}, {"default_owners", {{"deal", nullptr}}}};
   auto c = ReadConfig(doc);
   ASSERT_TRUE(c.ok()) << Dump(c.status().details());

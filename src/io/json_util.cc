@@ -122,15 +122,17 @@ std::string Join(const std::string& path, const std::string& key) {
 }
 std::string Index(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
 
+std::optional<std::string> IdText(const Json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number()) return v.dump();
+  return std::nullopt;
+}
+
 bool Problems::String(const Json& obj, const char* key, const std::string& path, std::string& out) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return false;
-  if (it->is_string()) {
-    out = it->get<std::string>();
-    return true;
-  }
-  if (it->is_number()) {  // CRM ids often arrive as numbers
-    out = it->dump();
+  if (auto id = IdText(*it)) {
+    out = std::move(*id);
     return true;
   }
   Add(Join(path, key), "must be a string");

@@ -25,6 +25,10 @@ Json FromValue(const core::Value& v);
 core::Properties ToProperties(const Json& object);
 Json FromProperties(const core::Properties& p);
 
+// An id as text: a string as it is, a number (CRM ids often arrive as numbers) as JSON
+// writes it; anything else has none.
+std::optional<std::string> IdText(const Json& v);
+
 // Collects problems while reading a document; each has the path it concerns.
 class Problems {
  public:

@@ -2,6 +2,7 @@
 // document. Every change runs through Mutate(): one write transaction, the core's
 // validator, the state reconciliation, a new config version.
 #include <algorithm>
+#include <set>
 
 #include "core/decide.h"
 #include "core/text.h"
@@ -471,12 +472,14 @@ Result<Json> Service::SetRulePriority(const std::string& ws, const Json& body) {
   auto type = io::ReadObjectType(body, "object_type", "", p);
   std::vector<std::string> order;
   if (p.Array(body, "order", "")) {
-    for (const Json& x : body["order"]) {
-      if (!x.is_string()) {
-        p.Add("order", "order is a list of rule ids");
-        break;
+    const Json& list = body["order"];
+    for (size_t i = 0; i < list.size(); ++i) {
+      auto id = io::IdText(list[i]);
+      if (!id) {
+        p.Add(io::Index("order", i), "a rule id");
+        continue;
       }
-      order.push_back(x.get<std::string>());
+      order.push_back(std::move(*id));
     }
   } else {
     p.Add("order", "order is a list of rule ids, highest priority first");
@@ -485,14 +488,28 @@ Result<Json> Service::SetRulePriority(const std::string& ws, const Json& body) {
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
     std::vector<core::Rule> of_type, others;
     for (const core::Rule& x : c.rules) (x.object_type == *type ? of_type : others).push_back(x);
-    std::vector<std::string> have, want = order;
-    for (const core::Rule& x : of_type) have.push_back(x.id);
-    std::sort(have.begin(), have.end());
-    std::sort(want.begin(), want.end());
-    if (have != want) {
-      return Status::Invalid("order", "order must name every " + std::string(core::ToString(*type)) +
-                                          " rule exactly once (" + std::to_string(have.size()) + " rules)");
+    // Every rule of the type exactly once: each id named that is not one, and each one
+    // left out, is listed.
+    std::vector<Problem> problems;
+    std::set<std::string> seen;
+    for (size_t i = 0; i < order.size(); ++i) {
+      if (!Find(of_type, order[i])) {
+        const core::Rule* other = Find(others, order[i]);
+        problems.push_back({io::Index("order", i),
+                            other ? "rule \"" + order[i] + "\" is for " + std::string(core::ToString(other->object_type)) +
+                                        " records"
+                                  : "unknown rule \"" + order[i] + "\""});
+      } else if (!seen.insert(order[i]).second) {
+        problems.push_back({io::Index("order", i), "rule \"" + order[i] + "\" is named twice"});
+      }
     }
+    for (const core::Rule& x : of_type) {
+      if (!seen.count(x.id)) {
+        problems.push_back({"order", "rule \"" + x.id + "\" is left out: order names every " +
+                                         std::string(core::ToString(*type)) + " rule exactly once"});
+      }
+    }
+    if (!problems.empty()) return Status::Invalid(std::move(problems));
     c.rules = others;
     for (const std::string& id : order) c.rules.push_back(*Find(of_type, id));
     return Status::Ok();

@@ -259,6 +259,37 @@ TEST(ApiPools, TheMemberServedLastRejoiningWaitsItsTurn) {
   EXPECT_EQ(AssignOwner(a, "D-12"), "C");
 }
 
+// docs/api.md: rota accepts numeric ids and stores them as strings, wherever an id goes.
+TEST(ApiIds, NumericIdsAreIdsEverywhere) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  ASSERT_EQ(a.Post("/v1/users", {{"id", 77}}).status, 201);
+  ASSERT_EQ(a.Post("/v1/users", {{"id", 78}}).status, 201);
+  Reply p = a.Post("/v1/pools", {{"id", 88}, {"object_type", "lead"}, {"members", {77}}});
+  ASSERT_EQ(p.status, 201) << p.raw;
+  EXPECT_EQ(p.body["members"][0]["user"], "77");
+  ASSERT_EQ(a.Post("/v1/pools/88/members", {{"user", 78}}).status, 201);
+  Reply st = a.Put("/v1/settings", {{"default_owners", {{"lead", 78}}}});
+  ASSERT_EQ(st.status, 200) << st.raw;
+  EXPECT_EQ(st.body["default_owners"]["lead"], "78");
+  ASSERT_EQ(a.Post("/v1/rules", Rule("98", {{"type", "pool"}, {"pool", "88"}}, "lead")).status, 201);
+  ASSERT_EQ(a.Post("/v1/rules", Rule("99", {{"type", "user"}, {"user", "77"}}, "lead")).status, 201);
+  Reply pr = a.Put("/v1/rules/priority", {{"object_type", "lead"}, {"order", {99, 98}}});
+  ASSERT_EQ(pr.status, 200) << pr.raw;
+  EXPECT_EQ(pr.body["items"][0]["id"], "99");
+
+  // A bad order names each id that is wrong and each rule left out.
+  ASSERT_EQ(a.Post("/v1/rules", Rule("d-1", {{"type", "user"}, {"user", "77"}}, "deal")).status, 201);
+  pr = a.Put("/v1/rules/priority", {{"object_type", "lead"}, {"order", {"99", "ghost", "d-1", "99"}}});
+  ASSERT_TRUE(IsError(pr, 422)) << pr.raw;
+  std::string details = pr.body["error"]["details"].dump();
+  EXPECT_NE(details.find("unknown rule \\\"ghost\\\""), std::string::npos) << details;
+  EXPECT_NE(details.find("\\\"d-1\\\" is for deal records"), std::string::npos) << details;
+  EXPECT_NE(details.find("\\\"99\\\" is named twice"), std::string::npos) << details;
+  EXPECT_NE(details.find("\\\"98\\\" is left out"), std::string::npos) << details;
+  EXPECT_EQ(a.Get("/v1/rules?object_type=lead").body["items"][0]["id"], "99");
+}
+
 TEST(ApiRules, CrudPriorityAndErrors) {
   RotaServer s;
   As a{s, s.admin_key()};
