@@ -23,7 +23,7 @@ void AddWorkspaces(CLI::App& app, int* exit_code) {
   auto id = std::make_shared<std::string>();
   CLI::App* create = cmd->add_subcommand("create", "Create a workspace and print its first admin key.");
   create->add_option("ID", *id, "the workspace id")->required();
-  create->add_option("--db", *db, "SQLite database file")->capture_default_str();
+  create->add_option("--db", *db, kDbHelp)->capture_default_str();
   create->callback([db, id, exit_code] {
     auto env = OpenEnv(*db);
     if (!env) {
@@ -54,7 +54,7 @@ void AddKeys(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Opts>();
 
   CLI::App* create = cmd->add_subcommand("create", "Create a key; prints the secret once.");
-  create->add_option("--db", o->db, "SQLite database file")->capture_default_str();
+  create->add_option("--db", o->db, kDbHelp)->capture_default_str();
   create->add_option("--workspace", o->workspace, "the key's workspace")->required();
   create->add_option("--role", o->role, "admin, member or integration")
       ->required()
@@ -77,7 +77,7 @@ void AddKeys(CLI::App& app, int* exit_code) {
   });
 
   CLI::App* list = cmd->add_subcommand("list", "List keys (never their secrets).");
-  list->add_option("--db", o->db, "SQLite database file")->capture_default_str();
+  list->add_option("--db", o->db, kDbHelp)->capture_default_str();
   list->add_option("--workspace", o->workspace, "only this workspace's keys");
   list->callback([o, exit_code] {
     auto env = OpenEnv(o->db);
@@ -101,7 +101,7 @@ void AddKeys(CLI::App& app, int* exit_code) {
 
   CLI::App* revoke = cmd->add_subcommand("revoke", "Revoke a key by its id.");
   revoke->add_option("KEY_ID", o->id, "the key's id (from `rota keys list`)")->required();
-  revoke->add_option("--db", o->db, "SQLite database file")->capture_default_str();
+  revoke->add_option("--db", o->db, kDbHelp)->capture_default_str();
   revoke->callback([o, exit_code] {
     auto env = OpenEnv(o->db);
     if (!env) {

@@ -20,6 +20,9 @@ void AddHistory(CLI::App& app, int* exit_code);
 void AddDistributions(CLI::App& app, int* exit_code);
 void AddBackup(CLI::App& app, int* exit_code);
 
+// What `--db` takes, for every command but `backup` (SQLite only).
+inline constexpr const char* kDbHelp = "SQLite database file, or a postgresql:// URL";
+
 // The store at `db` and a service over it with the system clock, for one command.
 struct Env {
   std::unique_ptr<store::Store> store;

@@ -20,7 +20,7 @@ void AddConfig(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Opts>();
 
   CLI::App* exp = cmd->add_subcommand("export", "Print the configuration document on stdout.");
-  exp->add_option("--db", o->db, "SQLite database file")->capture_default_str();
+  exp->add_option("--db", o->db, kDbHelp)->capture_default_str();
   exp->add_option("--workspace", o->workspace, "the workspace")->capture_default_str();
   exp->callback([o, exit_code] {
     auto env = OpenEnv(o->db);
@@ -39,7 +39,7 @@ void AddConfig(CLI::App& app, int* exit_code) {
   CLI::App* apply = cmd->add_subcommand(
       "apply", "Apply a configuration document atomically (rotation state kept where nothing changed).");
   apply->add_option("FILE", o->file, "the document (JSON)")->required();
-  apply->add_option("--db", o->db, "SQLite database file")->capture_default_str();
+  apply->add_option("--db", o->db, kDbHelp)->capture_default_str();
   apply->add_option("--workspace", o->workspace, "the workspace")->capture_default_str();
   apply->add_flag("--dry-run", o->dry_run, "validate and print what would change; store nothing");
   apply->callback([o, exit_code] {

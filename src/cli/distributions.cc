@@ -42,7 +42,7 @@ void AddDistributions(CLI::App& app, int* exit_code) {
   imp->add_option("FILE", o->file, "the file (.xlsx, or read as CSV)")->required();
   imp->add_option("--distribution", o->distribution, "the distribution id")->required();
   imp->add_flag("--header", o->header, "the file's first row is a header");
-  imp->add_option("--db", o->db, "SQLite database file")->capture_default_str();
+  imp->add_option("--db", o->db, kDbHelp)->capture_default_str();
   imp->add_option("--workspace", o->workspace, "the workspace")->capture_default_str();
   imp->callback([o, exit_code] {
     std::ifstream in(o->file, std::ios::binary);

@@ -12,7 +12,7 @@ void AddHistory(CLI::App& app, int* exit_code) {
   auto db = std::make_shared<std::string>("rota.db");
   auto workspace = std::make_shared<std::string>();
   CLI::App* purge = cmd->add_subcommand("purge", "Remove decisions older than the workspace's history_retention_days.");
-  purge->add_option("--db", *db, "SQLite database file")->capture_default_str();
+  purge->add_option("--db", *db, kDbHelp)->capture_default_str();
   purge->add_option("--workspace", *workspace, "only this workspace (default: all)");
   purge->callback([db, workspace, exit_code] {
     auto env = OpenEnv(*db);

@@ -131,7 +131,7 @@ int Run(const Options& o) {
 void AddServe(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("serve", "Serve the HTTP API and the console (SQLite by default).");
-  cmd->add_option("--db", o->db, "SQLite database file")->capture_default_str();
+  cmd->add_option("--db", o->db, kDbHelp)->capture_default_str();
   cmd->add_option("--listen", o->listen, "HOST:PORT to listen on (PORT 0: any free port)")->capture_default_str();
   cmd->add_option("--threads", o->threads, "worker threads (one per keep-alive connection)")
       ->capture_default_str()

@@ -24,9 +24,11 @@ std::string RequestHash(const Json& body) {
   return Sha256Hex(copy.dump());
 }
 
-// The decision's webhook events, into the outbox of the same transaction.
+// The decision's webhook events, into the outbox of the same transaction; `changed` are
+// the linked records whose owners the decision changed.
 Status EmitDecisionEvents(store::Tx& tx, BatchState& batch, const core::Decision& d, const Json& answer,
-                          const store::DecisionRow& row, const core::Record& record, core::Time now) {
+                          const store::DecisionRow& row, const core::Record& record,
+                          const std::vector<core::RelatedChange>& changed, core::Time now) {
   if (!batch.webhooks) {
     auto read = tx.Webhooks();
     if (!read.ok()) return read.status();
@@ -48,7 +50,7 @@ Status EmitDecisionEvents(store::Tx& tx, BatchState& batch, const core::Decision
                   {"record", io::WriteRecord(record)}},
              now_ms);
   }
-  for (const core::RelatedChange& rc : d.related) {
+  for (const core::RelatedChange& rc : changed) {
     if (!s.ok()) break;
     auto linked = tx.FindRecord(rc.object_type, rc.id);
     if (linked) s = Emit(tx, *hooks, "record.updated", Json{{"record", io::WriteRecord(*linked)}, {"decision_id", row.id}}, now_ms);
@@ -274,13 +276,18 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
   }
   core::ApplyOwner(d, rec);
   if (s = tx.PutRecord(rec, now.time_since_epoch().count()); !s.ok()) return s;
+  std::vector<core::RelatedChange> changed;  // linked records whose owners this changes
   for (const core::RelatedChange& rc : d.related) {
     core::Record linked;
     linked.object_type = rc.object_type;
     linked.id = rc.id;
-    if (auto known = tx.FindRecord(rc.object_type, rc.id)) linked = *known;
-    linked.owners = rc.owners;
-    if (s = tx.PutRecord(linked, Unix(now)); !s.ok()) return s;
+    auto known = tx.FindRecord(rc.object_type, rc.id);
+    if (known) linked = *known;
+    if (!known || known->owners != rc.owners) {
+      linked.owners = rc.owners;
+      if (s = tx.PutRecord(linked, Unix(now)); !s.ok()) return s;
+      changed.push_back(rc);
+    }
     if (s = tx.RemoveUnassigned(std::string(core::ToString(rc.object_type)), rc.id); !s.ok()) return s;
   }
   Json j = Answer(d, b, id, now);
@@ -310,7 +317,7 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
     s = tx.RemoveUnassigned(row.object_type, row.record_id);
   }
   if (!s.ok()) return s;
-  if (s = EmitDecisionEvents(tx, batch, d, j, row, rec, now); !s.ok()) return s;
+  if (s = EmitDecisionEvents(tx, batch, d, j, row, rec, changed, now); !s.ok()) return s;
   if (pa.write_back) {
     if (s = EmitWriteBacks(tx, *pa.write_back, d, rec, id, now); !s.ok()) return s;
   }

@@ -244,6 +244,39 @@ TEST(AfterDecision, RelatedOwnersAddVersusReplaceOnACompanyWithOwners) {
   EXPECT_EQ(server.Call("GET", "/v1/records/company/C-2", key).body["owners"], Json({"b"}));
 }
 
+// record.updated goes out for a linked record whose owners the decision changed, not for
+// one that had that owner already.
+TEST(AfterDecision, RecordUpdatedOnlyForLinkedRecordsWhoseOwnersChanged) {
+  Receiver receiver("k");
+  RotaServer server;
+  const std::string key = server.admin_key();
+  Json config = Json::parse(R"({
+    "users": [{"id": "a"}, {"id": "old"}],
+    "rules": [{"id": "add", "object_type": "deal", "events": ["created"],
+               "conditions": {"all": [{"field": "x", "op": "is_empty"}]}, "assign": {"type": "user", "user": "a"},
+               "actions": {"apply_to_related": ["company", "person"], "related_mode": "add"}}],
+    "records": [{"object_type": "company", "id": "C-1", "owners": ["old", "a"]}]
+  })");
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, config).status, 200);
+  ASSERT_EQ(server.Call("POST", "/v1/webhooks", key,
+                        {{"url", receiver.url()}, {"events", {"decision.assigned", "record.updated"}}, {"secret", "k"}})
+                .status,
+            201);
+  Reply d = server.Call("POST", "/v1/assign", key,
+                        {{"object_type", "deal"}, {"event", "created"},
+                         {"record", {{"id", "D-1"}, {"links", {{"company", "C-1"}, {"person", "P-1"}}}}}});
+  ASSERT_EQ(d.status, 200) << d.raw;
+  EXPECT_EQ(d.body["related"].size(), 2u);  // both are returned, for the caller to apply
+  ASSERT_TRUE(WaitFor([&] { return receiver.attempts().size() >= 2; })) << server.Output();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::vector<std::string> updated;
+  for (const auto& g : receiver.attempts()) {
+    if (g.event == "record.updated") updated.push_back(g.body["data"]["record"]["id"]);
+  }
+  EXPECT_EQ(updated, (std::vector<std::string>{"P-1"}));
+  EXPECT_EQ(server.Call("GET", "/v1/records/company/C-1", key).body["owners"], Json({"old", "a"}));
+}
+
 TEST(Reports, TargetBesideActualAfter200DecisionsOnA343333Key) {
   RotaServer server;
   const std::string key = server.admin_key();
