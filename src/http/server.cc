@@ -115,9 +115,8 @@ std::string Bearer(const httplib::Request& req) {
   if (h.size() > prefix.size() && std::equal(prefix.begin(), prefix.end(), h.begin(), [](char a, char b) {
         return std::tolower(a) == std::tolower(b);
       })) {
-    std::string key = h.substr(h.find_first_not_of(' ', prefix.size()) == std::string::npos
-                                   ? h.size()
-                                   : h.find_first_not_of(' ', prefix.size()));
+    const size_t start = h.find_first_not_of(' ', prefix.size());
+    std::string key = start == std::string::npos ? "" : h.substr(start);
     while (!key.empty() && key.back() == ' ') key.pop_back();
     return key;
   }

@@ -13,6 +13,8 @@ TEST(ApiAuth, MissingOrBadKeyIs401) {
   EXPECT_TRUE(IsError(s.Call("POST", "/v1/assign", "", AssignBody("D-1")), 401));
   // Not a Bearer header.
   EXPECT_TRUE(IsError(s.Call("GET", "/v1/users", "", nullptr, {{"Authorization", "Basic " + s.admin_key()}}), 401));
+  // The scheme in any case, with any spaces after it (RFC 9110: case-insensitive).
+  EXPECT_EQ(s.Call("GET", "/v1/users", "", nullptr, {{"Authorization", "bearer  " + s.admin_key() + " "}}).status, 200);
   // A 401 stores nothing.
   EXPECT_TRUE(IsError(s.Call("POST", "/v1/users", "nope", User("u-1")), 401));
   EXPECT_TRUE(IsError(s.Call("GET", "/v1/users/u-1", s.admin_key()), 404));
