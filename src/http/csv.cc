@@ -1,10 +1,17 @@
 #include "http/csv.h"
 
+#include <string_view>
+
 #include "io/json_util.h"
 
 namespace rota::http {
 
-std::string CsvField(const std::string& s) {
+std::string CsvField(const std::string& text) {
+  // A spreadsheet runs a cell that starts so as a formula (CSV injection): an apostrophe
+  // first makes it text, and Excel, LibreOffice and Sheets do not show it.
+  const std::string s = !text.empty() && std::string_view("=+-@\t\r").find(text[0]) != std::string_view::npos
+                            ? "'" + text
+                            : text;
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) {

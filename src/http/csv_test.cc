@@ -80,6 +80,18 @@ TEST(Csv, FieldsWithCommasQuotesOrLineBreaksAreQuoted) {
   EXPECT_EQ(CsvField("a,\"b\"\nc"), "\"a,\"\"b\"\"\nc\"");
 }
 
+// CSV injection: a record id a CRM user typed as "=HYPERLINK(…)" stays text in Excel.
+TEST(Csv, FieldsAFormulaCouldStartWithGetAnApostrophe) {
+  EXPECT_EQ(CsvField("=HYPERLINK(\"http://x\",\"y\")"), "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
+  EXPECT_EQ(CsvField("+1"), "'+1");
+  EXPECT_EQ(CsvField("-2"), "'-2");
+  EXPECT_EQ(CsvField("@SUM(A1)"), "'@SUM(A1)");
+  EXPECT_EQ(CsvField("\tx"), "'\tx");
+  EXPECT_EQ(CsvField("\rx"), "\"'\rx\"");
+  EXPECT_EQ(CsvField("a=b"), "a=b");
+  EXPECT_EQ(CsvField("'quoted"), "'quoted");
+}
+
 TEST(Csv, HistoryHasAHeaderAndCrlfLines) {
   EXPECT_EQ(HistoryCsv({}), "decision_id,at,event,object_type,record_id,rule,strategy,outcome,owner,reason\r\n");
 
