@@ -20,8 +20,18 @@ Json ChangesJson(const std::vector<Change>& changes) {
   return list;
 }
 
+// Is `path` one into the workspace's document (rather than one already relative to a body)?
+bool InWorkspace(const std::string& path) {
+  for (const char* top : {"users[", "pools[", "distributions[", "rules[", "records[", "settings."}) {
+    if (path.rfind(top, 0) == 0) return true;
+  }
+  return path == "settings";
+}
+
 // Problems about the entity at `prefix` (e.g. "rules[3]") are reported relative to it,
-// as the client sent only that entity.
+// as the client sent only that entity; a problem elsewhere in the workspace that the
+// change causes (a rule using a distribution whose type changed) is about the body as a
+// whole (path ""), its message saying where.
 Status Relative(const Status& s, const std::string& prefix) {
   if (prefix.empty() || s.details().empty()) return s;
   std::vector<Problem> out;
@@ -30,6 +40,9 @@ Status Relative(const Status& s, const std::string& prefix) {
       p.path = "";
     } else if (p.path.rfind(prefix + ".", 0) == 0) {
       p.path = p.path.substr(prefix.size() + 1);
+    } else if (InWorkspace(p.path)) {
+      p.message = "in the workspace's " + p.path + ": " + p.message;
+      p.path = "";
     }
     out.push_back(std::move(p));
   }
@@ -357,7 +370,16 @@ Result<Json> Service::AddPoolMember(const std::string& ws, const std::string& po
     pool->members.push_back({user, 0});  // Reconcile gives it a position after everyone
     return Status::Ok();
   });
-  if (!r.ok()) return Relative(r.status(), io::Index("pools", index));
+  if (!r.ok()) {
+    // The body is {"user"}: a problem with the new member is about "user".
+    Status rel = Relative(r.status(), io::Index("pools", index));
+    if (rel.code() != Code::kInvalid) return rel;
+    std::vector<Problem> out = rel.details();
+    for (Problem& p : out) {
+      if (p.path.rfind("members[", 0) == 0) p.path = "user";
+    }
+    return Status::Invalid(std::move(out));
+  }
   return GetPool(ws, pool_id);
 }
 

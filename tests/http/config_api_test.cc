@@ -154,7 +154,9 @@ TEST(ApiPools, CrudMembersAndNext) {
   EXPECT_EQ(add.body["members"][3]["user"], "D");
   EXPECT_EQ(add.body["next"], "C");
   EXPECT_TRUE(IsError(a.Post("/v1/pools/p/members", {{"user", "D"}}), 409));
-  EXPECT_TRUE(IsError(a.Post("/v1/pools/p/members", {{"user", "ghost"}}), 422));
+  Reply ghost = a.Post("/v1/pools/p/members", {{"user", "ghost"}});
+  EXPECT_TRUE(IsError(ghost, 422));
+  EXPECT_EQ(ghost.body["error"]["details"][0]["path"], "user") << ghost.raw;  // relative to the body sent
   EXPECT_TRUE(IsError(a.Post("/v1/pools/p/members", Json::object()), 422));
   EXPECT_TRUE(IsError(a.Post("/v1/pools/nope/members", {{"user", "A"}}), 404));
   EXPECT_EQ(a.Get("/v1/pools/p").body["members"].size(), 4u);
@@ -546,6 +548,13 @@ TEST(ApiDistributions, KeysCountersAndRedistribution) {
   EXPECT_EQ(p.body["default_owner"], "A");
   EXPECT_TRUE(IsError(a.Patch("/v1/distributions/d", {{"default_owner", "ghost"}}), 422));
   EXPECT_TRUE(IsError(a.Patch("/v1/distributions/nope", {{"default_owner", "A"}}), 404));
+  // A change that breaks another part of the workspace (rule r is for deals): the problem
+  // is about the body as a whole, and says where.
+  Reply retyped = a.Patch("/v1/distributions/d", {{"object_type", "lead"}});
+  ASSERT_TRUE(IsError(retyped, 422)) << retyped.raw;
+  EXPECT_EQ(retyped.body["error"]["details"][0]["path"], "") << retyped.raw;
+  EXPECT_NE(retyped.body["error"]["details"][0]["message"].get<std::string>().find("rules[0]"), std::string::npos)
+      << retyped.raw;
   EXPECT_EQ(a.Delete("/v1/distributions/d/keys/Bonn").status, 204);
   EXPECT_TRUE(IsError(a.Delete("/v1/distributions/d/keys/Bonn"), 404));
   EXPECT_EQ(a.Get("/v1/distributions/d").body["keys"].size(), 1u);
