@@ -1,16 +1,17 @@
-// Unassigned: the records whose last decision found no owner, with reasons; assign by hand.
+// Unassigned: the records whose last decision found no owner, with reasons; send one to a
+// pool or rule (assign_requested, as Zendesk Sell and Livespace do), or assign by hand.
 import {
   add, fill, api, h, enc, listAll, pageHeader, card, field, select, userOptions, busy, toast, empty, showError, modal,
   fmtTime, REASONS, OBJECT_TYPES, table, badge, errorBox,
 } from './ui.js';
 
 export async function render(root, ctx) {
-  const users = await listAll('/v1/users');
+  const [users, pools, rules] = await Promise.all([listAll('/v1/users'), listAll('/v1/pools'), listAll('/v1/rules')]);
   const otype = select([['', 'All types'], ...OBJECT_TYPES], ctx.params.get('object_type') || '');
   const slot = h('div', { 'aria-live': 'polite' });
   const box = h('div');
   add(root, 
-    pageHeader('Unassigned', 'Records rota could not give an owner. They stay here until a later decision assigns them or you assign one by hand.'),
+    pageHeader('Unassigned', 'Records rota could not give an owner. They stay here until a later decision assigns them, you send one to a pool or rule, or you assign one by hand.'),
     h('div', { class: 'card' }, h('div', { class: 'row' }, field('Object type', otype),
       h('button', { type: 'button', onclick: () => load() }, 'Refresh'))),
     slot, box);
@@ -32,9 +33,37 @@ export async function render(root, ctx) {
         { label: 'Type', key: 'object_type' },
         { label: 'Record', render: (i) => h('button', { type: 'button', class: 'linkish', 'aria-label': `Details of ${i.object_type} ${i.record_id}`, onclick: () => showRecord(i) }, i.record_id) },
         { label: 'Reason', render: (i) => h('span', null, h('code', null, i.reason), h('div', { class: 'muted', style: { fontSize: '.82rem' } }, REASONS[i.reason] || '')) },
+        // Members send too when their key may reassign (the server answers 403 otherwise).
+        { label: 'Send to a pool or rule', cls: 'actions-cell', render: (i) => sendControl(i) },
         ...(ctx.canEdit ? [{ label: 'Assign by hand', cls: 'actions-cell', render: (i) => assignControl(i) }] : []),
       ], items, { caption: 'Unassigned records', rowAttrs: (i) => ({ 'data-record': i.record_id }) })
         : empty('Nothing waiting: every record has an owner.')));
+  }
+
+  // assign_requested: the pool's next eligible member, or what the rule decides (its
+  // conditions aside), with the rule's fallback and the default owner behind it.
+  function sendControl(i) {
+    const targets = [
+      ...pools.filter((p) => p.object_type === i.object_type).map((p) => [`pool:${p.id}`, `Pool: ${p.name || p.id}`]),
+      ...rules.filter((r) => r.object_type === i.object_type).map((r) => [`rule:${r.id}`, `Rule: ${r.name || r.id}`]),
+    ];
+    if (!targets.length) return h('span', { class: 'muted' }, `No pool or rule for ${i.object_type} records`);
+    const sel = select([['', 'Pool or rule…'], ...targets], '', { 'aria-label': `Send ${i.object_type} ${i.record_id} to` });
+    const btn = h('button', { type: 'button', class: 'small' }, 'Send');
+    btn.addEventListener('click', () => busy(btn, slot, async () => {
+      if (!sel.value) throw new Error(`Choose a pool or rule for ${i.record_id} first.`);
+      const colon = sel.value.indexOf(':');
+      const kind = sel.value.slice(0, colon);
+      const id = sel.value.slice(colon + 1);
+      const d = await api('POST', '/v1/assign', {
+        body: { object_type: i.object_type, event: 'assign_requested', record: { id: i.record_id }, target: { [kind]: id } },
+      });
+      toast(d.owner
+        ? `${i.object_type} ${i.record_id} sent to ${kind} ${id}: now owned by ${d.owner}`
+        : `${i.object_type} ${i.record_id} sent to ${kind} ${id}: still unassigned (${d.reason})`);
+      await load();
+    }));
+    return h('div', { class: 'row', style: { justifyContent: 'flex-end', flexWrap: 'nowrap' } }, sel, btn);
   }
 
   function assignControl(i) {

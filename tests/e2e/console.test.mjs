@@ -575,6 +575,24 @@ try {
     await shot('27-keys');
   });
 
+  await step('unassigned: a record sent to a pool gets the pool\'s next member', async () => {
+    const d = await assign('D-9', { county: 'Devon', amount: 2 });
+    assert.equal(d.outcome, 'unassigned');
+    const pool = await call('GET', '/v1/pools/north');
+    await go('unassigned');
+    const row = page.locator('tr[data-record="D-9"]');
+    await row.waitFor();
+    await page.getByLabel('Send deal D-9 to').selectOption('pool:north');
+    await row.getByRole('button', { name: 'Send' }).click();
+    await row.waitFor({ state: 'detached' });
+    const rec = await call('GET', '/v1/records/deal/D-9');
+    assert.deepEqual(rec.owners, [pool.next]);
+    const last = (await call('GET', '/v1/history?limit=1')).items[0];
+    assert.equal(last.event, 'assign_requested');
+    assert.equal(last.owner, pool.next);
+    await shot('09b-unassigned-sent');
+  });
+
   await step('phone width: pages stay readable', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await go('rules');
