@@ -183,6 +183,15 @@ struct Settings {
   friend bool operator==(const Settings&, const Settings&) = default;
 };
 
+// A note a rule wrote to a record's activity (SPEC §7): kept on rota's copy of the
+// record, so that it outlives the history's retention.
+struct Note {
+  int64_t at = 0;  // unix seconds
+  std::string text;
+  std::string decision_id;
+  friend bool operator==(const Note&, const Note&) = default;
+};
+
 struct Record {
   ObjectType object_type = ObjectType::kLead;
   std::string id;
@@ -191,6 +200,7 @@ struct Record {
   std::vector<std::string> owners;
   std::vector<std::string> tags;
   bool open = true;
+  std::vector<Note> notes;  // oldest first; only rota writes them (StoredRecord)
   friend bool operator==(const Record&, const Record&) = default;
 };
 

@@ -90,11 +90,15 @@ Record RecordAsKnown(const std::optional<Record>& stored, const Record& incoming
   }
   // A link sent empty (or null) unlinks.
   std::erase_if(r.links, [](const auto& link) { return link.second.empty(); });
-  if (!stored) return r;
+  if (!stored) {
+    r.notes.clear();
+    return r;
+  }
   for (const std::string& t : stored->tags) {
     if (std::find(r.tags.begin(), r.tags.end(), t) == r.tags.end()) r.tags.push_back(t);
   }
   if (r.owners.empty()) r.owners = stored->owners;
+  r.notes = stored->notes;  // rota's own: never from the caller
   if (!open_given) r.open = stored->open;
   return r;
 }
@@ -104,6 +108,13 @@ void ApplyOwner(const Decision& d, Record& record) {
   record.owners = {*d.owner};
   if (!d.tag.empty() && std::find(record.tags.begin(), record.tags.end(), d.tag) == record.tags.end()) {
     record.tags.push_back(d.tag);
+  }
+}
+
+void AddNote(Record& record, Note note) {
+  record.notes.push_back(std::move(note));
+  if (record.notes.size() > kMaxNotes) {
+    record.notes.erase(record.notes.begin(), record.notes.end() - static_cast<std::ptrdiff_t>(kMaxNotes));
   }
 }
 

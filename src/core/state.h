@@ -49,6 +49,9 @@ Record RecordAsKnown(const std::optional<Record>& stored, const Record& incoming
 // The record after `decision`: its owner, and the rule's tag (an unassigned decision
 // leaves the owners as they were).
 void ApplyOwner(const Decision& decision, Record& record);
+// Adds a rule's note to the record's activity, keeping its latest kMaxNotes.
+inline constexpr size_t kMaxNotes = 100;
+void AddNote(Record& record, Note note);
 
 // The whole state in memory, optionally over a base view: reads fall through to the
 // base where this state has nothing, and what Apply() stores shadows the base (which is

@@ -573,6 +573,21 @@ core::Record ReadRecord(const Json& j, const std::string& path, Problems& p) {
   strings("owners", r.owners);
   strings("tags", r.tags);
   p.Bool(j, "open", path, r.open);
+  if (p.Array(j, "notes", path)) {
+    const Json& list = j["notes"];
+    for (size_t i = 0; i < list.size(); ++i) {
+      core::Note n;
+      const std::string np = Index(Join(path, "notes"), i);
+      if (!list[i].is_object()) {
+        p.Add(np, "a note is {\"at\", \"text\", \"decision_id\"}");
+        continue;
+      }
+      p.Int(list[i], "at", np, n.at);
+      p.String(list[i], "text", np, n.text);
+      p.String(list[i], "decision_id", np, n.decision_id);
+      r.notes.push_back(std::move(n));
+    }
+  }
   return r;
 }
 
@@ -586,6 +601,16 @@ Json WriteRecord(const core::Record& r) {
           {"links", links},
           {"tags", r.tags},
           {"open", r.open}};
+}
+
+Json WriteStoredRecord(const core::Record& r) {
+  Json j = WriteRecord(r);
+  if (!r.notes.empty()) {
+    Json notes = Json::array();
+    for (const core::Note& n : r.notes) notes.push_back({{"at", n.at}, {"text", n.text}, {"decision_id", n.decision_id}});
+    j["notes"] = std::move(notes);
+  }
+  return j;
 }
 
 Result<core::Config> ReadConfig(const Json& doc) {

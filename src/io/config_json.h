@@ -27,6 +27,8 @@ Json WriteKeyOwners(const std::vector<core::KeyOwner>& owners);
 Json WriteRule(const core::Rule& r);
 Json WriteSettings(const core::Settings& s);
 Json WriteRecord(const core::Record& r);
+// The record as the store keeps it: WriteRecord and its notes. ReadRecord reads them back.
+Json WriteStoredRecord(const core::Record& r);
 
 // The whole document: shape problems and core::Validate's problems together (422).
 Result<core::Config> ReadConfig(const Json& doc);

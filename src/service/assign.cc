@@ -275,6 +275,7 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
     if (s = tx.AddUnkeyed(u.distribution, core::Fold(u.value), u.value); !s.ok()) return s;
   }
   core::ApplyOwner(d, rec);
+  if (!d.note.empty()) core::AddNote(rec, {Unix(now), d.note, id});
   if (s = tx.PutRecord(rec, now.time_since_epoch().count()); !s.ok()) return s;
   std::vector<core::RelatedChange> changed;  // linked records whose owners this changes
   for (const core::RelatedChange& rc : d.related) {

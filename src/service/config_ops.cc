@@ -215,9 +215,7 @@ Result<Json> Service::PutConfig(const std::string& ws, const Json& doc, bool dry
       [&](core::Config& c, store::Tx& tx) -> Status {
         c = *incoming;
         for (const core::Record& r : records) {
-          Status s = tx.PutRecord(r, now);
-          if (s.ok() && !r.owners.empty()) s = tx.RemoveUnassigned(std::string(core::ToString(r.object_type)), r.id);
-          if (!s.ok()) return s;
+          if (Status s = PutGivenRecord(tx, r, now); !s.ok()) return s;
         }
         return Status::Ok();
       },

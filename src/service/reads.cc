@@ -1,6 +1,8 @@
 // Records, history and the unassigned queue.
 #include <date/tz.h>
 
+#include <map>
+
 #include "io/config_json.h"
 #include "service/service.h"
 #include "service/window.h"
@@ -24,6 +26,14 @@ Result<int> Limit(const Page& page) {
 
 }  // namespace
 
+Status PutGivenRecord(store::Tx& tx, core::Record record, int64_t at) {
+  auto known = tx.FindRecord(record.object_type, record.id);
+  record.notes = known ? known->notes : std::vector<core::Note>{};
+  Status s = tx.PutRecord(record, at);
+  if (s.ok() && !record.owners.empty()) s = tx.RemoveUnassigned(std::string(core::ToString(record.object_type)), record.id);
+  return s;
+}
+
 Result<Json> Service::PutRecord(const std::string& ws, const std::string& type, const std::string& id,
                                 const Json& body) {
   auto t = TypeOf(type);
@@ -42,8 +52,7 @@ Result<Json> Service::PutRecord(const std::string& ws, const std::string& type, 
   Status s = Retrying([&]() -> Status {
     auto tx = store_.BeginWrite(ws);
     if (!tx.ok()) return tx.status();
-    Status st = (*tx)->PutRecord(r, now);
-    if (st.ok() && !r.owners.empty()) st = (*tx)->RemoveUnassigned(type, id);  // assigned by hand
+    Status st = PutGivenRecord(**tx, r, now);
     if (st.ok()) {
       auto hooks = (*tx)->Webhooks();
       st = hooks.ok() ? Emit(**tx, *hooks, "record.updated", Json{{"record", io::WriteRecord(r)}}, now * 1000)
@@ -65,10 +74,21 @@ Result<Json> Service::GetRecord(const std::string& ws, const std::string& type, 
   Json j = io::WriteRecord(*r);
   auto decisions = (*tx)->RecordDecisions(type, id, 100);
   if (!decisions.ok()) return decisions.status();
+  // Newest first: each decision's note (kept on the record; a decision stored before
+  // notes were kept has it in its body) before its assignment, then the notes whose
+  // decisions the retention has purged.
+  auto note_json = [](const core::Note& n) {
+    return Json{{"kind", "note"}, {"at", AtText(n.at)}, {"text", n.text}, {"decision_id", n.decision_id}};
+  };
+  std::map<std::string, const core::Note*> notes;
+  for (const core::Note& n : r->notes) notes[n.decision_id] = &n;
   Json activity = Json::array();
   for (const store::DecisionRow& d : *decisions) {
-    Json body = Json::parse(d.body, nullptr, false);
-    if (body.is_object() && body.contains("actions") && body["actions"].contains("note")) {
+    if (auto n = notes.find(d.id); n != notes.end()) {
+      activity.push_back(note_json(*n->second));
+      notes.erase(n);
+    } else if (Json body = Json::parse(d.body, nullptr, false);
+               body.is_object() && body.contains("actions") && body["actions"].contains("note")) {
       activity.push_back({{"kind", "note"}, {"at", AtText(d.at)}, {"text", body["actions"]["note"]},
                           {"decision_id", d.id}});
     }
@@ -80,6 +100,9 @@ Result<Json> Service::GetRecord(const std::string& ws, const std::string& type, 
                         {"owner", d.owner ? Json(*d.owner) : Json(nullptr)},
                         {"rule", d.rule ? Json(*d.rule) : Json(nullptr)},
                         {"reason", d.reason ? Json(*d.reason) : Json(nullptr)}});
+  }
+  for (auto n = r->notes.rbegin(); n != r->notes.rend(); ++n) {
+    if (notes.count(n->decision_id)) activity.push_back(note_json(*n));
   }
   j["activity"] = activity;
   return j;

@@ -65,6 +65,11 @@ struct ConnectorCall {
   std::map<std::string, std::string> headers;  // names in lower case
 };
 
+// Stores a record as a caller gives it (PUT /v1/records, a config document's records):
+// the notes rules wrote stay (they are rota's), and an owner takes it off the unassigned
+// queue (assigned by hand).
+Status PutGivenRecord(store::Tx& tx, core::Record record, int64_t at);
+
 // A configuration change as Mutate() runs it, for use cases outside config_ops.cc.
 using MutateFn = std::function<Status(core::Config&, store::Tx&)>;
 

@@ -94,6 +94,40 @@ TEST_F(ServiceTest, APurgeKeepsThisMonthsFigureAndToday) {
   EXPECT_EQ((*svc_->Summary("w"))["processed_this_month"], 0);
 }
 
+// SPEC §7: a rule's note goes to the record's activity on rota's copy of the record, so
+// it stays when the history's retention purges the decision; a PUT of the record keeps it.
+TEST_F(ServiceTest, NotesStayOnTheRecordPastRetention) {
+  auto r = svc_->PutConfig("w", Json::parse(R"({
+    "users": [{"id": "a"}, {"id": "b"}],
+    "pools": [{"id": "p", "object_type": "lead", "members": ["a", "b"]}],
+    "rules": [{"id": "r", "object_type": "lead", "events": ["created", "updated"],
+               "conditions": {"all": [{"field": "x", "op": "is_empty"}]}, "assign": {"type": "pool", "pool": "p"},
+               "actions": {"note": "Call within the hour"}}],
+    "settings": {"time_zone": "UTC", "history_retention_days": 7}
+  })"), false);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  Assign("L-1");
+  clock_.Set(*io::ParseTime("2026-03-20T12:00:00Z"));
+  auto second = svc_->Assign(principal_, {{"object_type", "lead"}, {"event", "updated"}, {"record", {{"id", "L-1"}}}}, "");
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(svc_->PutRecord("w", "lead", "L-1", {{"properties", {{"x", ""}}}, {"owners", {"a"}}}).ok());
+  auto kinds = [&] {
+    std::vector<std::string> out;
+    auto rec = svc_->GetRecord("w", "lead", "L-1");
+    EXPECT_TRUE(rec.ok());
+    for (const Json& a : (*rec)["activity"]) out.push_back(a["kind"].get<std::string>() + " " + a["at"].get<std::string>());
+    return out;
+  };
+  EXPECT_EQ(kinds(), (std::vector<std::string>{"note 2026-03-20T12:00:00Z", "assignment 2026-03-20T12:00:00Z",
+                                               "note 2026-03-10T12:00:00Z", "assignment 2026-03-10T12:00:00Z"}));
+  ASSERT_EQ(*svc_->PurgeHistory("w"), 1);  // the first decision is 10 days old
+  EXPECT_EQ(kinds(), (std::vector<std::string>{"note 2026-03-20T12:00:00Z", "assignment 2026-03-20T12:00:00Z",
+                                               "note 2026-03-10T12:00:00Z"}));
+  auto rec = svc_->GetRecord("w", "lead", "L-1");
+  EXPECT_EQ((*rec)["activity"][2]["text"], "Call within the hour");
+  EXPECT_FALSE(rec->contains("notes"));  // the API shows them as activity only
+}
+
 TEST_F(ServiceTest, TodayAndYesterdayAreDaysInTheWorkspaceTimeZone) {
   clock_.Set(*io::ParseTime("2026-03-10T22:30:00Z"));  // 23:30 in Warsaw, still the 10th
   Assign("L-1");

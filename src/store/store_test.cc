@@ -478,6 +478,21 @@ TEST_P(StoreTest, OpenCountsFollowEveryChange) {
 
 // A stored record whose owners cannot be read fails the write that would replace it:
 // its counts are neither lost nor counted twice.
+// A record's notes (rota's own) are kept with it.
+TEST_P(StoreTest, RecordsKeepTheirNotes) {
+  core::Record r = Rec("N-1", {"ann"});
+  r.notes = {{100, "first", "dec_1"}, {200, "second, \"quoted\"", "dec_2"}};
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->PutRecord(r, 10));
+    ASSERT_OK(tx->Commit());
+  }
+  auto got = Read()->FindRecord(core::ObjectType::kLead, "N-1");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->notes, r.notes);
+  EXPECT_EQ(*got, r);
+}
+
 TEST_P(StoreTest, AnUnreadableStoredRecordFailsItsWrite) {
   {
     auto tx = Write();

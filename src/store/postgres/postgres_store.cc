@@ -334,7 +334,7 @@ class PostgresTx final : public Tx {
         "INSERT INTO records(workspace, object_type, id, body, open, updated_at) VALUES($1,$2,$3,$4,$5,$6) "
         "ON CONFLICT(workspace, object_type, id) DO UPDATE SET body=excluded.body, open=excluded.open, "
         "updated_at=excluded.updated_at",
-        {ws_, type, r.id, io::WriteRecord(r).dump(), static_cast<bool>(r.open), at});
+        {ws_, type, r.id, io::WriteStoredRecord(r).dump(), static_cast<bool>(r.open), at});
     if (!s.ok()) return s;
     for (const auto& [user, delta] : open_counts::Delta(*before, after)) {
       s = c_->Run(

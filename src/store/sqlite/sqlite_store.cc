@@ -289,7 +289,7 @@ class SqliteTx final : public Tx {
                    .Bind(1, ws_)
                    .Bind(2, type)
                    .Bind(3, r.id)
-                   .Bind(4, io::WriteRecord(r).dump())
+                   .Bind(4, io::WriteStoredRecord(r).dump())
                    .Bind(5, r.open)
                    .Bind(6, at)
                    .Run();
