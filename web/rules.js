@@ -238,6 +238,8 @@ export async function render(root, ctx) {
     const tag = h('input', { type: 'text', value: act.tag || '' });
     const note = h('textarea', { rows: 2, style: { minHeight: '3rem', fontFamily: 'inherit' } }, act.note || '');
     const notify = h('input', { type: 'checkbox', checked: !!act.notify, id: newId('notify') });
+    const notifyText = h('input', { type: 'text', value: act.notify_message || '', disabled: !act.notify });
+    notify.addEventListener('change', () => { notifyText.disabled = !notify.checked || ro; });
 
     const errors = h('div', { class: 'editor-errors', 'aria-live': 'polite' });
     const save = h('button', { type: 'submit', class: 'primary', id: 'rule-save' }, isNew ? 'Create rule' : 'Save rule');
@@ -262,7 +264,8 @@ export async function render(root, ctx) {
         h('div', { class: 'checks', role: 'radiogroup', 'aria-label': 'How to set linked owners', 'data-path': 'actions.related_mode' },
           h('label', { for: modes[0].id }, modes[0], 'replace their owners'), h('label', { for: modes[1].id }, modes[1], 'add as another owner')),
         h('div', { class: 'form-grid' }, field('Tag to add', tag, { path: 'actions.tag' }), field('Note for the record', note, { path: 'actions.note' })),
-        h('div', { class: 'field inline' }, notify, h('label', { for: notify.id }, 'Notify the new owner'))),
+        h('div', { class: 'field inline' }, notify, h('label', { for: notify.id }, 'Notify the new owner')),
+        field('Notification text', notifyText, { path: 'actions.notify_message', hint: 'Empty: "New deal D-1 assigned to you"' })),
       errors,
       h('div', { class: 'dialog-foot' }, h('button', { type: 'button', onclick: () => close() }, ro ? 'Close' : 'Cancel'), ro ? null : save));
     renumber();
@@ -289,6 +292,7 @@ export async function render(root, ctx) {
           apply_to_related: relBoxes.filter((b) => b.checked).map((b) => b.value),
           related_mode: modes.find((m) => m.checked)?.value || 'replace',
           tag: tag.value, note: note.value, notify: notify.checked,
+          ...(notify.checked && notifyText.value.trim() ? { notify_message: notifyText.value.trim() } : {}),
         },
       };
     };

@@ -211,6 +211,7 @@ class Decider {
     d_.tag = rule.actions.tag;
     d_.note = rule.actions.note;
     d_.notify = rule.actions.notify;
+    d_.notify_message = rule.actions.notify ? rule.actions.notify_message : "";
   }
 
   Found Strategy(const Rule& rule) {

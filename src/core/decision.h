@@ -104,6 +104,7 @@ struct Decision {
   std::string tag;
   std::string note;
   bool notify = false;
+  std::string notify_message;  // the rule's text for the notification, if it has one
   std::vector<TraceEntry> trace;  // only when asked to explain
   StateChanges changes;
 };

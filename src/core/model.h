@@ -159,6 +159,7 @@ struct Actions {
   std::string tag;
   std::string note;
   bool notify = false;
+  std::string notify_message;  // the notification's text (Livespace's "treść powiadomienia")
   friend bool operator==(const Actions&, const Actions&) = default;
 };
 

@@ -121,6 +121,7 @@ Json WriteDecision(const core::Decision& d, bool with_trace) {
   if (!d.tag.empty()) actions["tag"] = d.tag;
   if (!d.note.empty()) actions["note"] = d.note;
   if (d.notify) actions["notify"] = true;
+  if (d.notify && !d.notify_message.empty()) actions["notify_message"] = d.notify_message;
   if (!actions.empty()) j["actions"] = actions;
   if (with_trace) j["trace"] = WriteTrace(d.trace);
   return j;

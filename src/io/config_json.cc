@@ -245,17 +245,23 @@ core::Actions ReadActions(const Json& j, const std::string& path, Problems& p) {
   p.String(j, "tag", path, a.tag);
   p.String(j, "note", path, a.note);
   p.Bool(j, "notify", path, a.notify);
+  p.String(j, "notify_message", path, a.notify_message);
+  if (!a.notify_message.empty() && !a.notify) {
+    p.Add(Join(path, "notify_message"), "a notification's text needs \"notify\": true");
+  }
   return a;
 }
 
 Json WriteActions(const core::Actions& a) {
   Json rel = Json::array();
   for (core::Relation r : a.apply_to_related) rel.push_back(core::ToString(r));
-  return {{"apply_to_related", rel},
-          {"related_mode", a.related_mode == core::RelatedMode::kAdd ? "add" : "replace"},
-          {"tag", a.tag},
-          {"note", a.note},
-          {"notify", a.notify}};
+  Json j = {{"apply_to_related", rel},
+            {"related_mode", a.related_mode == core::RelatedMode::kAdd ? "add" : "replace"},
+            {"tag", a.tag},
+            {"note", a.note},
+            {"notify", a.notify}};
+  if (!a.notify_message.empty()) j["notify_message"] = a.notify_message;
+  return j;
 }
 
 template <typename T, typename F>

@@ -43,10 +43,15 @@ Status EmitDecisionEvents(store::Tx& tx, BatchState& batch, const core::Decision
   data["event"] = row.event;
   Status s = Emit(tx, *hooks, d.owner ? "decision.assigned" : "decision.unassigned", data, now_ms);
   if (s.ok() && d.notify && d.owner) {
+    // The rule's text, or a sentence any chat or mail bridge can pass on as it is.
+    std::string message = !d.notify_message.empty()
+                              ? d.notify_message
+                              : "New " + row.object_type + " " + row.record_id + " assigned to you";
     s = Emit(tx, *hooks, "owner.notified",
              Json{{"owner", *d.owner},
                   {"decision_id", row.id},
                   {"rule", d.rule ? Json(*d.rule) : Json(nullptr)},
+                  {"message", message},
                   {"record", io::WriteRecord(record)}},
              now_ms);
   }

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -150,6 +151,41 @@ TEST(Webhooks, FailedDeliveryIsMarkedAndCanBeResent) {
     return server.Call("GET", "/v1/webhooks/w/deliveries", key).body["items"][0]["status"] == "delivered";
   }));
   EXPECT_EQ(server.Call("POST", "/v1/webhooks/w/deliveries/dlv_nope/retry", key).status, 404);
+}
+
+// Livespace's notification text: the rule's notify_message goes with owner.notified and in
+// the decision's actions; without one, a sentence naming the record.
+TEST(Webhooks, OwnerNotifiedCarriesTheRulesText) {
+  Receiver receiver("k");
+  RotaServer server;
+  const std::string key = server.admin_key();
+  Json config = PoolConfig();
+  config["rules"][0]["actions"]["notify_message"] = "Masz nowego leada!";
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, config).status, 200);
+  EXPECT_EQ(server.Call("GET", "/v1/rules/r", key).body["actions"]["notify_message"], "Masz nowego leada!");
+  ASSERT_EQ(server.Call("POST", "/v1/webhooks", key, {{"url", receiver.url()}, {"events", {"owner.notified"}}, {"secret", "k"}})
+                .status,
+            201);
+  Reply d = server.Call("POST", "/v1/assign", key, Lead("L-1"));
+  ASSERT_EQ(d.status, 200) << d.raw;
+  EXPECT_EQ(d.body["actions"]["notify"], true);
+  EXPECT_EQ(d.body["actions"]["notify_message"], "Masz nowego leada!");
+  config["rules"][0]["actions"].erase("notify_message");
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, config).status, 200);
+  ASSERT_EQ(server.Call("POST", "/v1/assign", key, Lead("L-2")).status, 200);
+  ASSERT_TRUE(WaitFor([&] { return receiver.attempts().size() >= 2; })) << server.Output();
+  std::map<std::string, std::string> messages;
+  for (const auto& g : receiver.attempts()) {
+    messages[g.body["data"]["record"]["id"]] = g.body["data"]["message"];
+  }
+  EXPECT_EQ(messages["L-1"], "Masz nowego leada!");
+  EXPECT_EQ(messages["L-2"], "New lead L-2 assigned to you");
+
+  // A text without notify is refused, and nothing changes.
+  config["rules"][0]["actions"] = {{"notify", false}, {"notify_message", "hello"}};
+  Reply bad = server.Call("PUT", "/v1/config", key, config);
+  EXPECT_EQ(bad.status, 422) << bad.raw;
+  EXPECT_EQ(server.Call("GET", "/v1/rules/r", key).body["actions"]["notify"], true);
 }
 
 TEST(Webhooks, ValidationAndLifecycle) {
