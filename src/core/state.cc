@@ -88,8 +88,7 @@ Record RecordAsKnown(const std::optional<Record>& stored, const Record& incoming
     for (const auto& [k, v] : stored->properties) r.properties.emplace(k, v);
     for (const auto& [k, v] : stored->links) r.links.emplace(k, v);
   }
-  // A link sent empty (or null) unlinks.
-  std::erase_if(r.links, [](const auto& link) { return link.second.empty(); });
+  DropEmptyLinks(r);
   if (!stored) {
     r.notes.clear();
     return r;
@@ -109,6 +108,10 @@ void ApplyOwner(const Decision& d, Record& record) {
   if (!d.tag.empty() && std::find(record.tags.begin(), record.tags.end(), d.tag) == record.tags.end()) {
     record.tags.push_back(d.tag);
   }
+}
+
+void DropEmptyLinks(Record& record) {
+  std::erase_if(record.links, [](const auto& link) { return link.second.empty(); });
 }
 
 void AddNote(Record& record, Note note) {

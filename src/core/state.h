@@ -46,6 +46,8 @@ class StateView {
 // links the caller left out, the tags, the owners when it sent none, and `open` unless
 // `open_given`, come from `stored`.
 Record RecordAsKnown(const std::optional<Record>& stored, const Record& incoming, bool open_given);
+// A link sent empty (JSON null is read so) unlinks: it is dropped.
+void DropEmptyLinks(Record& record);
 // The record after `decision`: its owner, and the rule's tag (an unassigned decision
 // leaves the owners as they were).
 void ApplyOwner(const Decision& decision, Record& record);

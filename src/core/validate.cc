@@ -201,8 +201,6 @@ class Validator {
       const Rule& r = c_.rules[i];
       std::string p = At("rules", i);
       if (Trim(r.id).empty()) Add(p + ".id", "a rule needs an id");
-      // PUT /v1/rules/priority sets the order: a rule of that id could not be replaced.
-      if (r.id == "priority") Add(p + ".id", "\"priority\" is reserved (PUT /v1/rules/priority sets the order)");
       if (!seen.insert(r.id).second) Add(p + ".id", "duplicate rule id \"" + r.id + "\"");
       if (r.events.empty()) Add(p + ".events", "a rule needs at least one event");
       std::set<Event> events;

@@ -139,15 +139,6 @@ TEST(ConditionLimitTest, RuleWithoutConditionsIsRefused) {
   EXPECT_EQ(ps[0].path, "rules[1].conditions");
 }
 
-// "priority" names the route that orders the rules (PUT /v1/rules/priority).
-TEST(ValidateTest, TheRuleIdPriorityIsReserved) {
-  Config c = Base();
-  c.rules = {UserRule("ok"), UserRule("priority")};
-  auto ps = Problems(c);
-  ASSERT_EQ(ps.size(), 1u) << Paths(ps);
-  EXPECT_EQ(ps[0].path, "rules[1].id");
-}
-
 TEST(ConditionLimitTest, OneConditionInAnyIsEnough) {
   Config c = Base();
   Rule r = UserRule("r");

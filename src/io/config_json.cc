@@ -579,11 +579,16 @@ core::Record ReadRecord(const Json& j, const std::string& path, Problems& p) {
   strings("owners", r.owners);
   strings("tags", r.tags);
   p.Bool(j, "open", path, r.open);
-  if (p.Array(j, "notes", path)) {
+  return r;
+}
+
+core::Record ReadStoredRecord(const Json& j, Problems& p) {
+  core::Record r = ReadRecord(j, "", p);
+  if (p.Array(j, "notes", "")) {
     const Json& list = j["notes"];
     for (size_t i = 0; i < list.size(); ++i) {
       core::Note n;
-      const std::string np = Index(Join(path, "notes"), i);
+      const std::string np = Index("notes", i);
       if (!list[i].is_object()) {
         p.Add(np, "a note is {\"at\", \"text\", \"decision_id\"}");
         continue;

@@ -15,6 +15,7 @@ core::Distribution ReadDistribution(const Json& j, const std::string& path, Prob
 std::vector<core::KeyOwner> ReadKeyOwners(const Json& j, const std::string& path, Problems& p);
 core::Rule ReadRule(const Json& j, const std::string& path, Problems& p);
 core::Settings ReadSettings(const Json& j, const std::string& path, Problems& p);
+// A record from a caller (its `notes`, rota's own, are not read: see ReadStoredRecord).
 core::Record ReadRecord(const Json& j, const std::string& path, Problems& p);
 std::optional<core::ObjectType> ReadObjectType(const Json& j, const char* key, const std::string& path,
                                                Problems& p);
@@ -27,8 +28,10 @@ Json WriteKeyOwners(const std::vector<core::KeyOwner>& owners);
 Json WriteRule(const core::Rule& r);
 Json WriteSettings(const core::Settings& s);
 Json WriteRecord(const core::Record& r);
-// The record as the store keeps it: WriteRecord and its notes. ReadRecord reads them back.
+// The record as the store keeps it: WriteRecord and its notes, which ReadStoredRecord
+// reads back.
 Json WriteStoredRecord(const core::Record& r);
+core::Record ReadStoredRecord(const Json& j, Problems& p);
 
 // The whole document: shape problems and core::Validate's problems together (422).
 Result<core::Config> ReadConfig(const Json& doc);

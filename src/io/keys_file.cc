@@ -140,33 +140,58 @@ std::optional<double> ParsePercentText(std::string_view text) {
 
 namespace {
 
-// `;` or `,`, from the first line with text: Excel in Poland, Italy or Czechia writes
-// `Kent;u-1;50,5`, with the decimal comma. A separator that gives that line its three
-// columns (A–C) where the other does not wins; separators inside quotes do not count.
-char GuessSeparator(std::string_view bytes) {
-  size_t start = bytes.find_first_not_of("\r\n \t");
-  if (start == std::string_view::npos) return ',';
-  int commas = 0, semicolons = 0;
+// The line (record) from `start`, split on `sep` outside quotes (quotes dropped, roughly:
+// for guessing only); `*end` is where it ends.
+std::vector<std::string> LineFields(std::string_view bytes, size_t start, char sep, size_t* end) {
+  std::vector<std::string> fields(1);
   bool in_quotes = false;
-  for (size_t i = start; i < bytes.size(); ++i) {
+  size_t i = start;
+  for (; i < bytes.size(); ++i) {
     char ch = bytes[i];
     if (ch == '"') {
       in_quotes = !in_quotes;  // a doubled quote toggles twice
-    } else if (in_quotes) {
-      continue;
-    } else if (ch == '\n' || ch == '\r') {
+    } else if (!in_quotes && (ch == '\n' || ch == '\r')) {
       break;
-    } else if (ch == ',') {
-      ++commas;
-    } else if (ch == ';') {
-      ++semicolons;
+    } else if (!in_quotes && ch == sep) {
+      fields.emplace_back();
+    } else {
+      fields.back() += ch;
     }
   }
-  const bool by_comma = commas >= 2, by_semicolon = semicolons >= 2;
-  if (by_semicolon && !by_comma) return ';';
-  if (by_comma && !by_semicolon) return ',';
-  if (by_comma && by_semicolon) return semicolons == 2 && commas != 2 ? ';' : ',';
-  return semicolons > commas ? ';' : ',';
+  *end = i;
+  return fields;
+}
+
+// Does a line split so read as a key row: a user id (no space, no `other` separator) in
+// column B and a percentage in column C?
+bool LooksLikeARow(const std::vector<std::string>& fields, char other) {
+  if (fields.size() < 3) return false;
+  std::string_view user = core::Trim(fields[1]);
+  return !user.empty() && user.find_first_of(std::string(" \t") + other) == std::string_view::npos &&
+         ParsePercentText(fields[2]).has_value();
+}
+
+// `;` or `,`: Excel in Poland, Italy or Czechia writes `Kent;u-1;50,5`, with the decimal
+// comma. The first lines with text decide, in turn: a separator that gives a line its
+// three columns (A–C) where the other does not wins; where both do (`Kraków,
+// centrum;u-1;33,33`), the one under which it reads as a key row (LooksLikeARow), else the
+// next line (a header) decides; then `,`.
+char GuessSeparator(std::string_view bytes) {
+  size_t start = 0;
+  for (int line = 0; line < 5; ++line) {
+    start = bytes.find_first_not_of("\r\n \t", start);
+    if (start == std::string_view::npos) break;
+    size_t end = start;
+    const std::vector<std::string> by_comma = LineFields(bytes, start, ',', &end);
+    const std::vector<std::string> by_semicolon = LineFields(bytes, start, ';', &end);
+    start = end;
+    const bool comma_fits = by_comma.size() >= 3, semicolon_fits = by_semicolon.size() >= 3;
+    if (semicolon_fits != comma_fits) return semicolon_fits ? ';' : ',';
+    if (!comma_fits) continue;
+    const bool semicolon_row = LooksLikeARow(by_semicolon, ','), comma_row = LooksLikeARow(by_comma, ';');
+    if (semicolon_row != comma_row) return semicolon_row ? ';' : ',';
+  }
+  return ',';
 }
 
 }  // namespace

@@ -105,6 +105,15 @@ TEST(KeysFileCsv, SemicolonsAreFoundWhenTheFirstRowHasADecimalComma) {
   f = ReadKeysCsv("Hodnota, kraj;U\xC5\xBEivatel;Procento\nPlze\xC5\x88;u-1;100\n", true);
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(Rows(*f), "2:Plze\xC5\x88|u-1|100\n");
+  // Both give three columns: the one whose column C is a percentage.
+  f = ReadKeysCsv("Krak\xC3\xB3w, centrum;u-1;33,33\nKrak\xC3\xB3w, centrum;u-2;66,67\n", false);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(Rows(*f), "1:Krak\xC3\xB3w, centrum|u-1|33.33\n2:Krak\xC3\xB3w, centrum|u-2|66.67\n");
+  EXPECT_TRUE(f->problems.empty()) << ProblemsText(*f);
+  // A header that fits both: the row after it decides.
+  f = ReadKeysCsv("Warto\xC5\x9B\xC4\x87, region;U\xC5\xBCytkownik, id;Procent\nKent;u-1;100\n", true);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(Rows(*f), "2:Kent|u-1|100\n");
   // Commas with a `;` in a value stay commas.
   f = ReadKeysCsv("A;B,u-1,50\nA;B,u-2,50\n", false);
   ASSERT_TRUE(f.ok());

@@ -20,6 +20,8 @@ Json ChangesJson(const std::vector<Change>& changes) {
   return list;
 }
 
+constexpr const char* kReservedRuleId = "priority";
+
 // Is `path` one into the workspace's document (rather than one already relative to a body)?
 bool InWorkspace(const std::string& path) {
   for (const char* top : {"users[", "pools[", "distributions[", "rules[", "records[", "settings."}) {
@@ -174,6 +176,14 @@ Result<std::shared_ptr<const core::Workspace>> Service::Mutate(const std::string
     core::Config after = *before;
     Status s = change(after, tx);
     if (!s.ok()) return s;
+    // PUT /v1/rules/priority orders the rules, so a new rule cannot take that id (one
+    // stored before it was reserved keeps working).
+    for (size_t i = 0; i < after.rules.size(); ++i) {
+      if (after.rules[i].id == kReservedRuleId && !Find(before->rules, kReservedRuleId)) {
+        return Status::Invalid(io::Index("rules", i) + ".id",
+                               "\"priority\" is reserved (PUT /v1/rules/priority sets the order)");
+      }
+    }
     TxRotation rotation(tx);
     auto diff = Reconcile(*before, after, &rotation);
     if (!diff.ok()) return diff.status();

@@ -29,6 +29,7 @@ Result<int> Limit(const Page& page) {
 Status PutGivenRecord(store::Tx& tx, core::Record record, int64_t at) {
   auto known = tx.FindRecord(record.object_type, record.id);
   record.notes = known ? known->notes : std::vector<core::Note>{};
+  core::DropEmptyLinks(record);
   Status s = tx.PutRecord(record, at);
   if (s.ok() && !record.owners.empty()) s = tx.RemoveUnassigned(std::string(core::ToString(record.object_type)), record.id);
   return s;
@@ -47,6 +48,7 @@ Result<Json> Service::PutRecord(const std::string& ws, const std::string& type, 
   copy.erase("activity");
   core::Record r = io::ReadRecord(copy, "", p);
   r.object_type = *t;
+  core::DropEmptyLinks(r);
   if (!p.empty()) return p.ToStatus();
   const int64_t now = clock_.Now().time_since_epoch().count();
   Status s = Retrying([&]() -> Status {

@@ -584,6 +584,23 @@ TEST(ApiTransport, AWrongMethodOnARouteIs405WithAllow) {
   EXPECT_EQ(r->status, 404);
 }
 
+// A CRM's own `notes` field on a record is the caller's (rota's notes are not read from
+// callers); a link sent as null unlinks, on PUT as on assign.
+TEST(ApiRecords, CallersNotesAreIgnoredAndANullLinkUnlinks) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedRoundRobin(a);
+  Json body = AssignBody("D-1");
+  body["record"]["notes"] = "Customer called twice";
+  body["record"]["links"] = {{"company", "C-1"}};
+  Reply d = a.Post("/v1/assign", body);
+  ASSERT_EQ(d.status, 200) << d.raw;
+  Reply put = a.Put("/v1/records/deal/D-1", {{"links", {{"company", nullptr}}}, {"notes", {{{"at", "yesterday"}}}}});
+  ASSERT_EQ(put.status, 200) << put.raw;
+  EXPECT_EQ(put.body["links"], Json::object()) << put.raw;
+  EXPECT_FALSE(put.body.contains("notes")) << put.raw;
+}
+
 TEST(ApiMetrics, CountsRequestsAndDecisions) {
   RotaServer s;
   As a{s, s.admin_key()};

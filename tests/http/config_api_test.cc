@@ -261,6 +261,21 @@ TEST(ApiPools, TheMemberServedLastRejoiningWaitsItsTurn) {
   EXPECT_EQ(AssignOwner(a, "D-12"), "C");
 }
 
+// "priority" names the route that orders the rules: no new rule takes it.
+TEST(ApiRules, TheIdPriorityIsReserved) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedRoundRobin(a);
+  Reply r = a.Post("/v1/rules", Rule("priority", {{"type", "user"}, {"user", "A"}}));
+  ASSERT_TRUE(IsError(r, 422)) << r.raw;
+  EXPECT_EQ(r.body["error"]["details"][0]["path"], "id") << r.raw;
+  Json doc = a.Get("/v1/config").body;
+  doc["rules"].push_back(Rule("priority", {{"type", "user"}, {"user", "A"}}));
+  Reply put = a.Put("/v1/config", doc);
+  ASSERT_TRUE(IsError(put, 422)) << put.raw;
+  EXPECT_TRUE(IsError(a.Get("/v1/rules/priority"), 404));
+}
+
 // docs/api.md: rota accepts numeric ids and stores them as strings, wherever an id goes.
 TEST(ApiIds, NumericIdsAreIdsEverywhere) {
   RotaServer s;

@@ -141,7 +141,7 @@ class SqliteTx final : public Tx {
     }
     io::Problems p;
     io::Json j = io::Json::parse(q.Text(0), nullptr, false);
-    core::Record r = io::ReadRecord(j, "", p);
+    core::Record r = io::ReadStoredRecord(j, p);
     r.object_type = type;
     if (!j.is_discarded() && p.empty()) known_.Remember(t, id, open_counts::Of(r.open, r.owners));
     return r;
