@@ -50,11 +50,6 @@ int Run(const Options& o) {
 
   auto env = OpenEnv(o.db);
   if (!env) return 2;
-  const char* chosen = std::getenv("ROTA_BOOTSTRAP_KEY");
-  auto workspaces = env->store->CountWorkspaces();  // ROTA_BOOTSTRAP_KEY counts on an empty database only
-  const bool empty_db = workspaces.ok() && *workspaces == 0;
-  auto boot = env->service->Bootstrap(chosen ? chosen : "");
-  if (!boot.ok()) return Fail("bootstrap", boot.status());
   // Connector credentials are sealed with ROTA_SECRET_KEY; without it connectors
   // cannot be created or used (everything else works).
   const char* secret_key = std::getenv("ROTA_SECRET_KEY");
@@ -74,6 +69,13 @@ int Run(const Options& o) {
   http::Server server(*env->service, hopts);
   Status bound = server.Bind();
   if (!bound.ok()) return Fail("serve", bound);
+  // The first admin key is made only once the server can start, so that a key printed
+  // once is never made by a start that fails (a bad ROTA_SECRET_KEY, a port in use).
+  const char* chosen = std::getenv("ROTA_BOOTSTRAP_KEY");
+  auto workspaces = env->store->CountWorkspaces();  // ROTA_BOOTSTRAP_KEY counts on an empty database only
+  const bool empty_db = workspaces.ok() && *workspaces == 0;
+  auto boot = env->service->Bootstrap(chosen ? chosen : "");
+  if (!boot.ok()) return Fail("bootstrap", boot.status());
 
   if (*boot) {
     std::cout << "admin key for workspace \"default\" (shown once, keep it): " << **boot << "\n";

@@ -225,7 +225,9 @@ std::string RotaUser(const Connector& c, const std::string& crm_owner) {
 }
 
 Json ToJson(const WriteBack& w) {
-  return {{"object_type", w.object_type}, {"record_id", w.record_id}, {"owner", w.owner}, {"decision_id", w.decision_id}};
+  Json j = {{"object_type", w.object_type}, {"record_id", w.record_id}, {"owner", w.owner}, {"decision_id", w.decision_id}};
+  if (!w.crm_type.empty()) j["crm_type"] = w.crm_type;
+  return j;
 }
 
 Result<WriteBack> ReadWriteBack(const std::string& body) {
@@ -239,6 +241,7 @@ Result<WriteBack> ReadWriteBack(const std::string& body) {
   w.record_id = j["record_id"];
   w.owner = j["owner"];
   w.decision_id = j.value("decision_id", "");
+  w.crm_type = j.value("crm_type", "");
   return w;
 }
 

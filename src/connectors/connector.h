@@ -82,6 +82,7 @@ struct WriteBack {
   std::string record_id;
   std::string owner;  // rota user
   std::string decision_id;
+  std::string crm_type;  // the CRM's type the call named ("" for a linked record: CrmType)
 };
 Json ToJson(const WriteBack& w);
 Result<WriteBack> ReadWriteBack(const std::string& body);

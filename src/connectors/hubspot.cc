@@ -143,6 +143,7 @@ Result<Inbound> ReadWorkflow(const Connector& c, const Json& body, const std::ma
   }
   if (in.custom_action) a["idempotency_key"] = "hubspot:" + body["callbackId"].get<std::string>();
   in.assign = std::move(a);
+  in.crm_type = crm_type;
   return in;
 }
 

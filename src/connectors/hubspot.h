@@ -27,6 +27,7 @@ Status Verify(const std::string& app_secret, const std::string& method, const st
 struct Inbound {
   Json assign;
   bool custom_action = false;  // answer with outputFields
+  std::string crm_type;        // contacts, companies, deals, tickets: where the owner goes back
 };
 // `query`: the call's query parameters (object_type, event, pool, rule may come there).
 Result<Inbound> ReadWorkflow(const Connector& c, const Json& body, const std::map<std::string, std::string>& query);

@@ -131,6 +131,12 @@ std::string Bearer(const httplib::Request& req) {
 // is read part by part (its parts' contents, which no JSON route accepts).
 Status ReadBody(const httplib::Request& req, const httplib::ContentReader& reader, httplib::Response& res,
                 size_t limit, std::string* out) {
+  // A request with neither a length nor chunks has no body (curl -X POST without -d):
+  // httplib would read it to the connection's end.
+  if (!req.has_header("Content-Length") &&
+      req.get_header_value("Transfer-Encoding").find("chunked") == std::string::npos) {
+    return Status::Ok();
+  }
   const size_t drain = limit > SIZE_MAX / 4 ? SIZE_MAX : limit * 4;
   size_t seen = 0;
   auto take = [&](const char* data, size_t n) {

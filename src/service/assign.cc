@@ -69,21 +69,21 @@ Status EmitWriteBacks(store::Tx& tx, const WriteBackTarget& wb, const core::Deci
                       const std::string& decision_id, core::Time now) {
   if (!d.owner) return Status::Ok();
   const int64_t now_ms = now.time_since_epoch().count() * 1000;
-  auto emit = [&](core::ObjectType type, const std::string& id) -> Status {
+  auto emit = [&](core::ObjectType type, const std::string& id, const std::string& crm_type) -> Status {
     if (std::find(wb.types.begin(), wb.types.end(), type) == wb.types.end()) return Status::Ok();
     store::DeliveryRow row;
     row.id = NewId("wb_");
     row.connector = wb.connector;
     row.event = "owner.write_back";
-    row.body = connectors::ToJson({std::string(core::ToString(type)), id, *d.owner, decision_id}).dump();
+    row.body = connectors::ToJson({std::string(core::ToString(type)), id, *d.owner, decision_id, crm_type}).dump();
     row.next_attempt_at = now_ms;
     row.created_at = now_ms;
     return tx.InsertDelivery(row);
   };
-  Status s = emit(record.object_type, record.id);
+  Status s = emit(record.object_type, record.id, wb.crm_type);
   for (const core::RelatedChange& rc : d.related) {
     if (!s.ok()) break;
-    if (rc.owners == std::vector<std::string>{*d.owner}) s = emit(rc.object_type, rc.id);
+    if (rc.owners == std::vector<std::string>{*d.owner}) s = emit(rc.object_type, rc.id, "");
   }
   return s;
 }

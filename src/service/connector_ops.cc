@@ -1,5 +1,7 @@
 // CRM connectors: their configuration (credentials sealed at rest, never answered),
 // calls in from HubSpot, Pipedrive and any CRM, and the sync of CRM users.
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <set>
 
@@ -56,8 +58,16 @@ Json ConnectorJson(const std::string& ws, const cx::Connector& c, const store::C
 // Unknown connector and wrong credentials answer alike: a caller without them learns
 // nothing about what exists.
 Status NotAuthorized() {
-  return Status(Code::kUnauthenticated, "unauthorized",
+  return Status(Code::kUnauthenticated, "unauthenticated",
                 "unknown connector, wrong route for its kind, or credentials that do not match");
+}
+
+// A call whose proof the connector refuses answers as NotAuthorized does; why it was
+// refused (a stale timestamp, a wrong secret) goes to the server's log for its admin.
+Status Refused(const std::string& connector, const Status& s) {
+  if (s.ok() || s.code() != Code::kUnauthenticated) return s;
+  spdlog::info("connectors: a call to {} was refused: {}", connector, s.message());
+  return NotAuthorized();
 }
 
 std::string Header(const ConnectorCall& call, const std::string& name) {
@@ -292,7 +302,7 @@ Result<Json> Service::ConnectorCallIn(const std::string& ws, const std::string& 
 
   std::optional<WriteBackTarget> wb;
   if (c->write_back) {
-    wb = WriteBackTarget{c->id, {}};
+    wb = WriteBackTarget{c->id, {}, ""};
     for (const auto& [crm, rota] : c->object_map) {
       auto t = core::ParseObjectType(rota);
       if (t && std::find(wb->types.begin(), wb->types.end(), *t) == wb->types.end()) wb->types.push_back(*t);
@@ -313,16 +323,23 @@ Result<Json> Service::ConnectorCallIn(const std::string& ws, const std::string& 
       Status s = cx::hubspot::Verify(c->credentials.at("app_secret"), call.method, urls, call.body,
                                      Header(call, "x-hubspot-signature-v3"),
                                      Header(call, "x-hubspot-request-timestamp"), now_ms);
-      if (!s.ok()) return s;
+      if (!s.ok()) return Refused(c->id, s);
       auto in = cx::hubspot::ReadWorkflow(*c, call.json, call.query);
       if (!in.ok()) return in.status();
+      // "Send a webhook" carries no event id: the same signed call again (a replay, or a
+      // resend of the same request) is the same decision, keyed by its signature.
+      if (!in->assign.contains("idempotency_key")) {
+        in->assign["idempotency_key"] =
+            "hubspot:" + c->id + ":sig:" + Header(call, "x-hubspot-signature-v3").substr(0, 64);
+      }
+      if (wb) wb->crm_type = in->crm_type;
       auto d = Assign(who, in->assign, "", wb);
       if (!d.ok()) return d.status();
       return in->custom_action ? cx::hubspot::ActionAnswer(*c, *d) : *d;
     }
     case cx::Kind::kPipedrive: {
       Status s = cx::pipedrive::CheckBasicAuth(*c, Header(call, "authorization"));
-      if (!s.ok()) return s;
+      if (!s.ok()) return Refused(c->id, s);
       auto in = cx::pipedrive::ReadWebhook(*c, call.json);
       if (!in.ok()) return in.status();
       if (!in->ignored.empty()) return Json{{"ignored", in->ignored}};
@@ -338,12 +355,13 @@ Result<Json> Service::ConnectorCallIn(const std::string& ws, const std::string& 
           return Json{{"ignored", "loop_guard: the update only wrote back the owner rota decided"}};
         }
       }
+      if (wb) wb->crm_type = in->crm_type;
       return Assign(who, in->assign, "", wb);
     }
     case cx::Kind::kGeneric: {
       Status s = cx::generic::Verify(c->credentials.at("secret"), Header(call, "rota-signature"), call.body,
                                      now_ms / 1000);
-      if (!s.ok()) return s;
+      if (!s.ok()) return Refused(c->id, s);
       auto a = cx::generic::ReadInbound(*c, call.json);
       if (!a.ok()) return a.status();
       return Assign(who, *a, Header(call, "idempotency-key"), wb);

@@ -104,7 +104,8 @@ store::AttemptResult SendWriteBack(const connectors::SecretBox* box, const store
   auto w = connectors::ReadWriteBack(d.body);
   if (!w.ok()) return fail(w.status().message());
   auto type = core::ParseObjectType(w->object_type);
-  auto crm_type = type ? connectors::CrmType(*c, *type) : std::nullopt;
+  std::optional<std::string> crm_type = w->crm_type;
+  if (crm_type->empty()) crm_type = type ? connectors::CrmType(*c, *type) : std::nullopt;
   if (!crm_type) return fail("the connector maps no CRM object type to " + w->object_type);
   const std::string owner = connectors::CrmOwner(*c, w->owner);
   connectors::OutRequest req;

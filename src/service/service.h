@@ -51,6 +51,7 @@ struct HistoryQuery {
 struct WriteBackTarget {
   std::string connector;
   std::vector<core::ObjectType> types;
+  std::string crm_type;  // the CRM's type of the record the call named (several may map to one of rota's)
 };
 
 // A call from a CRM to one of a connector's routes, as the HTTP layer received it.

@@ -1,6 +1,10 @@
 // Decisions over HTTP (issue 4): /v1/assign and batch, idempotency, dry runs,
 // assign_requested, records, the unassigned queue, history, transport errors, metrics.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -516,6 +520,32 @@ TEST(ApiTransport, MalformedTooLargeAndUnknownRoutes) {
 
 // A chunked body has no Content-Length for httplib to check: rota holds it to the same
 // limit while reading, and reads it to its end so that the connection goes on.
+// A POST with no body at all (no Content-Length, not chunked: curl -X POST without -d)
+// is an empty body, read at once (httplib would wait for the connection's end): a call
+// that needs JSON says so.
+TEST(ApiTransport, APostWithoutABodyIsAnEmptyBody) {
+  RotaServer s;
+  auto raw = [&](const std::string& path) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(s.port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+    const std::string req = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + s.admin_key() +
+                            "\r\nConnection: close\r\n\r\n";
+    EXPECT_EQ(send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+    std::string got;
+    char buf[4096];
+    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<size_t>(n));
+    close(fd);
+    return got;
+  };
+  std::string assign = raw("/v1/assign");
+  EXPECT_EQ(assign.rfind("HTTP/1.1 400", 0), 0u) << assign;
+  EXPECT_NE(assign.find("a JSON body is required"), std::string::npos) << assign;
+}
+
 TEST(ApiTransport, ChunkedBodiesAreHeldToTheLimit) {
   RotaServer s;
   As a{s, s.admin_key()};

@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -329,6 +330,26 @@ TEST_F(Connectors, PipedriveEveryEntityWritesBackAndTheLoopGuardHolds) {
   })) << server->Call("GET", "/v1/connectors/pd/deliveries", key).raw;
 }
 
+// Two of the CRM's types mapped to one of rota's: the owner goes back to the type the
+// call named, not to the first type that maps there.
+TEST_F(Connectors, AWriteBackGoesToTheCrmTypeTheCallNamed) {
+  Start();
+  FakeCrm crm;
+  ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", crm.base()}, {"object_map", {{"lead", "deal"}}},
+                       {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}, {"api_token", "tok"}}}})
+                .status,
+            201);
+  for (const char* file : {"v2_lead_create.json", "v2_deal_create.json"}) {
+    Reply r = Pipedrive(Fixture(std::string("pipedrive/") + file));
+    ASSERT_EQ(r.status, 200) << file << r.raw;
+  }
+  ASSERT_TRUE(WaitFor([&] { return crm.Writes().size() >= 2; }));
+  std::set<std::string> paths;
+  for (const auto& g : crm.Writes()) paths.insert(g.path);
+  EXPECT_TRUE(paths.count("/api/v1/leads/adf21080-0e10-11eb-879b-05d71fb426ec")) << *paths.begin();
+  EXPECT_TRUE(paths.count("/api/v2/deals/4002"));
+}
+
 TEST_F(Connectors, HubSpotSignaturesObjectTypesCustomActionAndRateLimit) {
   Start();
   FakeCrm crm;
@@ -340,15 +361,26 @@ TEST_F(Connectors, HubSpotSignaturesObjectTypesCustomActionAndRateLimit) {
   EXPECT_EQ(HubSpot(Fixture("hubspot/workflow_deal.json"), "wrong-secret").status, 401);
   Reply stale = HubSpot(Fixture("hubspot/workflow_deal.json"), "app-secret", NowMs() - 6 * 60 * 1000);
   EXPECT_EQ(stale.status, 401);
-  EXPECT_EQ(stale.body["error"]["code"], "bad_signature");
+  // Answered as an unknown connector is: a caller without the secret learns nothing.
+  EXPECT_EQ(stale.body["error"]["code"], "unauthenticated");
+  Reply unknown = server->Call("POST", "/v1/connectors/nope/hubspot/workflow?workspace=default", "",
+                               Fixture("hubspot/workflow_deal.json"));
+  EXPECT_EQ(unknown.status, 401);
+  EXPECT_EQ(unknown.body["error"], stale.body["error"]);
   EXPECT_EQ(server->Call("POST", "/v1/connectors/hs/hubspot/workflow", "", Fixture("hubspot/workflow_deal.json")).status, 401);
   EXPECT_TRUE(History().empty());
 
   // The first write-back is rate limited (429, Retry-After: 1), then accepted.
   crm.FailNext(429, "1");
-  Reply deal = HubSpot(Fixture("hubspot/workflow_deal.json"));
+  const int64_t sent_at = NowMs();
+  Reply deal = HubSpot(Fixture("hubspot/workflow_deal.json"), "app-secret", sent_at);
   ASSERT_EQ(deal.status, 200) << deal.raw;
   EXPECT_EQ(deal.body["owner"], "7");
+  // The same signed call again is the same decision, not a second one.
+  Reply again = HubSpot(Fixture("hubspot/workflow_deal.json"), "app-secret", sent_at);
+  ASSERT_EQ(again.status, 200) << again.raw;
+  EXPECT_EQ(again.body["decision_id"], deal.body["decision_id"]);
+  EXPECT_EQ(History().size(), 1u);
   ASSERT_TRUE(WaitFor([&] { return crm.Writes().size() >= 2; }));
   auto writes = crm.Writes();
   EXPECT_EQ(writes[0].answered, 429);

@@ -23,7 +23,12 @@ TEST(ServerSmoke, ASecondServerOnAPortInUseFailsToStart) {
                               "127.0.0.1:" + std::to_string(first.port())});
   EXPECT_EQ(code, 2) << out;
   EXPECT_NE(out.find("address in use"), std::string::npos) << out;
+  EXPECT_EQ(out.find("admin key"), std::string::npos) << out;
   EXPECT_EQ(first.Call("GET", "/healthz", "").status, 200);
+  // The start that failed made no key: the first one that succeeds prints it.
+  RotaServer second(dir.path() + "/second.db");
+  EXPECT_FALSE(second.admin_key().empty()) << second.Output();
+  EXPECT_EQ(second.Call("GET", "/v1/users", second.admin_key()).status, 200);
 }
 
 }  // namespace rota::testing
