@@ -111,17 +111,26 @@ export async function render(root, ctx) {
       cardSlot,
       h('h3', null, 'Write-backs'),
       writeBacks);
-    loadWriteBacks(c, writeBacks);
+    loadWriteBacks(c, writeBacks, cardSlot);
     return section;
   }
 
-  async function loadWriteBacks(c, box) {
+  async function loadWriteBacks(c, box, cardSlot) {
     try {
       const { items } = await api('GET', `/v1/connectors/${enc(c.id)}/deliveries`, { query: { limit: 20 } });
       fill(box, items.length
         ? deliveriesTable(items, {
           caption: `Write-backs of ${c.id}`,
           describe: (d) => (d.body && d.body.record_id ? h('span', null, h('code', null, `${d.body.object_type} ${d.body.record_id}`), ` → ${d.body.owner}`) : h('code', null, d.event)),
+          // A failed write-back (the CRM down past the last attempt) can be sent again.
+          retry: ctx.canEdit ? (d) => (d.status !== 'failed' ? '' : h('button', {
+            type: 'button', class: 'small', 'aria-label': `Resend write-back ${d.id}`,
+            onclick: (e) => busy(e.target, cardSlot, async () => {
+              await api('POST', `/v1/connectors/${enc(c.id)}/deliveries/${enc(d.id)}/retry`);
+              toast(`Write-back ${d.id} queued to send again`);
+              await loadWriteBacks(c, box, cardSlot);
+            }),
+          }, 'Resend')) : undefined,
         })
         : empty(c.write_back ? 'Nothing written back yet.' : 'Write back is off: rota only answers the CRM\'s calls.'));
     } catch (e) {

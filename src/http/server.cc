@@ -523,6 +523,9 @@ void Server::Install() {
       [&svc, none, ws](Ctx& c) { return none(svc.DeleteConnector(ws(c), c.params[0])); });
   add("GET", "/v1/connectors/{id}/deliveries", Access::kRead,
       [&svc, ok, ws](Ctx& c) { return ok(svc.ConnectorDeliveries(ws(c), c.params[0], c.Page())); });
+  add("POST", "/v1/connectors/{id}/deliveries/{delivery}/retry", Access::kAdmin, [&svc, ws](Ctx& c) {
+    return Answer{svc.RetryWriteBack(ws(c), c.params[0], c.params[1]), 202};
+  }, /*body_required=*/false);
   add(
       "POST", "/v1/connectors/{id}/sync-users", Access::kAdmin,
       [&svc, ok, ws](Ctx& c) { return ok(svc.SyncUsers(ws(c), c.params[0])); }, false);

@@ -123,6 +123,9 @@ class FlakyTx final : public store::Tx {
                                                      int limit) override {
     return tx_->Deliveries(w, before, limit);
   }
+  Status RetryWriteBack(const std::string& c, const std::string& id, int64_t now_ms) override {
+    return tx_->RetryWriteBack(c, id, now_ms);
+  }
   Status RetryDelivery(const std::string& w, const std::string& id, int64_t now_ms) override {
     return tx_->RetryDelivery(w, id, now_ms);
   }

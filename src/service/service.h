@@ -171,6 +171,8 @@ class Service {
   Status DeleteWebhook(const std::string& ws, const std::string& id);
   Result<Json> ListDeliveries(const std::string& ws, const std::string& webhook, const Page& page);
   Result<Json> RetryDelivery(const std::string& ws, const std::string& webhook, const std::string& delivery);
+  // A connector's failed write-back sent again (POST /v1/connectors/{id}/deliveries/{d}/retry).
+  Result<Json> RetryWriteBack(const std::string& ws, const std::string& connector, const std::string& delivery);
 
   // ---- CRM connectors (connector_ops.cc)
   // The key that seals connector credentials (ROTA_SECRET_KEY); without one, connectors

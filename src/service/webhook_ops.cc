@@ -143,4 +143,16 @@ Result<Json> Service::RetryDelivery(const std::string& ws, const std::string& we
   return Json{{"id", delivery}, {"status", "pending"}};
 }
 
+Result<Json> Service::RetryWriteBack(const std::string& ws, const std::string& connector, const std::string& delivery) {
+  int64_t now_ms = clock_.Now().time_since_epoch().count() * 1000;
+  Status s = Retrying([&]() -> Status {
+    auto tx = store_.BeginWrite(ws);
+    if (!tx.ok()) return tx.status();
+    Status st = (*tx)->RetryWriteBack(connector, delivery, now_ms);
+    return st.ok() ? (*tx)->Commit() : st;
+  });
+  if (!s.ok()) return s;
+  return Json{{"id", delivery}, {"status", "pending"}};
+}
+
 }  // namespace rota::service

@@ -213,6 +213,8 @@ class Tx : public core::StateView {
                                                       std::optional<int64_t> before_seq, int limit) = 0;
   // Makes a delivery due now again (a re-send); NotFound when unknown.
   virtual Status RetryDelivery(const std::string& webhook, const std::string& id, int64_t now_ms) = 0;
+  // A connector's write-back sent again (pending now), as RetryDelivery does a webhook's.
+  virtual Status RetryWriteBack(const std::string& connector, const std::string& id, int64_t now_ms) = 0;
 
   // CRM connectors and their write-backs (outbox rows with `connector` set).
   virtual Result<std::vector<ConnectorRow>> Connectors() = 0;

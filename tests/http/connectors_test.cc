@@ -491,6 +491,22 @@ TEST_F(Connectors, WriteBackSwitchedOffWhilePendingFailsCleanly) {
   next["meta"]["correlation_id"] = "again";
   ASSERT_EQ(Pipedrive(next).status, 200);
   EXPECT_EQ(server->Call("GET", "/v1/connectors/pd/deliveries", key).body["items"].size(), 1u);
+
+  // Switched on again against a CRM that answers: the failed write-back is sent again.
+  FakeCrm crm;
+  p = server->Call("PATCH", "/v1/connectors/pd", key,
+                   {{"write_back", true}, {"api_base", crm.base()}, {"credentials", {{"api_token", "tok"}}}});
+  ASSERT_EQ(p.status, 200) << p.raw;
+  const std::string id = d.body["items"][0]["id"];
+  EXPECT_EQ(server->Call("POST", "/v1/connectors/pd/deliveries/wb_nope/retry", key).status, 404);
+  EXPECT_EQ(server->Call("POST", "/v1/connectors/other/deliveries/" + id + "/retry", key).status, 404);
+  Reply retry = server->Call("POST", "/v1/connectors/pd/deliveries/" + id + "/retry", key);
+  EXPECT_EQ(retry.status, 202) << retry.raw;
+  ASSERT_TRUE(WaitFor([&] {
+    return server->Call("GET", "/v1/connectors/pd/deliveries", key).body["items"][0]["status"] == "delivered";
+  })) << server->Call("GET", "/v1/connectors/pd/deliveries", key).raw;
+  ASSERT_EQ(crm.Writes().size(), 1u);
+  EXPECT_EQ(crm.Writes()[0].path, "/api/v2/deals/4002");
 }
 
 TEST_F(Connectors, UserSyncReadsEveryPage) {

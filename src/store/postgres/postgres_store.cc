@@ -653,6 +653,16 @@ class PostgresTx final : public Tx {
     return Status::Ok();
   }
 
+  Status RetryWriteBack(const std::string& connector, const std::string& id, int64_t now_ms) override {
+    auto q = c_->Query(
+        "UPDATE outbox SET status='pending', next_attempt_at=$1, lease_until=0 WHERE workspace=$2 AND "
+        "connector=$3 AND id=$4",
+        {now_ms, ws_, connector, id});
+    if (!q.ok()) return q.status();
+    if (q->Affected() == 0) return Status::NotFound("unknown write-back \"" + id + "\"");
+    return Status::Ok();
+  }
+
   // ---- connectors
   Result<std::vector<ConnectorRow>> Connectors() override {
     auto q = c_->Query(

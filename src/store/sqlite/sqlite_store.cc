@@ -770,6 +770,20 @@ class SqliteTx final : public Tx {
     return Status::Ok();
   }
 
+  Status RetryWriteBack(const std::string& connector, const std::string& id, int64_t now_ms) override {
+    Status s = c_->Prepare(
+                     "UPDATE outbox SET status='pending', next_attempt_at=?, lease_until=0 WHERE workspace=? AND "
+                     "connector=? AND id=?")
+                   .Bind(1, now_ms)
+                   .Bind(2, ws_)
+                   .Bind(3, connector)
+                   .Bind(4, id)
+                   .Run();
+    if (!s.ok()) return s;
+    if (sqlite3_changes(c_->raw()) == 0) return Status::NotFound("unknown write-back \"" + id + "\"");
+    return Status::Ok();
+  }
+
   static ConnectorRow ReadConnector(const Stmt& q, int first) {
     return ConnectorRow{q.Text(first), q.Text(first + 1), q.Text(first + 2),
                         q.Text(first + 3), q.Int(first + 4), q.Int(first + 5)};
