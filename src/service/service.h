@@ -205,6 +205,9 @@ class Service {
                                                         std::vector<Change>* changes = nullptr);
   Result<std::shared_ptr<const core::Workspace>> Current(const std::string& ws);
   Result<Json> PatchConnectorOnce(const std::string& ws, const std::string& id, const Json& patch);
+  // An outbox row pending again now (`requeue` does it in the write transaction).
+  Result<Json> Requeue(const std::string& ws, const std::string& delivery,
+                       const std::function<Status(store::Tx&, int64_t)>& requeue);
   // Runs `attempt` (one write transaction, begun and committed inside) again while the
   // database gives it up, as retry_ says.
   template <typename F>

@@ -132,23 +132,20 @@ Result<Json> Service::ListDeliveries(const std::string& ws, const std::string& w
 }
 
 Result<Json> Service::RetryDelivery(const std::string& ws, const std::string& webhook, const std::string& delivery) {
-  int64_t now_ms = clock_.Now().time_since_epoch().count() * 1000;
-  Status s = Retrying([&]() -> Status {
-    auto tx = store_.BeginWrite(ws);
-    if (!tx.ok()) return tx.status();
-    Status st = (*tx)->RetryDelivery(webhook, delivery, now_ms);
-    return st.ok() ? (*tx)->Commit() : st;
-  });
-  if (!s.ok()) return s;
-  return Json{{"id", delivery}, {"status", "pending"}};
+  return Requeue(ws, delivery, [&](store::Tx& tx, int64_t now_ms) { return tx.RetryDelivery(webhook, delivery, now_ms); });
 }
 
 Result<Json> Service::RetryWriteBack(const std::string& ws, const std::string& connector, const std::string& delivery) {
-  int64_t now_ms = clock_.Now().time_since_epoch().count() * 1000;
+  return Requeue(ws, delivery, [&](store::Tx& tx, int64_t now_ms) { return tx.RetryWriteBack(connector, delivery, now_ms); });
+}
+
+Result<Json> Service::Requeue(const std::string& ws, const std::string& delivery,
+                              const std::function<Status(store::Tx&, int64_t)>& requeue) {
+  const int64_t now_ms = clock_.Now().time_since_epoch().count() * 1000;
   Status s = Retrying([&]() -> Status {
     auto tx = store_.BeginWrite(ws);
     if (!tx.ok()) return tx.status();
-    Status st = (*tx)->RetryWriteBack(connector, delivery, now_ms);
+    Status st = requeue(**tx, now_ms);
     return st.ok() ? (*tx)->Commit() : st;
   });
   if (!s.ok()) return s;

@@ -644,22 +644,20 @@ class PostgresTx final : public Tx {
   }
 
   Status RetryDelivery(const std::string& webhook, const std::string& id, int64_t now_ms) override {
-    auto q = c_->Query(
-        "UPDATE outbox SET status='pending', next_attempt_at=$1, lease_until=0 WHERE workspace=$2 AND "
-        "webhook=$3 AND id=$4",
-        {now_ms, ws_, webhook, id});
-    if (!q.ok()) return q.status();
-    if (q->Affected() == 0) return Status::NotFound("unknown delivery \"" + id + "\"");
-    return Status::Ok();
+    return Requeue("webhook", webhook, id, now_ms, "delivery");
   }
 
   Status RetryWriteBack(const std::string& connector, const std::string& id, int64_t now_ms) override {
-    auto q = c_->Query(
-        "UPDATE outbox SET status='pending', next_attempt_at=$1, lease_until=0 WHERE workspace=$2 AND "
-        "connector=$3 AND id=$4",
-        {now_ms, ws_, connector, id});
+    return Requeue("connector", connector, id, now_ms, "write-back");
+  }
+
+  // An outbox row of `owner` (its `column`: webhook or connector) pending again now.
+  Status Requeue(const char* column, const std::string& owner, const std::string& id, int64_t now_ms, const char* what) {
+    auto q = c_->Query(std::string("UPDATE outbox SET status='pending', next_attempt_at=$1, lease_until=0 WHERE "
+                                   "workspace=$2 AND ") + column + "=$3 AND id=$4",
+                       {now_ms, ws_, owner, id});
     if (!q.ok()) return q.status();
-    if (q->Affected() == 0) return Status::NotFound("unknown write-back \"" + id + "\"");
+    if (q->Affected() == 0) return Status::NotFound(std::string("unknown ") + what + " \"" + id + "\"");
     return Status::Ok();
   }
 

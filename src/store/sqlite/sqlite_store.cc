@@ -757,30 +757,24 @@ class SqliteTx final : public Tx {
   }
 
   Status RetryDelivery(const std::string& webhook, const std::string& id, int64_t now_ms) override {
-    Status s = c_->Prepare(
-                     "UPDATE outbox SET status='pending', next_attempt_at=?, lease_until=0 WHERE workspace=? AND "
-                     "webhook=? AND id=?")
-                   .Bind(1, now_ms)
-                   .Bind(2, ws_)
-                   .Bind(3, webhook)
-                   .Bind(4, id)
-                   .Run();
-    if (!s.ok()) return s;
-    if (sqlite3_changes(c_->raw()) == 0) return Status::NotFound("unknown delivery \"" + id + "\"");
-    return Status::Ok();
+    return Requeue("webhook", webhook, id, now_ms, "delivery");
   }
 
   Status RetryWriteBack(const std::string& connector, const std::string& id, int64_t now_ms) override {
-    Status s = c_->Prepare(
-                     "UPDATE outbox SET status='pending', next_attempt_at=?, lease_until=0 WHERE workspace=? AND "
-                     "connector=? AND id=?")
+    return Requeue("connector", connector, id, now_ms, "write-back");
+  }
+
+  // An outbox row of `owner` (its `column`: webhook or connector) pending again now.
+  Status Requeue(const char* column, const std::string& owner, const std::string& id, int64_t now_ms, const char* what) {
+    Status s = c_->Prepare(std::string("UPDATE outbox SET status='pending', next_attempt_at=?, lease_until=0 WHERE "
+                                       "workspace=? AND ") + column + "=? AND id=?")
                    .Bind(1, now_ms)
                    .Bind(2, ws_)
-                   .Bind(3, connector)
+                   .Bind(3, owner)
                    .Bind(4, id)
                    .Run();
     if (!s.ok()) return s;
-    if (sqlite3_changes(c_->raw()) == 0) return Status::NotFound("unknown write-back \"" + id + "\"");
+    if (sqlite3_changes(c_->raw()) == 0) return Status::NotFound(std::string("unknown ") + what + " \"" + id + "\"");
     return Status::Ok();
   }
 
