@@ -830,6 +830,24 @@ TEST(ConfigJsonTest, RecordProblems) {
   EXPECT_PROBLEM(ps, "records[4].properties", "must be an object");
 }
 
+// Notes are rota's: read back from the store's body, never from a caller's record.
+TEST(ConfigJsonTest, NotesAreReadFromStoredRecordsOnly) {
+  const Json body = Json::parse(R"({"id": "L-1", "notes": [{"at": 100, "text": "call", "decision_id": "dec_1"}]})");
+  Problems p;
+  core::Record stored = ReadStoredRecord(body, p);
+  EXPECT_TRUE(p.empty()) << p.ToStatus().ToString();
+  EXPECT_EQ(stored.notes, (std::vector<core::Note>{{100, "call", "dec_1"}}));
+  EXPECT_EQ(WriteStoredRecord(stored)["notes"], body["notes"]);
+  EXPECT_FALSE(WriteRecord(stored).contains("notes"));
+  core::Record given = ReadRecord(Json::parse(R"({"id": "L-1", "notes": "the CRM's own"})"), "", p);
+  EXPECT_TRUE(p.empty());
+  EXPECT_TRUE(given.notes.empty());
+  // A stored body whose notes cannot be read is a problem, not a silent loss.
+  ReadStoredRecord(Json::parse(R"({"id": "L-1", "notes": ["junk", {"at": "soon"}]})"), p);
+  EXPECT_PROBLEM(p.list(), "notes[0]", "a note is");
+  EXPECT_PROBLEM(p.list(), "notes[1].at", "whole number");
+}
+
 TEST(ConfigJsonTest, NumericIdsReadAsStrings) {
   Json doc = Base();
   doc["users"].push_back({{"id", 42}});

@@ -2,6 +2,7 @@
 // distribution's keys beside the actual one; the month's summary; retention.
 #include <date/tz.h>
 
+#include <algorithm>
 #include <map>
 
 #include "core/text.h"
@@ -119,11 +120,10 @@ Result<int64_t> Service::PurgeHistory(const std::string& ws) {
   const core::Time now = clock_.Now();
   // Today's decisions stay whatever the retention, for the per-day caps (SPEC §5: since
   // midnight in the user's time zone, at most 25 hours back on a day that gains an hour).
-  int64_t before = std::min(now.time_since_epoch().count() - days * 86400,
-                            now.time_since_epoch().count() - kLongestDaySeconds);
+  const int64_t before = now.time_since_epoch().count() - std::max(days * 86400, kLongestDaySeconds);
   // This month's counts stay too, for the dashboard's figure (from the hour that holds the
   // month's start in the workspace's time zone).
-  int64_t counts_before = std::min(before, store::counts::BucketOf(LocalRange((*w)->time_zone(), now, /*month=*/true).first));
+  const int64_t counts_before = std::min(before, store::counts::BucketOf(LocalRange((*w)->time_zone(), now, /*month=*/true).first));
   return Retrying([&]() -> Result<int64_t> {
     auto tx = store_.BeginWrite(ws);
     if (!tx.ok()) return tx.status();
