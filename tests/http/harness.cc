@@ -1,6 +1,9 @@
 #include "harness.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -123,6 +126,20 @@ Reply RotaServer::Call(const std::string& method, const std::string& path, const
   reply.body = Json::parse(r->body, nullptr, false);
   if (reply.body.is_discarded()) reply.body = nullptr;
   return reply;
+}
+
+int UnusedPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("UnusedPort: no socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  ::close(fd);  // bound, never listened: closing frees the port at once
+  if (!ok) throw std::runtime_error("UnusedPort: cannot bind a loopback port");
+  return ntohs(addr.sin_port);
 }
 
 std::pair<int, std::string> RunRota(const std::vector<std::string>& args) {

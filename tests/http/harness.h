@@ -77,6 +77,11 @@ bool WaitFor(F done, int ms = 10000) {
   return done();
 }
 
+// A loopback port nobody listens on when asked. (An httplib::Server that bound a port and
+// never listened keeps its socket open, with SO_REUSEPORT, and a later server on that port
+// shares its connections with that silent socket: attempts hang until their timeout.)
+int UnusedPort();
+
 // Runs `rota ARGS…` to completion; answers exit code and stdout+stderr. A command still
 // running after two minutes is stopped (exit code 124), so that a test of a command that
 // should end (a server that should refuse to start, say) fails instead of hanging.

@@ -211,15 +211,13 @@ TEST(Webhooks, ValidationAndLifecycle) {
 TEST(Webhooks, KillBetweenDecisionAndDeliveryStillDeliversAfterRestart) {
   TempDir dir;
   const std::string db = dir.path() + "/rota.db";
-  // A port nobody listens on yet.
-  int port;
-  {
-    httplib::Server probe;
-    port = probe.bind_to_any_port("127.0.0.1");
-  }
+  const int port = UnusedPort();  // nobody listens there until the receiver starts
+  // A short lease, so that a delivery claimed when the kill landed is not held 15 s.
+  const std::vector<std::string> args = {"--webhook-backoff-ms", "50", "--webhook-timeout-ms", "1000",
+                                         "--webhook-lease-ms", "2000"};
   std::string key, decision;
   {
-    RotaServer server(db, {}, {"--webhook-backoff-ms", "50"});
+    RotaServer server(db, {}, args);
     key = server.admin_key();
     ASSERT_EQ(server.Call("PUT", "/v1/config", key, PoolConfig()).status, 200);
     ASSERT_EQ(server.Call("POST", "/v1/webhooks", key,
@@ -234,10 +232,10 @@ TEST(Webhooks, KillBetweenDecisionAndDeliveryStillDeliversAfterRestart) {
   }
   Receiver receiver("k", 0, port);
   ASSERT_EQ(receiver.port(), port);
-  RotaServer again(db, {}, {"--webhook-backoff-ms", "50"});
+  RotaServer again(db, {}, args);
   // Killed right after the decision: at most an attempt or two failed, the delivery is
-  // still pending in the outbox and goes out once the receiver listens.
-  // Up to a lease (15 s) when the kill landed during an attempt.
+  // still pending in the outbox and goes out once the receiver listens (after the lease,
+  // 2 s, when the kill landed during an attempt).
   ASSERT_TRUE(WaitFor([&] { return !receiver.attempts().empty(); }, 30000));
   EXPECT_EQ(receiver.attempts()[0].body["data"]["decision_id"], decision);
   EXPECT_TRUE(receiver.attempts()[0].signature_ok);
