@@ -1,6 +1,7 @@
 #include "connectors/pipedrive.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "connectors/crypto.h"
@@ -39,6 +40,25 @@ std::string Text(const Json& obj, const char* key) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_number()) return v.dump();
   return "";
+}
+
+// Whether the CRM says the object is still open (SPEC §1: false when a deal is won or
+// lost, a task done): a deal's `status`, an activity's `done`, a lead's `is_archived`.
+// Unknown when the object carries none of them.
+std::optional<bool> IsOpen(const Json& object) {
+  if (!object.is_object()) return std::nullopt;
+  if (object.contains("status") && object["status"].is_string()) {
+    const std::string status = object["status"];
+    if (status == "open") return true;
+    if (status == "won" || status == "lost" || status == "deleted") return false;
+  }
+  for (const char* closed : {"done", "is_archived"}) {
+    if (!object.contains(closed)) continue;
+    const Json& v = object[closed];
+    if (v.is_boolean()) return !v.get<bool>();
+    if (v.is_number_integer()) return v.get<int64_t>() == 0;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -119,9 +139,9 @@ Result<Inbound> ReadWebhook(const Connector& c, const Json& body) {
       if (auto o = IdText(current[org])) links["company"] = *o;
     }
   }
-  Json a = {{"object_type", std::string(core::ToString(*rota_type))},
-            {"event", event},
-            {"record", {{"id", id}, {"properties", props}, {"links", links}}}};
+  Json record = {{"id", id}, {"properties", props}, {"links", links}};
+  if (auto open = IsOpen(current)) record["open"] = *open;
+  Json a = {{"object_type", std::string(core::ToString(*rota_type))}, {"event", event}, {"record", record}};
   if (event == "updated") a["previous"] = previous;
   std::string when = Text(meta, "timestamp_micro");
   if (when.empty()) when = Text(meta, "correlation_id");

@@ -168,11 +168,13 @@ static Result<Json> Answered(Result<Json> r) {
 }
 
 Result<Json> Service::Assign(const Principal& p, const Json& body, const std::string& idempotency_header,
-                             const std::optional<WriteBackTarget>& write_back) {
+                             const std::optional<WriteBackTarget>& write_back,
+                             const std::optional<std::string>& crm_owner) {
   auto start = std::chrono::steady_clock::now();
   auto prepared = Prepare(p, body, idempotency_header);
   if (!prepared.ok()) return prepared.status();
   prepared->write_back = write_back;
+  prepared->crm_owner = crm_owner;
   if (prepared->body.dry_run) return DryRun(p.workspace, *prepared);
   const PreparedAssign& pa = *prepared;
   auto results = committer_.Run(p.workspace, {[this, &p, &pa](store::Tx& tx, BatchState& batch) {
@@ -203,7 +205,7 @@ Result<Service::PreparedAssign> Service::Prepare(const Principal& p, const Json&
   // The body is compared only when a decision is asked for again by its idempotency key:
   // no key, no hash (a copy, a dump and a SHA-256 of the body saved per decision).
   std::string hash = b.idempotency_key.empty() ? std::string() : RequestHash(body);
-  return PreparedAssign{std::move(b), std::move(hash), clock_.Now(), std::nullopt, NewId("dec_")};
+  return PreparedAssign{.body = std::move(b), .hash = std::move(hash), .now = clock_.Now(), .id = NewId("dec_")};
 }
 
 static Json Answer(const core::Decision& d, const io::AssignBody& b, const std::string& id, core::Time now) {
@@ -262,6 +264,10 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
   const std::shared_ptr<const core::Workspace>* ws = &batch.workspace;
   // Decided on the record as rota knows it, and kept so.
   core::Record rec = core::RecordAsKnown(tx.FindRecord(b.record.object_type, b.record.id), b.record, b.open_given);
+  // The CRM's owner (a deal's creator, say) where rota knows none, so that `related_owner`
+  // finds a linked organization's owner and `max_open` and `least_loaded` count it. Where
+  // rota knows owners its copy holds: an update racing rota's write-back does not undo it.
+  if (pa.crm_owner && rec.owners.empty()) rec.owners = {*pa.crm_owner};
   core::Request request = io::ToRequest(b, now);
   request.record = &rec;
   auto decided = core::Decide(**ws, tx, request);

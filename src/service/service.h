@@ -99,8 +99,11 @@ class Service {
   Status RevokeKey(const Principal& p, const std::string& id);
 
   // ---- decisions
+  // `crm_owner`: the owner the CRM says the record has (a connector's call), the record's
+  // owner where rota knows none for it; not part of the request an idempotency key names.
   Result<Json> Assign(const Principal& p, const Json& body, const std::string& idempotency_header,
-                      const std::optional<WriteBackTarget>& write_back = std::nullopt);
+                      const std::optional<WriteBackTarget>& write_back = std::nullopt,
+                      const std::optional<std::string>& crm_owner = std::nullopt);
   Result<Json> AssignBatch(const Principal& p, const Json& body);
 
   // Runs `records` (assign bodies) through the current or a draft configuration from
@@ -220,6 +223,7 @@ class Service {
     std::string hash;  // of the body without its idempotency key
     core::Time now;
     std::optional<WriteBackTarget> write_back;
+    std::optional<std::string> crm_owner;
     // The decision's id, made here rather than in the write transaction: its random part
     // (OpenSSL's generator, some 9 000 instructions) then stays off the serial path.
     std::string id;

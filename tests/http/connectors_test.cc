@@ -330,6 +330,57 @@ TEST_F(Connectors, PipedriveEveryEntityWritesBackAndTheLoopGuardHolds) {
   })) << server->Call("GET", "/v1/connectors/pd/deliveries", key).raw;
 }
 
+// The owner Pipedrive has is the record's owner where rota knows none yet, so that
+// `related_owner` finds a linked organization's owner; a deal won or lost, an activity
+// done, is not open. An update racing rota's write-back does not undo rota's decision.
+TEST_F(Connectors, PipedriveOwnersAndOpenAreWhatTheCrmSays) {
+  Start();
+  Json config = Json::parse(R"({
+    "users": [{"id": "7"}, {"id": "12"}],
+    "pools": [{"id": "p", "object_type": "task", "members": ["7", "12"]}],
+    "rules": [{"id": "org-owner", "object_type": "deal", "events": ["created"],
+               "conditions": {"all": [{"field": "title", "op": "is_not_empty"}]}, "assign": {"type": "related_owner", "relation": "company"}},
+              {"id": "tasks", "object_type": "task", "events": ["created", "updated"],
+               "conditions": {"all": [{"field": "subject", "op": "is_not_empty"}]}, "assign": {"type": "pool", "pool": "p"}}]
+  })");
+  ASSERT_EQ(server->Call("PUT", "/v1/config", key, config).status, 200);
+  ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"write_back", false}, {"api_base", "http://127.0.0.1:1"},
+                       {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}}}})
+                .status,
+            201);
+  // No rule for organizations: rota still learns that user 12 owns it.
+  Reply org = Pipedrive(Fixture("pipedrive/v2_organization_create.json"));
+  ASSERT_EQ(org.status, 200) << org.raw;
+  EXPECT_EQ(org.body["reason"], "no_rule_matched");
+  EXPECT_EQ(server->Call("GET", "/v1/records/company/22", key).body["owners"], Json::array({"12"}));
+  // A deal of that organization goes to the organization's owner.
+  Json deal = Fixture("pipedrive/v2_deal_create.json");
+  deal["data"]["owner_id"] = 7;
+  Reply d = Pipedrive(deal);
+  ASSERT_EQ(d.status, 200) << d.raw;
+  EXPECT_EQ(d.body["outcome"], "assigned");
+  EXPECT_EQ(d.body["owner"], "12");
+  // Pipedrive still says 7 in an update sent before rota's write-back: rota's copy holds.
+  Json stage = Fixture("pipedrive/v2_deal_stage_change.json");
+  stage["data"]["owner_id"] = 7;
+  ASSERT_EQ(Pipedrive(stage).status, 200);
+  Reply stored = server->Call("GET", "/v1/records/deal/4002", key);
+  EXPECT_EQ(stored.body["owners"], Json::array({"12"}));
+  EXPECT_EQ(stored.body["open"], true);
+  // Won: no longer open.
+  Json won = Fixture("pipedrive/v2_deal_stage_change.json");
+  won["meta"]["correlation_id"] = "won";
+  won["data"]["status"] = "won";
+  ASSERT_EQ(Pipedrive(won).status, 200);
+  EXPECT_EQ(server->Call("GET", "/v1/records/deal/4002", key).body["open"], false);
+  // An activity done is not open either.
+  Json task = Fixture("pipedrive/v2_activity_create.json");
+  task["data"]["done"] = true;
+  Reply t = Pipedrive(task);
+  ASSERT_EQ(t.status, 200) << t.raw;
+  EXPECT_EQ(server->Call("GET", "/v1/records/task/601", key).body["open"], false);
+}
+
 // Two of the CRM's types mapped to one of rota's: the owner goes back to the type the
 // call named, not to the first type that maps there.
 TEST_F(Connectors, AWriteBackGoesToTheCrmTypeTheCallNamed) {
