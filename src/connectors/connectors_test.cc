@@ -176,6 +176,19 @@ TEST(HubSpot, WorkflowWebhooksForEveryObjectType) {
   EXPECT_EQ(contact->assign["record"]["id"], "3201");
   EXPECT_EQ(contact->assign["record"]["properties"]["country"], "Kent");
   EXPECT_FALSE(contact->assign.contains("idempotency_key"));
+  EXPECT_FALSE(contact->owner);
+  EXPECT_FALSE(contact->assign["record"].contains("open"));
+
+  Json owned = {{"objectId", 5}, {"properties", {{"hubspot_owner_id", {{"value", "41629779"}}}, {"hs_is_closed", {{"value", "true"}}}}}};
+  auto closed = hubspot::ReadWorkflow(c, owned, {{"object_type", "deals"}});
+  ASSERT_TRUE(closed.ok());
+  EXPECT_EQ(closed->owner, std::optional<std::string>("41629779"));
+  EXPECT_EQ(closed->assign["record"]["open"], false);
+  owned["properties"]["hs_is_closed"]["value"] = "false";
+  owned["properties"]["hubspot_owner_id"]["value"] = "";
+  auto open = hubspot::ReadWorkflow(c, owned, {{"object_type", "deals"}});
+  EXPECT_FALSE(open->owner);
+  EXPECT_EQ(open->assign["record"]["open"], true);
 
   auto deal = hubspot::ReadWorkflow(c, Fixture("hubspot/workflow_deal.json"), {{"event", "updated"}});
   ASSERT_TRUE(deal.ok());
@@ -277,7 +290,17 @@ TEST(Pipedrive, V2EveryEntity) {
     EXPECT_EQ(in->assign["event"], "created") << k.file;
     EXPECT_EQ(in->assign["record"]["id"], k.id) << k.file;
     EXPECT_FALSE(in->assign.contains("previous")) << k.file;
+    EXPECT_EQ(in->owner, std::optional<std::string>("12")) << k.file;
   }
+  EXPECT_EQ(pipedrive::ReadWebhook(c, Fixture("pipedrive/v2_deal_create.json"))->assign["record"]["open"], true);
+  EXPECT_EQ(pipedrive::ReadWebhook(c, Fixture("pipedrive/v2_activity_create.json"))->assign["record"]["open"], true);
+  Json won = Fixture("pipedrive/v2_deal_create.json");
+  won["data"]["status"] = "lost";
+  EXPECT_EQ(pipedrive::ReadWebhook(c, won)->assign["record"]["open"], false);
+  Json archived = Fixture("pipedrive/v2_lead_create.json");
+  archived["data"]["is_archived"] = true;
+  EXPECT_EQ(pipedrive::ReadWebhook(c, archived)->assign["record"]["open"], false);
+  EXPECT_FALSE(pipedrive::ReadWebhook(c, Fixture("pipedrive/v2_person_create.json"))->assign["record"].contains("open"));
   auto deal = pipedrive::ReadWebhook(c, Fixture("pipedrive/v2_deal_create.json"));
   EXPECT_EQ(deal->assign["record"]["properties"]["8f1c2d"], "Essex");  // custom fields flattened
   auto lead = pipedrive::ReadWebhook(c, Fixture("pipedrive/v2_lead_create.json"));

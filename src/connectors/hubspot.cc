@@ -130,11 +130,18 @@ Result<Inbound> ReadWorkflow(const Connector& c, const Json& body, const std::ma
     if (std::find(Reserved().begin(), Reserved().end(), k) == Reserved().end()) props[k] = PlainValue(v);
   }
   for (const auto& [k, v] : properties.items()) props[k] = PlainValue(v);
+  if (props.contains("hubspot_owner_id")) in.owner = IdText(props["hubspot_owner_id"]);
 
   std::string event = input("event");
   std::string pool = input("pool"), rule = input("rule");
-  Json a = {{"object_type", std::string(core::ToString(*rota_type))},
-            {"record", {{"id", *id}, {"properties", props}}}};
+  Json record = {{"id", *id}, {"properties", props}};
+  // A closed deal or ticket (hs_is_closed, "true" or "false" as HubSpot sends it) is not open.
+  if (props.contains("hs_is_closed")) {
+    const Json& closed = props["hs_is_closed"];
+    if (closed == true || closed == "true") record["open"] = false;
+    if (closed == false || closed == "false") record["open"] = true;
+  }
+  Json a = {{"object_type", std::string(core::ToString(*rota_type))}, {"record", record}};
   if (!pool.empty() || !rule.empty()) {
     a["event"] = "assign_requested";
     a["target"] = pool.empty() ? Json{{"rule", rule}} : Json{{"pool", pool}};

@@ -28,6 +28,7 @@ struct Inbound {
   Json assign;
   bool custom_action = false;  // answer with outputFields
   std::string crm_type;        // contacts, companies, deals, tickets: where the owner goes back
+  std::optional<std::string> owner;  // hubspot_owner_id, when the call carries one
 };
 // `query`: the call's query parameters (object_type, event, pool, rule may come there).
 Result<Inbound> ReadWorkflow(const Connector& c, const Json& body, const std::map<std::string, std::string>& query);

@@ -333,7 +333,9 @@ Result<Json> Service::ConnectorCallIn(const std::string& ws, const std::string& 
             "hubspot:" + c->id + ":sig:" + Header(call, "x-hubspot-signature-v3").substr(0, 64);
       }
       if (wb) wb->crm_type = in->crm_type;
-      auto d = Assign(who, in->assign, "", wb);
+      std::optional<std::string> crm_owner;
+      if (in->owner) crm_owner = cx::RotaUser(*c, *in->owner);
+      auto d = Assign(who, in->assign, "", wb, crm_owner);
       if (!d.ok()) return d.status();
       return in->custom_action ? cx::hubspot::ActionAnswer(*c, *d) : *d;
     }

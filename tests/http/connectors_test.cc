@@ -472,6 +472,16 @@ TEST_F(Connectors, HubSpotSignaturesObjectTypesCustomActionAndRateLimit) {
   EXPECT_EQ(HubSpot({{"objectId", 8}, {"properties", Json::object()}}, "app-secret", NowMs(), "&object_type=contacts")
                 .body["owner"],
             "7");
+  // A company no rule decides keeps the owner HubSpot gave it; a closed deal is not open.
+  Reply owned = HubSpot({{"objectId", 5121}, {"properties", {{"hubspot_owner_id", {{"value", "12"}}}}}}, "app-secret",
+                        NowMs(), "&object_type=companies&event=updated");
+  ASSERT_EQ(owned.status, 200) << owned.raw;
+  EXPECT_EQ(owned.body["reason"], "no_rule_matched");
+  EXPECT_EQ(server->Call("GET", "/v1/records/company/5121", key).body["owners"], Json::array({"12"}));
+  Reply closed = HubSpot({{"objectId", 9002}, {"properties", {{"hs_is_closed", {{"value", "true"}}}}}}, "app-secret", NowMs(),
+                         "&object_type=deals&event=updated");
+  ASSERT_EQ(closed.status, 200) << closed.raw;
+  EXPECT_EQ(server->Call("GET", "/v1/records/deal/9002", key).body["open"], false);
   ASSERT_TRUE(WaitFor([&] {
     std::set<std::string> paths;
     for (const auto& g : crm.Writes()) paths.insert(g.path);
