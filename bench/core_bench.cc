@@ -45,7 +45,7 @@ class BenchState final : public StateView {
                                   const std::vector<std::string>& users) const override {
     return std::vector<int64_t>(users.size(), 0);
   }
-  int64_t AssignedSince(const std::string&, Time) const override { return 0; }
+  int64_t AssignedSince(const std::string&, Time, Time) const override { return 0; }
   int64_t OpenRecords(const std::string&, ObjectType, const std::string&) const override { return 0; }
   std::optional<Record> FindRecord(ObjectType, const std::string&) const override { return std::nullopt; }
 };

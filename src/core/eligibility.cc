@@ -43,7 +43,7 @@ std::optional<Skip> CheckEligible(const EligibilityContext& ctx, const std::stri
   }
   if (u.caps.per_day) {
     const date::time_zone* tz = u.working_hours ? cu->tz : ctx.ws.time_zone();
-    if (ctx.state.AssignedSince(u.id, StartOfDay(tz, ctx.now)) >= *u.caps.per_day) {
+    if (ctx.state.AssignedSince(u.id, StartOfDay(tz, ctx.now), ctx.now) >= *u.caps.per_day) {
       return Skip::kPerDayCap;
     }
   }

@@ -257,6 +257,19 @@ TEST_F(EligibilityTest, PerDayCapCountsSinceUtcMidnightByDefault) {
   EXPECT_EQ(Check("u", At(2025, 6, 3, 0, 0)), std::nullopt);
 }
 
+// A simulation's lines need not come in time order: a record given later that day (or
+// on a later day) does not count for a decision at an earlier time.
+TEST_F(EligibilityTest, PerDayCapCountsNothingAfterTheDecision) {
+  User u = MakeUser("u");
+  u.caps.per_day = 1;
+  config_.users.push_back(u);
+  Build();
+  GiveAt("u", At(2025, 6, 2, 15), "r1");
+  EXPECT_EQ(Check("u", At(2025, 6, 2, 9)), std::nullopt);
+  EXPECT_EQ(Check("u", At(2025, 6, 2, 15)), Skip::kPerDayCap);
+  EXPECT_EQ(Check("u", At(2025, 6, 1, 9)), std::nullopt);
+}
+
 TEST_F(EligibilityTest, PerDayCapCountsSinceMidnightInTheWorkspaceZone) {
   User u = MakeUser("u");
   u.caps.per_day = 1;

@@ -41,11 +41,11 @@ void MemoryState::ResetKey(const std::string& distribution, const std::optional<
   }
 }
 
-int64_t MemoryState::AssignedSince(const std::string& user, Time since) const {
-  int64_t n = base_ ? base_->AssignedSince(user, since) : 0;
+int64_t MemoryState::AssignedSince(const std::string& user, Time since, Time until) const {
+  int64_t n = base_ ? base_->AssignedSince(user, since, until) : 0;
   auto it = assigned_at_.find(user);
   if (it == assigned_at_.end()) return n;
-  return n + std::count_if(it->second.begin(), it->second.end(), [&](Time t) { return t >= since; });
+  return n + std::count_if(it->second.begin(), it->second.end(), [&](Time t) { return t >= since && t <= until; });
 }
 
 int64_t MemoryState::OpenRecords(const std::string& user, ObjectType type,

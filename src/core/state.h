@@ -33,8 +33,9 @@ class StateView {
   virtual std::vector<int64_t> KeyCredits(const std::string& distribution,
                                           const std::string& folded_value,
                                           const std::vector<std::string>& users) const = 0;
-  // Decisions that gave `user` a record at or after `since`.
-  virtual int64_t AssignedSince(const std::string& user, Time since) const = 0;
+  // Decisions that gave `user` a record at or after `since` and not after `until` (a
+  // simulation's lines need not come in time order: a later line counts for no earlier one).
+  virtual int64_t AssignedSince(const std::string& user, Time since, Time until) const = 0;
   // Records of `type` with `user` among their owners and open, except `exclude_id`.
   virtual int64_t OpenRecords(const std::string& user, ObjectType type,
                               const std::string& exclude_id) const = 0;
@@ -67,7 +68,7 @@ class MemoryState final : public StateView {
   std::vector<int64_t> KeyCredits(const std::string& distribution,
                                   const std::string& folded_value,
                                   const std::vector<std::string>& users) const override;
-  int64_t AssignedSince(const std::string& user, Time since) const override;
+  int64_t AssignedSince(const std::string& user, Time since, Time until) const override;
   int64_t OpenRecords(const std::string& user, ObjectType type,
                       const std::string& exclude_id) const override;
   std::optional<Record> FindRecord(ObjectType type, const std::string& id) const override;

@@ -30,7 +30,8 @@ TEST(MemoryStateOverBase, ReadsFallThroughToTheBase) {
   MemoryState over(&base);
   EXPECT_EQ(over.PoolPointer("p"), 3);
   EXPECT_EQ(over.KeyCredits("dist", "kent", {"b", "a", "c"}), (std::vector<int64_t>{5, -5, 0}));
-  EXPECT_EQ(over.AssignedSince("a", Time(std::chrono::seconds(0))), 1);
+  EXPECT_EQ(over.AssignedSince("a", Time(std::chrono::seconds(0)), Time(std::chrono::seconds(100))), 1);
+  EXPECT_EQ(over.AssignedSince("a", Time(std::chrono::seconds(0)), Time(std::chrono::seconds(99))), 0);
   EXPECT_EQ(over.OpenRecords("a", ObjectType::kDeal, ""), 2);
   ASSERT_TRUE(over.FindRecord(ObjectType::kDeal, "D-1"));
 }
@@ -48,8 +49,9 @@ TEST(MemoryStateOverBase, AppliedDecisionsShadowTheBaseWithoutWritingIt) {
   EXPECT_EQ(over.PoolPointer("p"), 7);
   EXPECT_EQ(base.PoolPointer("p"), 0);
   EXPECT_EQ(base.OpenRecords("a", ObjectType::kDeal, ""), 1);
-  EXPECT_EQ(over.AssignedSince("b", Time(std::chrono::seconds(0))), 1);
-  EXPECT_EQ(base.AssignedSince("b", Time(std::chrono::seconds(0))), 0);
+  EXPECT_EQ(over.AssignedSince("b", Time(std::chrono::seconds(0)), Time(std::chrono::seconds(50))), 1);
+  EXPECT_EQ(over.AssignedSince("b", Time(std::chrono::seconds(0)), Time(std::chrono::seconds(49))), 0);
+  EXPECT_EQ(base.AssignedSince("b", Time(std::chrono::seconds(0)), Time(std::chrono::seconds(50))), 0);
 }
 
 TEST(RecordAsKnown, WhatWasSentOverWhatWasKnown) {

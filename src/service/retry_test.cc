@@ -48,8 +48,8 @@ class FlakyTx final : public store::Tx {
                                   const std::vector<std::string>& users) const override {
     return tx_->KeyCredits(d, v, users);
   }
-  int64_t AssignedSince(const std::string& user, core::Time since) const override {
-    return tx_->AssignedSince(user, since);
+  int64_t AssignedSince(const std::string& user, core::Time since, core::Time until) const override {
+    return tx_->AssignedSince(user, since, until);
   }
   int64_t OpenRecords(const std::string& user, core::ObjectType t, const std::string& ex) const override {
     return tx_->OpenRecords(user, t, ex);

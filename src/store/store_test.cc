@@ -568,9 +568,13 @@ TEST_P(StoreTest, DecisionsIdempotencyAndAssignedSince) {
   EXPECT_EQ(d.key_value, "paris");
   EXPECT_GT(d.seq, 0);
   EXPECT_FALSE(*tx->FindDecisionByKey("key-2"));
-  EXPECT_EQ(tx->AssignedSince("ann", core::Time(std::chrono::seconds(150))), 1);
-  EXPECT_EQ(tx->AssignedSince("ann", core::Time(std::chrono::seconds(0))), 2);
-  EXPECT_EQ(tx->AssignedSince("bob", core::Time(std::chrono::seconds(301))), 0);
+  const core::Time later(std::chrono::seconds(1000));
+  EXPECT_EQ(tx->AssignedSince("ann", core::Time(std::chrono::seconds(150)), later), 1);
+  EXPECT_EQ(tx->AssignedSince("ann", core::Time(std::chrono::seconds(0)), later), 2);
+  EXPECT_EQ(tx->AssignedSince("bob", core::Time(std::chrono::seconds(301)), later), 0);
+  // Not after `until`: the decision at 100 counts up to 100 included, not before.
+  EXPECT_EQ(tx->AssignedSince("ann", core::Time(std::chrono::seconds(0)), core::Time(std::chrono::seconds(100))), 1);
+  EXPECT_EQ(tx->AssignedSince("ann", core::Time(std::chrono::seconds(0)), core::Time(std::chrono::seconds(99))), 0);
   EXPECT_EQ(*tx->CountDecisions(), 3);
   EXPECT_EQ(*Read("ws2")->CountDecisions(), 0);
 }

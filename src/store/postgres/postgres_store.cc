@@ -191,9 +191,10 @@ class PostgresTx final : public Tx {
     return credits;
   }
 
-  int64_t AssignedSince(const std::string& user, core::Time since) const override {
-    auto q = c_->Query("SELECT COUNT(*) FROM decisions WHERE workspace=$1 AND owner=$2 AND at>=$3",
-                       {ws_, user, static_cast<int64_t>(since.time_since_epoch().count())});
+  int64_t AssignedSince(const std::string& user, core::Time since, core::Time until) const override {
+    auto q = c_->Query("SELECT COUNT(*) FROM decisions WHERE workspace=$1 AND owner=$2 AND at>=$3 AND at<=$4",
+                       {ws_, user, static_cast<int64_t>(since.time_since_epoch().count()),
+                        static_cast<int64_t>(until.time_since_epoch().count())});
     return q.ok() && q->rows() > 0 ? q->Int(0, 0) : 0;
   }
 

@@ -109,9 +109,10 @@ class SqliteTx final : public Tx {
     return credits;
   }
 
-  int64_t AssignedSince(const std::string& user, core::Time since) const override {
-    Stmt q = c_->Prepare("SELECT COUNT(*) FROM decisions WHERE workspace=? AND owner=? AND at>=?");
+  int64_t AssignedSince(const std::string& user, core::Time since, core::Time until) const override {
+    Stmt q = c_->Prepare("SELECT COUNT(*) FROM decisions WHERE workspace=? AND owner=? AND at>=? AND at<=?");
     q.Bind(1, ws_).Bind(2, user).Bind(3, static_cast<int64_t>(since.time_since_epoch().count()));
+    q.Bind(4, static_cast<int64_t>(until.time_since_epoch().count()));
     Status err;
     return q.Step(&err) ? q.Int(0) : 0;
   }
