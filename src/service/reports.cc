@@ -67,6 +67,16 @@ Result<Json> Service::DistributionReport(const std::string& ws, const ReportQuer
                         {"percent", n ? 100.0 * static_cast<double>(got) / static_cast<double>(n) : 0.0},
                         {"target_percent", o.percent}});
       }
+      // Owners the value's records went to who are no longer in its key (the key was
+      // changed in the period): their records are in the count, so they are in the rows.
+      for (const auto& [owner, got] : counts[folded]) {
+        auto in_key = [&](const core::KeyOwner& o) { return o.user == owner; };
+        if (owner.empty() || std::any_of(key.owners.begin(), key.owners.end(), in_key)) continue;
+        rows.push_back({{"owner", owner},
+                        {"count", got},
+                        {"percent", 100.0 * static_cast<double>(got) / static_cast<double>(n)},
+                        {"target_percent", 0.0}});
+      }
       by_value.push_back({{"value", key.value}, {"count", n}, {"rows", rows}});
     }
   }

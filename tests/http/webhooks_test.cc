@@ -346,6 +346,38 @@ TEST(Reports, TargetBesideActualAfter200DecisionsOnA343333Key) {
   EXPECT_EQ(server.Call("GET", "/v1/reports/distribution?from=yesterday", key).status, 422);
 }
 
+// A key changed in the period: the owner taken out of it keeps its row (target 0), so
+// the value's rows add up to its count.
+TEST(Reports, AnOwnerTakenOutOfAKeyKeepsItsRowInTheValue) {
+  RotaServer server;
+  const std::string key = server.admin_key();
+  Json config = Json::parse(R"({
+    "users": [{"id": "x"}, {"id": "y"}],
+    "distributions": [{"id": "d", "object_type": "deal", "property": "region",
+      "keys": [{"value": "north", "owners": [{"user": "x", "percent": 50}, {"user": "y", "percent": 50}]}]}],
+    "rules": [{"id": "r", "object_type": "deal", "events": ["created"], "conditions": {"all": [{"field": "region", "op": "is_not_empty"}]},
+               "assign": {"type": "distribution", "distribution": "d"}}]
+  })");
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, config).status, 200);
+  auto deal = [&](int i) {
+    Reply r = server.Call("POST", "/v1/assign", key,
+                          {{"object_type", "deal"}, {"event", "created"},
+                           {"record", {{"id", "D-" + std::to_string(i)}, {"properties", {{"region", "north"}}}}}});
+    ASSERT_EQ(r.status, 200) << r.raw;
+  };
+  for (int i = 0; i < 4; ++i) deal(i);  // x, y, x, y
+  ASSERT_EQ(server.Call("PUT", "/v1/distributions/d/keys/north", key, {{"owners", {{{"user", "x"}, {"percent", 100}}}}}).status,
+            200);
+  deal(4);
+  Reply report = server.Call("GET", "/v1/reports/distribution?distribution=d&period=today", key);
+  ASSERT_EQ(report.status, 200) << report.raw;
+  const Json& north = report.body["by_value"][0];
+  EXPECT_EQ(north["count"], 5);
+  ASSERT_EQ(north["rows"].size(), 2u) << north;
+  EXPECT_EQ(north["rows"][0], Json({{"owner", "x"}, {"count", 3}, {"percent", 60.0}, {"target_percent", 100.0}}));
+  EXPECT_EQ(north["rows"][1], Json({{"owner", "y"}, {"count", 2}, {"percent", 40.0}, {"target_percent", 0.0}}));
+}
+
 TEST(AfterDecision, UnassignedQueueFillsAndEmpties) {
   RotaServer server;
   const std::string key = server.admin_key();
