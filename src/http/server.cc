@@ -367,7 +367,16 @@ void Server::Install() {
   add("POST", "/v1/assign", Access::kAssign, [&svc](Ctx& c) {
     return Answer{svc.Assign(c.who, c.body, c.req.get_header_value("Idempotency-Key")), 200};
   });
-  add("POST", "/v1/assign/batch", Access::kAssign, [&svc](Ctx& c) { return Answer{svc.AssignBatch(c.who, c.body), 200}; });
+  add("POST", "/v1/assign/batch", Access::kAssign, [&svc](Ctx& c) {
+    // One key cannot name a thousand decisions: refused rather than ignored, so that a
+    // client retrying the batch learns that its retry would decide again.
+    if (c.req.has_header("Idempotency-Key")) {
+      return Answer{Status::Invalid("Idempotency-Key", "a batch takes no Idempotency-Key header: give each item its own "
+                                                       "\"idempotency_key\""),
+                    200};
+    }
+    return Answer{svc.AssignBatch(c.who, c.body), 200};
+  });
   add("POST", "/v1/simulate", Access::kRead, [&svc, ws](Ctx& c) { return Answer{svc.Simulate(ws(c), c.body), 200}; });
 
   // ---- keys

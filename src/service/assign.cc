@@ -13,13 +13,19 @@ namespace {
 int64_t Unix(core::Time t) { return t.time_since_epoch().count(); }
 
 // The body without its idempotency key, hashed: the same key must come with the same
-// request. Keys are sorted, and the switches that are off by default count the same sent
-// as false or left out, so that a retry spelling out a default is the same request.
+// request. Keys are sorted; a default spelled out counts as left out (`dry_run` false, a
+// record's `open` true, no owners, links or properties), so that a retry spelling out a
+// default is the same request; and `explain` asks only for more of the same answer.
 std::string RequestHash(const Json& body) {
   Json copy = body;
   copy.erase("idempotency_key");
-  for (const char* off : {"explain", "dry_run"}) {
-    if (auto it = copy.find(off); it != copy.end() && *it == false) copy.erase(it);
+  copy.erase("explain");
+  if (auto it = copy.find("dry_run"); it != copy.end() && *it == false) copy.erase(it);
+  if (auto rec = copy.find("record"); rec != copy.end() && rec->is_object()) {
+    if (auto it = rec->find("open"); it != rec->end() && (*it == true || it->is_null())) rec->erase(it);
+    for (const char* empty : {"owners", "links", "properties"}) {
+      if (auto it = rec->find(empty); it != rec->end() && (it->empty() || it->is_null())) rec->erase(it);
+    }
   }
   return Sha256Hex(copy.dump());
 }

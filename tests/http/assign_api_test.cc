@@ -143,9 +143,20 @@ TEST(ApiAssign, IdempotencyByBodyAndHeader) {
   Json spelled = body;
   spelled["explain"] = false;
   spelled["dry_run"] = false;
+  spelled["record"]["open"] = true;
+  spelled["record"]["owners"] = Json::array();
+  spelled["record"]["links"] = Json::object();
   Reply retry = a.Post("/v1/assign", spelled);
   ASSERT_EQ(retry.status, 200) << retry.raw;
   EXPECT_EQ(retry.body["decision_id"], first.body["decision_id"]);
+  // Asking for the trace on a retry asks for the same decision (answered as it was stored).
+  spelled["explain"] = true;
+  Reply explained = a.Post("/v1/assign", spelled);
+  ASSERT_EQ(explained.status, 200) << explained.raw;
+  EXPECT_EQ(explained.body["decision_id"], first.body["decision_id"]);
+  // A record sent closed is another request.
+  spelled["record"]["open"] = false;
+  EXPECT_TRUE(IsError(a.Post("/v1/assign", spelled), 409));
   EXPECT_EQ(a.Get("/v1/pools/p").body["next"], "B");
   EXPECT_EQ(HistoryCount(a), 1u);
 
@@ -226,6 +237,10 @@ TEST(ApiAssign, Batch) {
   for (int i = 0; i < 1001; ++i) many.push_back(AssignBody("X-" + std::to_string(i)));
   EXPECT_TRUE(IsError(a.Post("/v1/assign/batch", {{"items", many}}), 422));
   EXPECT_TRUE(IsError(a.Post("/v1/assign/batch", {{"things", Json::array()}}), 422));
+  // A key for the whole batch would not make its retry the same decisions: refused.
+  Reply keyed = a.Post("/v1/assign/batch", {{"items", {AssignBody("D-4")}}}, {{"Idempotency-Key", "b-1"}});
+  EXPECT_TRUE(IsError(keyed, 422));
+  EXPECT_TRUE(HasDetail(keyed, "Idempotency-Key"));
   EXPECT_EQ(HistoryCount(a), 2u);
 }
 
