@@ -135,7 +135,7 @@ class Validator {
     }
     if (std::fabs(sum - 100.0) > kPercentTolerance + 1e-9) {
       char buf[64];
-      std::snprintf(buf, sizeof buf, "%g", sum);
+      std::snprintf(buf, sizeof buf, "%.10g", sum);  // 100.0101, not 100.01
       Add(kp + ".owners", std::string("percentages add up to ") + buf + ", not 100");
     }
   }

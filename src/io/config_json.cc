@@ -642,25 +642,40 @@ Result<core::Config> ReadConfig(const Json& doc) {
   });
   p.Unknown(doc, {"users", "pools", "distributions", "rules", "settings", "records", "version"}, "");
   // Semantic problems, except where the shape was already wrong.
-  std::vector<Problem> shape = std::move(p.list());
-  std::vector<Problem> all = shape;
+  std::vector<Problem> all = WithMeaning(p.list(), core::Validate(c));
+  if (!all.empty()) return Status::Invalid(std::move(all));
+  return c;
+}
+
+std::vector<Problem> WithMeaning(const std::vector<Problem>& shape, std::vector<Problem> meaning) {
   // Is `path` `base` or inside it? ("rules[1]" holds "rules[1].id", not "rules[10]".)
   auto within = [](const std::string& path, const std::string& base) {
     if (base.empty()) return true;
     if (path.rfind(base, 0) != 0) return false;
     return path.size() == base.size() || path[base.size()] == '.' || path[base.size()] == '[';
   };
-  for (Problem& sp : core::Validate(c)) {
+  // `parent.key` → `parent` ("" at the top).
+  auto parent = [](const std::string& path, const char* key) -> std::optional<std::string> {
+    const std::string tail = std::string(".") + key;
+    if (path == key) return "";
+    if (path.ends_with(tail)) return path.substr(0, path.size() - tail.size());
+    return std::nullopt;
+  };
+  std::vector<Problem> all = shape;
+  for (Problem& sp : meaning) {
     bool covered = false;
     for (const Problem& s : shape) {
       covered = covered || within(sp.path, s.path) || within(s.path, sp.path);
       // An unknown operator makes the value's shape meaningless.
-      if (s.path.ends_with(".op")) covered = covered || sp.path == s.path.substr(0, s.path.size() - 2) + "value";
+      if (auto cond = parent(s.path, "op")) covered = covered || sp.path == (cond->empty() ? "" : *cond + ".") + "value";
+      // An unknown assignee type makes its other fields meaningless.
+      if (auto assignee = parent(s.path, "type"); assignee && s.path.ends_with("assign.type")) {
+        covered = covered || within(sp.path, *assignee);
+      }
     }
     if (!covered) all.push_back(std::move(sp));
   }
-  if (!all.empty()) return Status::Invalid(std::move(all));
-  return c;
+  return all;
 }
 
 Json WriteConfig(const core::Config& c, bool with_positions) {

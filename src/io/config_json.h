@@ -35,6 +35,11 @@ core::Record ReadStoredRecord(const Json& j, Problems& p);
 
 // The whole document: shape problems and core::Validate's problems together (422).
 Result<core::Config> ReadConfig(const Json& doc);
+// The shape's problems and, after them, those of `meaning` (the core's) where the shape
+// left something to check: not inside or around a path the shape found wrong, not a
+// condition's value beside an unknown operator, not an assignee's fields beside an unknown
+// type.
+std::vector<Problem> WithMeaning(const std::vector<Problem>& shape, std::vector<Problem> meaning);
 Json WriteConfig(const core::Config& c, bool with_positions = false);
 
 }  // namespace rota::io

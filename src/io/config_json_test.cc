@@ -306,6 +306,7 @@ TEST(ConfigJsonTest, ReportsEveryShapeProblemAtOnce) {
   EXPECT_PROBLEM(ps, "distributions[0].keys[0].owners[0].percent", "percentage");
   EXPECT_PROBLEM(ps, "rules[0].events[1]", "unknown event \"deleted\"");
   EXPECT_PROBLEM(ps, "rules[0].assign.type", "unknown assignee type \"robin\"");
+  EXPECT_EQ(Find(ps, "rules[0].assign.user"), nullptr) << Dump(ps);  // nothing more about that assignee
   EXPECT_PROBLEM(ps, "rules[0].conditions.none", "unknown condition set");
   EXPECT_PROBLEM(ps, "rules[0].conditions.all[0].extra", "unknown field");
   EXPECT_PROBLEM(ps, "settings.history_retention_days", "whole number");
@@ -618,12 +619,14 @@ TEST(ConfigJsonTest, PercentsMustAddTo100) {
     {"value": "Cork", "owners": [{"user": "u-1", "percent": 101}]},
     {"value": "Bath", "owners": []},
     {"value": "kent", "owners": [{"user": "u-1", "percent": 100}]},
-    {"value": "Leeds", "owners": [{"user": "u-1", "percent": 50}, {"user": "u-1", "percent": 50}]}
+    {"value": "Leeds", "owners": [{"user": "u-1", "percent": 50}, {"user": "u-1", "percent": 50}]},
+    {"value": "York", "owners": [{"user": "u-1", "percent": 50.0101}, {"user": "u-2", "percent": 50}]}
   ])");
   auto ps = ProblemsOf(doc);
   const std::string k = "distributions[0].keys";
   EXPECT_PROBLEM(ps, k + "[0].owners", "add up to 80, not 100");
   EXPECT_PROBLEM(ps, k + "[1].owners", "add up to 120, not 100");
+  EXPECT_PROBLEM(ps, k + "[8].owners", "add up to 100.0101, not 100");  // not rounded into the tolerance
   EXPECT_EQ(Find(ps, k + "[2].owners"), nullptr) << Dump(ps);
   EXPECT_PROBLEM(ps, k + "[3].owners[0].percent", "more than 0");
   EXPECT_PROBLEM(ps, k + "[4].owners[0].percent", "at most 100");

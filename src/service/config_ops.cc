@@ -55,13 +55,7 @@ Status Relative(const Status& s, const std::string& prefix) {
 // holds the entity as read) is refused naming those and also what the core finds wrong
 // with the entity where the shape left something to check: one 422 naming each problem.
 Status WithMeaning(io::Problems& shape, const core::Config& c, const std::string& prefix) {
-  // Is `path` `base` or inside it? ("owners[1]" holds "owners[1].user", not "owners[10]".)
-  auto within = [](const std::string& path, const std::string& base) {
-    if (base.empty()) return true;
-    if (path.rfind(base, 0) != 0) return false;
-    return path.size() == base.size() || path[base.size()] == '.' || path[base.size()] == '[';
-  };
-  std::vector<Problem> all = shape.list();
+  std::vector<Problem> meaning;
   for (Problem sp : core::Validate(c)) {
     if (sp.path == prefix) {
       sp.path = "";
@@ -70,15 +64,9 @@ Status WithMeaning(io::Problems& shape, const core::Config& c, const std::string
     } else {
       continue;  // not about this entity
     }
-    bool covered = false;
-    for (const Problem& s : shape.list()) {
-      covered = covered || within(sp.path, s.path) || within(s.path, sp.path);
-      // An unknown operator makes the value's shape meaningless.
-      if (s.path.ends_with(".op")) covered = covered || sp.path == s.path.substr(0, s.path.size() - 2) + "value";
-    }
-    if (!covered) all.push_back(std::move(sp));
+    meaning.push_back(std::move(sp));
   }
-  return Status::Invalid(std::move(all));
+  return Status::Invalid(io::WithMeaning(shape.list(), std::move(meaning)));
 }
 
 Status NotFound(const char* kind, const std::string& id) {

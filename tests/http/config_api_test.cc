@@ -418,6 +418,10 @@ TEST(ApiRules, ValidationNamesEachProblemAndStoresNothing) {
                                         {"conditions", {{"all", {Always()}}}}});
   EXPECT_TRUE(IsError(noassign, 422));
   EXPECT_TRUE(HasDetail(noassign, "assign"));
+  Reply badtype = a.Post("/v1/rules", Rule("r-bt", {{"type", "robin"}}));
+  EXPECT_TRUE(IsError(badtype, 422));
+  ASSERT_EQ(badtype.body["error"]["details"].size(), 1u) << badtype.raw;  // not also "unknown user" at assign.user
+  EXPECT_TRUE(HasDetail(badtype, "assign.type"));
   Reply wrongpool = a.Post("/v1/rules", Rule("r-wp", ToPool("p"), "lead"));  // p is a deal pool
   EXPECT_TRUE(IsError(wrongpool, 422));
   EXPECT_TRUE(HasDetail(wrongpool, "assign.pool"));
