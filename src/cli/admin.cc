@@ -80,7 +80,7 @@ void AddKeys(CLI::App& app, int* exit_code) {
   list->add_option("--db", o->db, kDbHelp)->capture_default_str();
   list->add_option("--workspace", o->workspace, "only this workspace's keys");
   list->callback([o, exit_code] {
-    auto env = OpenEnv(o->db);
+    auto env = OpenEnv(o->db, /*must_exist=*/true);
     if (!env) {
       *exit_code = 2;
       return;
@@ -103,7 +103,7 @@ void AddKeys(CLI::App& app, int* exit_code) {
   revoke->add_option("KEY_ID", o->id, "the key's id (from `rota keys list`)")->required();
   revoke->add_option("--db", o->db, kDbHelp)->capture_default_str();
   revoke->callback([o, exit_code] {
-    auto env = OpenEnv(o->db);
+    auto env = OpenEnv(o->db, /*must_exist=*/true);
     if (!env) {
       *exit_code = 2;
       return;

@@ -12,10 +12,6 @@
 namespace rota::cli {
 namespace {
 
-bool IsPostgres(const std::string& db) {
-  return db.rfind("postgres://", 0) == 0 || db.rfind("postgresql://", 0) == 0;
-}
-
 // Databases above this size report their progress on stderr (every tenth).
 constexpr int64_t kProgressBytes = 64LL << 20;
 
@@ -36,7 +32,7 @@ void AddBackup(CLI::App& app, int* exit_code) {
   cmd->add_flag("--force", o->force, "replace FILE when it exists");
   cmd->add_flag("--quiet", o->quiet, "no progress on stderr");
   cmd->callback([o, exit_code] {
-    if (IsPostgres(o->db)) {
+    if (store::IsPostgresUrl(o->db)) {
       std::cerr << "rota: backup: " << o->db
                 << " is a PostgreSQL database; back it up with pg_dump, e.g.\n"
                    "  pg_dump --format=custom --file=rota.dump '<url>'\n"

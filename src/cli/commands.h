@@ -30,7 +30,9 @@ struct Env {
   std::unique_ptr<service::Service> service;
 };
 // Prints the problem and returns nullptr when the database cannot be opened.
-std::unique_ptr<Env> OpenEnv(const std::string& db);
+// `must_exist`: a SQLite file that is not there is refused rather than made (a command
+// that only reads or changes what is stored, run with a mistyped --db).
+std::unique_ptr<Env> OpenEnv(const std::string& db, bool must_exist = false);
 
 // Prints a failed status on stderr (message, then each detail) and returns 2.
 int Fail(const std::string& context, const Status& s);

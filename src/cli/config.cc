@@ -23,7 +23,7 @@ void AddConfig(CLI::App& app, int* exit_code) {
   exp->add_option("--db", o->db, kDbHelp)->capture_default_str();
   exp->add_option("--workspace", o->workspace, "the workspace")->capture_default_str();
   exp->callback([o, exit_code] {
-    auto env = OpenEnv(o->db);
+    auto env = OpenEnv(o->db, /*must_exist=*/true);
     if (!env) {
       *exit_code = 2;
       return;

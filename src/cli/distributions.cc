@@ -55,7 +55,7 @@ void AddDistributions(CLI::App& app, int* exit_code) {
     ss << in.rdbuf();
     const std::string bytes = ss.str();
     const bool xlsx = io::LooksLikeZip(bytes) || EndsWithXlsx(o->file);
-    auto env = OpenEnv(o->db);
+    auto env = OpenEnv(o->db, /*must_exist=*/true);
     if (!env) {
       *exit_code = 2;
       return;

@@ -1,10 +1,17 @@
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
 
 namespace rota::cli {
 
-std::unique_ptr<Env> OpenEnv(const std::string& db) {
+std::unique_ptr<Env> OpenEnv(const std::string& db, bool must_exist) {
+  std::error_code ec;
+  if (must_exist && !store::IsPostgresUrl(db) && !std::filesystem::exists(db, ec)) {
+    Fail("cannot open " + db, Status::NotFound("no database there (rota serve, rota config apply or rota workspaces "
+                                               "create makes one)"));
+    return nullptr;
+  }
   auto store = store::OpenStore(db);
   if (!store.ok()) {
     Fail("cannot open " + db, store.status());

@@ -15,7 +15,7 @@ void AddHistory(CLI::App& app, int* exit_code) {
   purge->add_option("--db", *db, kDbHelp)->capture_default_str();
   purge->add_option("--workspace", *workspace, "only this workspace (default: all)");
   purge->callback([db, workspace, exit_code] {
-    auto env = OpenEnv(*db);
+    auto env = OpenEnv(*db, /*must_exist=*/true);
     if (!env) {
       *exit_code = 2;
       return;

@@ -6,10 +6,12 @@
 namespace rota::store {
 
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url) {
-  if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0) {
-    return postgres::OpenPostgres(url);
-  }
+  if (IsPostgresUrl(url)) return postgres::OpenPostgres(url);
   return sqlite::OpenSqlite(url);
+}
+
+bool IsPostgresUrl(const std::string& url) {
+  return url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0;
 }
 
 }  // namespace rota::store

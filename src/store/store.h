@@ -258,5 +258,7 @@ class Store {
 // Opens the store named by `url`: a postgres:// or postgresql:// URL (PostgreSQL, any
 // libpq connection URL) or a file path (SQLite). Applies migrations.
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url);
+// Whether `url` names a PostgreSQL database (postgres:// or postgresql://).
+bool IsPostgresUrl(const std::string& url);
 
 }  // namespace rota::store

@@ -3,6 +3,7 @@
 // export/apply against the same database.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -703,6 +704,17 @@ TEST(ApiConfig, CliExportAndApplyDryRun) {
   EXPECT_TRUE(IsError(a.Get("/v1/users/D"), 404));
   auto [ec, eout] = RunRota({"config", "export", "--db", s.db()});
   EXPECT_EQ(Json::parse(eout, nullptr, false), exported);
+
+  // A mistyped --db is refused, not made into an empty database.
+  const std::string typo = dir.path() + "/rota-typo.db";
+  for (std::vector<std::string> args : {std::vector<std::string>{"config", "export"}, {"keys", "list"},
+                                        {"keys", "revoke", "key_x"}, {"history", "purge"}}) {
+    args.insert(args.end(), {"--db", typo});
+    auto [tc, tout] = RunRota(args);
+    EXPECT_EQ(tc, 2) << args[0] << " " << args[1] << ": " << tout;
+    EXPECT_NE(tout.find("no database there"), std::string::npos) << tout;
+    EXPECT_FALSE(std::filesystem::exists(typo)) << args[0] << " " << args[1];
+  }
 
   // An invalid file fails and stores nothing.
   Json broken = changed;
