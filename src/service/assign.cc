@@ -329,7 +329,9 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
   row.request_hash = hash;
   if (s = tx.InsertDecision(row); !s.ok()) return s;
   batch.last_decision_at = row.at;
-  if (d.outcome == core::Outcome::kUnassigned) {
+  // The queue lists records nobody owns: an unassigned decision on a record the CRM (or an
+  // earlier decision) gave owners leaves those owners (SPEC §5), and the record assigned.
+  if (d.outcome == core::Outcome::kUnassigned && rec.owners.empty()) {
     s = tx.PutUnassigned({row.object_type, row.record_id, *row.reason, id, row.at});
   } else {
     s = tx.RemoveUnassigned(row.object_type, row.record_id);

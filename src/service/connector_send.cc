@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <chrono>
 #include <filesystem>
 
 #include "connectors/generic.h"
@@ -86,10 +87,11 @@ store::AttemptResult SendWriteBack(const connectors::SecretBox* box, const store
     return r;
   };
   const int64_t attempt = d.attempts + 1;
+  int64_t call_ms = 0;  // how long the CRM took to answer (or to time out)
   auto again = [&](const std::string& why, int64_t wait_ms) {
     r.state = State::kRetry;
     r.error = why;
-    r.next_attempt_at = now_ms + wait_ms;
+    r.next_attempt_at = now_ms + call_ms + wait_ms;  // the wait counts from the answer, not the start
     return r;
   };
   if (!d.target) return fail("connector deleted");
@@ -120,7 +122,9 @@ store::AttemptResult SendWriteBack(const connectors::SecretBox* box, const store
       req = connectors::generic::WriteBackRequest(*c, *w, now_ms / 1000);
       break;
   }
+  const auto start = std::chrono::steady_clock::now();
   HttpAnswer a = HttpCall(c->api_base, req, options.timeout_ms);
+  call_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
   if (a.status) r.http_status = a.status;
   if (a.status >= 200 && a.status < 300) {
     r.state = State::kDelivered;

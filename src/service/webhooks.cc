@@ -113,7 +113,7 @@ store::AttemptResult DeliveryWorker::Attempt(const store::DeliveryRow& d) {
     return r;
   }
   r.state = store::AttemptResult::State::kRetry;
-  r.next_attempt_at = r.at + Backoff(options_, attempt);
+  r.next_attempt_at = NowMs() + Backoff(options_, attempt);  // from the failure: a timeout took its time
   return r;
 }
 

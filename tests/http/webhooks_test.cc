@@ -33,10 +33,21 @@ std::string Hmac(const std::string& secret, const std::string& text) {
 // A real HTTP receiver on loopback that checks the signature and fails on purpose.
 class Receiver {
  public:
-  explicit Receiver(std::string secret, int fail_first = 0, int port = 0) : secret_(std::move(secret)), fail_first_(fail_first) {
-    server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+  // `slow_first_ms`: the first attempt is answered only after that long (a timeout).
+  explicit Receiver(std::string secret, int fail_first = 0, int port = 0, int slow_first_ms = 0)
+      : secret_(std::move(secret)), fail_first_(fail_first) {
+    server_.Post("/hook", [this, slow_first_ms](const httplib::Request& req, httplib::Response& res) {
+      const auto arrived = std::chrono::steady_clock::now();
+      bool first = false;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        first = attempts_.empty() && !slowed_;
+        slowed_ = slowed_ || first;
+      }
+      if (first && slow_first_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(slow_first_ms));
       std::lock_guard<std::mutex> lock(mu_);
       Got g;
+      g.at = arrived;
       g.event = req.get_header_value("Rota-Event");
       g.delivery = req.get_header_value("Rota-Delivery");
       std::string sig = req.get_header_value("Rota-Signature");
@@ -60,6 +71,7 @@ class Receiver {
     std::string event, delivery;
     bool signature_ok = false;
     Json body;
+    std::chrono::steady_clock::time_point at;
   };
   std::vector<Got> attempts() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -76,6 +88,7 @@ class Receiver {
   int port_ = 0;
   std::mutex mu_;
   std::vector<Got> attempts_;
+  bool slowed_ = false;
 };
 
 Json PoolConfig() {
@@ -206,6 +219,29 @@ TEST(Webhooks, ValidationAndLifecycle) {
   EXPECT_EQ(server.Call("DELETE", "/v1/webhooks/" + id, key).status, 204);
   EXPECT_EQ(server.Call("GET", "/v1/webhooks/" + id, key).status, 404);
   EXPECT_EQ(server.Call("DELETE", "/v1/webhooks/" + id, key).status, 404);
+}
+
+// A timed-out attempt waits its backoff from the timeout, not from when it started (a
+// backoff shorter than the timeout used to send the retry at once).
+TEST(Webhooks, ATimedOutAttemptWaitsItsBackoffAfterTheTimeout) {
+  Receiver receiver("s3cret", /*fail_first=*/0, /*port=*/0, /*slow_first_ms=*/2500);
+  RotaServer server("", {}, {"--webhook-backoff-ms", "600", "--webhook-timeout-ms", "1000"});
+  const std::string key = server.admin_key();
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, PoolConfig()).status, 200);
+  ASSERT_EQ(server.Call("POST", "/v1/webhooks", key,
+                        {{"id", "crm"}, {"url", receiver.url()}, {"events", {"decision.assigned"}}, {"secret", "s3cret"}})
+                .status,
+            201);
+  ASSERT_EQ(server.Call("POST", "/v1/assign", key, Lead("L-1")).status, 200);
+  // The first attempt's handler still sleeps when the second one arrives: both are seen.
+  ASSERT_TRUE(WaitFor([&] { return receiver.attempts().size() >= 2; })) << server.Output();
+  auto got = receiver.attempts();
+  ASSERT_GE(got.size(), 2u);
+  // The second attempt (recorded first: the first one's handler is still asleep) came at
+  // least the timeout (1 s) and the backoff's least (480 ms) after the first.
+  auto first = std::min(got[0].at, got[1].at), second = std::max(got[0].at, got[1].at);
+  EXPECT_GE(std::chrono::duration_cast<std::chrono::milliseconds>(second - first).count(), 1400);
+  EXPECT_EQ(got[0].delivery, got[1].delivery);
 }
 
 TEST(Webhooks, KillBetweenDecisionAndDeliveryStillDeliversAfterRestart) {
@@ -392,6 +428,18 @@ TEST(AfterDecision, UnassignedQueueFillsAndEmpties) {
   EXPECT_EQ(q.body["items"][0]["decision_id"], d.body["decision_id"]);
   ASSERT_EQ(server.Call("PUT", "/v1/records/task/T-1", key, {{"owners", {"a"}}}).status, 200);
   EXPECT_TRUE(server.Call("GET", "/v1/unassigned", key).body["items"].empty());
+  // An unassigned decision on a record that has owners leaves it owned, not queued: one
+  // the CRM sent with its owner, one rota assigned earlier that no rule takes on update.
+  Reply owned = server.Call("POST", "/v1/assign", key,
+                            {{"object_type", "task"}, {"event", "created"}, {"record", {{"id", "T-2"}, {"owners", {"b"}}}}});
+  ASSERT_EQ(owned.body["outcome"], "unassigned") << owned.raw;
+  ASSERT_EQ(server.Call("POST", "/v1/assign", key, Lead("L-1")).body["owner"], "a");
+  Reply update = server.Call("POST", "/v1/assign", key,
+                             {{"object_type", "lead"}, {"event", "updated"}, {"record", {{"id", "L-1"}}}, {"previous", Json::object()}});
+  ASSERT_EQ(update.body["outcome"], "unassigned") << update.raw;
+  EXPECT_EQ(server.Call("GET", "/v1/records/lead/L-1", key).body["owners"], Json::array({"a"}));
+  EXPECT_TRUE(server.Call("GET", "/v1/unassigned", key).body["items"].empty());
+  EXPECT_EQ(server.Call("GET", "/v1/reports/summary", key).body["unassigned_waiting"], 0);
 }
 
 // Newest first, also for the decisions of one batch, made within the same millisecond.
