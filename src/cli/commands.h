@@ -34,6 +34,11 @@ struct Env {
 // that only reads or changes what is stored, run with a mistyped --db).
 std::unique_ptr<Env> OpenEnv(const std::string& db, bool must_exist = false);
 
+// On a database with no workspace yet: makes the workspace "default" and prints its first
+// admin key (or the one in ROTA_BOOTSTRAP_KEY), as `rota serve` does on its first start.
+// False, with the problem printed, when that fails.
+bool Bootstrap(Env& env);
+
 // Prints a failed status on stderr (message, then each detail) and returns 2.
 int Fail(const std::string& context, const Status& s);
 

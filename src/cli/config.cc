@@ -61,6 +61,11 @@ void AddConfig(CLI::App& app, int* exit_code) {
       *exit_code = 2;
       return;
     }
+    // A new database gets its workspace "default" and first admin key, as from `rota serve`.
+    if (!o->dry_run && o->workspace == "default" && !Bootstrap(*env)) {
+      *exit_code = 2;
+      return;
+    }
     auto result = env->service->PutConfig(o->workspace, *doc, o->dry_run);
     if (!result.ok()) {
       *exit_code = Fail(o->file, result.status());

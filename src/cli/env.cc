@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -21,6 +22,25 @@ std::unique_ptr<Env> OpenEnv(const std::string& db, bool must_exist) {
   env->store = std::move(store).value();
   env->service = std::make_unique<service::Service>(*env->store, env->clock);
   return env;
+}
+
+bool Bootstrap(Env& env) {
+  const char* chosen = std::getenv("ROTA_BOOTSTRAP_KEY");
+  auto workspaces = env.store->CountWorkspaces();  // ROTA_BOOTSTRAP_KEY counts on an empty database only
+  const bool empty_db = workspaces.ok() && *workspaces == 0;
+  auto boot = env.service->Bootstrap(chosen ? chosen : "");
+  if (!boot.ok()) {
+    Fail("bootstrap", boot.status());
+    return false;
+  }
+  if (*boot) {
+    std::cout << "admin key for workspace \"default\" (shown once, keep it): " << **boot << "\n";
+  } else if (chosen && *chosen && empty_db) {
+    std::cout << "admin key for workspace \"default\": the one in ROTA_BOOTSTRAP_KEY\n";
+  } else if (chosen && *chosen) {
+    std::cout << "ROTA_BOOTSTRAP_KEY ignored: the database already has its workspaces and keys\n";
+  }
+  return true;
 }
 
 int Fail(const std::string& context, const Status& s) {

@@ -71,19 +71,7 @@ int Run(const Options& o) {
   if (!bound.ok()) return Fail("serve", bound);
   // The first admin key is made only once the server can start, so that a key printed
   // once is never made by a start that fails (a bad ROTA_SECRET_KEY, a port in use).
-  const char* chosen = std::getenv("ROTA_BOOTSTRAP_KEY");
-  auto workspaces = env->store->CountWorkspaces();  // ROTA_BOOTSTRAP_KEY counts on an empty database only
-  const bool empty_db = workspaces.ok() && *workspaces == 0;
-  auto boot = env->service->Bootstrap(chosen ? chosen : "");
-  if (!boot.ok()) return Fail("bootstrap", boot.status());
-
-  if (*boot) {
-    std::cout << "admin key for workspace \"default\" (shown once, keep it): " << **boot << "\n";
-  } else if (chosen && *chosen && empty_db) {
-    std::cout << "admin key for workspace \"default\": the one in ROTA_BOOTSTRAP_KEY\n";
-  } else if (chosen && *chosen) {
-    std::cout << "ROTA_BOOTSTRAP_KEY ignored: the database already has its workspaces and keys\n";
-  }
+  if (!Bootstrap(*env)) return 2;
   std::cout << "rota listening on http://" << hopts.host << ":" << server.port() << "  (console: http://"
             << hopts.host << ":" << server.port() << "/, database: " << o.db << ")" << std::endl;
 

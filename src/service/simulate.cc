@@ -51,6 +51,8 @@ Result<Json> Service::Simulate(const std::string& ws, const Json& body) {
     MemoryRotation rotation(state, **tx);
     auto reconciled = Reconcile((*current)->config(), *draft, &rotation);
     if (!reconciled.ok()) return reconciled.status();
+    // Its records, as applying it would store them (and as `rota simulate` reads them).
+    for (const core::Record& r : draft->records) state.PutRecord(r);
     auto built = core::Workspace::Build(std::move(draft).value());
     if (!built.ok()) return built.status();
     workspace = *built;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 
 #include "api_util.h"
 
@@ -677,6 +678,31 @@ TEST(ApiConfig, RoundTripKeepsRotationState) {
   EXPECT_EQ(AssignOwner(a, "D-5"), "B");
   EXPECT_EQ(AssignOwner(a, "D-6"), "C");
   EXPECT_EQ(AssignOwner(a, "D-7"), "D");
+}
+
+// `rota config apply` on a new database makes the workspace "default" with its first admin
+// key, printed once, as `rota serve` would; the server started on it then uses that key.
+TEST(ApiConfig, CliApplyOnANewDatabasePrintsTheFirstAdminKey) {
+  TempDir dir;
+  const std::string db = dir.path() + "/new.db";
+  const std::string file = dir.path() + "/rota.json";
+  std::ofstream(file) << R"({"users": [{"id": "A"}], "pools": [{"id": "p", "object_type": "deal", "members": ["A"]}]})";
+  auto [code, out] = RunRota({"config", "apply", "--db", db, file});
+  ASSERT_EQ(code, 0) << out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("admin key for workspace \"default\" \\(shown once, keep it\\): (\\S+)")))
+      << out;
+  const std::string key = m[1];
+  EXPECT_NE(out.find("added user A"), std::string::npos) << out;
+  auto [again, again_out] = RunRota({"config", "apply", "--db", db, file});  // no second key
+  ASSERT_EQ(again, 0) << again_out;
+  EXPECT_EQ(again_out.find("admin key"), std::string::npos) << again_out;
+  RotaServer s(db);
+  EXPECT_EQ(s.admin_key(), "");  // nothing printed: the database has its key
+  As a{s, key};
+  Reply pool = a.Get("/v1/pools/p");
+  ASSERT_EQ(pool.status, 200) << pool.raw;
+  EXPECT_EQ(pool.body["next"], "A");
 }
 
 // `rota config export` / `rota config apply --dry-run` on the database the server uses.

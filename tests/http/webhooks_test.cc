@@ -464,6 +464,24 @@ TEST(AfterDecision, TheUnassignedQueueIsNewestFirstWithinABatch) {
   EXPECT_EQ(history, expected);
 }
 
+// A draft's records are known to the simulation, as `rota simulate` knows its file's, and
+// nothing is stored.
+TEST(SimulateEndpoint, ADraftsRecordsAreKnown) {
+  RotaServer server;
+  const std::string key = server.admin_key();
+  Json draft = Json::parse(R"({
+    "users": [{"id": "a"}, {"id": "b"}],
+    "rules": [{"id": "co", "object_type": "deal", "events": ["created"],
+               "conditions": {"all": [{"field": "x", "op": "is_empty"}]}, "assign": {"type": "related_owner", "relation": "company"}}],
+    "records": [{"object_type": "company", "id": "CO-1", "owners": ["b"]}]
+  })");
+  Json line = {{"object_type", "deal"}, {"event", "created"}, {"record", {{"id", "D-1"}, {"links", {{"company", "CO-1"}}}}}};
+  Reply sim = server.Call("POST", "/v1/simulate", key, {{"config", draft}, {"records", {line}}});
+  ASSERT_EQ(sim.status, 200) << sim.raw;
+  EXPECT_EQ(sim.body["decisions"][0]["owner"], "b") << sim.raw;
+  EXPECT_EQ(server.Call("GET", "/v1/records/company/CO-1", key).status, 404);
+}
+
 // A draft is simulated as applying it would leave the rotation: a changed key starts
 // afresh (SPEC §5.2), a reordered pool goes on after the member served last (§5.1).
 TEST(SimulateEndpoint, ADraftStartsFromTheStateApplyingItWouldLeave) {
