@@ -62,7 +62,7 @@ void AddKeys(CLI::App& app, int* exit_code) {
   create->add_flag("--can-reassign", o->can_reassign, "a member key may request assignment to a pool or rule");
   create->add_option("--name", o->name, "a label for the key");
   create->callback([o, exit_code] {
-    auto env = OpenEnv(o->db);
+    auto env = OpenEnv(o->db, /*must_exist=*/true);
     if (!env) {
       *exit_code = 2;
       return;

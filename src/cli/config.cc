@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "io/config_json.h"
 
 namespace rota::cli {
 
@@ -56,15 +57,23 @@ void AddConfig(CLI::App& app, int* exit_code) {
       *exit_code = Fail(o->file, doc.status());
       return;
     }
-    auto env = OpenEnv(o->db);
+    auto env = OpenEnv(o->db, /*must_exist=*/o->dry_run);
     if (!env) {
       *exit_code = 2;
       return;
     }
-    // A new database gets its workspace "default" and first admin key, as from `rota serve`.
-    if (!o->dry_run && o->workspace == "default" && !Bootstrap(*env)) {
-      *exit_code = 2;
-      return;
+    // A new database gets its workspace "default" and first admin key, as from `rota serve`
+    // (once the document is known to be valid: a bad file makes nothing).
+    auto workspaces = env->store->CountWorkspaces();
+    if (!o->dry_run && o->workspace == "default" && workspaces.ok() && *workspaces == 0) {
+      if (auto valid = io::ReadConfig(*doc); !valid.ok()) {
+        *exit_code = Fail(o->file, valid.status());
+        return;
+      }
+      if (!Bootstrap(*env)) {
+        *exit_code = 2;
+        return;
+      }
     }
     auto result = env->service->PutConfig(o->workspace, *doc, o->dry_run);
     if (!result.ok()) {

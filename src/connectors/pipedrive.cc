@@ -47,17 +47,20 @@ std::string Text(const Json& obj, const char* key) {
 // Unknown when the object carries none of them.
 std::optional<bool> IsOpen(const Json& object) {
   if (!object.is_object()) return std::nullopt;
+  auto flag = [&](const char* key) -> std::optional<bool> {
+    if (!object.contains(key)) return std::nullopt;
+    const Json& v = object[key];
+    if (v.is_boolean()) return v.get<bool>();
+    if (v.is_number_integer()) return v.get<int64_t>() != 0;
+    return std::nullopt;
+  };
+  if (flag("is_archived") == true || flag("done") == true) return false;
   if (object.contains("status") && object["status"].is_string()) {
     const std::string status = object["status"];
-    if (status == "open") return true;
     if (status == "won" || status == "lost" || status == "deleted") return false;
+    if (status == "open") return true;
   }
-  for (const char* closed : {"done", "is_archived"}) {
-    if (!object.contains(closed)) continue;
-    const Json& v = object[closed];
-    if (v.is_boolean()) return !v.get<bool>();
-    if (v.is_number_integer()) return v.get<int64_t>() == 0;
-  }
+  if (flag("done") == false || flag("is_archived") == false) return true;
   return std::nullopt;
 }
 

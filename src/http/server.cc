@@ -370,7 +370,7 @@ void Server::Install() {
   add("POST", "/v1/assign/batch", Access::kAssign, [&svc](Ctx& c) {
     // One key cannot name a thousand decisions: refused rather than ignored, so that a
     // client retrying the batch learns that its retry would decide again.
-    if (c.req.has_header("Idempotency-Key")) {
+    if (!c.req.get_header_value("Idempotency-Key").empty()) {
       return Answer{Status::Invalid("Idempotency-Key", "a batch takes no Idempotency-Key header: give each item its own "
                                                        "\"idempotency_key\""),
                     200};

@@ -14,15 +14,16 @@ int64_t Unix(core::Time t) { return t.time_since_epoch().count(); }
 
 // The body without its idempotency key, hashed: the same key must come with the same
 // request. Keys are sorted; a default spelled out counts as left out (`dry_run` false, a
-// record's `open` true, no owners, links or properties), so that a retry spelling out a
-// default is the same request; and `explain` asks only for more of the same answer.
+// record's `open` null, no owners, links or properties), so that a retry spelling out a
+// default is the same request; and `explain` asks only for more of the same answer. (A
+// record's `open` true is not a default: left out, rota keeps what it knows.)
 std::string RequestHash(const Json& body) {
   Json copy = body;
   copy.erase("idempotency_key");
   copy.erase("explain");
   if (auto it = copy.find("dry_run"); it != copy.end() && *it == false) copy.erase(it);
   if (auto rec = copy.find("record"); rec != copy.end() && rec->is_object()) {
-    if (auto it = rec->find("open"); it != rec->end() && (*it == true || it->is_null())) rec->erase(it);
+    if (auto it = rec->find("open"); it != rec->end() && it->is_null()) rec->erase(it);
     for (const char* empty : {"owners", "links", "properties"}) {
       if (auto it = rec->find(empty); it != rec->end() && (it->empty() || it->is_null())) rec->erase(it);
     }
@@ -329,9 +330,7 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
   row.request_hash = hash;
   if (s = tx.InsertDecision(row); !s.ok()) return s;
   batch.last_decision_at = row.at;
-  // The queue lists records nobody owns: an unassigned decision on a record the CRM (or an
-  // earlier decision) gave owners leaves those owners (SPEC §5), and the record assigned.
-  if (d.outcome == core::Outcome::kUnassigned && rec.owners.empty()) {
+  if (d.outcome == core::Outcome::kUnassigned) {
     s = tx.PutUnassigned({row.object_type, row.record_id, *row.reason, id, row.at});
   } else {
     s = tx.RemoveUnassigned(row.object_type, row.record_id);

@@ -345,22 +345,20 @@ Result<Json> Service::ConnectorCallIn(const std::string& ws, const std::string& 
       auto in = cx::pipedrive::ReadWebhook(*c, call.json);
       if (!in.ok()) return in.status();
       if (!in->ignored.empty()) return Json{{"ignored", in->ignored}};
-      if (in->owner) {
+      std::optional<std::string> crm_owner;
+      if (in->owner) crm_owner = cx::RotaUser(*c, *in->owner);
+      // Loop guard: rota's own write-back comes back as an update that changed only
+      // the owner, to the owner rota decided; it makes no second decision.
+      if (in->owner_only_change && crm_owner) {
         auto tx = store_.BeginRead(ws);
         if (!tx.ok()) return tx.status();
         auto type = core::ParseObjectType(in->assign["object_type"].get<std::string>());
         auto known = (*tx)->FindRecord(*type, in->assign["record"]["id"].get<std::string>());
-        const std::string user = cx::RotaUser(*c, *in->owner);
-        // Loop guard: rota's own write-back comes back as an update that changed only
-        // the owner, to the owner rota decided; it makes no second decision.
-        if (in->owner_only_change && known &&
-            std::find(known->owners.begin(), known->owners.end(), user) != known->owners.end()) {
+        if (known && std::find(known->owners.begin(), known->owners.end(), *crm_owner) != known->owners.end()) {
           return Json{{"ignored", "loop_guard: the update only wrote back the owner rota decided"}};
         }
       }
       if (wb) wb->crm_type = in->crm_type;
-      std::optional<std::string> crm_owner;
-      if (in->owner) crm_owner = cx::RotaUser(*c, *in->owner);
       return Assign(who, in->assign, "", wb, crm_owner);
     }
     case cx::Kind::kGeneric: {

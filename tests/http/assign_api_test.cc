@@ -143,7 +143,6 @@ TEST(ApiAssign, IdempotencyByBodyAndHeader) {
   Json spelled = body;
   spelled["explain"] = false;
   spelled["dry_run"] = false;
-  spelled["record"]["open"] = true;
   spelled["record"]["owners"] = Json::array();
   spelled["record"]["links"] = Json::object();
   Reply retry = a.Post("/v1/assign", spelled);
@@ -154,7 +153,9 @@ TEST(ApiAssign, IdempotencyByBodyAndHeader) {
   Reply explained = a.Post("/v1/assign", spelled);
   ASSERT_EQ(explained.status, 200) << explained.raw;
   EXPECT_EQ(explained.body["decision_id"], first.body["decision_id"]);
-  // A record sent closed is another request.
+  // `open` left out (keep what rota knows) or sent closed is another request.
+  spelled["record"].erase("open");
+  EXPECT_TRUE(IsError(a.Post("/v1/assign", spelled), 409));
   spelled["record"]["open"] = false;
   EXPECT_TRUE(IsError(a.Post("/v1/assign", spelled), 409));
   EXPECT_EQ(a.Get("/v1/pools/p").body["next"], "B");

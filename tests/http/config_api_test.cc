@@ -686,7 +686,12 @@ TEST(ApiConfig, CliApplyOnANewDatabasePrintsTheFirstAdminKey) {
   TempDir dir;
   const std::string db = dir.path() + "/new.db";
   const std::string file = dir.path() + "/rota.json";
-  std::ofstream(file) << R"({"users": [{"id": "A"}], "pools": [{"id": "p", "object_type": "deal", "members": ["A"]}]})";
+  // A document with problems makes no workspace and prints no key.
+  std::ofstream(file) << R"({"users": [{"id": "A"}], "pools": [{"id": "p", "object_type": "deal", "members": ["B"]}]})";
+  auto [bad, bad_out] = RunRota({"config", "apply", "--db", db, file});
+  EXPECT_EQ(bad, 2) << bad_out;
+  EXPECT_EQ(bad_out.find("admin key"), std::string::npos) << bad_out;
+  std::ofstream(file, std::ios::trunc) << R"({"users": [{"id": "A"}], "pools": [{"id": "p", "object_type": "deal", "members": ["A"]}]})";
   auto [code, out] = RunRota({"config", "apply", "--db", db, file});
   ASSERT_EQ(code, 0) << out;
   std::smatch m;
@@ -734,7 +739,8 @@ TEST(ApiConfig, CliExportAndApplyDryRun) {
   // A mistyped --db is refused, not made into an empty database.
   const std::string typo = dir.path() + "/rota-typo.db";
   for (std::vector<std::string> args : {std::vector<std::string>{"config", "export"}, {"keys", "list"},
-                                        {"keys", "revoke", "key_x"}, {"history", "purge"}}) {
+                                        {"keys", "revoke", "key_x"}, {"keys", "create", "--workspace", "default", "--role", "admin"}, {"history", "purge"},
+                                        {"config", "apply", file, "--dry-run"}}) {
     args.insert(args.end(), {"--db", typo});
     auto [tc, tout] = RunRota(args);
     EXPECT_EQ(tc, 2) << args[0] << " " << args[1] << ": " << tout;

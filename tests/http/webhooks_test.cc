@@ -428,18 +428,6 @@ TEST(AfterDecision, UnassignedQueueFillsAndEmpties) {
   EXPECT_EQ(q.body["items"][0]["decision_id"], d.body["decision_id"]);
   ASSERT_EQ(server.Call("PUT", "/v1/records/task/T-1", key, {{"owners", {"a"}}}).status, 200);
   EXPECT_TRUE(server.Call("GET", "/v1/unassigned", key).body["items"].empty());
-  // An unassigned decision on a record that has owners leaves it owned, not queued: one
-  // the CRM sent with its owner, one rota assigned earlier that no rule takes on update.
-  Reply owned = server.Call("POST", "/v1/assign", key,
-                            {{"object_type", "task"}, {"event", "created"}, {"record", {{"id", "T-2"}, {"owners", {"b"}}}}});
-  ASSERT_EQ(owned.body["outcome"], "unassigned") << owned.raw;
-  ASSERT_EQ(server.Call("POST", "/v1/assign", key, Lead("L-1")).body["owner"], "a");
-  Reply update = server.Call("POST", "/v1/assign", key,
-                             {{"object_type", "lead"}, {"event", "updated"}, {"record", {{"id", "L-1"}}}, {"previous", Json::object()}});
-  ASSERT_EQ(update.body["outcome"], "unassigned") << update.raw;
-  EXPECT_EQ(server.Call("GET", "/v1/records/lead/L-1", key).body["owners"], Json::array({"a"}));
-  EXPECT_TRUE(server.Call("GET", "/v1/unassigned", key).body["items"].empty());
-  EXPECT_EQ(server.Call("GET", "/v1/reports/summary", key).body["unassigned_waiting"], 0);
 }
 
 // Newest first, also for the decisions of one batch, made within the same millisecond.
