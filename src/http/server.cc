@@ -54,8 +54,9 @@ struct Ctx {
   Json body;                        // parsed JSON body (null when none)
   std::string raw;                  // the body as sent (files, signed webhooks)
 
+  // A parameter left empty (`?owner=&rule=`, as a form sends its blank fields) is one not given.
   std::optional<std::string> Query(const char* name) const {
-    if (!req.has_param(name)) return std::nullopt;
+    if (!req.has_param(name) || req.get_param_value(name).empty()) return std::nullopt;
     return req.get_param_value(name);
   }
   service::Page Page() const {

@@ -465,6 +465,10 @@ TEST(ApiHistory, FiltersPaginationAndCsv) {
   EXPECT_EQ(exact_csv.headers.count("Next-Cursor"), 0u);
   Reply short_by_one = a.Get("/v1/history?limit=" + std::to_string(expected.size() - 1));
   EXPECT_TRUE(short_by_one.body["next_cursor"].is_string());
+  // Blank filters (a form's empty fields) are filters not given.
+  Reply blank = a.Get("/v1/history?owner=&rule=&object_type=&period=&limit=" + n);
+  ASSERT_EQ(blank.status, 200) << blank.raw;
+  EXPECT_EQ(blank.body["items"].size(), expected.size());
   // Filters and pages together.
   Reply f1 = a.Get("/v1/history?object_type=deal&limit=4");
   ASSERT_EQ(f1.body["items"].size(), 4u);
