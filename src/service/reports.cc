@@ -132,12 +132,17 @@ Result<int64_t> Service::PurgeHistory(const std::string& ws) {
   // midnight in the user's time zone, at most 25 hours back on a day that gains an hour).
   const int64_t before = now.time_since_epoch().count() - std::max(days * 86400, kLongestDaySeconds);
   // This month's counts stay too, for the dashboard's figure (from the hour that holds the
-  // month's start in the workspace's time zone).
-  const int64_t counts_before = std::min(before, store::counts::BucketOf(LocalRange((*w)->time_zone(), now, /*month=*/true).first));
+  // month's start in the workspace's time zone). Where the month starts inside an hour (a
+  // half-hour zone), that hour's decisions from the month's start stay as well: the
+  // figure reads them, as the hour's count holds the month before too.
+  const int64_t month_start = LocalRange((*w)->time_zone(), now, /*month=*/true).first;
+  const int64_t month_hour = store::counts::BucketOf(month_start);
+  const int64_t counts_before = std::min(before, month_hour);
+  const int64_t keep_to = month_start == month_hour ? month_start : month_hour + store::counts::kBucketSeconds;
   return Retrying([&]() -> Result<int64_t> {
     auto tx = store_.BeginWrite(ws);
     if (!tx.ok()) return tx.status();
-    auto n = (*tx)->PurgeDecisions(before, counts_before);
+    auto n = (*tx)->PurgeDecisions(before, counts_before, month_start, keep_to);
     if (!n.ok()) return n.status();
     Status s = (*tx)->Commit();
     if (!s.ok()) return s;

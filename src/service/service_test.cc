@@ -94,6 +94,26 @@ TEST_F(ServiceTest, APurgeKeepsThisMonthsFigureAndToday) {
   EXPECT_EQ((*svc_->Summary("w"))["processed_this_month"], 0);
 }
 
+// In a half-hour zone the month starts inside an hour, whose count also holds the month
+// before: the purge keeps that hour's decisions from the month's start, so the figure stays.
+TEST_F(ServiceTest, APurgeKeepsThisMonthsFigureInAHalfHourZone) {
+  ASSERT_TRUE(svc_->PutSettings("w", {{"time_zone", "Asia/Kolkata"}, {"history_retention_days", 1}}).ok());
+  clock_.Set(*io::ParseTime("2026-02-28T18:10:00Z"));  // 23:40 on 28 February in Kolkata
+  Assign("L-0");
+  clock_.Set(*io::ParseTime("2026-02-28T18:45:00Z"));  // 00:15 on 1 March in Kolkata
+  Assign("L-1");
+  clock_.Set(*io::ParseTime("2026-03-04T12:00:00Z"));
+  EXPECT_EQ((*svc_->Summary("w"))["processed_this_month"], 1);
+  auto n = svc_->PurgeHistory("w");
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  EXPECT_EQ(*n, 1);  // L-0; L-1 stays for the figure
+  EXPECT_EQ((*svc_->Summary("w"))["processed_this_month"], 1);
+  // In April the March hour goes like any other.
+  clock_.Set(*io::ParseTime("2026-04-04T12:00:00Z"));
+  EXPECT_EQ(*svc_->PurgeHistory("w"), 1);
+  EXPECT_EQ(HistorySize(), 0u);
+}
+
 // SPEC §7: a rule's note goes to the record's activity on rota's copy of the record, so
 // it stays when the history's retention purges the decision; a PUT of the record keeps it.
 TEST_F(ServiceTest, NotesStayOnTheRecordPastRetention) {

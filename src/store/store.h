@@ -192,10 +192,14 @@ class Tx : public core::StateView {
   // The time of the workspace's latest stored decision (unix seconds), 0 when none: a
   // new decision is never stamped earlier, so history's time order is storage order.
   virtual Result<int64_t> LastDecisionAt() = 0;
-  // Decisions older than `before` (unix seconds) removed; rotation state untouched. Their
-  // pre-counted reports (decision_counts) go only where older than `counts_before` (at most
-  // `before`), so that a report can outlive the history (this month's figure, SPEC §8).
-  virtual Result<int64_t> PurgeDecisions(int64_t before, int64_t counts_before) = 0;
+  // Decisions older than `before` (unix seconds) removed, except those in [keep_from,
+  // keep_to) (none when equal); rotation state untouched. Their pre-counted reports
+  // (decision_counts) go only where older than `counts_before` (at most `before`), so that a
+  // report can outlive the history (this month's figure, SPEC §8). The kept decisions are
+  // the part of an hour a report window starts in (a month that starts on a half hour),
+  // which the hour's count cannot split.
+  virtual Result<int64_t> PurgeDecisions(int64_t before, int64_t counts_before, int64_t keep_from,
+                                         int64_t keep_to) = 0;
 
   // Reports: decisions that gave an owner, per owner (and per key value).
   virtual Result<std::vector<OwnerCount>> CountByOwner(const ReportFilter& f) = 0;

@@ -718,7 +718,7 @@ TEST_P(StoreTest, PurgeKeepsRotationState) {
   }
   {
     auto tx = Write();
-    auto n = tx->PurgeDecisions(30, 30);
+    auto n = tx->PurgeDecisions(30, 30, 0, 0);
     ASSERT_OK(n.status());
     EXPECT_EQ(*n, 2);
     ASSERT_OK(tx->Commit());
@@ -726,6 +726,15 @@ TEST_P(StoreTest, PurgeKeepsRotationState) {
   EXPECT_EQ(*Read()->CountDecisions(), 3);
   EXPECT_EQ(*Read("ws2")->CountDecisions(), 1);
   EXPECT_EQ(Read()->PoolPointer("p"), 2);
+  // A kept range [40, 50) survives a purge before 60: the decision at 40 stays, 30 and 50 go.
+  {
+    auto tx = Write();
+    auto n = tx->PurgeDecisions(60, 30, 40, 50);
+    ASSERT_OK(n.status());
+    EXPECT_EQ(*n, 2);
+    ASSERT_OK(tx->Commit());
+  }
+  EXPECT_EQ(*Read()->CountDecisions(), 1);
 }
 
 TEST_P(StoreTest, ReportCounts) {
@@ -1295,7 +1304,7 @@ TEST_P(StoreTest, ReportCountsMatchDecisionsOverRandomWindows) {
   int64_t before = RandomDecisions::kT0 + 3600 * (24 + r.Pick(int64_t{24})) + 1 + r.Pick(int64_t{3598});
   {
     auto tx = Write();
-    auto n = tx->PurgeDecisions(before, before);
+    auto n = tx->PurgeDecisions(before, before, 0, 0);
     ASSERT_OK(n.status());
     auto gone = std::erase_if(kept, [&](const DecisionRow& d) { return d.at < before; });
     EXPECT_EQ(*n, static_cast<int64_t>(gone));
@@ -1310,14 +1319,14 @@ TEST_P(StoreTest, ReportCountsMatchDecisionsOverRandomWindows) {
   {
     auto tx = Write();
     before = RandomDecisions::kT0 + 3600 * 60;
-    ASSERT_OK(tx->PurgeDecisions(before, before).status());
+    ASSERT_OK(tx->PurgeDecisions(before, before, 0, 0).status());
     ASSERT_OK(tx->Commit());
     std::erase_if(kept, [&](const DecisionRow& d) { return d.at < before; });
   }
   ExpectReportsMatch(*store_, kept, r, 50, "after a purge on an hour");
   {
     auto tx = Write();
-    ASSERT_OK(tx->PurgeDecisions(INT64_MAX, INT64_MAX).status());
+    ASSERT_OK(tx->PurgeDecisions(INT64_MAX, INT64_MAX, 0, 0).status());
     ASSERT_OK(tx->Commit());
     kept.clear();
   }

@@ -470,8 +470,9 @@ class PostgresTx final : public Tx {
     return Count("SELECT COALESCE(MAX(at), 0) FROM decisions WHERE workspace=$1");
   }
 
-  Result<int64_t> PurgeDecisions(int64_t before, int64_t counts_before) override {
-    auto q = c_->Query("DELETE FROM decisions WHERE workspace=$1 AND at<$2", {ws_, before});
+  Result<int64_t> PurgeDecisions(int64_t before, int64_t counts_before, int64_t keep_from, int64_t keep_to) override {
+    auto q = c_->Query("DELETE FROM decisions WHERE workspace=$1 AND at<$2 AND NOT (at>=$3 AND at<$4)",
+                       {ws_, before, keep_from, keep_to});
     if (!q.ok()) return q.status();
     if (Status s = FlushCounts(); !s.ok()) return s;
     if (Status s = PurgeCounts(std::min(before, counts_before)); !s.ok()) return s;
