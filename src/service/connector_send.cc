@@ -14,7 +14,9 @@
 
 namespace rota::service {
 
-HttpAnswer HttpCall(const std::string& api_base, const connectors::OutRequest& r, int timeout_ms) {
+namespace {
+
+HttpAnswer Call(const std::string& api_base, const connectors::OutRequest& r, int timeout_ms) {
   HttpAnswer a;
   // scheme://host[:port][/base] + path → a client on scheme://host:port, the request on /base + path.
   const std::string url = api_base + r.path;
@@ -58,6 +60,15 @@ HttpAnswer HttpCall(const std::string& api_base, const connectors::OutRequest& r
   return a;
 }
 
+}  // namespace
+
+HttpAnswer HttpCall(const std::string& api_base, const connectors::OutRequest& r, int timeout_ms) {
+  const auto start = std::chrono::steady_clock::now();
+  HttpAnswer a = Call(api_base, r, timeout_ms);
+  a.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  return a;
+}
+
 Result<connectors::Connector> OpenConnectorRow(const connectors::SecretBox* box, const store::ConnectorRow& row) {
   if (!box) {
     return Status(Code::kUnavailable, "secret_key_missing",
@@ -87,11 +98,11 @@ store::AttemptResult SendWriteBack(const connectors::SecretBox* box, const store
     return r;
   };
   const int64_t attempt = d.attempts + 1;
-  int64_t call_ms = 0;  // how long the CRM took to answer (or to time out)
+  int64_t call_ms = 0;  // the CRM's time to answer (or to time out): the wait counts from then
   auto again = [&](const std::string& why, int64_t wait_ms) {
     r.state = State::kRetry;
     r.error = why;
-    r.next_attempt_at = now_ms + call_ms + wait_ms;  // the wait counts from the answer, not the start
+    r.next_attempt_at = now_ms + call_ms + wait_ms;
     return r;
   };
   if (!d.target) return fail("connector deleted");
@@ -122,9 +133,8 @@ store::AttemptResult SendWriteBack(const connectors::SecretBox* box, const store
       req = connectors::generic::WriteBackRequest(*c, *w, now_ms / 1000);
       break;
   }
-  const auto start = std::chrono::steady_clock::now();
   HttpAnswer a = HttpCall(c->api_base, req, options.timeout_ms);
-  call_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  call_ms = a.elapsed_ms;
   if (a.status) r.http_status = a.status;
   if (a.status >= 200 && a.status < 300) {
     r.state = State::kDelivered;

@@ -1,7 +1,11 @@
 // The write-back sender's paths that need no CRM: a deleted connector, a server
 // without its secret key (kept until the key is back, then given up), a row that
-// cannot be read.
+// cannot be read; and one against a CRM on loopback that answers too late.
 #include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <thread>
 
 #include "service/crm.h"
 
@@ -50,6 +54,33 @@ TEST(SendWriteBack, NoSecretKeyWaitsThenGivesUp) {
   // With the key, a row whose body is unreadable fails at once.
   d.body = "not json";
   EXPECT_EQ(SendWriteBack(&*box, d, options, 5000).state, State::kFailed);
+}
+
+// A CRM that answers after the attempt's time limit: the retry waits its backoff from the
+// timeout, not from the attempt's start (a backoff shorter than the timeout had passed).
+TEST(SendWriteBack, ATimedOutWriteBackWaitsItsBackoffAfterTheTimeout) {
+  httplib::Server crm;
+  crm.Patch(".*", [](const httplib::Request&, httplib::Response& res) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(900));
+    res.status = 200;
+  });
+  const int port = crm.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread serving([&] { crm.listen_after_bind(); });
+  auto box = connectors::SecretBox::FromText("0123456789abcdef-key");
+  ASSERT_TRUE(box.ok());
+  store::DeliveryRow d = Row(0);
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  d.target = store::ConnectorRow{"pd", "pipedrive", R"({"id":"pd","kind":"pipedrive","api_base":")" + base + R"("})",
+                                 box->Seal(R"({"webhook_user":"u","webhook_password":"p","api_token":"t"})"), 1, 1};
+  DeliveryOptions options;
+  options.timeout_ms = 300;
+  options.base_backoff_ms = 100;
+  auto r = SendWriteBack(&*box, d, options, 5000);
+  crm.stop();
+  serving.join();
+  EXPECT_EQ(r.state, State::kRetry) << r.error;
+  EXPECT_GE(r.next_attempt_at, 5000 + 300 + 80);  // the timeout, then at least 80 % of the backoff
 }
 
 }  // namespace

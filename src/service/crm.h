@@ -17,6 +17,7 @@ struct HttpAnswer {
   std::string body;
   std::optional<int64_t> retry_after_ms;  // from Retry-After (seconds) on 429 and 503
   std::string error;
+  int64_t elapsed_ms = 0;  // how long the call took, to its answer or its failure (a timeout)
 };
 
 // `r` sent to base + r.path (a CRM's API, or a webhook's URL with an empty path); never

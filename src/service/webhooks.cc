@@ -113,7 +113,7 @@ store::AttemptResult DeliveryWorker::Attempt(const store::DeliveryRow& d) {
     return r;
   }
   r.state = store::AttemptResult::State::kRetry;
-  r.next_attempt_at = NowMs() + Backoff(options_, attempt);  // from the failure: a timeout took its time
+  r.next_attempt_at = r.at + a.elapsed_ms + Backoff(options_, attempt);  // from the failure: a timeout took its time
   return r;
 }
 
