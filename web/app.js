@@ -14,9 +14,10 @@ const PAGES = {
   connectors: () => import('./connectors.js'),
   webhooks: () => import('./webhooks.js'),
   keys: () => import('./keys.js'),
+  settings: () => import('./settings.js'),
 };
 // Pages whose routes answer admins only: hidden from the navigation of other roles.
-const ADMIN_ONLY = new Set(['webhooks', 'keys']);
+const ADMIN_ONLY = new Set(['webhooks', 'keys', 'settings']);
 
 const $ = (id) => document.getElementById(id);
 

@@ -13,7 +13,7 @@ export async function render(root, ctx) {
   const detail = h('div');
   add(root, 
     pageHeader('Distributions', 'Weighted keys: for each value of a record property, which users get what share.',
-      ctx.canEdit ? h('button', { class: 'primary', type: 'button', id: 'add-distribution', onclick: () => createDist() }, '+ New distribution') : null),
+      ctx.canEdit ? h('button', { class: 'primary', type: 'button', id: 'add-distribution', disabled: true, onclick: () => createDist() }, '+ New distribution') : null),
     ctx.canEdit ? null : h('p', { class: 'readonly-note' }, 'You are signed in with a member key: everything is read only.'),
     slot, h('div', { class: 'split' }, side, detail));
 
@@ -82,7 +82,8 @@ export async function render(root, ctx) {
 
     fill(detail, 
       card(null,
-        h('div', { class: 'card-head' }, h('h2', null, d.name || d.id, ' ', badge(d.object_type))),
+        h('div', { class: 'card-head' }, h('h2', null, d.name || d.id, ' ', badge(d.object_type)),
+          ctx.canEdit ? h('button', { type: 'button', class: 'small', id: 'edit-distribution', onclick: () => editDist(d) }, 'Edit name and property') : null),
         h('p', { class: 'muted', style: { marginTop: '-.4rem' } }, 'id ', h('code', null, d.id), ' · property ', h('code', null, d.property)),
         settings, dslot),
       card(null,
@@ -183,6 +184,35 @@ export async function render(root, ctx) {
     (value ? rows.querySelector('select') : valueInput).focus();
   }
 
+  function editDist(d) {
+    const { body, close } = modal(`Edit ${d.name || d.id}`);
+    const name = h('input', { type: 'text', value: d.name || '' });
+    const prop = h('input', { type: 'text', value: d.property || '' });
+    const errors = h('div', { 'aria-live': 'polite' });
+    const form = h('form', { novalidate: true },
+      field('Name', name, { path: 'name' }),
+      field('Property', prop, { path: 'property', hint: 'The record property whose value picks the key. The keys stay, and are matched against this property from now on.' }),
+      errors,
+      h('div', { class: 'dialog-foot' }, h('button', { type: 'button', onclick: () => close() }, 'Cancel'),
+        h('button', { type: 'submit', class: 'primary' }, 'Save')));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      fill(errors);
+      const property = prop.value.trim();
+      if (!property) { fill(errors, errorBox({ message: 'A distribution needs a property.', details: placeFieldErrors(form, [{ path: 'property', message: 'Enter the record property, e.g. county.' }]) })); return; }
+      try {
+        await api('PATCH', `/v1/distributions/${enc(d.id)}`, { body: { name: name.value, property } });
+        close();
+        toast('Distribution saved');
+        await load();
+      } catch (e) {
+        fill(errors, errorBox({ ...e, message: e.message, details: placeFieldErrors(form, e.details) }));
+      }
+    });
+    body.append(form);
+    name.focus();
+  }
+
   function createDist() {
     const { body, close } = modal('New distribution');
     const id = h('input', { type: 'text', autocomplete: 'off' });
@@ -216,4 +246,5 @@ export async function render(root, ctx) {
   }
 
   await load();
+  root.querySelector('#add-distribution')?.removeAttribute('disabled'); // the editor needs the users loaded first
 }

@@ -38,7 +38,9 @@ export async function render(root, ctx) {
     return h('section', { class: 'card pool', 'data-pool': p.id, 'aria-label': `Pool ${p.id}` },
       h('div', { class: 'card-head' },
         h('h2', null, p.name || p.id, ' ', badge(p.object_type)),
-        ctx.canEdit ? h('button', { type: 'button', class: 'small danger', 'aria-label': `Delete pool ${p.id}`, onclick: (e) => removePool(p, e.target, cardSlot) }, 'Delete') : null),
+        ctx.canEdit ? h('div', { class: 'actions' },
+          h('button', { type: 'button', class: 'small', 'aria-label': `Rename pool ${p.id}`, onclick: () => renamePool(p) }, 'Rename'),
+          h('button', { type: 'button', class: 'small danger', 'aria-label': `Delete pool ${p.id}`, onclick: (e) => removePool(p, e.target, cardSlot) }, 'Delete')) : null),
       h('p', { class: 'muted', style: { marginTop: '-.5rem' } }, 'id ', h('code', null, p.id)),
       h('p', { class: 'next-line' }, 'Next record goes to: ',
         p.next ? h('strong', { class: 'next-user' }, userName(p.next), p.next !== userName(p.next) ? ` (${p.next})` : '')
@@ -66,6 +68,30 @@ export async function render(root, ctx) {
       toast(`Deleted pool ${p.id}`);
       await load();
     });
+  }
+
+  function renamePool(p) {
+    const { body, close } = modal(`Rename pool ${p.id}`);
+    const name = h('input', { type: 'text', value: p.name || '' });
+    const errors = h('div', { 'aria-live': 'polite' });
+    const form = h('form', { novalidate: true },
+      field('Name', name, { path: 'name', hint: `The id ${p.id} stays: rules name the pool by its id` }),
+      errors,
+      h('div', { class: 'dialog-foot' }, h('button', { type: 'button', onclick: () => close() }, 'Cancel'),
+        h('button', { type: 'submit', class: 'primary' }, 'Save name')));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        await api('PATCH', `/v1/pools/${enc(p.id)}`, { body: { name: name.value } });
+        close();
+        toast(`Pool ${p.id} renamed`);
+        await load();
+      } catch (e) {
+        fill(errors, errorBox({ ...e, message: e.message, details: placeFieldErrors(form, e.details) }));
+      }
+    });
+    body.append(form);
+    name.focus();
   }
 
   function createPool() {

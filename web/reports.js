@@ -3,6 +3,13 @@ import {
   add, fill, api, h, listAll, pageHeader, card, field, select, empty, showError, barChart, table, fmtPct, fromLocalInput, OBJECT_TYPES,
 } from './ui.js';
 
+// Actual minus target in percentage points, to one decimal; a difference that rounds to
+// nothing is "0 pt", never "-0 pt" or "+0 pt".
+export function diffPt(d) {
+  const r = Math.round(d * 10) / 10 || 0;
+  return r === 0 ? '0 pt' : `${r > 0 ? '+' : ''}${r.toLocaleString()} pt`;
+}
+
 export async function render(root, ctx) {
   const [rules, dists, sum, users] = await Promise.all([listAll('/v1/rules'), listAll('/v1/distributions'), api('GET', '/v1/reports/summary'), listAll('/v1/users')]);
   const who = (id) => { if (!id) return '(no owner)'; const u = users.find((x) => x.id === id); return u && u.name ? `${u.name} (${id})` : id; };
@@ -58,7 +65,7 @@ export async function render(root, ctx) {
             { label: 'Records', cls: 'num', key: 'count' },
             { label: 'Actual %', cls: 'num', render: (x) => fmtPct(x.percent) },
             ...(hasTarget ? [{ label: 'Target %', cls: 'num', render: (x) => fmtPct(x.target_percent) },
-              { label: 'Difference', cls: 'num', render: (x) => { const d = x.percent - x.target_percent; return `${d >= 0 ? '+' : ''}${(Math.round(d * 10) / 10).toLocaleString()} pt`; } }] : []),
+              { label: 'Difference', cls: 'num', render: (x) => (x.target_percent === null || x.target_percent === undefined ? '—' : diffPt(x.percent - x.target_percent)) }] : []),
           ], rows, { caption: 'Records per owner' }),
         ] : empty('No decisions in this period.')),
       ...(r.by_value || []).map((v) => card(`Key “${v.value}” · ${v.count} record${v.count === 1 ? '' : 's'}`,

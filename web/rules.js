@@ -20,11 +20,29 @@ const ASSIGN_TYPES = [
   ['user', 'One user'], ['field', 'User named in a record field'], ['related_owner', 'Owner of the linked record'],
 ];
 
-const scalar = (s) => (/^\s*-?\d+(\.\d+)?\s*$/.test(s) ? Number(s) : s);
-const show = (v) => (Array.isArray(v) ? v.join(', ') : v === null || v === undefined ? '' : String(v));
+const ORDERING = new Set(['gt', 'gte', 'lt', 'lte']);
+
+// One stored value as the editor shows it.
+const show = (v) => (v === null || v === undefined ? '' : String(v));
+// A value in the rule list: text with a comma or quote is quoted, so list items stay apart.
+const quoted = (v) => (typeof v === 'string' && (/[,"]/.test(v) || v !== v.trim() || !v) ? JSON.stringify(v) : show(v));
+
+// What the admin typed is saved as text (SPEC §4: text that is wholly a decimal number
+// already compares as a number). A text left as the stored value showed it gives that
+// stored value back, so numbers, booleans and text the admin did not touch round-trip.
+function storedValues(value) {
+  const pool = (Array.isArray(value) ? value : [value]).filter((v) => v !== undefined);
+  return (text) => {
+    const i = pool.findIndex((v) => show(v) === text);
+    return i < 0 ? text.trim() : pool.splice(i, 1)[0];
+  };
+}
+// The lines of a list textarea: one value per line, blank lines skipped.
+const listLines = (text) => text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim());
 
 export function describeCondition(c) {
-  const v = NO_VALUE.has(c.op) ? '' : c.op === 'between' && Array.isArray(c.value) ? ` ${c.value[0]} and ${c.value[1]}` : ` ${show(c.value)}`;
+  const v = NO_VALUE.has(c.op) ? '' : c.op === 'between' && Array.isArray(c.value) ? ` ${quoted(c.value[0])} and ${quoted(c.value[1])}`
+    : Array.isArray(c.value) ? ` ${c.value.length ? c.value.map(quoted).join(', ') : '(no values)'}` : ` ${quoted(c.value)}`;
   return `${c.field} ${OP_LABEL[c.op] || c.op}${v}`;
 }
 export function describeAssign(a) {
@@ -47,7 +65,7 @@ export async function render(root, ctx) {
   const listBox = h('div', { role: 'tabpanel' });
   add(root, 
     pageHeader('Rules', 'For each object type, rules are tried from the top; the first whose conditions hold decides.',
-      ctx.canEdit ? h('button', { class: 'primary', type: 'button', id: 'add-rule', onclick: () => editRule(null) }, '+ New rule') : null),
+      ctx.canEdit ? h('button', { class: 'primary', type: 'button', id: 'add-rule', disabled: true, onclick: () => editRule(null) }, '+ New rule') : null),
     ctx.canEdit ? null : h('p', { class: 'readonly-note' }, 'You are signed in with a member key: everything is read only.'),
     tabs, slot, listBox);
 
@@ -172,7 +190,7 @@ export async function render(root, ctx) {
     const renumber = () => {
       for (const key of ['all', 'any']) {
         [...sets[key].children].forEach((row, i) => {
-          row.querySelectorAll('[data-sub]').forEach((el) => { el.dataset.path = `conditions.${key}[${i}]${el.dataset.sub}`; });
+          row._subs.forEach((el) => { el.dataset.path = `conditions.${key}[${i}]${el.dataset.sub}`; });
           row.dataset.path = `conditions.${key}[${i}]`;
         });
       }
@@ -180,31 +198,53 @@ export async function render(root, ctx) {
     function condRow(key, c, rows) {
       const f = h('input', { type: 'text', value: c.field || '', placeholder: 'property, e.g. county', 'data-sub': '.field' });
       const op = select(OPERATORS, c.op || 'eq', { 'data-sub': '.op' });
-      const v1 = h('input', { type: 'text', 'data-sub': '.value' });
-      const lo = h('input', { type: 'text', 'aria-label': 'Low end', 'data-sub': '.value[0]' });
-      const hi = h('input', { type: 'text', 'aria-label': 'High end', 'data-sub': '.value[1]' });
+      const v1 = h('input', { type: 'text', placeholder: 'value', 'data-sub': '.value' });
+      const list = h('textarea', { rows: 3, class: 'value-list', placeholder: 'Kent\nEssex\nKraków, centrum', 'data-sub': '.value' });
+      const lo = h('input', { type: 'text', 'aria-label': 'Low end', placeholder: 'from', 'data-sub': '.value[0]' });
+      const hi = h('input', { type: 'text', 'aria-label': 'High end', placeholder: 'to', 'data-sub': '.value[1]' });
       const valueField = field('Value', v1);
-      const betweenBox = h('div', { class: 'field' }, h('span', { class: 'label' }, 'From – to'), h('div', { class: 'between' }, lo, hi));
+      const listField = field('Values, one per line', list, { hint: 'One value per line; a value may contain commas.' });
+      const betweenBox = h('div', { class: 'field' }, h('span', { class: 'label' }, 'From – to (both included)'),
+        h('div', { class: 'between', role: 'group', 'aria-label': 'From – to', 'data-sub': '.value' }, lo, hi));
       const noneBox = h('div', { class: 'field' }, h('span', { class: 'label' }, 'Value'), h('span', { class: 'muted', style: { padding: '.45rem 0' } }, 'none needed'));
       const valueSlot = h('div');
-      if (c.op === 'between' && Array.isArray(c.value)) { lo.value = show(c.value[0]); hi.value = show(c.value[1]); } else v1.value = show(c.value);
+      const v = c.value;
+      if (Array.isArray(v) && c.op === 'between') { lo.value = show(v[0]); hi.value = show(v[1]); }
+      else if (Array.isArray(v)) list.value = v.map(show).join('\n');
+      else v1.value = show(v);
       const sync = () => {
         const o = op.value;
-        fill(valueSlot, NO_VALUE.has(o) ? noneBox : o === 'between' ? betweenBox : valueField);
-        v1.placeholder = LIST_VALUE.has(o) ? 'comma separated: Kent, Essex' : 'value';
+        // carry what was typed over to the new operator's value shape
+        if (LIST_VALUE.has(o) && !list.value.trim() && v1.value.trim()) list.value = v1.value;
+        if (!LIST_VALUE.has(o) && o !== 'between' && !v1.value.trim() && listLines(list.value).length === 1) v1.value = listLines(list.value)[0];
+        fill(valueSlot, NO_VALUE.has(o) ? noneBox : o === 'between' ? betweenBox : LIST_VALUE.has(o) ? listField : valueField);
       };
       op.addEventListener('change', sync);
       sync();
       const row = h('div', { class: 'cond-row' }, field('Field', f), field('Operator', op), valueSlot,
         h('button', { type: 'button', class: 'small danger', 'aria-label': 'Remove this condition', onclick: () => { row.remove(); renumber(); } }, 'Remove'));
+      // every control with a path, shown or not, so renumbering reaches the hidden ones too
+      row._subs = [f, op, v1, list, lo, hi, betweenBox.querySelector('.between')];
       row._get = () => {
         const o = op.value;
         const out = { field: f.value.trim(), op: o };
         if (NO_VALUE.has(o)) return out;
-        if (o === 'between') out.value = [scalar(lo.value.trim()), scalar(hi.value.trim())];
-        else if (LIST_VALUE.has(o)) out.value = v1.value.split(',').map((s) => s.trim()).filter(Boolean).map(scalar);
-        else out.value = scalar(v1.value.trim());
+        const kept = storedValues(v);
+        if (o === 'between') out.value = [kept(lo.value), kept(hi.value)];
+        else if (LIST_VALUE.has(o)) out.value = listLines(list.value).map(kept);
+        else out.value = kept(v1.value);
         return out;
+      };
+      // Problems the console sees before sending, as the server would word them.
+      row._check = () => {
+        const o = op.value;
+        const p = row.dataset.path;
+        if (o === 'between') {
+          return [[lo, 'Enter the low end (from).', '.value[0]'], [hi, 'Enter the high end (to).', '.value[1]']]
+            .filter(([el]) => !el.value.trim()).map(([, message, sub]) => ({ path: `${p}${sub}`, message }));
+        }
+        if (ORDERING.has(o) && !v1.value.trim()) return [{ path: `${p}.value`, message: 'Enter a value to compare with.' }];
+        return [];
       };
       return row;
     }
@@ -212,10 +252,26 @@ export async function render(root, ctx) {
     // assignee
     const a = r.assign || { type: 'pool' };
     const aType = select(ASSIGN_TYPES, a.type, { 'data-path': 'assign.type' });
-    const typePools = pools.filter((p) => p.object_type === r.object_type || true);
     const aUser = select(userOptions(users, { none: 'Choose a user…' }), a.user || '', { 'data-path': 'assign.user' });
-    const aPool = select([['', 'Choose a pool…'], ...typePools.map((p) => [p.id, `${p.name || p.id} (${p.object_type})`])], a.pool || '', { 'data-path': 'assign.pool' });
-    const aDist = select([['', 'Choose a distribution…'], ...dists.map((d) => [d.id, `${d.name || d.id} (${d.object_type} · ${d.property})`])], a.distribution || '', { 'data-path': 'assign.distribution' });
+    const aPool = h('select', { 'data-path': 'assign.pool' });
+    const aDist = h('select', { 'data-path': 'assign.distribution' });
+    // Pools and distributions serve one object type: offer those of the rule's type.
+    const fillChoices = (sel, items, kind, label, keep) => {
+      const t = otype.value;
+      const mine = items.filter((x) => x.object_type === t);
+      const chosen = sel.value || keep || '';
+      const stray = chosen && !mine.some((x) => x.id === chosen) ? items.find((x) => x.id === chosen) : null;
+      fill(sel, h('option', { value: '' }, mine.length ? `Choose a ${kind}…` : `No ${t} ${kind}s yet`),
+        mine.map((x) => h('option', { value: x.id }, label(x))),
+        stray ? h('option', { value: stray.id }, `${label(stray)} — a ${stray.object_type} ${kind}`) : null);
+      sel.value = stray || mine.some((x) => x.id === chosen) ? chosen : '';
+    };
+    const syncChoices = (keepPool, keepDist) => {
+      fillChoices(aPool, pools, 'pool', (p) => (p.name && p.name !== p.id ? `${p.name} (${p.id})` : p.id), keepPool);
+      fillChoices(aDist, dists, 'distribution', (d) => `${d.name || d.id} (${d.property})`, keepDist);
+    };
+    syncChoices(a.pool, a.distribution);
+    otype.addEventListener('change', () => syncChoices());
     const aField = h('input', { type: 'text', value: a.field || '', placeholder: 'e.g. owner_id', 'data-path': 'assign.field' });
     const aRel = select([['company', 'linked company'], ['person', 'linked person']], a.relation || 'company', { 'data-path': 'assign.relation' });
     const aSlot = h('div');
@@ -301,6 +357,14 @@ export async function render(root, ctx) {
       if (ro) return;
       fill(errors);
       clearFieldErrors(form);
+      const problems = [...sets.all.children, ...sets.any.children].flatMap((x) => x._check());
+      if (problems.length) {
+        placeFieldErrors(form, problems);
+        fill(errors, errorBox({ message: `${problems.length === 1 ? 'A condition is' : 'Some conditions are'} not complete — see the marked fields.` },
+          { title: 'The rule was not saved' }));
+        form.querySelector('[aria-invalid="true"]')?.focus();
+        return;
+      }
       save.disabled = true;
       try {
         const doc = collect();
@@ -323,4 +387,5 @@ export async function render(root, ctx) {
   }
 
   await load();
+  root.querySelector('#add-rule')?.removeAttribute('disabled'); // the editor needs the users loaded first
 }

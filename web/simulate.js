@@ -1,7 +1,7 @@
 // Simulate: run a JSON Lines file of records through the current rules or a draft document
 // and show the distribution it would give. Nothing is stored.
 import {
-  add, fill, api, h, pageHeader, card, field, busy, empty, showError, barChart, table, fmtPct, outcomeBadge, errorBox, newId, REASONS,
+  add, fill, api, h, pageHeader, card, field, busy, empty, showError, barChart, table, fmtPct, outcomeBadge, errorBox, newId, REASONS, ApiError,
 } from './ui.js';
 
 export async function render(root) {
@@ -45,9 +45,10 @@ export async function render(root) {
     busy(run, slot, async () => {
       fill(out);
       const records = [], bad = [];
+      lineOf = [];
       text.value.split(/\r?\n/).forEach((line, i) => {
         if (!line.trim()) return;
-        try { records.push(JSON.parse(line)); } catch (err) { bad.push({ row: i + 1, message: `not JSON: ${err.message}` }); }
+        try { records.push(JSON.parse(line)); lineOf.push(i + 1); } catch (err) { bad.push({ message: `Line ${i + 1}: not JSON: ${err.message}` }); }
       });
       if (bad.length) { fill(slot, errorBox({ message: 'Some lines are not JSON; nothing was run.', details: bad }, { title: 'The records file has errors' })); return; }
       if (!records.length) { fill(slot, errorBox(new Error('Choose a JSON Lines file or paste records first.'), { title: 'No records' })); return; }
@@ -57,10 +58,26 @@ export async function render(root) {
           fill(slot, errorBox(new Error(`The draft is not JSON: ${err.message}`), { title: 'The draft document has errors' })); return;
         }
       }
-      const r = await api('POST', '/v1/simulate', { body });
+      let r;
+      try { r = await api('POST', '/v1/simulate', { body }); } catch (err) { throw byLine(err); }
       show(r);
     });
   });
+
+  // The line (1-based, of what was pasted) that records[i] came from: blank lines are skipped.
+  let lineOf = [];
+  const lineNo = (i) => lineOf[i] ?? i + 1;
+  // The server names a refused record by its index (records[3].record); say which line it is.
+  function byLine(err) {
+    if (!(err instanceof ApiError) || !err.details.some((d) => /^records\[\d+\]/.test(d.path || ''))) return err;
+    const details = err.details.map((d) => {
+      const m = /^records\[(\d+)\]\.?(.*)$/.exec(d.path || '');
+      return m ? { message: `Line ${lineNo(Number(m[1]))}${m[2] ? ` (${m[2]})` : ''}: ${d.message}` } : d;
+    });
+    const lines = new Set(err.details.map((d) => /^records\[(\d+)\]/.exec(d.path || '')).filter(Boolean).map((m) => m[1]));
+    return new ApiError(err.status, err.code,
+      `${lines.size === 1 ? 'A line was' : `${lines.size} lines were`} refused, so nothing was run. Fix ${lines.size === 1 ? 'it' : 'them'} and run again.`, details);
+  }
 
   function show(r) {
     const s = r.summary || {};
@@ -84,10 +101,10 @@ export async function render(root) {
         ], s.keys, { caption: 'Keys' })) : null,
       unassigned.length ? card('Why records would stay unassigned',
         table([{ label: 'Reason', render: ([k]) => h('code', null, k) }, { label: 'Meaning', render: ([k]) => REASONS[k] || '' }, { label: 'Records', cls: 'num', render: ([, n]) => n }], unassigned)) : null,
-      failed.length ? card('Refused lines', table([{ label: 'Line', cls: 'num', render: (x) => x.i + 1 }, { label: 'Error', render: (x) => x.d.error.message }], failed)) : null,
+      failed.length ? card('Refused lines', table([{ label: 'Line', cls: 'num', render: (x) => lineNo(x.i) }, { label: 'Error', render: (x) => x.d.error.message }], failed)) : null,
       card('Decisions', (r.decisions || []).length ? [
         table([
-          { label: '#', cls: 'num', render: (d) => r.decisions.indexOf(d) + 1 },
+          { label: 'Line', cls: 'num', render: (d) => lineNo(r.decisions.indexOf(d)) },
           { label: 'Record', render: (d) => (d.error ? '—' : `${d.object_type} ${d.record_id}`) },
           { label: 'Outcome', render: (d) => (d.error ? h('span', { class: 'badge bad' }, 'error') : outcomeBadge(d.outcome)) },
           { label: 'Owner', render: (d) => d.owner || '—' },

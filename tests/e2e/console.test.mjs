@@ -225,7 +225,7 @@ try {
     await d.getByLabel('Object type').selectOption('deal');
     await d.getByLabel('Field').first().fill('county');
     await d.getByLabel('Operator').first().selectOption('in');
-    await d.getByLabel('Value').first().fill('Kent, Essex, Surrey');
+    await d.getByLabel('Values, one per line').first().fill('Kent\nEssex\nSurrey');
     await d.getByLabel('Assignee type').selectOption('distribution');
     await d.getByLabel('Distribution', { exact: true }).selectOption('by-county');
     await d.getByRole('button', { name: 'Create rule' }).click();
@@ -277,6 +277,139 @@ try {
     assert.deepEqual(rules.items.map((r) => r.id), ['r-big', 'r-county']);
     assert.deepEqual(await page.locator('.rule-list .prio').allInnerTexts(), ['1', '2']);
     await shot('05-rules');
+  });
+
+  await step('rules: an untouched rule made through the API is saved back exactly', async () => {
+    const conditions = { all: [
+      { field: 'zip', op: 'starts_with', value: '02' },
+      { field: 'n', op: 'eq', value: 12345 },
+      { field: 'ref', op: 'eq', value: '12345678901234567891' },
+      { field: 'city', op: 'in', value: ['Kraków, centrum', 'Plzeň', 2, true] },
+      { field: 'amount', op: 'between', value: [100, '200'] },
+      { field: 'vip', op: 'eq', value: false },
+      { field: 'code', op: 'eq', value: ' 007 ' },
+    ], any: [{ field: 'stage', op: 'not_in', value: [] }] };
+    await call('POST', '/v1/rules', { id: 'r-lead-api', name: 'Leads from the API', object_type: 'lead', events: ['created'],
+      conditions, assign: { type: 'user', user: 'u-ann' } });
+    await go('rules?type=lead');
+    assert.match(await page.locator('[data-rule="r-lead-api"]').innerText(), /is one of "Kraków, centrum", Plzeň, 2, true/);
+    await page.getByRole('button', { name: 'Edit Leads from the API' }).click();
+    const d = dialog();
+    assert.equal(await d.getByLabel('Values, one per line').first().inputValue(), 'Kraków, centrum\nPlzeň\n2\ntrue');
+    await d.getByRole('button', { name: 'Save rule' }).click();
+    await d.waitFor({ state: 'detached' });
+    assert.deepEqual((await call('GET', '/v1/rules/r-lead-api')).conditions, conditions);
+  });
+
+  await step('rules: typed values are saved as text, one list value per line', async () => {
+    await page.getByRole('button', { name: '+ New rule' }).click();
+    const d = dialog();
+    await d.getByLabel('Rule id').fill('r-lead-text');
+    await d.getByLabel('Object type').selectOption('lead');
+    const add = d.getByRole('button', { name: '+ Add condition' }).first();
+    for (let i = 1; i < 4; i++) await add.click();
+    const fields = d.getByLabel('Field', { exact: true });
+    const ops = d.getByLabel('Operator');
+    await fields.nth(0).fill('zip');
+    await ops.nth(0).selectOption('starts_with');
+    await d.getByLabel('Value', { exact: true }).nth(0).fill('02');
+    await fields.nth(1).fill('code');
+    await d.getByLabel('Value', { exact: true }).nth(1).fill('007');
+    await fields.nth(2).fill('ref');
+    await d.getByLabel('Value', { exact: true }).nth(2).fill('12345678901234567891');
+    await fields.nth(3).fill('city');
+    // a value typed for "equals" goes along when the operator becomes "is one of"
+    await d.getByLabel('Value', { exact: true }).nth(3).fill('Kraków, centrum');
+    await ops.nth(3).selectOption('in');
+    const list = d.getByLabel('Values, one per line');
+    assert.equal(await list.inputValue(), 'Kraków, centrum');
+    await list.fill('Kraków, centrum\n\n Plzeň \n');
+    await d.getByLabel('Assignee type').selectOption('user');
+    await d.getByLabel('User', { exact: true }).selectOption('u-bob');
+    await shot('05b-rule-editor-list');
+    await d.getByRole('button', { name: 'Create rule' }).click();
+    await d.waitFor({ state: 'detached' });
+    const r = await call('GET', '/v1/rules/r-lead-text');
+    assert.deepEqual(r.conditions.all.map((c) => c.value), ['02', '007', '12345678901234567891', ['Kraków, centrum', 'Plzeň']]);
+  });
+
+  await step('rules: "between" needs both ends, and the server\'s refusal shows beside the condition', async () => {
+    await page.getByRole('button', { name: '+ New rule' }).click();
+    const d = dialog();
+    await d.getByLabel('Rule id').fill('r-lead-between');
+    await d.getByLabel('Object type').selectOption('lead');
+    await d.getByLabel('Field', { exact: true }).fill('amount');
+    await d.getByLabel('Operator').selectOption('between');
+    await d.getByLabel('Low end').fill('100');
+    await d.getByLabel('Assignee type').selectOption('user');
+    await d.getByLabel('User', { exact: true }).selectOption('u-bob');
+    await d.getByRole('button', { name: 'Create rule' }).click();
+    const err = d.locator('.cond-row .field-error');
+    await err.waitFor();
+    assert.match(await err.innerText(), /high end/i);
+    assert.equal(await d.getByLabel('High end').getAttribute('aria-invalid'), 'true');
+    assert.equal(await d.getByLabel('Low end').getAttribute('aria-invalid'), null);
+    assert.match(await d.locator('.editor-errors').innerText(), /not saved/);
+    await shot('05c-rule-between-both-ends');
+    assert.equal((await call('GET', '/v1/rules?object_type=lead')).items.length, 2, 'nothing was sent');
+    // the server's own refusal (a 422 at the condition's value) lands in the condition's row
+    await page.route('**/v1/rules', (rt) => (rt.request().method() === 'POST'
+      ? rt.fulfill({ status: 422, contentType: 'application/json', body: JSON.stringify({ error: { code: 'validation_failed',
+        message: 'conditions.all[0].value: "between" needs both ends, neither empty',
+        details: [{ path: 'conditions.all[0].value', message: '"between" needs both ends, neither empty' }] } }) })
+      : rt.continue()));
+    try {
+      await d.getByLabel('High end').fill('200');
+      await d.getByRole('button', { name: 'Create rule' }).click();
+      await err.filter({ hasText: 'needs both ends' }).waitFor();
+      assert.equal(await err.count(), 1);
+      assert.equal(await d.locator('.cond-row [role="group"]').getAttribute('aria-invalid'), 'true');
+    } finally {
+      await page.unroute('**/v1/rules');
+    }
+    await d.getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  await step('rules: the pool and distribution pickers offer only the rule\'s object type', async () => {
+    await call('POST', '/v1/pools', { id: 'inbound', name: 'Inbound', object_type: 'lead', members: ['u-ann'] });
+    await go('rules?type=deal');
+    await page.getByRole('button', { name: '+ New rule' }).click();
+    const d = dialog();
+    const options = (label) => d.getByLabel(label, { exact: true }).evaluate((s) => [...s.options].map((o) => o.value).filter(Boolean));
+    await d.getByLabel('Object type').selectOption('deal');
+    assert.deepEqual(await options('Pool'), ['north']);
+    await d.getByLabel('Object type').selectOption('lead');
+    assert.deepEqual(await options('Pool'), ['inbound']);
+    await d.getByLabel('Assignee type').selectOption('distribution');
+    assert.deepEqual(await options('Distribution'), []);
+    assert.match(await d.getByLabel('Distribution', { exact: true }).innerText(), /No lead distributions yet/);
+    await d.getByLabel('Object type').selectOption('deal');
+    assert.deepEqual(await options('Distribution'), ['by-county']);
+    await d.getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  await step('pools and distributions: rename a pool, change a distribution\'s name and property', async () => {
+    await go('pools');
+    await page.getByRole('button', { name: 'Rename pool inbound' }).click();
+    await dialog().getByLabel('Name').fill('Inbound leads');
+    await dialog().getByRole('button', { name: 'Save name' }).click();
+    await dialog().waitFor({ state: 'detached' });
+    await page.locator('[data-pool="inbound"] h2', { hasText: 'Inbound leads' }).waitFor();
+    assert.equal((await call('GET', '/v1/pools/inbound')).name, 'Inbound leads');
+    await call('POST', '/v1/distributions', { id: 'by-size', object_type: 'lead', property: 'size' });
+    await go('distributions?id=by-size');
+    await page.getByRole('button', { name: 'Edit name and property' }).click();
+    const d = dialog();
+    await d.getByLabel('Name').fill('Leads by region');
+    await d.getByLabel('Property').fill('');
+    await d.getByRole('button', { name: 'Save' }).click();
+    await d.locator('.field-error').waitFor();
+    await d.getByLabel('Property').fill('region');
+    await d.getByRole('button', { name: 'Save' }).click();
+    await d.waitFor({ state: 'detached' });
+    await page.locator('main h2', { hasText: 'Leads by region' }).waitFor();
+    const dist = await call('GET', '/v1/distributions/by-size');
+    assert.deepEqual([dist.name, dist.property], ['Leads by region', 'region']);
   });
 
   const decided = {};
@@ -380,6 +513,11 @@ try {
       assert.ok(line.includes(`${Math.round(r.percent * 10) / 10}%`), `${r.owner} percent in "${line}"`);
     }
     assert.equal(await page.locator('#report svg.chart rect.bar-target').count() > 1, true, 'target bars drawn');
+    assert.ok(!rows.some((x) => /[-+]0 pt/.test(x)), `no signed zero difference: ${rows}`);
+    assert.deepEqual(await page.evaluate(async () => {
+      const { diffPt } = await import('/reports.js');
+      return [0, -0.01, 0.04, -0.05, 2.04, -3.26].map(diffPt);
+    }), ['0 pt', '0 pt', '0 pt', '0 pt', '+2 pt', '-3.3 pt']);
     await shot('10-reports');
     await go('');
     assert.equal(await page.locator('#stat-processed .num').innerText(), '6');
@@ -400,6 +538,18 @@ try {
     await shot('12-simulate');
     const h = await call('GET', '/v1/history?limit=100');
     assert.equal(h.items.length, 6, 'simulation stored nothing');
+  });
+
+  await step('simulate: a refused record is named by the line it was pasted on', async () => {
+    const good = (id) => JSON.stringify({ object_type: 'deal', event: 'created', record: { id, properties: { county: 'Kent' } } });
+    await page.locator('#sim-records').fill([good('S-a'), '', good('S-b'), JSON.stringify({ object_type: 'deal', event: 'created' })].join('\n'));
+    await page.getByRole('button', { name: 'Run simulation' }).click();
+    const err = page.locator('.alert.error');
+    await err.waitFor();
+    const text = await err.innerText();
+    assert.match(text, /Line 4\b/, text);
+    assert.doesNotMatch(text, /records\[2\]/, text);
+    await shot('12b-simulate-refused-line');
   });
 
   const GENERIC_SECRET = 'e2e-generic-secret-0123456789';
@@ -435,7 +585,7 @@ try {
     assert.deepEqual(api.credentials_set, ['secret']);
     assert.equal(await cardEl.getByLabel('Inbound URL', { exact: true }).inputValue(), BASE + api.inbound_url);
     assert.equal(api.inbound_url, '/v1/connectors/crm/generic?workspace=default');
-    assert.match(await cardEl.innerText(), /Nothing written back yet/);
+    await cardEl.locator('.write-backs', { hasText: 'Nothing written back yet' }).waitFor(); // loads after the card
   });
 
   await step('connectors: a signed call in is decided, written back, and listed', async () => {
@@ -593,6 +743,89 @@ try {
     await shot('09b-unassigned-sent');
   });
 
+  await step('settings: default owners, time zone and retention; errors beside the field; re-read after saving', async () => {
+    await go('settings');
+    const form = page.locator('#settings-form');
+    await page.getByLabel('Leads').selectOption('u-cid');
+    await page.getByLabel('Tasks').selectOption('u-dee');
+    const beside = (p) => form.locator(`.field:has([data-path="${p}"]) .field-error`);
+    await page.getByLabel('Keep history for (days)').fill('');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    assert.match(await beside('history_retention_days').innerText(), /number of days/);
+    await page.getByLabel('Keep history for (days)').fill('0');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await beside('history_retention_days').filter({ hasText: '36500' }).waitFor();
+    await page.getByLabel('Keep history for (days)').fill('45');
+    await page.getByLabel('Time zone').fill('Mars/Olympus');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await beside('time_zone').waitFor();
+    assert.match(await beside('time_zone').innerText(), /time zone/);
+    assert.equal(await beside('history_retention_days').count(), 0);
+    assert.equal(await page.getByLabel('Time zone').getAttribute('aria-invalid'), 'true');
+    await shot('30-settings-validation');
+    assert.equal((await call('GET', '/v1/settings')).time_zone, 'UTC', 'nothing saved');
+    await page.getByLabel('Time zone').fill('Europe/Warsaw');
+    await page.getByLabel('Keep history for (days)').fill('45');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.locator('#settings-status .alert.ok').waitFor();
+    const s = await call('GET', '/v1/settings');
+    assert.deepEqual(s, { default_owners: { lead: 'u-cid', task: 'u-dee' }, history_retention_days: 45, time_zone: 'Europe/Warsaw' });
+    await go('settings');
+    assert.equal(await page.getByLabel('Leads').inputValue(), 'u-cid');
+    assert.equal(await page.getByLabel('Deals').inputValue(), '');
+    assert.equal(await page.getByLabel('Time zone').inputValue(), 'Europe/Warsaw');
+    assert.equal(await page.getByLabel('Keep history for (days)').inputValue(), '45');
+    // "none" clears a default owner
+    await page.getByLabel('Tasks').selectOption('');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.locator('#settings-status .alert.ok').waitFor();
+    assert.deepEqual((await call('GET', '/v1/settings')).default_owners, { lead: 'u-cid' });
+    await shot('31-settings');
+  });
+
+  await step('settings: rules as files: download, check (changes or errors listed), apply', async () => {
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: '⬇ Download the configuration' }).click()]);
+    const file = path.join(OUT, 'config.json');
+    await dl.saveAs(file);
+    const text = (await import('node:fs')).readFileSync(file, 'utf8');
+    const doc = JSON.parse(text);
+    assert.deepEqual(doc, await call('GET', '/v1/config'));
+    assert.match(text, /\n {2}"pools": \[\n/, 'indented for review');
+    const check = async (name, body) => {
+      await page.getByLabel('Configuration file (JSON)').setInputFiles({ name, mimeType: 'application/json', buffer: Buffer.from(body) });
+      await page.getByRole('button', { name: 'Check the file' }).click();
+      await page.locator('#config-result .alert').waitFor();
+      return page.locator('#config-result');
+    };
+    // not JSON
+    assert.match(await (await check('broken.json', '{"rules": [')).innerText(), /broken\.json is not JSON/);
+    // every problem listed with its path
+    const bad = structuredClone(doc);
+    bad.rules.find((r) => r.id === 'r-big').assign.pool = 'nowhere';
+    bad.settings.time_zone = 'Nowhere/Land';
+    const errText = await (await check('bad.json', JSON.stringify(bad))).innerText();
+    assert.match(errText, /bad\.json cannot be applied: 2 problems/);
+    assert.match(errText, /rules\[\d+\]\.assign\.pool/);
+    assert.match(errText, /settings\.time_zone/);
+    await shot('32-config-errors');
+    // a good file: its changes are shown first, and nothing changes until applied
+    const next = structuredClone(doc);
+    next.pools.push({ id: 'east', name: 'East', object_type: 'deal', members: ['u-bob'] });
+    next.settings.history_retention_days = 60;
+    const box = await check('next.json', JSON.stringify(next, null, 2));
+    await box.locator('tr[data-change="pool:east"]', { hasText: 'added' }).waitFor();
+    assert.match(await box.innerText(), /would make \d+ changes?/);
+    assert.equal((await call('GET', '/v1/settings')).history_retention_days, 45, 'a check changes nothing');
+    await shot('33-config-changes');
+    await page.getByRole('button', { name: 'Apply these changes' }).click();
+    await page.locator('#config-result .alert.ok', { hasText: 'Applied next.json' }).waitFor();
+    assert.equal((await call('GET', '/v1/pools/east')).name, 'East');
+    assert.equal((await call('GET', '/v1/settings')).history_retention_days, 60);
+    await until('the settings read again', async () => (await page.getByLabel('Keep history for (days)').inputValue()) === '60');
+    // the same file again changes nothing
+    assert.match(await (await check('next.json', JSON.stringify(next))).innerText(), /would change nothing/);
+  });
+
   await step('phone width: pages stay readable', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await go('rules');
@@ -614,6 +847,10 @@ try {
     await shot('28-phone-connectors');
     overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 1, `no sideways scrolling on connectors (${overflow}px)`);
+    await go('settings');
+    await shot('34-phone-settings');
+    overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `no sideways scrolling on settings (${overflow}px)`);
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
@@ -638,10 +875,13 @@ try {
     await shot('18-member-pools');
   });
 
-  await step('a member key sees connectors read only, and no webhooks or keys', async () => {
+  await step('a member key sees connectors read only, and no webhooks, keys or settings', async () => {
     assert.equal(await page.getByRole('link', { name: 'Webhooks' }).isVisible(), false);
     assert.equal(await page.getByRole('link', { name: 'API keys' }).isVisible(), false);
+    assert.equal(await page.getByRole('link', { name: 'Settings' }).isVisible(), false);
     await page.goto(`${BASE}/#/keys`);
+    await page.locator('#page-dashboard h1').waitFor();
+    await page.goto(`${BASE}/#/settings`);
     await page.locator('#page-dashboard h1').waitFor();
     await go('connectors');
     const cardEl = page.locator('[data-connector="crm"]');
