@@ -61,6 +61,10 @@ TEST(Crypto, HmacAndBase64MatchKnownValues) {
   EXPECT_EQ(Base64("foobar"), "Zm9vYmFy");
   EXPECT_EQ(Base64("fo"), "Zm8=");
   EXPECT_EQ(FromBase64("Zm8="), std::optional<std::string>("fo"));
+  EXPECT_EQ(FromHex(Hex("a/b \xff")), std::optional<std::string>("a/b \xff"));
+  EXPECT_EQ(FromHex("4A6b"), std::optional<std::string>("Jk"));
+  EXPECT_EQ(FromHex("abc"), std::nullopt);
+  EXPECT_EQ(FromHex("zz"), std::nullopt);
   EXPECT_EQ(FromBase64("Zm9vYmFy"), std::optional<std::string>("foobar"));
   EXPECT_FALSE(FromBase64("Zm8"));
   EXPECT_FALSE(FromBase64("Zm8*"));
@@ -323,7 +327,15 @@ TEST(Pipedrive, V2ChangeAndLoopGuardSignals) {
 
   auto del = pipedrive::ReadWebhook(c, Fixture("pipedrive/v2_deal_delete.json"));
   ASSERT_TRUE(del.ok());
-  EXPECT_FALSE(del->ignored.empty());
+  EXPECT_TRUE(del->deleted);  // no decision; the service closes rota's copy
+  EXPECT_TRUE(del->ignored.empty());
+  EXPECT_EQ(del->assign, Json::parse(R"({"object_type": "deal", "record": {"id": "4002"}})"));
+  Json v1_del = Fixture("pipedrive/v1_deal_updated.json");
+  v1_del["meta"]["action"] = "deleted";
+  EXPECT_TRUE(pipedrive::ReadWebhook(c, v1_del)->deleted);
+  Json product_del = Fixture("pipedrive/v2_deal_delete.json");
+  product_del["meta"]["entity"] = "product";
+  EXPECT_FALSE(pipedrive::ReadWebhook(c, product_del)->deleted);  // an unmapped type is ignored
 
   Json bulk = Fixture("pipedrive/v2_deal_stage_change.json");
   bulk["meta"]["is_bulk_edit"] = true;

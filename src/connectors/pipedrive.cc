@@ -104,16 +104,23 @@ Result<Inbound> ReadWebhook(const Connector& c, const Json& body) {
     event = "created";
   } else if (action == "updated" || action == "change") {
     event = bulk ? "bulk" : "updated";
+  } else if (action == "deleted" || action == "delete") {
+    in.deleted = true;
   } else {
     in.ignored = "action \"" + action + "\" makes no decision";
     return in;
   }
   auto rota_type = RotaType(c, in.crm_type);
   if (!rota_type) {
+    in.deleted = false;
     in.ignored = "the connector maps no rota object type to Pipedrive's \"" + in.crm_type + "\"";
     return in;
   }
   if (id.empty()) return Status::Invalid("meta", "the webhook names no object id");
+  if (in.deleted) {  // no decision: rota's copy stops counting as open
+    in.assign = {{"object_type", std::string(core::ToString(*rota_type))}, {"record", {{"id", id}}}};
+    return in;
+  }
 
   Json props = Properties(current);
   // previous: the properties that changed, with their old values (SPEC §4). v2 sends

@@ -20,6 +20,7 @@ struct Inbound {
   std::string crm_type;              // deal, person, organization, lead, activity
   std::optional<std::string> owner;  // the record's owner id in Pipedrive now
   bool owner_only_change = false;    // the update changed the owner and nothing else that matters
+  bool deleted = false;              // the object was deleted: `assign` names it (object_type, record.id)
 };
 Result<Inbound> ReadWebhook(const Connector& c, const Json& body);
 

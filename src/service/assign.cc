@@ -70,10 +70,11 @@ Status EmitDecisionEvents(store::Tx& tx, BatchState& batch, const core::Decision
   return s;
 }
 
-// The owner, written back to the CRM the request came from: the record's, and each
-// linked record's the decision gave that owner alone (a CRM keeps one owner).
+// The owner, written back to the CRM the request came from: the record's, unless the CRM
+// said it has that owner already (`crm_owner`), and each linked record's the decision gave
+// that owner alone (a CRM keeps one owner).
 Status EmitWriteBacks(store::Tx& tx, const WriteBackTarget& wb, const core::Decision& d, const core::Record& record,
-                      const std::string& decision_id, core::Time now) {
+                      const std::optional<std::string>& crm_owner, const std::string& decision_id, core::Time now) {
   if (!d.owner) return Status::Ok();
   const int64_t now_ms = now.time_since_epoch().count() * 1000;
   auto emit = [&](core::ObjectType type, const std::string& id, const std::string& crm_type) -> Status {
@@ -87,7 +88,7 @@ Status EmitWriteBacks(store::Tx& tx, const WriteBackTarget& wb, const core::Deci
     row.created_at = now_ms;
     return tx.InsertDelivery(row);
   };
-  Status s = emit(record.object_type, record.id, wb.crm_type);
+  Status s = crm_owner == d.owner ? Status::Ok() : emit(record.object_type, record.id, wb.crm_type);
   for (const core::RelatedChange& rc : d.related) {
     if (!s.ok()) break;
     if (rc.owners == std::vector<std::string>{*d.owner}) s = emit(rc.object_type, rc.id, "");
@@ -101,26 +102,20 @@ Result<std::optional<std::string>> Service::Bootstrap(const std::string& secret)
   auto n = store_.CountWorkspaces();
   if (!n.ok()) return n.status();
   if (*n > 0) return std::optional<std::string>();
-  auto key = CreateWorkspace("default");
+  // The operator's chosen key, or a generated one, is the first admin key.
+  auto key = CreateWorkspace("default", secret);
   if (!key.ok()) return key.status();
-  if (!secret.empty()) {
-    // Replace the generated key by the one the operator chose.
-    Status s = store_.RevokeKey(key->row.id, std::nullopt, Unix(clock_.Now()));
-    if (!s.ok()) return s;
-    auto chosen = service::CreateKey(store_, "default", Role::kAdmin, true, "bootstrap", Unix(clock_.Now()), secret);
-    if (!chosen.ok()) return chosen.status();
-    return std::optional<std::string>();
-  }
+  if (!secret.empty()) return std::optional<std::string>();
   return std::optional<std::string>(key->secret);
 }
 
-Result<NewKey> Service::CreateWorkspace(const std::string& id) {
+Result<NewKey> Service::CreateWorkspace(const std::string& id, const std::string& first_secret) {
   if (id.empty() || id.size() > 64 || id.find_first_of(" /?#%\"\\") != std::string::npos) {
     return Status::Invalid("id", "a workspace id is 1–64 characters without spaces, slashes, ?, #, % or quotes");
   }
   Status s = store_.CreateWorkspace(id, StoredConfig(core::Config{}), Unix(clock_.Now()));
   if (!s.ok()) return s;
-  return service::CreateKey(store_, id, Role::kAdmin, true, "first admin key", Unix(clock_.Now()));
+  return service::CreateKey(store_, id, Role::kAdmin, true, "first admin key", Unix(clock_.Now()), first_secret);
 }
 
 Result<Json> Service::CreateKey(const Principal& p, const Json& body) {
@@ -175,19 +170,19 @@ static Result<Json> Answered(Result<Json> r) {
 }
 
 Result<Json> Service::Assign(const Principal& p, const Json& body, const std::string& idempotency_header,
-                             const std::optional<WriteBackTarget>& write_back,
-                             const std::optional<std::string>& crm_owner) {
+                             const FromCrm& crm) {
   auto start = std::chrono::steady_clock::now();
   auto prepared = Prepare(p, body, idempotency_header);
   if (!prepared.ok()) return prepared.status();
-  prepared->write_back = write_back;
-  prepared->crm_owner = crm_owner;
+  prepared->crm = crm;
   if (prepared->body.dry_run) return DryRun(p.workspace, *prepared);
   const PreparedAssign& pa = *prepared;
   auto results = committer_.Run(p.workspace, {[this, &p, &pa](store::Tx& tx, BatchState& batch) {
                                   return DecideAndStore(tx, batch, p.workspace, pa);
                                 }});
-  if (results[0].ok() && !results[0]->value("replayed", false)) RecordMetrics(*results[0], start);
+  if (results[0].ok() && !results[0]->value("replayed", false) && !results[0]->contains("ignored")) {
+    RecordMetrics(*results[0], start);
+  }
   return Answered(std::move(results[0]));
 }
 
@@ -274,7 +269,7 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
   // The CRM's owner (a deal's creator, say) where rota knows none, so that `related_owner`
   // finds a linked organization's owner and `max_open` and `least_loaded` count it. Where
   // rota knows owners its copy holds: an update racing rota's write-back does not undo it.
-  if (pa.crm_owner && rec.owners.empty()) rec.owners = {*pa.crm_owner};
+  if (pa.crm.crm_owner && rec.owners.empty()) rec.owners = {*pa.crm.crm_owner};
   core::Request request = io::ToRequest(b, now);
   request.record = &rec;
   auto decided = core::Decide(**ws, tx, request);
@@ -283,6 +278,11 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
   const std::string& id = pa.id;
 
   Status s;
+  if (pa.crm.untaken_changes_decide_nothing && !d.rule && !rec.owners.empty() &&
+      (b.event == core::Event::kUpdated || b.event == core::Event::kBulk)) {
+    if (s = tx.PutRecord(rec, now.time_since_epoch().count()); !s.ok()) return s;  // the CRM's properties, open
+    return Json{{"ignored", kUntakenChange}};
+  }
   for (const core::PoolAdvance& advance : d.changes.pools) {
     if (s = tx.SetPoolPointer(advance.pool, advance.position); !s.ok()) return s;
   }
@@ -337,8 +337,8 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
   }
   if (!s.ok()) return s;
   if (s = EmitDecisionEvents(tx, batch, d, j, row, rec, changed, now); !s.ok()) return s;
-  if (pa.write_back) {
-    if (s = EmitWriteBacks(tx, *pa.write_back, d, rec, id, now); !s.ok()) return s;
+  if (pa.crm.write_back) {
+    if (s = EmitWriteBacks(tx, *pa.crm.write_back, d, rec, pa.crm.crm_owner, id, now); !s.ok()) return s;
   }
   return j;  // committed, with the rest of its group, by GroupCommit
 }

@@ -13,6 +13,7 @@
 #include "service/service.h"
 
 namespace rota::service {
+
 namespace {
 
 namespace cx = connectors;
@@ -286,6 +287,12 @@ Result<Json> Service::SyncUsers(const std::string& ws, const std::string& id) {
               {"inactive", inactive}};
 }
 
+// A CRM sends every change of its records, and most are edits no rule is about (a title,
+// a value, a manager's reassignment). Such a change to a record that has an owner makes no
+// decision (FromCrm::untaken_changes_decide_nothing): otherwise the record would go to the
+// default owner or to the unassigned queue (SPEC §3.3), undoing the owner it has. A change
+// a rule takes is decided as usual; POST /v1/assign and the generic connector keep §3.3 for
+// every event, as the integrator chooses what to send.
 Result<Json> Service::ConnectorCallIn(const std::string& ws, const std::string& id, const ConnectorCall& call) {
   std::optional<store::ConnectorRow> row;
   {
@@ -326,17 +333,20 @@ Result<Json> Service::ConnectorCallIn(const std::string& ws, const std::string& 
       if (!s.ok()) return Refused(c->id, s);
       auto in = cx::hubspot::ReadWorkflow(*c, call.json, call.query);
       if (!in.ok()) return in.status();
-      // "Send a webhook" carries no event id: the same signed call again (a replay, or a
-      // resend of the same request) is the same decision, keyed by its signature.
+      // "Send a webhook" carries no event id. Its body is the object as HubSpot's API
+      // gives it (its last-modified time included), and a retry (new timestamp, new
+      // signature) sends the same body: the same body is the same decision.
       if (!in->assign.contains("idempotency_key")) {
-        in->assign["idempotency_key"] =
-            "hubspot:" + c->id + ":sig:" + Header(call, "x-hubspot-signature-v3").substr(0, 64);
+        in->assign["idempotency_key"] = "hubspot:" + c->id + ":body:" + Sha256Hex(call.body);
       }
       if (wb) wb->crm_type = in->crm_type;
-      std::optional<std::string> crm_owner;
-      if (in->owner) crm_owner = cx::RotaUser(*c, *in->owner);
-      auto d = Assign(who, in->assign, "", wb, crm_owner);
+      FromCrm crm{wb, in->owner ? std::optional<std::string>(cx::RotaUser(*c, *in->owner)) : std::nullopt, true};
+      auto d = Assign(who, in->assign, "", crm);
       if (!d.ok()) return d.status();
+      if (d->contains("ignored") && in->custom_action) {  // the owner stays what HubSpot has
+        return cx::hubspot::ActionAnswer(
+            *c, Json{{"owner", crm.crm_owner ? Json(*crm.crm_owner) : Json(nullptr)}, {"outcome", "unchanged"}});
+      }
       return in->custom_action ? cx::hubspot::ActionAnswer(*c, *d) : *d;
     }
     case cx::Kind::kPipedrive: {
@@ -345,6 +355,12 @@ Result<Json> Service::ConnectorCallIn(const std::string& ws, const std::string& 
       auto in = cx::pipedrive::ReadWebhook(*c, call.json);
       if (!in.ok()) return in.status();
       if (!in->ignored.empty()) return Json{{"ignored", in->ignored}};
+      if (in->deleted) {
+        const std::string type = in->assign["object_type"], record = in->assign["record"]["id"];
+        auto closed = CloseRecord(ws, *core::ParseObjectType(type), record);
+        if (!closed.ok()) return closed.status();
+        return Json{{"ignored", "deleted in Pipedrive: no decision"}, {"closed", *closed}};
+      }
       std::optional<std::string> crm_owner;
       if (in->owner) crm_owner = cx::RotaUser(*c, *in->owner);
       // Loop guard: rota's own write-back comes back as an update that changed only
@@ -359,7 +375,7 @@ Result<Json> Service::ConnectorCallIn(const std::string& ws, const std::string& 
         }
       }
       if (wb) wb->crm_type = in->crm_type;
-      return Assign(who, in->assign, "", wb, crm_owner);
+      return Assign(who, in->assign, "", FromCrm{wb, crm_owner, true});
     }
     case cx::Kind::kGeneric: {
       Status s = cx::generic::Verify(c->credentials.at("secret"), Header(call, "rota-signature"), call.body,
@@ -367,7 +383,7 @@ Result<Json> Service::ConnectorCallIn(const std::string& ws, const std::string& 
       if (!s.ok()) return Refused(c->id, s);
       auto a = cx::generic::ReadInbound(*c, call.json);
       if (!a.ok()) return a.status();
-      return Assign(who, *a, Header(call, "idempotency-key"), wb);
+      return Assign(who, *a, Header(call, "idempotency-key"), FromCrm{wb, std::nullopt, false});
     }
   }
   return NotAuthorized();

@@ -66,6 +66,30 @@ Result<Json> Service::PutRecord(const std::string& ws, const std::string& type, 
   return GetRecord(ws, type, id);
 }
 
+Result<bool> Service::CloseRecord(const std::string& ws, core::ObjectType type, const std::string& id) {
+  const int64_t now = clock_.Now().time_since_epoch().count();
+  bool closed = false;
+  Status s = Retrying([&]() -> Status {
+    closed = false;
+    auto tx = store_.BeginWrite(ws);
+    if (!tx.ok()) return tx.status();
+    auto known = (*tx)->FindRecord(type, id);
+    if (!known || !known->open) return Status::Ok();  // nothing to write: the transaction rolls back
+    known->open = false;
+    Status st = (*tx)->PutRecord(*known, now);
+    if (st.ok()) {
+      auto hooks = (*tx)->Webhooks();
+      st = hooks.ok() ? Emit(**tx, *hooks, "record.updated", Json{{"record", io::WriteRecord(*known)}}, now * 1000)
+                      : hooks.status();
+    }
+    if (st.ok()) st = (*tx)->Commit();
+    closed = st.ok();
+    return st;
+  });
+  if (!s.ok()) return s;
+  return closed;
+}
+
 Result<Json> Service::GetRecord(const std::string& ws, const std::string& type, const std::string& id) {
   auto t = TypeOf(type);
   if (!t.ok()) return t.status();
@@ -167,6 +191,11 @@ Result<Json> Service::Unassigned(const std::string& ws, const std::optional<std:
   if (!limit.ok()) return limit.status();
   if (object_type && !core::ParseObjectType(*object_type)) {
     return Status::Invalid("object_type", "unknown object type \"" + *object_type + "\"");
+  }
+  // The cursor is the id of the page's last decision ("dec_" and 28 hex digits, NewId).
+  if (!page.cursor.empty() && (page.cursor.size() != 32 || !page.cursor.starts_with("dec_") ||
+                               page.cursor.find_first_not_of("0123456789abcdef", 4) != std::string::npos)) {
+    return Status::Invalid("cursor", "not a cursor this list gave");
   }
   auto tx = store_.BeginRead(ws);
   if (!tx.ok()) return tx.status();

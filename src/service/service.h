@@ -54,6 +54,20 @@ struct WriteBackTarget {
   std::string crm_type;  // the CRM's type of the record the call named (several may map to one of rota's)
 };
 
+// What a CRM connector's call adds to a decision request; none of it is part of the request
+// an idempotency key names.
+struct FromCrm {
+  std::optional<WriteBackTarget> write_back;  // where the owner goes back
+  // The owner the CRM says the record has: the record's owner where rota knows none, and
+  // no write-back of the owner the CRM has already.
+  std::optional<std::string> crm_owner;
+  // An update of a record that has an owner, which no rule takes, makes no decision; rota's
+  // copy of the record is kept up to date (connector_ops.cc says why).
+  bool untaken_changes_decide_nothing = false;
+};
+// What a connector answers for such an update.
+inline constexpr const char* kUntakenChange = "no rule takes this change, and the record has an owner: no decision";
+
 // A call from a CRM to one of a connector's routes, as the HTTP layer received it.
 struct ConnectorCall {
   std::string route;              // hubspot, pipedrive, generic: the route called
@@ -93,17 +107,16 @@ class Service {
   // On an empty database: creates workspace "default" and its admin key (`secret`, or
   // a random one). Answers the secret when it made one, nothing otherwise.
   Result<std::optional<std::string>> Bootstrap(const std::string& secret);
-  Result<NewKey> CreateWorkspace(const std::string& id);
+  // A new workspace and its first admin key (`first_secret`, or a random one).
+  Result<NewKey> CreateWorkspace(const std::string& id, const std::string& first_secret = "");
   Result<Json> CreateKey(const Principal& p, const Json& body);
   Result<Json> ListKeys(const Principal& p);
   Status RevokeKey(const Principal& p, const std::string& id);
 
   // ---- decisions
-  // `crm_owner`: the owner the CRM says the record has (a connector's call), the record's
-  // owner where rota knows none for it; not part of the request an idempotency key names.
+  // `crm`: what a connector's call adds (FromCrm).
   Result<Json> Assign(const Principal& p, const Json& body, const std::string& idempotency_header,
-                      const std::optional<WriteBackTarget>& write_back = std::nullopt,
-                      const std::optional<std::string>& crm_owner = std::nullopt);
+                      const FromCrm& crm = {});
   Result<Json> AssignBatch(const Principal& p, const Json& body);
 
   // Runs `records` (assign bodies) through the current or a draft configuration from
@@ -156,6 +169,10 @@ class Service {
   // ---- records, history, queue
   Result<Json> PutRecord(const std::string& ws, const std::string& type, const std::string& id, const Json& body);
   Result<Json> GetRecord(const std::string& ws, const std::string& type, const std::string& id);
+  // A record the CRM deleted: rota's copy is no longer open, so it stops counting for
+  // `max_open` and `least_loaded`; its owners and history stay. False when rota does not
+  // know the record or it was closed already.
+  Result<bool> CloseRecord(const std::string& ws, core::ObjectType type, const std::string& id);
   Result<Json> History(const std::string& ws, const HistoryQuery& q, std::vector<store::DecisionRow>* rows);
   Result<Json> Unassigned(const std::string& ws, const std::optional<std::string>& object_type, const Page& page);
 
@@ -222,8 +239,7 @@ class Service {
     io::AssignBody body;
     std::string hash;  // of the body without its idempotency key
     core::Time now;
-    std::optional<WriteBackTarget> write_back;
-    std::optional<std::string> crm_owner;
+    FromCrm crm;
     // The decision's id, made here rather than in the write transaction: its random part
     // (OpenSSL's generator, some 9 000 instructions) then stays off the serial path.
     std::string id;

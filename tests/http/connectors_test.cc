@@ -279,7 +279,9 @@ TEST_F(Connectors, PipedriveEveryEntityWritesBackAndTheLoopGuardHolds) {
                         Case{"v2_organization_create.json", "/api/v2/organizations/22"},
                         Case{"v2_lead_create.json", "/api/v1/leads/adf21080-0e10-11eb-879b-05d71fb426ec"},
                         Case{"v2_activity_create.json", "/api/v2/activities/601"}}) {
-    Reply r = Pipedrive(Fixture(std::string("pipedrive/") + k.file));
+    Json body = Fixture(std::string("pipedrive/") + k.file);
+    body["data"]["owner_id"] = 99;  // Pipedrive's owner: not the one rota decides
+    Reply r = Pipedrive(body);
     ASSERT_EQ(r.status, 200) << k.file << r.raw;
     EXPECT_EQ(r.body["outcome"], "assigned") << k.file << r.raw;
     ASSERT_TRUE(WaitFor([&] {
@@ -299,7 +301,9 @@ TEST_F(Connectors, PipedriveEveryEntityWritesBackAndTheLoopGuardHolds) {
 
   // A retried webhook (same event) is not decided twice.
   size_t decisions = History().size();
-  EXPECT_EQ(Pipedrive(Fixture("pipedrive/v2_deal_create.json")).status, 200);
+  Json again = Fixture("pipedrive/v2_deal_create.json");
+  again["data"]["owner_id"] = 99;
+  EXPECT_EQ(Pipedrive(again).status, 200);
   EXPECT_EQ(History().size(), decisions);
 
   // Loop guard: Pipedrive tells rota about rota's own write-back; no second decision.
@@ -314,15 +318,48 @@ TEST_F(Connectors, PipedriveEveryEntityWritesBackAndTheLoopGuardHolds) {
   EXPECT_EQ(stage.body["rule"], "stage");
   EXPECT_EQ(stage.body["owner"], "12");
   EXPECT_EQ(History().size(), decisions + 1);
-  // v1 shape too, and a delete that makes no decision.
+  // v1 shape too.
   Reply v1 = Pipedrive(Fixture("pipedrive/v1_deal_updated.json"));
   ASSERT_EQ(v1.status, 200) << v1.raw;
   EXPECT_EQ(v1.body["rule"], "stage");
-  EXPECT_TRUE(Pipedrive(Fixture("pipedrive/v2_deal_delete.json")).body.contains("ignored"));
+  // A deal Pipedrive already gives the owner rota decides (12, next in the pool after the
+  // v1 update's 7) needs no write-back.
+  Json same = Fixture("pipedrive/v2_deal_create.json");
+  same["meta"]["entity_id"] = "4003";
+  same["data"]["id"] = 4003;
+  same["meta"]["correlation_id"] = "same-owner";
+  Reply same_owner = Pipedrive(same);
+  ASSERT_EQ(same_owner.status, 200) << same_owner.raw;
+  EXPECT_EQ(same_owner.body["owner"], "12");
+
+  // An edit no rule takes (the title) re-decides nothing: the deal keeps its owner, is not
+  // queued, and rota's copy takes the new title.
+  const size_t before_edit = History().size();  // deal 4003 included
+  Json title = Fixture("pipedrive/v2_deal_stage_change.json");
+  title["meta"]["correlation_id"] = "title-edit";
+  title["previous"] = {{"title", "Old title"}};
+  title["data"]["title"] = "New title";
+  Reply edit = Pipedrive(title);
+  ASSERT_EQ(edit.status, 200) << edit.raw;
+  EXPECT_NE(edit.body.value("ignored", "").find("no rule takes this change"), std::string::npos) << edit.raw;
+  EXPECT_EQ(History().size(), before_edit);
+  Reply deal = server->Call("GET", "/v1/records/deal/4002", key);
+  EXPECT_EQ(deal.body["properties"]["title"], "New title") << deal.raw;
+  EXPECT_FALSE(deal.body["owners"].empty()) << deal.raw;
+  EXPECT_TRUE(server->Call("GET", "/v1/unassigned", key).body["items"].empty());
+  // A delete makes no decision; rota's copy is no longer open.
+  Reply del = Pipedrive(Fixture("pipedrive/v2_deal_delete.json"));
+  ASSERT_EQ(del.status, 200) << del.raw;
+  EXPECT_TRUE(del.body.contains("ignored")) << del.raw;
+  EXPECT_EQ(del.body["closed"], true) << del.raw;
+  EXPECT_EQ(server->Call("GET", "/v1/records/deal/4002", key).body["open"], false);
+  EXPECT_EQ(History().size(), before_edit);
 
   ASSERT_TRUE(WaitFor([&] {
     Reply d = server->Call("GET", "/v1/connectors/pd/deliveries", key);
-    if (d.body["items"].size() != 7) return false;
+    // 5 creates, and the v1 update's 7: the stage change's 12 and deal 4003's 12 are the
+    // owners Pipedrive had, so nothing goes back for them.
+    if (d.body["items"].size() != 6) return false;
     for (const Json& i : d.body["items"]) {
       if (i["status"] != "delivered") return false;
     }
@@ -391,7 +428,9 @@ TEST_F(Connectors, AWriteBackGoesToTheCrmTypeTheCallNamed) {
                 .status,
             201);
   for (const char* file : {"v2_lead_create.json", "v2_deal_create.json"}) {
-    Reply r = Pipedrive(Fixture(std::string("pipedrive/") + file));
+    Json body = Fixture(std::string("pipedrive/") + file);
+    body["data"]["owner_id"] = 99;  // not the owner rota decides: each is written back
+    Reply r = Pipedrive(body);
     ASSERT_EQ(r.status, 200) << file << r.raw;
   }
   ASSERT_TRUE(WaitFor([&] { return crm.Writes().size() >= 2; }));
@@ -456,6 +495,11 @@ TEST_F(Connectors, HubSpotSignaturesObjectTypesCustomActionAndRateLimit) {
 
   Reply contact = HubSpot(Fixture("hubspot/workflow_contact.json"));
   EXPECT_EQ(contact.body["owner"], "7") << contact.raw;
+  // HubSpot retries "Send a webhook" with a new timestamp (so a new signature) and the same
+  // body: the same decision.
+  Reply retried = HubSpot(Fixture("hubspot/workflow_contact.json"), "app-secret", NowMs() + 2000);
+  ASSERT_EQ(retried.status, 200) << retried.raw;
+  EXPECT_EQ(retried.body["decision_id"], contact.body["decision_id"]) << retried.raw;
   // The custom action answers outputFields; ask the pool "north" by input field.
   Reply company = HubSpot(Fixture("hubspot/custom_action_company.json"));
   ASSERT_EQ(company.status, 200) << company.raw;
@@ -472,11 +516,14 @@ TEST_F(Connectors, HubSpotSignaturesObjectTypesCustomActionAndRateLimit) {
   EXPECT_EQ(HubSpot({{"objectId", 8}, {"properties", Json::object()}}, "app-secret", NowMs(), "&object_type=contacts")
                 .body["owner"],
             "7");
-  // A company no rule decides keeps the owner HubSpot gave it; a closed deal is not open.
+  // A company no rule decides keeps the owner HubSpot gave it, with no decision (an update
+  // no rule takes); a closed deal is not open.
+  const size_t before_owned = History().size();
   Reply owned = HubSpot({{"objectId", 5121}, {"properties", {{"hubspot_owner_id", {{"value", "12"}}}}}}, "app-secret",
                         NowMs(), "&object_type=companies&event=updated");
   ASSERT_EQ(owned.status, 200) << owned.raw;
-  EXPECT_EQ(owned.body["reason"], "no_rule_matched");
+  EXPECT_TRUE(owned.body.contains("ignored")) << owned.raw;
+  EXPECT_EQ(History().size(), before_owned);
   EXPECT_EQ(server->Call("GET", "/v1/records/company/5121", key).body["owners"], Json::array({"12"}));
   Reply closed = HubSpot({{"objectId", 9002}, {"properties", {{"hs_is_closed", {{"value", "true"}}}}}}, "app-secret", NowMs(),
                          "&object_type=deals&event=updated");
@@ -508,6 +555,7 @@ TEST_F(Connectors, CrmDownForAWhileThenBackLosesNothing) {
     w["meta"]["entity_id"] = std::to_string(5000 + i);
     w["data"]["id"] = 5000 + i;
     w["meta"]["correlation_id"] = "c-" + std::to_string(i);
+    w["data"]["owner_id"] = 99;  // not the owner rota decides: each is written back
     Reply r = Pipedrive(w);
     ASSERT_EQ(r.status, 200) << r.raw;
     decided["/api/v2/deals/" + std::to_string(5000 + i)] = r.body["owner"];
