@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <chrono>
@@ -108,6 +109,12 @@ bool ValidUtf8(const std::string& s) {
   } catch (const Json::type_error&) {
     return false;
   }
+}
+
+// ASCII lower case: header names and media types, which ignore case.
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return s;
 }
 
 std::string Bearer(const httplib::Request& req) {
@@ -249,8 +256,11 @@ void Server::Install() {
   const size_t limit = options_.body_limit;
   // Every route's method and pattern, for the answer to a path that has other methods (405).
   auto patterns = std::make_shared<std::vector<std::pair<std::string, std::regex>>>();
+  // `body`: a JSON body, one that may be left out, or a file the handler reads from
+  // `Ctx::raw` whatever its declared type (the keys import).
+  enum class Body { kJson, kOptionalJson, kFile };
   auto add = [this, &s, &svc, limit, patterns](const std::string& method, const std::string& path, Access access,
-                                               Handler h, bool body_required = true) {
+                                               Handler h, Body body = Body::kJson) {
     routes_.push_back({method, path});
     // A key's {value} ends its path and may hold "/" ("N/A", sent as N%2FA): httplib
     // decodes the path before matching it.
@@ -258,7 +268,8 @@ void Server::Install() {
     pattern = std::regex_replace(pattern, std::regex(R"(\{[a-z_]+\})"), "([^/]+)");
     patterns->emplace_back(method, std::regex(pattern));
     const std::string route = method + " " + path;
-    auto wrapped = [&svc, access, h, route, method, body_required, limit](
+    const bool body_required = body == Body::kJson, file_body = body == Body::kFile;
+    auto wrapped = [&svc, access, h, route, method, body_required, file_body, limit](
                        const httplib::Request& req, httplib::Response& res, const httplib::ContentReader* reader) {
       Ctx ctx{req, res, {}, {}, nullptr};
       auto finish = [&](int status) { svc.metrics().Request(route, status); };
@@ -289,24 +300,17 @@ void Server::Install() {
           return finish(res.status);
         }
       }
-      if (method == "POST" || method == "PUT" || method == "PATCH") {
-        std::string ct = req.get_header_value("Content-Type");
-        // Files (CSV, XLSX imports) are read by their handlers; anything else is JSON
-        // (curl's default form type included).
-        bool json_body = ct.rfind("text/csv", 0) != 0 && ct.find("spreadsheetml") == std::string::npos &&
-                         ct.rfind("application/octet-stream", 0) != 0;
-        if (json_body) {
-          if (ctx.raw.empty() && body_required) {
-            SendError(res, Status::Malformed("a JSON body is required"));
-            return finish(res.status);
-          }
-          auto parsed = ctx.raw.empty() ? Result<Json>(Json(nullptr)) : io::ParseJson(ctx.raw);
-          if (!parsed.ok()) {
-            SendError(res, parsed.status());
-            return finish(res.status);
-          }
-          ctx.body = std::move(parsed).value();
+      if ((method == "POST" || method == "PUT" || method == "PATCH") && !file_body) {
+        if (ctx.raw.empty() && body_required) {
+          SendError(res, Status::Malformed("a JSON body is required"));
+          return finish(res.status);
         }
+        auto parsed = ctx.raw.empty() ? Result<Json>(Json(nullptr)) : io::ParseJson(ctx.raw);
+        if (!parsed.ok()) {
+          SendError(res, parsed.status());
+          return finish(res.status);
+        }
+        ctx.body = std::move(parsed).value();
       }
       Answer a = h(ctx);
       if (!a.result.ok()) {
@@ -436,18 +440,21 @@ void Server::Install() {
   add("DELETE", "/v1/distributions/{id}/keys/{value}", Access::kAdmin,
       [&svc, none, ws](Ctx& c) { return none(svc.DeleteKey(ws(c), c.params[0], c.params[1])); });
   // Keys import (SPEC §8): the body is the file, CSV or XLSX.
+  // A workbook is known by its zip signature, whatever type it was sent as (browsers and
+  // tools say application/zip, application/vnd.ms-excel or nothing); anything else is read
+  // as CSV, but a JSON body is refused, as that is not the file.
   add("POST", "/v1/distributions/{id}/import", Access::kAdmin, [&svc, ok, ws](Ctx& c) {
     auto header = BoolQuery(c, "header");
     if (!header.ok()) return Answer{header.status(), 0};
-    const std::string ct = c.req.get_header_value("Content-Type");
-    if (!c.body.is_null()) {
+    const std::string ct = Lower(c.req.get_header_value("Content-Type"));
+    const bool xlsx = io::LooksLikeZip(c.raw) || ct.find("spreadsheetml") != std::string::npos;
+    if (!xlsx && ct.rfind("application/json", 0) == 0) {
       return Answer{Status::Malformed("send the file itself: Content-Type text/csv or " +
                                       std::string(io::kXlsxContentType)),
                     0};
     }
-    bool xlsx = ct.find("spreadsheetml") != std::string::npos || io::LooksLikeZip(c.raw);
     return ok(svc.ImportKeys(ws(c), c.params[0], c.raw, xlsx, *header));
-  });
+  }, Body::kFile);
   add("GET", "/v1/distributions/{id}/import/template.xlsx", Access::kRead, [&svc, ws](Ctx& c) {
     auto header = BoolQuery(c, "header", true);
     if (!header.ok()) return Answer{header.status(), 0};
@@ -497,7 +504,7 @@ void Server::Install() {
     q.owner = c.Query("owner");
     q.outcome = c.Query("outcome");
     q.page = c.Page();
-    bool csv = c.req.get_header_value("Accept").find("text/csv") != std::string::npos;
+    bool csv = Lower(c.req.get_header_value("Accept")).find("text/csv") != std::string::npos;
     std::vector<store::DecisionRow> rows;
     auto r = svc.History(ws(c), q, csv ? &rows : nullptr);
     if (r.ok() && csv) {
@@ -535,10 +542,10 @@ void Server::Install() {
       [&svc, ok, ws](Ctx& c) { return ok(svc.ConnectorDeliveries(ws(c), c.params[0], c.Page())); });
   add("POST", "/v1/connectors/{id}/deliveries/{delivery}/retry", Access::kAdmin, [&svc, ws](Ctx& c) {
     return Answer{svc.RetryWriteBack(ws(c), c.params[0], c.params[1]), 202};
-  }, /*body_required=*/false);
+  }, Body::kOptionalJson);
   add(
       "POST", "/v1/connectors/{id}/sync-users", Access::kAdmin,
-      [&svc, ok, ws](Ctx& c) { return ok(svc.SyncUsers(ws(c), c.params[0])); }, false);
+      [&svc, ok, ws](Ctx& c) { return ok(svc.SyncUsers(ws(c), c.params[0])); }, Body::kOptionalJson);
   auto call_in = [&svc](const char* route) {
     return [&svc, route](Ctx& c) -> Answer {
       service::ConnectorCall call;
@@ -549,11 +556,7 @@ void Server::Install() {
       call.body = c.raw;
       call.json = c.body;
       for (const auto& [k, v] : c.req.params) call.query.emplace(k, v);
-      for (const auto& [k, v] : c.req.headers) {
-        std::string name = k;
-        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
-        call.headers.emplace(name, v);
-      }
+      for (const auto& [k, v] : c.req.headers) call.headers.emplace(Lower(k), v);
       const std::string workspace = c.Query("workspace").value_or("default");
       return Answer{svc.ConnectorCallIn(workspace, c.params[0], call), 200};
     };
@@ -573,7 +576,7 @@ void Server::Install() {
       [&svc, ok, ws](Ctx& c) { return ok(svc.ListDeliveries(ws(c), c.params[0], c.Page())); });
   add("POST", "/v1/webhooks/{id}/deliveries/{delivery}/retry", Access::kAdmin, [&svc, ws](Ctx& c) {
     return Answer{svc.RetryDelivery(ws(c), c.params[0], c.params[1]), 202};
-  }, /*body_required=*/false);
+  }, Body::kOptionalJson);
 
   // ---- any other path: its body is read within the limit too, then 404 or 405
   auto unrouted_with_body = [unrouted, limit](const httplib::Request& req, httplib::Response& res,

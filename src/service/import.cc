@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <set>
 
 #include "core/text.h"
 #include "io/keys_file.h"
@@ -17,6 +18,7 @@ namespace {
 // The rows of one value, in file order.
 struct Group {
   std::string value;                      // as its first row wrote it
+  std::string folded;                     // core::Fold(value): what keys match on
   std::vector<const io::KeyRow*> rows;    // the rows without problems of their own
   std::vector<int> all_rows;              // every row naming the value
   bool complete = true;                   // no row of the value had a problem of its own
@@ -54,7 +56,7 @@ Result<Json> Service::ImportKeys(const std::string& ws, const std::string& id, c
     std::string folded = core::Fold(row.value);
     if (folded.empty()) continue;  // an empty value: its row has the problem already
     auto [it, fresh] = by_folded.emplace(folded, groups.size());
-    if (fresh) groups.push_back({row.value, {}, {}, true});
+    if (fresh) groups.push_back({row.value, folded, {}, {}, true});
     Group& g = groups[it->second];
     g.all_rows.push_back(row.row);
     if (row.ok) {
@@ -79,29 +81,31 @@ Result<Json> Service::ImportKeys(const std::string& ws, const std::string& id, c
         // The core checks the rows it is given; a row with a problem of its own is not
         // given, so its user is checked here (SPEC §8: every row's error listed).
         unknown_users.clear();
+        std::set<std::string> users;
+        for (const core::User& u : c.users) users.insert(u.id);
         for (const io::KeyRow& row : file->rows) {
           if (row.ok || row.user.empty()) continue;
-          bool known = std::any_of(c.users.begin(), c.users.end(), [&](const core::User& u) { return u.id == row.user; });
-          if (!known) unknown_users.push_back({io::RowPath(row.row), "unknown user \"" + row.user + "\""});
+          if (!users.count(row.user)) unknown_users.push_back({io::RowPath(row.row), "unknown user \"" + row.user + "\""});
         }
         prefix = io::Index("distributions", static_cast<size_t>(d - c.distributions.begin())) + ".keys";
-        for (const Group& g : groups) {
+        // The distribution's keys by folded value, once: a file of many values against a
+        // distribution of many keys stays linear (the write lock is held meanwhile).
+        std::map<std::string, size_t> key_at;
+        for (size_t i = 0; i < d->keys.size(); ++i) key_at.emplace(core::Fold(d->keys[i].value), i);
+        for (const Group& g : groups) {  // in the file's order
           if (g.rows.empty()) continue;
           core::DistributionKey key{g.value, {}};
           for (const io::KeyRow* r : g.rows) key.owners.push_back({r->user, r->percent});
-          const std::string folded = core::Fold(g.value);
-          auto it = std::find_if(d->keys.begin(), d->keys.end(),
-                                 [&](const core::DistributionKey& k) { return core::Fold(k.value) == folded; });
-          if (it == d->keys.end()) {
+          auto [at, fresh] = key_at.emplace(g.folded, d->keys.size());
+          if (fresh) {
             d->keys.push_back(std::move(key));
-            it = d->keys.end() - 1;
           } else {
-            *it = std::move(key);
+            d->keys[at->second] = std::move(key);
           }
-          by_key[static_cast<size_t>(it - d->keys.begin())] = &g;
+          by_key[at->second] = &g;
           // An import is a redistribution: the value starts afresh even when its owners
           // and percentages did not change.
-          if (Status s = tx.ResetKeyState(id, folded); !s.ok()) return s;
+          if (Status s = tx.ResetKeyState(id, g.folded); !s.ok()) return s;
         }
         return Status::Ok();
       }),

@@ -286,6 +286,29 @@ TEST(ImportApi, RequestErrors) {
   EXPECT_TRUE(IsError(a.Post("/v1/distributions/d/import", {{"rows", Json::array()}}), 400));
 }
 
+// The file is what counts, not the type it was sent as: a workbook by its zip signature
+// (browsers send application/vnd.ms-excel, curl a form type), anything else as CSV; media
+// types ignore case.
+TEST(ImportApi, AFileIsReadWhateverTypeItWasSentAs) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  Seed(a);
+  const std::string book = Data("keys_percent_libreoffice.xlsx");
+  for (const char* type : {"application/zip", "application/vnd.ms-excel", "application/x-www-form-urlencoded",
+                           "APPLICATION/VND.OPENXMLFORMATS-OFFICEDOCUMENT.SPREADSHEETML.SHEET"}) {
+    Reply r = PostFile(s, a.key, "/v1/distributions/d/import", book, type);
+    EXPECT_EQ(r.status, 200) << type << ": " << r.raw;
+  }
+  for (const char* type : {"TEXT/CSV", "application/x-www-form-urlencoded", "text/plain"}) {
+    Reply r = PostFile(s, a.key, "/v1/distributions/d/import", "Ghent,u-3,100\n", type);
+    EXPECT_EQ(r.status, 200) << type << ": " << r.raw;
+    EXPECT_EQ(r.body["imported"], 1) << type << ": " << r.raw;
+  }
+  Reply as_json = PostFile(s, a.key, "/v1/distributions/d/import", R"({"rows": []})", "Application/JSON");
+  EXPECT_TRUE(IsError(as_json, 400)) << as_json.raw;
+  EXPECT_NE(as_json.raw.find("send the file itself"), std::string::npos) << as_json.raw;
+}
+
 TEST(ImportCli, ImportsCsvAndXlsxFiles) {
   TempDir dir;
   const std::string db = dir.path() + "/rota.db";
@@ -305,6 +328,12 @@ TEST(ImportCli, ImportsCsvAndXlsxFiles) {
   std::ofstream(book, std::ios::binary) << Data("keys_percent_libreoffice.xlsx");
   std::tie(code, out) = RunRota({"distributions", "import", "--db", db, "--distribution", "d", book});
   EXPECT_EQ(code, 0) << out;
+
+  // `rota import` is the same command.
+  std::ofstream(csv, std::ios::trunc) << "Antwerp,u-1,50\nAntwerp,u-2,50\n";
+  std::tie(code, out) = RunRota({"import", "--db", db, "--distribution", "d", csv});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("imported 2 rows, 1 values"), std::string::npos) << out;
 
   const std::string bad = dir.path() + "/bad.csv";
   std::ofstream(bad) << "Ghent,u-9,100\nGhent,u-1,\n";
