@@ -11,6 +11,7 @@
 
 namespace rota::cli {
 
+void AddAssign(CLI::App& app, int* exit_code);
 void AddSimulate(CLI::App& app, int* exit_code);
 void AddServe(CLI::App& app, int* exit_code);
 void AddWorkspaces(CLI::App& app, int* exit_code);

@@ -57,19 +57,20 @@ void AddConfig(CLI::App& app, int* exit_code) {
       *exit_code = Fail(o->file, doc.status());
       return;
     }
+    // The document is checked before the database is opened: a bad file makes nothing,
+    // not even a new database file.
+    if (auto valid = io::ReadConfig(*doc); !valid.ok()) {
+      *exit_code = Fail(o->file, valid.status());
+      return;
+    }
     auto env = OpenEnv(o->db, /*must_exist=*/o->dry_run);
     if (!env) {
       *exit_code = 2;
       return;
     }
-    // A new database gets its workspace "default" and first admin key, as from `rota serve`
-    // (once the document is known to be valid: a bad file makes nothing).
+    // A new database gets its workspace "default" and first admin key, as from `rota serve`.
     auto workspaces = env->store->CountWorkspaces();
     if (!o->dry_run && o->workspace == "default" && workspaces.ok() && *workspaces == 0) {
-      if (auto valid = io::ReadConfig(*doc); !valid.ok()) {
-        *exit_code = Fail(o->file, valid.status());
-        return;
-      }
       if (!Bootstrap(*env)) {
         *exit_code = 2;
         return;

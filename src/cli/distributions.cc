@@ -18,22 +18,17 @@ bool EndsWithXlsx(const std::string& path) {
   return ext == ".xlsx";
 }
 
-}  // namespace
-
-void AddDistributions(CLI::App& app, int* exit_code) {
-  CLI::App* cmd = app.add_subcommand("distributions", "Distribution keys from files (CSV or XLSX).");
-  cmd->require_subcommand(1);
+// `import` under `parent`: `rota distributions import`, and `rota import` for short.
+void AddKeysImport(CLI::App* parent, int* exit_code) {
   struct Opts {
     std::string db = "rota.db";
     std::string workspace = "default";
     std::string distribution;
     std::string file;
     bool header = false;
-    bool no_header = false;
   };
   auto o = std::make_shared<Opts>();
-
-  CLI::App* imp = cmd->add_subcommand(
+  CLI::App* imp = parent->add_subcommand(
       "import",
       "Import a distribution's keys from a CSV or XLSX file: column A the value, B the user id, C the\n"
       "percentage (50, 50%, 50,5, or 0.5 in a percent-formatted cell). All or nothing: any bad row\n"
@@ -68,6 +63,20 @@ void AddDistributions(CLI::App& app, int* exit_code) {
     std::cout << "imported " << (*result)["imported"].get<int64_t>() << " rows, "
               << (*result)["values"].get<int64_t>() << " values into " << o->distribution << "\n";
   });
+}
+
+}  // namespace
+
+void AddDistributions(CLI::App& app, int* exit_code) {
+  CLI::App* cmd = app.add_subcommand("distributions", "Distribution keys from files (CSV or XLSX).");
+  cmd->require_subcommand(1);
+  AddKeysImport(cmd, exit_code);
+  AddKeysImport(&app, exit_code);  // `rota import`, the same command
+  struct Opts {
+    std::string file;
+    bool no_header = false;
+  };
+  auto o = std::make_shared<Opts>();
 
   CLI::App* tpl = cmd->add_subcommand("template", "Write a sample keys file to fill in (.xlsx, or CSV).");
   tpl->add_option("FILE", o->file, "where to write it; a name ending in .xlsx gives a workbook")->required();

@@ -1,6 +1,8 @@
 // rota: decides who owns each CRM record.
 #include <CLI/CLI.hpp>
 
+#include <iostream>
+
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
@@ -12,6 +14,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "rota 0.1.0");
   int exit_code = 0;
   rota::cli::AddServe(app, &exit_code);
+  rota::cli::AddAssign(app, &exit_code);
   rota::cli::AddSimulate(app, &exit_code);
   rota::cli::AddConfig(app, &exit_code);
   rota::cli::AddHistory(app, &exit_code);
@@ -19,6 +22,13 @@ int main(int argc, char** argv) {
   rota::cli::AddWorkspaces(app, &exit_code);
   rota::cli::AddKeys(app, &exit_code);
   rota::cli::AddBackup(app, &exit_code);
+  // A first word that names no command: said so (CLI11 would answer "A subcommand is
+  // required", and `rota WORD --help` would print the general help and succeed).
+  if (argc > 1 && argv[1][0] != '-' &&
+      app.get_subcommands([&](CLI::App* c) { return c->check_name(argv[1]); }).empty()) {
+    std::cerr << "rota: unknown command \"" << argv[1] << "\" (rota --help lists the commands)\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

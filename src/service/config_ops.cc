@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "connectors/crypto.h"
 #include "core/decide.h"
 #include "core/text.h"
 #include "core/validate.h"
@@ -89,19 +90,64 @@ size_t IndexOf(const std::vector<T>& list, const std::string& id) {
                              list.begin());
 }
 
-// A page of `items` from the offset in `page.cursor`.
+// The configuration lists page in the order they are kept (users, pools and distributions
+// as created, rules by priority). A cursor names the page's last item and the item after
+// it beside the position, so that a walk neither skips nor repeats an item when others are
+// created or deleted between pages: the next page starts after the last item where it now
+// is, else at the item that followed it, else at the position. Written
+// "POSITION.HEX(LAST).HEX(NEXT)"; a bare position (the older form) is still read.
+struct ListCursor {
+  size_t position = 0;
+  std::string last, next;
+};
+
+std::optional<ListCursor> ReadListCursor(const std::string& text) {
+  const size_t dot = text.find('.');
+  const std::string position = text.substr(0, dot);
+  if (position.empty() || position.size() > 9 || position.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  ListCursor c{std::stoul(position), "", ""};
+  if (dot == std::string::npos) return c;
+  const size_t dot2 = text.find('.', dot + 1);
+  if (dot2 == std::string::npos) return std::nullopt;
+  auto last = connectors::FromHex(text.substr(dot + 1, dot2 - dot - 1));
+  auto next = connectors::FromHex(text.substr(dot2 + 1));
+  if (!last || !next || last->empty()) return std::nullopt;
+  c.last = std::move(*last);
+  c.next = std::move(*next);
+  return c;
+}
+
+// A page of `items` (each with an "id") after `page.cursor` (checked by CheckPage).
 Json PageOf(const Json& items, const Page& page) {
-  size_t offset = page.cursor.empty() ? 0 : std::stoul(page.cursor);
+  auto index_of = [&](const std::string& id) -> std::optional<size_t> {
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (items[i].value("id", "") == id) return i;
+    }
+    return std::nullopt;
+  };
+  size_t start = 0;
+  if (!page.cursor.empty()) {
+    const ListCursor c = ReadListCursor(page.cursor).value_or(ListCursor{});
+    std::optional<size_t> last = c.last.empty() ? std::nullopt : index_of(c.last);
+    std::optional<size_t> next = c.next.empty() ? std::nullopt : index_of(c.next);
+    start = last ? *last + 1 : next ? *next : std::min(c.position, items.size());
+  }
   Json out = Json::array();
-  for (size_t i = offset; i < items.size() && out.size() < static_cast<size_t>(page.limit); ++i) out.push_back(items[i]);
-  size_t next = offset + out.size();
-  return {{"items", out}, {"next_cursor", next < items.size() ? Json(std::to_string(next)) : Json(nullptr)}};
+  for (size_t i = start; i < items.size() && out.size() < static_cast<size_t>(page.limit); ++i) out.push_back(items[i]);
+  const size_t end = start + out.size();
+  Json next_cursor = nullptr;
+  if (end < items.size()) {
+    next_cursor = std::to_string(end) + "." + connectors::Hex(out.back().value("id", "")) + "." +
+                  connectors::Hex(items[end].value("id", ""));
+  }
+  return {{"items", out}, {"next_cursor", next_cursor}};
 }
 
 Status CheckPage(const Page& page) {
   if (page.limit < 1 || page.limit > 1000) return Status::Invalid("limit", "limit is from 1 to 1000");
-  if (page.cursor.empty()) return Status::Ok();
-  if (page.cursor.find_first_not_of("0123456789") != std::string::npos || page.cursor.size() > 9) {
+  if (!page.cursor.empty() && !ReadListCursor(page.cursor)) {
     return Status::Invalid("cursor", "not a cursor this list gave");
   }
   return Status::Ok();
@@ -112,10 +158,18 @@ void EnsureId(std::string& id, const char* prefix) {
   if (id.empty()) id = NewId(prefix);
 }
 
-// Deleting something still used elsewhere is a conflict naming each use.
+// Deleting something still used elsewhere is a conflict naming each use: the places
+// that the configuration without it finds wanting (it was valid with it).
 Status InUse(const Status& s, const std::string& what) {
   if (s.code() != Code::kInvalid) return s;
-  return {Code::kConflict, "in_use", what + " is still in use: " + s.message(), s.details()};
+  std::vector<Problem> uses;
+  std::string where;
+  for (const Problem& p : s.details()) {
+    uses.push_back({p.path, "uses " + what});
+    where += (where.empty() ? "" : ", ") + p.path;
+  }
+  if (uses.empty()) return {Code::kConflict, "in_use", what + " is still in use: " + s.message()};
+  return {Code::kConflict, "in_use", what + " is still in use by " + where, uses};
 }
 
 
@@ -469,7 +523,13 @@ Result<Json> Service::PutRule(const std::string& ws, const std::string& id, cons
     core::Rule* existing = Find(c.rules, id);
     if (existing == nullptr) return NotFound("rule", id);
     index = IndexOf(c.rules, id);
-    *existing = rule;
+    if (existing->object_type == rule.object_type) {
+      *existing = rule;
+    } else {  // a rule moved to another object type goes last there, as a new rule does
+      c.rules.erase(c.rules.begin() + static_cast<std::ptrdiff_t>(index));
+      c.rules.push_back(rule);
+      index = c.rules.size() - 1;
+    }
     if (!p.empty()) return WithMeaning(p, c, io::Index("rules", index));
     return Status::Ok();
   });

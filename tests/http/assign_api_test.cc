@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -312,6 +313,9 @@ TEST(ApiRecords, PutGetActivityAndUnassignedQueue) {
   ASSERT_EQ(p2.status, 200) << p2.raw;
   ASSERT_EQ(p2.body["items"].size(), 1u);
   EXPECT_NE(p2.body["items"][0]["record_id"], p1.body["items"][0]["record_id"]);
+  for (const char* bad : {"zzz", "aaa", "dec_", "dec_ZZZZ567890abcdef1234567890ab"}) {
+    EXPECT_TRUE(IsError(a.Get(std::string("/v1/unassigned?cursor=") + bad), 422)) << bad;
+  }
   const size_t queued = a.Get("/v1/unassigned").body["items"].size();
   EXPECT_TRUE(a.Get("/v1/unassigned?limit=" + std::to_string(queued)).body["next_cursor"].is_null());
   EXPECT_TRUE(a.Get("/v1/unassigned?limit=" + std::to_string(queued - 1)).body["next_cursor"].is_string());
@@ -497,6 +501,8 @@ TEST(ApiHistory, FiltersPaginationAndCsv) {
   EXPECT_NE(csv.raw.find("no_rule_matched"), std::string::npos);
   Reply csvf = a.Get("/v1/history?owner=A", {{"Accept", "text/csv"}});
   EXPECT_EQ(std::count(csvf.raw.begin(), csvf.raw.end(), '\n'), 3) << csvf.raw;
+  Reply upper = a.Get("/v1/history?owner=A", {{"Accept", "TEXT/CSV"}});  // media types ignore case
+  EXPECT_EQ(upper.raw, csvf.raw);
 }
 
 TEST(ApiTransport, MalformedTooLargeAndUnknownRoutes) {
@@ -681,4 +687,53 @@ TEST(ApiMetrics, CountsRequestsAndDecisions) {
 }
 
 }  // namespace
+// `rota assign` on the database a server uses: the same decisions as POST /v1/assign, in
+// the same rotation; a refused line is answered in place and changes nothing.
+TEST(AssignCli, DecidesFromJsonLinesOnTheDatabase) {
+  TempDir dir;
+  const std::string db = dir.path() + "/rota.db";
+  std::string key;
+  {
+    RotaServer s(db);
+    key = s.admin_key();
+    As a{s, key};
+    SeedRoundRobin(a);
+    EXPECT_EQ(AssignOwner(a, "D-1"), "A");
+  }
+  const std::string file = dir.path() + "/in.jsonl";
+  std::ofstream(file) << AssignBody("D-2").dump() << "\n\n"
+                      << R"({"object_type": "deal", "event": "created", "record": {"id": ""}})" << "\n"
+                      << AssignBody("D-3").dump() << "\n";
+  auto [code, out] = RunRota({"assign", "--db", db, file});
+  EXPECT_EQ(code, 2) << out;  // one line refused
+  std::istringstream lines(out);
+  std::vector<Json> answers;
+  for (std::string line; std::getline(lines, line);) answers.push_back(Json::parse(line, nullptr, false));
+  ASSERT_EQ(answers.size(), 3u) << out;
+  EXPECT_EQ(answers[0]["owner"], "B") << out;
+  EXPECT_EQ(answers[1]["line"], 3) << out;
+  EXPECT_EQ(answers[1]["error"]["code"], "validation_failed") << out;
+  EXPECT_EQ(answers[2]["owner"], "C") << out;
+
+  std::ofstream(file, std::ios::trunc) << AssignBody("D-4").dump(2);  // one document over several lines
+  std::tie(code, out) = RunRota({"assign", "--db", db, file});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(Json::parse(out, nullptr, false)["owner"], "A") << out;
+
+  RotaServer s(db);
+  As a{s, key};
+  EXPECT_EQ(a.Get("/v1/pools/p").body["next"], "B");
+  EXPECT_EQ(a.Get("/v1/history").body["items"].size(), 4u);
+
+  // A mistyped --db, an unknown workspace, and a command rota does not have.
+  std::tie(code, out) = RunRota({"assign", "--db", dir.path() + "/typo.db", file});
+  EXPECT_EQ(code, 2) << out;
+  std::tie(code, out) = RunRota({"assign", "--db", db, "--workspace", "nope", file});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("nope"), std::string::npos) << out;
+  std::tie(code, out) = RunRota({"asign", "--help"});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("unknown command \"asign\""), std::string::npos) << out;
+}
+
 }  // namespace rota::testing

@@ -24,6 +24,12 @@ TEST(ApiAuth, BootstrapKeyFromEnvironment) {
   RotaServer s("", {{"ROTA_BOOTSTRAP_KEY", "rota_bootstrap_secret_1"}});
   EXPECT_EQ(s.Call("GET", "/v1/users", "rota_bootstrap_secret_1").status, 200);
   EXPECT_EQ(s.Call("POST", "/v1/users", "rota_bootstrap_secret_1", User("u-1")).status, 201);
+  // The chosen key is the first admin key: no generated key beside it, revoked or not.
+  Reply keys = s.Call("GET", "/v1/keys", "rota_bootstrap_secret_1");
+  ASSERT_EQ(keys.status, 200) << keys.raw;
+  ASSERT_EQ(keys.body["items"].size(), 1u) << keys.raw;
+  EXPECT_EQ(keys.body["items"][0]["role"], "admin");
+  EXPECT_EQ(keys.body["items"][0]["revoked"], false) << keys.raw;
 }
 
 TEST(ApiAuth, KeysCreateListRevoke) {

@@ -83,7 +83,12 @@ TEST(ApiUsers, CrudAndErrors) {
 
   // A user in a pool cannot be deleted (409); afterwards it can (204).
   ASSERT_EQ(a.Post("/v1/pools", Pool("p", {"u-1"})).status, 201);
-  EXPECT_TRUE(IsError(a.Delete("/v1/users/u-1"), 409));
+  Reply in_use = a.Delete("/v1/users/u-1");
+  EXPECT_TRUE(IsError(in_use, 409));
+  EXPECT_EQ(in_use.body["error"]["code"], "in_use");
+  EXPECT_EQ(in_use.body["error"]["message"], "user \"u-1\" is still in use by pools[0].members[0]");
+  EXPECT_EQ(in_use.body["error"]["details"],
+            Json::parse(R"([{"path": "pools[0].members[0]", "message": "uses user \"u-1\""}])"));
   EXPECT_EQ(a.Get("/v1/users/u-1").status, 200);
   ASSERT_EQ(a.Delete("/v1/pools/p").status, 204);
   Reply del = a.Delete("/v1/users/u-1");
@@ -115,6 +120,34 @@ TEST(ApiUsers, ListPagination) {
   EXPECT_TRUE(IsError(a.Get("/v1/users?cursor=zzz"), 422));
   EXPECT_TRUE(IsError(a.Get("/v1/users?limit=0"), 422));
   EXPECT_TRUE(IsError(a.Get("/v1/users?limit=abc"), 422));
+}
+
+// Users deleted or created between pages neither hide nor repeat the others (the cursor
+// names the last item given, not an offset).
+TEST(ApiUsers, APageWalkSurvivesDeletesAndCreatesBetweenPages) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedUsers(a, {"b", "c", "d", "e", "f", "g"});
+  auto page = [&](const std::string& cursor, std::vector<std::string>* seen) {
+    Reply r = a.Get("/v1/users?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    EXPECT_EQ(r.status, 200) << r.raw;
+    for (const Json& u : r.body["items"]) seen->push_back(u["id"]);
+    return r.body["next_cursor"].is_string() ? r.body["next_cursor"].get<std::string>() : "";
+  };
+  std::vector<std::string> seen;
+  std::string cursor = page("", &seen);  // b, c
+  ASSERT_EQ(a.Delete("/v1/users/b").status, 204);
+  cursor = page(cursor, &seen);  // d, e: d is not skipped though b is gone
+  ASSERT_EQ(a.Delete("/v1/users/e").status, 204);  // the page's last item
+  ASSERT_EQ(a.Post("/v1/users", Json{{"id", "h"}}).status, 201);
+  cursor = page(cursor, &seen);  // f, g
+  cursor = page(cursor, &seen);  // h, created during the walk
+  EXPECT_TRUE(cursor.empty());
+  EXPECT_EQ(seen, (std::vector<std::string>{"b", "c", "d", "e", "f", "g", "h"}));
+  // A cursor from an older build (a bare position) is still read; a mangled one is refused.
+  EXPECT_EQ(a.Get("/v1/users?limit=2&cursor=3").body["items"][0]["id"], "g");
+  EXPECT_TRUE(IsError(a.Get("/v1/users?cursor=2.zz.00"), 422));
+  EXPECT_TRUE(IsError(a.Get("/v1/users?cursor=2.61"), 422));
 }
 
 TEST(ApiPools, CrudMembersAndNext) {
@@ -381,6 +414,47 @@ TEST(ApiRules, CrudPriorityAndErrors) {
   EXPECT_TRUE(IsError(a.Get("/v1/rules/r-big"), 404));
   EXPECT_TRUE(IsError(a.Delete("/v1/rules/r-big"), 404));
   EXPECT_EQ(a.Get("/v1/rules/r-pool").body["priority"], 1);
+}
+
+// An id no path could name is refused at creation, whatever the object.
+TEST(ApiConfig, AnIdWithASlashIsRefused) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedUsers(a, {"A"});
+  Reply user = a.Post("/v1/users", Json{{"id", "a/b"}});
+  EXPECT_TRUE(IsError(user, 422)) << user.raw;
+  EXPECT_EQ(user.body["error"]["details"][0]["path"], "id") << user.raw;
+  EXPECT_TRUE(IsError(a.Post("/v1/pools", Pool("p/1", {"A"})), 422));
+  EXPECT_TRUE(IsError(a.Post("/v1/rules", Rule("r/1", {{"type", "user"}, {"user", "A"}})), 422));
+  EXPECT_EQ(a.Get("/v1/users").body["items"].size(), 1u);
+  EXPECT_TRUE(a.Get("/v1/pools").body["items"].empty());
+  EXPECT_TRUE(a.Get("/v1/rules").body["items"].empty());
+}
+
+// A rule whose PUT moves it to another object type goes last there, as a new rule does,
+// and the rules of its old type close up.
+TEST(ApiRules, ARuleMovedToAnotherTypeGoesLastThere) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedUsers(a, {"A"});
+  const Json to_a = {{"type", "user"}, {"user", "A"}};
+  for (const char* id : {"d1", "d2", "d3"}) ASSERT_EQ(a.Post("/v1/rules", Rule(id, to_a, "deal")).status, 201);
+  for (const char* id : {"l1", "l2"}) ASSERT_EQ(a.Post("/v1/rules", Rule(id, to_a, "lead")).status, 201);
+  Reply moved = a.Put("/v1/rules/d1", Rule("d1", to_a, "lead"));
+  ASSERT_EQ(moved.status, 200) << moved.raw;
+  EXPECT_EQ(moved.body["priority"], 3);
+  auto ids = [&](const std::string& type) {
+    std::vector<std::pair<std::string, int>> out;
+    const Reply list = a.Get("/v1/rules?object_type=" + type);
+    for (const Json& r : list.body["items"]) out.push_back({r["id"], r["priority"]});
+    return out;
+  };
+  using V = std::vector<std::pair<std::string, int>>;
+  EXPECT_EQ(ids("lead"), (V{{"l1", 1}, {"l2", 2}, {"d1", 3}}));
+  EXPECT_EQ(ids("deal"), (V{{"d2", 1}, {"d3", 2}}));
+  // Kept in place when the type stays.
+  ASSERT_EQ(a.Put("/v1/rules/l1", Rule("l1", to_a, "lead")).status, 200);
+  EXPECT_EQ(ids("lead"), (V{{"l1", 1}, {"l2", 2}, {"d1", 3}}));
 }
 
 TEST(ApiRules, ValidationNamesEachProblemAndStoresNothing) {
@@ -691,6 +765,7 @@ TEST(ApiConfig, CliApplyOnANewDatabasePrintsTheFirstAdminKey) {
   auto [bad, bad_out] = RunRota({"config", "apply", "--db", db, file});
   EXPECT_EQ(bad, 2) << bad_out;
   EXPECT_EQ(bad_out.find("admin key"), std::string::npos) << bad_out;
+  EXPECT_FALSE(std::filesystem::exists(db));  // not even an empty database file
   std::ofstream(file, std::ios::trunc) << R"({"users": [{"id": "A"}], "pools": [{"id": "p", "object_type": "deal", "members": ["A"]}]})";
   auto [code, out] = RunRota({"config", "apply", "--db", db, file});
   ASSERT_EQ(code, 0) << out;
