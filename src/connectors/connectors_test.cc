@@ -170,6 +170,28 @@ TEST(HubSpot, SignatureV3GoodBadAndStale) {
             "iFhsbGwARCldV1s99SjEcjs0xIFzo9CBr2mM0OJi4q8=");
 }
 
+// A call's associations become the record's links: the objects API's, the legacy ones,
+// or a contact's primary company.
+TEST(HubSpot, AssociationsBecomeLinks) {
+  Connector c = HubSpot();
+  Json v3 = {{"id", "9500"},
+             {"properties", Json::object()},
+             {"associations",
+              {{"companies", {{"results", {{{"id", "7001"}, {"type", "deal_to_company"}}, {{"id", "7002"}}}}}},
+               {"contacts", {{"results", {{{"id", "301"}, {"type", "deal_to_contact"}}}}}}}}};
+  auto deal = hubspot::ReadWorkflow(c, v3, {{"object_type", "deals"}});
+  ASSERT_TRUE(deal.ok()) << deal.status().ToString();
+  EXPECT_EQ(deal->assign["record"]["links"], Json({{"company", "7001"}, {"person", "301"}}));
+  Json legacy = {{"dealId", 9501},
+                 {"properties", Json::object()},
+                 {"associations", {{"associatedCompanyIds", {7003}}, {"associatedVids", {302, 303}}}}};
+  EXPECT_EQ(hubspot::ReadWorkflow(c, legacy, {})->assign["record"]["links"],
+            Json({{"company", "7003"}, {"person", "302"}}));
+  Json contact = {{"vid", 3201}, {"properties", {{"associatedcompanyid", {{"value", "7004"}}}}}};
+  EXPECT_EQ(hubspot::ReadWorkflow(c, contact, {})->assign["record"]["links"], Json({{"company", "7004"}}));
+  EXPECT_FALSE(hubspot::ReadWorkflow(c, Fixture("hubspot/workflow_contact.json"), {})->assign["record"].contains("links"));
+}
+
 TEST(HubSpot, WorkflowWebhooksForEveryObjectType) {
   Connector c = HubSpot();
   auto contact = hubspot::ReadWorkflow(c, Fixture("hubspot/workflow_contact.json"), {});

@@ -48,6 +48,32 @@ const std::vector<std::string>& Reserved() {
   return kReserved;
 }
 
+// The company and person a call's object is associated with, so that `related_owner` and
+// `apply_to_related` work: the objects API's `associations.companies.results` and
+// `associations.contacts.results`, the legacy `associatedCompanyIds` and `associatedVids`,
+// or a contact's primary company (its `associatedcompanyid` property); the first of each.
+Json Links(const Json& body, const Json& props) {
+  Json links = Json::object();
+  auto first = [&](const char* relation, const Json& list, const char* field) {
+    if (links.contains(relation) || !list.is_array() || list.empty()) return;
+    const Json& item = list.front();
+    auto id = field == nullptr ? IdText(item) : item.is_object() && item.contains(field) ? IdText(item[field]) : std::nullopt;
+    if (id && !id->empty()) links[relation] = *id;
+  };
+  if (body.contains("associations") && body["associations"].is_object()) {
+    const Json& a = body["associations"];
+    for (const auto& [relation, kind] : {std::pair{"company", "companies"}, std::pair{"person", "contacts"}}) {
+      if (a.contains(kind) && a[kind].is_object() && a[kind].contains("results")) first(relation, a[kind]["results"], "id");
+    }
+    if (a.contains("associatedCompanyIds")) first("company", a["associatedCompanyIds"], nullptr);
+    if (a.contains("associatedVids")) first("person", a["associatedVids"], nullptr);
+  }
+  if (!links.contains("company") && props.contains("associatedcompanyid")) {
+    if (auto id = IdText(props["associatedcompanyid"]); id && !id->empty()) links["company"] = *id;
+  }
+  return links;
+}
+
 }  // namespace
 
 std::string SignatureV3(const std::string& app_secret, const std::string& method, const std::string& uri,
@@ -135,6 +161,9 @@ Result<Inbound> ReadWorkflow(const Connector& c, const Json& body, const std::ma
   std::string event = input("event");
   std::string pool = input("pool"), rule = input("rule");
   Json record = {{"id", *id}, {"properties", props}};
+  if (Json links = Links(in.custom_action ? body.value("object", Json::object()) : body, props); !links.empty()) {
+    record["links"] = links;
+  }
   // A closed deal or ticket (hs_is_closed, "true" or "false" as HubSpot sends it) is not open.
   if (props.contains("hs_is_closed")) {
     const Json& closed = props["hs_is_closed"];
