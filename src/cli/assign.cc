@@ -16,12 +16,12 @@ void AddAssign(CLI::App& app, int* exit_code) {
     std::string file = "-";
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* cmd = app.add_subcommand(
-      "assign",
-      "Decide who owns records, as POST /v1/assign does, and store the decisions. The input is\n"
-      "one assign body (a JSON object), or one per line (JSON lines). Each decision is printed\n"
-      "as one line of JSON, in the input's order; a refused body prints {\"line\", \"error\"}\n"
-      "instead, changes nothing, and makes the exit code 2 (the other bodies are decided).");
+  CLI::App* cmd = app.add_subcommand("assign", "Decide and store owners from assign bodies, as POST /v1/assign.");
+  cmd->footer(
+      "The input is one assign body (a JSON object), or one per line (JSON lines). Each decision\n"
+      "is printed as one line of JSON, in the input's order; a refused body prints\n"
+      "{\"line\", \"error\"} instead, changes nothing, and makes the exit code 2 (the other bodies\n"
+      "are decided).");
   cmd->add_option("FILE", o->file, "the bodies; - reads standard input")->capture_default_str();
   cmd->add_option("--db", o->db, kDbHelp)->capture_default_str();
   cmd->add_option("--workspace", o->workspace, "the workspace")->capture_default_str();

@@ -28,12 +28,13 @@ void AddKeysImport(CLI::App* parent, int* exit_code) {
     bool header = false;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* imp = parent->add_subcommand(
-      "import",
-      "Import a distribution's keys from a CSV or XLSX file: column A the value, B the user id, C the\n"
-      "percentage (50, 50%, 50,5, or 0.5 in a percent-formatted cell). All or nothing: any bad row\n"
-      "rejects the file and every row's problem is printed. The values named get the file's keys and\n"
-      "start afresh (a redistribution); other values keep theirs.");
+  CLI::App* imp = parent->add_subcommand("import", "Import a distribution's keys from a CSV or XLSX file.");
+  imp->footer(
+      "Column A the value, B the user id, C the percentage (50, 50%, 50,5, or 0.5 in a\n"
+      "percent-formatted cell). All or nothing: any bad row rejects the file and every row's\n"
+      "problem is printed. The values named get the file's keys and start afresh (a\n"
+      "redistribution); other values keep theirs. `rota import` and `rota distributions import`\n"
+      "are the same command.");
   imp->add_option("FILE", o->file, "the file (.xlsx, or read as CSV)")->required();
   imp->add_option("--distribution", o->distribution, "the distribution id")->required();
   imp->add_flag("--header", o->header, "the file's first row is a header");
