@@ -43,11 +43,6 @@ class Validator {
   void Add(std::string path, std::string message) {
     problems_.push_back({std::move(path), std::move(message)});
   }
-  // An object's id: not blank, and without "/", which no path could address.
-  void CheckId(const std::string& path, const std::string& id, const char* kind) {
-    if (Trim(id).empty()) Add(path, std::string("a ") + kind + " needs an id");
-    if (id.find('/') != std::string::npos) Add(path, "an id cannot contain \"/\" (no path could name it)");
-  }
   void NeedUser(const std::string& path, const std::string& id) {
     if (!users_.count(id)) Add(path, "unknown user \"" + id + "\"");
   }
@@ -57,7 +52,7 @@ class Validator {
     for (size_t i = 0; i < c_.users.size(); ++i) {
       const User& u = c_.users[i];
       std::string p = At("users", i);
-      CheckId(p + ".id", u.id, "user");
+      if (Trim(u.id).empty()) Add(p + ".id", "a user needs an id");
       if (!seen.insert(u.id).second) Add(p + ".id", "duplicate user id \"" + u.id + "\"");
       for (size_t j = 0; j < u.out_of_office.size(); ++j) {
         if (u.out_of_office[j].from >= u.out_of_office[j].to) {
@@ -86,7 +81,7 @@ class Validator {
     for (size_t i = 0; i < c_.pools.size(); ++i) {
       const Pool& pool = c_.pools[i];
       std::string p = At("pools", i);
-      CheckId(p + ".id", pool.id, "pool");
+      if (Trim(pool.id).empty()) Add(p + ".id", "a pool needs an id");
       if (!seen.insert(pool.id).second) Add(p + ".id", "duplicate pool id \"" + pool.id + "\"");
       std::set<std::string> members;
       int64_t last = 0;
@@ -107,7 +102,7 @@ class Validator {
     for (size_t i = 0; i < c_.distributions.size(); ++i) {
       const Distribution& d = c_.distributions[i];
       std::string p = At("distributions", i);
-      CheckId(p + ".id", d.id, "distribution");
+      if (Trim(d.id).empty()) Add(p + ".id", "a distribution needs an id");
       if (!seen.insert(d.id).second) Add(p + ".id", "duplicate distribution id \"" + d.id + "\"");
       if (Trim(d.property).empty()) Add(p + ".property", "a distribution needs a property");
       if (d.default_owner) NeedUser(p + ".default_owner", *d.default_owner);
@@ -205,7 +200,7 @@ class Validator {
     for (size_t i = 0; i < c_.rules.size(); ++i) {
       const Rule& r = c_.rules[i];
       std::string p = At("rules", i);
-      CheckId(p + ".id", r.id, "rule");
+      if (Trim(r.id).empty()) Add(p + ".id", "a rule needs an id");
       if (!seen.insert(r.id).second) Add(p + ".id", "duplicate rule id \"" + r.id + "\"");
       if (r.events.empty()) Add(p + ".events", "a rule needs at least one event");
       std::set<Event> events;

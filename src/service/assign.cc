@@ -31,17 +31,24 @@ std::string RequestHash(const Json& body) {
   return Sha256Hex(copy.dump());
 }
 
-// The decision's webhook events, into the outbox of the same transaction; `changed` are
-// the linked records whose owners the decision changed.
-Status EmitDecisionEvents(store::Tx& tx, BatchState& batch, const core::Decision& d, const Json& answer,
-                          const store::DecisionRow& row, const core::Record& record,
-                          const std::vector<core::RelatedChange>& changed, core::Time now) {
+// The workspace's webhooks, read once per batch.
+Result<const std::vector<store::WebhookRow>*> BatchWebhooks(store::Tx& tx, BatchState& batch) {
   if (!batch.webhooks) {
     auto read = tx.Webhooks();
     if (!read.ok()) return read.status();
     batch.webhooks = std::move(read).value();
   }
-  const std::vector<store::WebhookRow>* hooks = &*batch.webhooks;
+  return &*batch.webhooks;
+}
+
+// The decision's webhook events, into the outbox of the same transaction; `changed` are
+// the linked records whose owners the decision changed.
+Status EmitDecisionEvents(store::Tx& tx, BatchState& batch, const core::Decision& d, const Json& answer,
+                          const store::DecisionRow& row, const core::Record& record,
+                          const std::vector<core::RelatedChange>& changed, core::Time now) {
+  auto read = BatchWebhooks(tx, batch);
+  if (!read.ok()) return read.status();
+  const std::vector<store::WebhookRow>* hooks = *read;
   if (hooks->empty()) return Status::Ok();
   const int64_t now_ms = now.time_since_epoch().count() * 1000;
   Json data = answer;
@@ -281,7 +288,11 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
   if (pa.crm.untaken_changes_decide_nothing && !d.rule && !rec.owners.empty() &&
       (b.event == core::Event::kUpdated || b.event == core::Event::kBulk)) {
     if (s = tx.PutRecord(rec, now.time_since_epoch().count()); !s.ok()) return s;  // the CRM's properties, open
-    return Json{{"ignored", kUntakenChange}};
+    auto hooks = BatchWebhooks(tx, batch);
+    if (!hooks.ok()) return hooks.status();
+    const int64_t now_ms = now.time_since_epoch().count() * 1000;
+    if (s = Emit(tx, **hooks, "record.updated", Json{{"record", io::WriteRecord(rec)}}, now_ms); !s.ok()) return s;
+    return Json{{"ignored", kUntakenChange}, {"owners", rec.owners}};  // the owners it keeps
   }
   for (const core::PoolAdvance& advance : d.changes.pools) {
     if (s = tx.SetPoolPointer(advance.pool, advance.position); !s.ok()) return s;

@@ -90,12 +90,13 @@ size_t IndexOf(const std::vector<T>& list, const std::string& id) {
                              list.begin());
 }
 
-// The configuration lists page in the order they are kept (users, pools and distributions
-// as created, rules by priority). A cursor names the page's last item and the item after
-// it beside the position, so that a walk neither skips nor repeats an item when others are
-// created or deleted between pages: the next page starts after the last item where it now
-// is, else at the item that followed it, else at the position. Written
-// "POSITION.HEX(LAST).HEX(NEXT)"; a bare position (the older form) is still read.
+// The configuration lists page by a cursor that names the page's last item (and the item
+// after it, and the position): users, pools and distributions are listed by id, so the next
+// page starts after that id, and a walk gives each item once however items are created or
+// deleted between pages. Rules are listed in priority order: the next page starts after the
+// last item where it now is, else at the item that followed it, else at the position (a
+// reorder between pages can repeat or skip a rule). Written "POSITION.HEX(LAST).HEX(NEXT)";
+// a bare position (the older form) is still read.
 struct ListCursor {
   size_t position = 0;
   std::string last, next;
@@ -119,8 +120,9 @@ std::optional<ListCursor> ReadListCursor(const std::string& text) {
   return c;
 }
 
-// A page of `items` (each with an "id") after `page.cursor` (checked by CheckPage).
-Json PageOf(const Json& items, const Page& page) {
+// A page of `items` (each with an "id"; sorted by it when `by_id`) after `page.cursor`
+// (checked by CheckPage).
+Json PageOf(const Json& items, const Page& page, bool by_id) {
   auto index_of = [&](const std::string& id) -> std::optional<size_t> {
     for (size_t i = 0; i < items.size(); ++i) {
       if (items[i].value("id", "") == id) return i;
@@ -130,9 +132,13 @@ Json PageOf(const Json& items, const Page& page) {
   size_t start = 0;
   if (!page.cursor.empty()) {
     const ListCursor c = ReadListCursor(page.cursor).value_or(ListCursor{});
-    std::optional<size_t> last = c.last.empty() ? std::nullopt : index_of(c.last);
-    std::optional<size_t> next = c.next.empty() ? std::nullopt : index_of(c.next);
-    start = last ? *last + 1 : next ? *next : std::min(c.position, items.size());
+    if (by_id && !c.last.empty()) {
+      while (start < items.size() && items[start].value("id", "") <= c.last) ++start;
+    } else {
+      std::optional<size_t> last = c.last.empty() ? std::nullopt : index_of(c.last);
+      std::optional<size_t> next = c.next.empty() ? std::nullopt : index_of(c.next);
+      start = last ? *last + 1 : next ? *next : std::min(c.position, items.size());
+    }
   }
   Json out = Json::array();
   for (size_t i = start; i < items.size() && out.size() < static_cast<size_t>(page.limit); ++i) out.push_back(items[i]);
@@ -143,6 +149,13 @@ Json PageOf(const Json& items, const Page& page) {
                   connectors::Hex(items[end].value("id", ""));
   }
   return {{"items", out}, {"next_cursor", next_cursor}};
+}
+
+// `items` sorted by their ids.
+Json ById(Json items) {
+  std::sort(items.begin(), items.end(),
+            [](const Json& a, const Json& b) { return a.value("id", "") < b.value("id", ""); });
+  return items;
 }
 
 Status CheckPage(const Page& page) {
@@ -285,7 +298,7 @@ Result<Json> Service::ListUsers(const std::string& ws, const Page& page) {
   if (!w.ok()) return w.status();
   Json items = Json::array();
   for (const core::User& u : (*w)->config().users) items.push_back(io::WriteUser(u));
-  return PageOf(items, page);
+  return PageOf(ById(std::move(items)), page, /*by_id=*/true);
 }
 
 Result<Json> Service::GetUser(const std::string& ws, const std::string& id) {
@@ -352,7 +365,7 @@ Result<Json> Service::ListPools(const std::string& ws, const Page& page) {
     if (!j.ok()) return j.status();
     items.push_back(*j);
   }
-  return PageOf(items, page);
+  return PageOf(ById(std::move(items)), page, /*by_id=*/true);
 }
 
 Result<Json> Service::GetPool(const std::string& ws, const std::string& id) {
@@ -483,7 +496,7 @@ Result<Json> Service::ListRules(const std::string& ws, const std::optional<std::
       items.push_back(RuleJson(c, r));
     }
   }
-  return PageOf(items, page);
+  return PageOf(items, page, /*by_id=*/false);
 }
 
 Result<Json> Service::GetRule(const std::string& ws, const std::string& id) {
@@ -632,7 +645,7 @@ Result<Json> Service::ListDistributions(const std::string& ws, const Page& page)
     if (!j.ok()) return j.status();
     items.push_back(*j);
   }
-  return PageOf(items, page);
+  return PageOf(ById(std::move(items)), page, /*by_id=*/true);
 }
 
 Result<Json> Service::GetDistribution(const std::string& ws, const std::string& id) {

@@ -335,17 +335,19 @@ Result<Json> Service::ConnectorCallIn(const std::string& ws, const std::string& 
       if (!in.ok()) return in.status();
       // "Send a webhook" carries no event id. Its body is the object as HubSpot's API
       // gives it (its last-modified time included), and a retry (new timestamp, new
-      // signature) sends the same body: the same body is the same decision.
+      // signature) sends the same body to the same URL: the same URL (its query says the
+      // event, pool or rule) and body are the same decision.
       if (!in->assign.contains("idempotency_key")) {
-        in->assign["idempotency_key"] = "hubspot:" + c->id + ":body:" + Sha256Hex(call.body);
+        in->assign["idempotency_key"] = "hubspot:" + c->id + ":body:" + Sha256Hex(call.target + "\n" + call.body);
       }
       if (wb) wb->crm_type = in->crm_type;
       FromCrm crm{wb, in->owner ? std::optional<std::string>(cx::RotaUser(*c, *in->owner)) : std::nullopt, true};
       auto d = Assign(who, in->assign, "", crm);
       if (!d.ok()) return d.status();
-      if (d->contains("ignored") && in->custom_action) {  // the owner stays what HubSpot has
+      if (d->contains("ignored") && in->custom_action) {  // the owner rota keeps for the record
+        const Json& owners = (*d)["owners"];
         return cx::hubspot::ActionAnswer(
-            *c, Json{{"owner", crm.crm_owner ? Json(*crm.crm_owner) : Json(nullptr)}, {"outcome", "unchanged"}});
+            *c, Json{{"owner", owners.empty() ? Json(nullptr) : owners[0]}, {"outcome", "unchanged"}});
       }
       return in->custom_action ? cx::hubspot::ActionAnswer(*c, *d) : *d;
     }

@@ -77,6 +77,7 @@ Result<bool> Service::CloseRecord(const std::string& ws, core::ObjectType type, 
     if (!known || !known->open) return Status::Ok();  // nothing to write: the transaction rolls back
     known->open = false;
     Status st = (*tx)->PutRecord(*known, now);
+    if (st.ok()) st = (*tx)->RemoveUnassigned(std::string(core::ToString(type)), id);  // gone from the CRM
     if (st.ok()) {
       auto hooks = (*tx)->Webhooks();
       st = hooks.ok() ? Emit(**tx, *hooks, "record.updated", Json{{"record", io::WriteRecord(*known)}}, now * 1000)

@@ -170,8 +170,8 @@ class Service {
   Result<Json> PutRecord(const std::string& ws, const std::string& type, const std::string& id, const Json& body);
   Result<Json> GetRecord(const std::string& ws, const std::string& type, const std::string& id);
   // A record the CRM deleted: rota's copy is no longer open, so it stops counting for
-  // `max_open` and `least_loaded`; its owners and history stay. False when rota does not
-  // know the record or it was closed already.
+  // `max_open` and `least_loaded`, and it leaves the unassigned queue; its owners and
+  // history stay. False when rota does not know the record or it was closed already.
   Result<bool> CloseRecord(const std::string& ws, core::ObjectType type, const std::string& id);
   Result<Json> History(const std::string& ws, const HistoryQuery& q, std::vector<store::DecisionRow>* rows);
   Result<Json> Unassigned(const std::string& ws, const std::optional<std::string>& object_type, const Page& page);

@@ -416,6 +416,28 @@ TEST_F(Connectors, PipedriveOwnersAndOpenAreWhatTheCrmSays) {
   Reply t = Pipedrive(task);
   ASSERT_EQ(t.status, 200) << t.raw;
   EXPECT_EQ(server->Call("GET", "/v1/records/task/601", key).body["open"], false);
+  // A deal with no organization is queued (company_not_linked); deleted in Pipedrive, it
+  // leaves the queue.
+  Json lone = Fixture("pipedrive/v2_deal_create.json");
+  lone["meta"]["entity_id"] = "4100";
+  lone["data"]["id"] = 4100;
+  lone["data"].erase("org_id");
+  lone["meta"]["correlation_id"] = "lone";
+  Reply queued = Pipedrive(lone);
+  ASSERT_EQ(queued.status, 200) << queued.raw;
+  EXPECT_EQ(queued.body["reason"], "company_not_linked") << queued.raw;
+  auto queued_ids = [&] {
+    std::set<std::string> ids;
+    const Reply q = server->Call("GET", "/v1/unassigned", key);
+    for (const Json& i : q.body["items"]) ids.insert(i["record_id"].get<std::string>());
+    return ids;
+  };
+  EXPECT_TRUE(queued_ids().count("4100"));
+  Json gone = Fixture("pipedrive/v2_deal_delete.json");
+  gone["meta"]["entity_id"] = "4100";
+  Reply del = Pipedrive(gone);
+  EXPECT_EQ(del.body["closed"], true) << del.raw;
+  EXPECT_FALSE(queued_ids().count("4100"));
 }
 
 // Two of the CRM's types mapped to one of rota's: the owner goes back to the type the
@@ -500,6 +522,9 @@ TEST_F(Connectors, HubSpotSignaturesObjectTypesCustomActionAndRateLimit) {
   Reply retried = HubSpot(Fixture("hubspot/workflow_contact.json"), "app-secret", NowMs() + 2000);
   ASSERT_EQ(retried.status, 200) << retried.raw;
   EXPECT_EQ(retried.body["decision_id"], contact.body["decision_id"]) << retried.raw;
+  // The same body to another URL (here another event) is another request, not a conflict.
+  Reply other = HubSpot(Fixture("hubspot/workflow_contact.json"), "app-secret", NowMs(), "&event=updated");
+  EXPECT_EQ(other.status, 200) << other.raw;
   // The custom action answers outputFields; ask the pool "north" by input field.
   Reply company = HubSpot(Fixture("hubspot/custom_action_company.json"));
   ASSERT_EQ(company.status, 200) << company.raw;
