@@ -109,6 +109,9 @@ class Decider {
       bool default_unable = false;
       if (f.owner) {
         Give(*f.owner, Outcome::kAssigned, std::nullopt);
+        // A pool has no rule and so no actions, but its next member is told (as Zendesk
+        // Sell's "assign to pool" notifies the next user in the pool).
+        d_.notify = true;
       } else if (!TryDefault(f.reason, &default_unable)) {
         Unassigned(default_unable ? Reason::kUserNotFound : *f.reason);
       }

@@ -243,6 +243,7 @@ TEST(AssignRequestedTest, PoolTargetDecidesIgnoringTheRules) {
   EXPECT_EQ(d.owner, "A");
   EXPECT_EQ(d.strategy, "pool");
   EXPECT_EQ(d.rule, std::nullopt);
+  EXPECT_TRUE(d.notify);  // the pool's member is told, as in Zendesk Sell
   EXPECT_EQ(h.Decide(MakeRecord("y"), Monday(), Requested(PoolTarget("p"))).owner, "B");
 }
 
@@ -291,6 +292,7 @@ TEST(AssignRequestedTest, PoolTargetFindingNobodyFallsToTheWorkspaceDefault) {
   EXPECT_EQ(d.owner, "D");
   EXPECT_EQ(d.reason, Reason::kNoEligibleUser);
   EXPECT_TRUE(d.changes.pools.empty());
+  EXPECT_FALSE(d.notify);  // the default owner is not the pool's pick
 }
 
 TEST(AssignRequestedTest, RuleTargetFindingNobodyUsesFallbackThenWorkspaceDefault) {

@@ -166,6 +166,28 @@ TEST(Webhooks, FailedDeliveryIsMarkedAndCanBeResent) {
   EXPECT_EQ(server.Call("POST", "/v1/webhooks/w/deliveries/dlv_nope/retry", key).status, 404);
 }
 
+// Zendesk Sell's "assign to pool": the pool's next member is told (owner.notified), though
+// a pool has no rule and so no actions of its own.
+TEST(Webhooks, AnAssignmentToAPoolNotifiesTheMemberItGaveTheRecordTo) {
+  Receiver receiver("k");
+  RotaServer server;
+  const std::string key = server.admin_key();
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, PoolConfig()).status, 200);
+  ASSERT_EQ(server.Call("POST", "/v1/webhooks", key, {{"url", receiver.url()}, {"events", {"owner.notified"}}, {"secret", "k"}})
+                .status,
+            201);
+  Json body = {{"object_type", "lead"}, {"event", "assign_requested"}, {"target", {{"pool", "p"}}},
+               {"record", {{"id", "L-9"}}}};
+  Reply d = server.Call("POST", "/v1/assign", key, body);
+  ASSERT_EQ(d.status, 200) << d.raw;
+  EXPECT_EQ(d.body["owner"], "a");
+  EXPECT_EQ(d.body["actions"]["notify"], true) << d.raw;
+  ASSERT_TRUE(WaitFor([&] { return !receiver.attempts().empty(); })) << server.Output();
+  EXPECT_EQ(receiver.attempts()[0].body["data"]["owner"], "a");
+  EXPECT_EQ(receiver.attempts()[0].body["data"]["message"], "New lead L-9 assigned to you");
+  EXPECT_TRUE(receiver.attempts()[0].body["data"]["rule"].is_null());
+}
+
 // Livespace's notification text: the rule's notify_message goes with owner.notified and in
 // the decision's actions; without one, a sentence naming the record.
 TEST(Webhooks, OwnerNotifiedCarriesTheRulesText) {
