@@ -1,6 +1,7 @@
 // Reports: records per owner for a period, actual vs target per distribution; the month's figures.
 import {
   add, fill, api, h, listAll, pageHeader, card, field, select, empty, showError, barChart, table, fmtPct, fromLocalInput, OBJECT_TYPES,
+  busy, download,
 } from './ui.js';
 
 // Actual minus target in percentage points, to one decimal; a difference that rounds to
@@ -29,9 +30,10 @@ export async function render(root, ctx) {
   sync();
   const slot = h('div', { 'aria-live': 'polite' });
   const out = h('div', { id: 'report' });
+  const csv = h('button', { type: 'button', id: 'report-csv' }, '⬇ Download CSV');
   const form = h('form', { class: 'card', 'aria-label': 'Report options' },
     h('div', { class: 'filters' }, field('Period', period), fromF, toF, field('Rule or distribution', subject), field('Object type', otype)),
-    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Show report')));
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Show report'), h('span', { class: 'spacer' }), csv));
   const by = sum.by_outcome_this_month || {};
   add(root, pageHeader('Reports', 'Records received per owner, and for distribution keys the target share beside the actual one.'),
     h('div', { class: 'stats' },
@@ -40,14 +42,20 @@ export async function render(root, ctx) {
       h('div', { class: 'stat' }, h('div', { class: 'num' }, sum.unassigned_waiting ?? 0), h('div', { class: 'lbl' }, 'Waiting unassigned'))),
     form, slot, out);
 
-  async function load() {
-    fill(slot);
+  // The report's options as its query.
+  function query() {
     const q = { object_type: otype.value };
     if (['today', 'yesterday', 'month'].includes(period.value)) q.period = period.value;
     if (period.value === 'range') { q.from = fromLocalInput(from.value); q.to = fromLocalInput(to.value); }
     const s = subject.value;
     if (s.startsWith('d:')) q.distribution = s.slice(2);
     if (s.startsWith('r:')) q.rule = s.slice(2);
+    return q;
+  }
+
+  async function load() {
+    fill(slot);
+    const q = query();
     let r;
     try { r = await api('GET', '/v1/reports/distribution', { query: q }); } catch (e) { fill(out); showError(slot, e, { title: 'Could not load the report' }); return; }
     const rows = (r.rows || []).map((x) => ({ ...x, owner: who(x.owner) }));
@@ -77,5 +85,9 @@ export async function render(root, ctx) {
         ], v.rows.map((x) => ({ ...x, owner: who(x.owner) })), { caption: `Key ${v.value}` }) : empty('No owners.'))));
   }
   form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
+  csv.addEventListener('click', () => busy(csv, slot, async () => {
+    const res = await api('GET', '/v1/reports/distribution', { accept: 'text/csv', as: 'response', query: query() });
+    download(new Blob([await res.text()], { type: 'text/csv' }), `rota-report-${new Date().toISOString().slice(0, 10)}.csv`);
+  }));
   await load();
 }

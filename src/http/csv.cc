@@ -21,26 +21,42 @@ std::string CsvField(const std::string& text) {
   return out + "\"";
 }
 
+namespace {
+
+// One line of fields, comma-separated, CRLF-ended.
+std::string Line(const std::vector<std::string>& fields) {
+  std::string out;
+  for (size_t i = 0; i < fields.size(); ++i) out += (i ? "," : "") + CsvField(fields[i]);
+  return out + "\r\n";
+}
+
+std::string Cell(const io::Json& v) {
+  if (v.is_null()) return "";
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+}  // namespace
+
 std::string HistoryCsv(const std::vector<store::DecisionRow>& rows) {
   std::string out = "decision_id,at,event,object_type,record_id,rule,strategy,outcome,owner,reason\r\n";
   for (const store::DecisionRow& d : rows) {
-    const std::string fields[] = {d.id,
-                                  io::FormatTime(core::Time(std::chrono::seconds(d.at))),
-                                  d.event,
-                                  d.object_type,
-                                  d.record_id,
-                                  d.rule.value_or(""),
-                                  d.strategy.value_or(""),
-                                  d.outcome,
-                                  d.owner.value_or(""),
-                                  d.reason.value_or("")};
-    bool first = true;
-    for (const std::string& f : fields) {
-      if (!first) out += ',';
-      out += CsvField(f);
-      first = false;
+    out += Line({d.id, io::FormatTime(core::Time(std::chrono::seconds(d.at))), d.event, d.object_type, d.record_id,
+                 d.rule.value_or(""), d.strategy.value_or(""), d.outcome, d.owner.value_or(""), d.reason.value_or("")});
+  }
+  return out;
+}
+
+std::string ReportCsv(const io::Json& report) {
+  std::string out = Line({"value", "owner", "count", "percent", "target_percent"});
+  auto rows = [&](const std::string& value, const io::Json& list) {
+    for (const io::Json& r : list) {
+      out += Line({value, Cell(r.value("owner", io::Json())), Cell(r.value("count", io::Json())),
+                   Cell(r.value("percent", io::Json())), Cell(r.value("target_percent", io::Json()))});
     }
-    out += "\r\n";
+  };
+  rows("", report.value("rows", io::Json::array()));
+  for (const io::Json& v : report.value("by_value", io::Json::array())) {
+    rows(v.value("value", ""), v.value("rows", io::Json::array()));
   }
   return out;
 }

@@ -117,6 +117,11 @@ std::string Lower(std::string s) {
   return s;
 }
 
+// `Accept: text/csv` (the history and the distribution report answer CSV then).
+bool AcceptsCsv(const httplib::Request& req) {
+  return Lower(req.get_header_value("Accept")).find("text/csv") != std::string::npos;
+}
+
 std::string Bearer(const httplib::Request& req) {
   std::string h = req.get_header_value("Authorization");
   const std::string prefix = "Bearer ";
@@ -504,7 +509,7 @@ void Server::Install() {
     q.owner = c.Query("owner");
     q.outcome = c.Query("outcome");
     q.page = c.Page();
-    bool csv = Lower(c.req.get_header_value("Accept")).find("text/csv") != std::string::npos;
+    const bool csv = AcceptsCsv(c.req);
     std::vector<store::DecisionRow> rows;
     auto r = svc.History(ws(c), q, csv ? &rows : nullptr);
     if (r.ok() && csv) {
@@ -517,7 +522,7 @@ void Server::Install() {
       [&svc, ok, ws](Ctx& c) { return ok(svc.Unassigned(ws(c), c.Query("object_type"), c.Page())); });
 
   // ---- reports
-  add("GET", "/v1/reports/distribution", Access::kRead, [&svc, ok, ws](Ctx& c) {
+  add("GET", "/v1/reports/distribution", Access::kRead, [&svc, ws](Ctx& c) {
     service::ReportQuery q;
     q.from = c.Query("from");
     q.to = c.Query("to");
@@ -525,7 +530,9 @@ void Server::Install() {
     q.object_type = c.Query("object_type");
     q.rule = c.Query("rule");
     q.distribution = c.Query("distribution");
-    return ok(svc.DistributionReport(ws(c), q));
+    auto r = svc.DistributionReport(ws(c), q);
+    if (r.ok() && AcceptsCsv(c.req)) c.res.set_content(ReportCsv(*r), "text/csv; charset=utf-8");
+    return Answer{std::move(r), 200};
   });
   add("GET", "/v1/reports/summary", Access::kRead, [&svc, ok, ws](Ctx& c) { return ok(svc.Summary(ws(c))); });
 

@@ -518,6 +518,14 @@ try {
       const { diffPt } = await import('/reports.js');
       return [0, -0.01, 0.04, -0.05, 2.04, -3.26].map(diffPt);
     }), ['0 pt', '0 pt', '0 pt', '0 pt', '+2 pt', '-3.3 pt']);
+    // the same report as a CSV file: the owners' rows, then each key value's
+    const [reportDl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: '⬇ Download CSV' }).click()]);
+    const reportPath = path.join(OUT, 'report.csv');
+    await reportDl.saveAs(reportPath);
+    const reportCsv = (await import('node:fs')).readFileSync(reportPath, 'utf8').trim().split(/\r?\n/);
+    assert.equal(reportCsv[0], 'value,owner,count,percent,target_percent');
+    const ownerRows = reportCsv.slice(1).filter((l) => l.startsWith(','));
+    assert.equal(ownerRows.length, api.rows.length, `one row per owner: ${reportCsv}`);
     await shot('10-reports');
     await go('');
     assert.equal(await page.locator('#stat-processed .num').innerText(), '6');

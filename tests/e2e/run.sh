@@ -10,7 +10,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROTA=$(cd "$(dirname "$ROTA")" && pwd)/$(basename "$ROTA")
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-rm -f "$OUT"/*.png "$OUT"/history.csv
+rm -f "$OUT"/*.png "$OUT"/history.csv "$OUT"/report.csv
 
 # chromium, from Debian, when missing
 if [[ ! -x /usr/bin/chromium ]]; then

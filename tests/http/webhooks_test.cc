@@ -397,6 +397,14 @@ TEST(Reports, TargetBesideActualAfter200DecisionsOnA343333Key) {
   EXPECT_DOUBLE_EQ(rows["x"]["percent"].get<double>(), 34.0);
   EXPECT_DOUBLE_EQ(rows["x"]["target_percent"].get<double>(), 34.0);
   EXPECT_DOUBLE_EQ(rows["y"]["target_percent"].get<double>(), 33.0);
+  // The same report as CSV: the owners' rows, then the value's.
+  Reply csv = server.Call("GET", "/v1/reports/distribution?distribution=d&period=today", key, Json(),
+                          {{"Accept", "text/csv"}});
+  ASSERT_EQ(csv.status, 200) << csv.raw;
+  EXPECT_EQ(csv.raw.rfind("value,owner,count,percent,target_percent\r\n", 0), 0u) << csv.raw;
+  EXPECT_NE(csv.raw.find("\r\n,x,68,34.0,34.0\r\n"), std::string::npos) << csv.raw;
+  EXPECT_NE(csv.raw.find("\r\nnorth,x,68,34.0,34.0\r\n"), std::string::npos) << csv.raw;
+  EXPECT_EQ(std::count(csv.raw.begin(), csv.raw.end(), '\n'), 7) << csv.raw;  // header, 3 + 3 rows
   Reply summary = server.Call("GET", "/v1/reports/summary", key);
   EXPECT_EQ(summary.body["processed_this_month"], 200);
   EXPECT_EQ(summary.body["by_outcome_this_month"]["assigned"], 200);
