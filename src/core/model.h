@@ -202,6 +202,10 @@ struct Record {
   std::vector<std::string> tags;
   bool open = true;
   std::vector<Note> notes;  // oldest first; only rota writes them (StoredRecord)
+  // The CRM connector the record came in through, and its type there: where its owner goes
+  // back when rota decides it, or an admin sets it, outside that connector's calls. Only
+  // rota writes them (StoredRecord).
+  std::string source_connector, source_type;
   friend bool operator==(const Record&, const Record&) = default;
 };
 

@@ -98,6 +98,8 @@ Record RecordAsKnown(const std::optional<Record>& stored, const Record& incoming
   }
   if (r.owners.empty()) r.owners = stored->owners;
   r.notes = stored->notes;  // rota's own: never from the caller
+  r.source_connector = stored->source_connector;
+  r.source_type = stored->source_type;
   if (!open_given) r.open = stored->open;
   return r;
 }

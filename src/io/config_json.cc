@@ -599,6 +599,10 @@ core::Record ReadStoredRecord(const Json& j, Problems& p) {
       r.notes.push_back(std::move(n));
     }
   }
+  if (p.Object(j, "source", "")) {
+    p.String(j["source"], "connector", "source", r.source_connector);
+    p.String(j["source"], "crm_type", "source", r.source_type);
+  }
   return r;
 }
 
@@ -621,6 +625,7 @@ Json WriteStoredRecord(const core::Record& r) {
     for (const core::Note& n : r.notes) notes.push_back({{"at", n.at}, {"text", n.text}, {"decision_id", n.decision_id}});
     j["notes"] = std::move(notes);
   }
+  if (!r.source_connector.empty()) j["source"] = {{"connector", r.source_connector}, {"crm_type", r.source_type}};
   return j;
 }
 

@@ -842,6 +842,15 @@ TEST(ConfigJsonTest, NotesAreReadFromStoredRecordsOnly) {
   EXPECT_EQ(stored.notes, (std::vector<core::Note>{{100, "call", "dec_1"}}));
   EXPECT_EQ(WriteStoredRecord(stored)["notes"], body["notes"]);
   EXPECT_FALSE(WriteRecord(stored).contains("notes"));
+  // So is the connector a record came through.
+  const Json sourced = Json::parse(R"({"id": "D-1", "source": {"connector": "pd", "crm_type": "deal"}})");
+  core::Record from_crm = ReadStoredRecord(sourced, p);
+  EXPECT_TRUE(p.empty()) << p.ToStatus().ToString();
+  EXPECT_EQ(from_crm.source_connector, "pd");
+  EXPECT_EQ(from_crm.source_type, "deal");
+  EXPECT_EQ(WriteStoredRecord(from_crm)["source"], sourced["source"]);
+  EXPECT_FALSE(WriteRecord(from_crm).contains("source"));
+  EXPECT_TRUE(ReadRecord(sourced, "", p).source_connector.empty());
   core::Record given = ReadRecord(Json::parse(R"({"id": "L-1", "notes": "the CRM's own"})"), "", p);
   EXPECT_TRUE(p.empty());
   EXPECT_TRUE(given.notes.empty());

@@ -77,33 +77,40 @@ Status EmitDecisionEvents(store::Tx& tx, BatchState& batch, const core::Decision
   return s;
 }
 
-// The owner, written back to the CRM the request came from: the record's, unless the CRM
+// The owner, written back to the CRM the record came from: the record's, unless the CRM
 // said it has that owner already (`crm_owner`), and each linked record's the decision gave
 // that owner alone (a CRM keeps one owner).
 Status EmitWriteBacks(store::Tx& tx, const WriteBackTarget& wb, const core::Decision& d, const core::Record& record,
                       const std::optional<std::string>& crm_owner, const std::string& decision_id, core::Time now) {
   if (!d.owner) return Status::Ok();
   const int64_t now_ms = now.time_since_epoch().count() * 1000;
-  auto emit = [&](core::ObjectType type, const std::string& id, const std::string& crm_type) -> Status {
-    if (std::find(wb.types.begin(), wb.types.end(), type) == wb.types.end()) return Status::Ok();
-    store::DeliveryRow row;
-    row.id = NewId("wb_");
-    row.connector = wb.connector;
-    row.event = "owner.write_back";
-    row.body = connectors::ToJson({std::string(core::ToString(type)), id, *d.owner, decision_id, crm_type}).dump();
-    row.next_attempt_at = now_ms;
-    row.created_at = now_ms;
-    return tx.InsertDelivery(row);
-  };
-  Status s = crm_owner == d.owner ? Status::Ok() : emit(record.object_type, record.id, wb.crm_type);
+  Status s = crm_owner == d.owner
+                 ? Status::Ok()
+                 : EmitWriteBack(tx, wb, record.object_type, record.id, *d.owner, decision_id, wb.crm_type, now_ms);
   for (const core::RelatedChange& rc : d.related) {
     if (!s.ok()) break;
-    if (rc.owners == std::vector<std::string>{*d.owner}) s = emit(rc.object_type, rc.id, "");
+    if (rc.owners == std::vector<std::string>{*d.owner}) {
+      s = EmitWriteBack(tx, wb, rc.object_type, rc.id, *d.owner, decision_id, "", now_ms);
+    }
   }
   return s;
 }
 
 }  // namespace
+
+Status EmitWriteBack(store::Tx& tx, const WriteBackTarget& wb, core::ObjectType type, const std::string& id,
+                     const std::string& owner, const std::string& decision_id, const std::string& crm_type,
+                     int64_t now_ms) {
+  if (std::find(wb.types.begin(), wb.types.end(), type) == wb.types.end()) return Status::Ok();
+  store::DeliveryRow row;
+  row.id = NewId("wb_");
+  row.connector = wb.connector;
+  row.event = "owner.write_back";
+  row.body = connectors::ToJson({std::string(core::ToString(type)), id, owner, decision_id, crm_type}).dump();
+  row.next_attempt_at = now_ms;
+  row.created_at = now_ms;
+  return tx.InsertDelivery(row);
+}
 
 Result<std::optional<std::string>> Service::Bootstrap(const std::string& secret) {
   auto n = store_.CountWorkspaces();
@@ -277,6 +284,17 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
   // finds a linked organization's owner and `max_open` and `least_loaded` count it. Where
   // rota knows owners its copy holds: an update racing rota's write-back does not undo it.
   if (pa.crm.crm_owner && rec.owners.empty()) rec.owners = {*pa.crm.crm_owner};
+  // Where the owner goes back: this call's connector, which the record then remembers, else
+  // the connector it came through (a decision asked from the API or the console).
+  std::optional<WriteBackTarget> write_back = pa.crm.write_back;
+  if (write_back) {
+    rec.source_connector = write_back->connector;
+    rec.source_type = write_back->crm_type;
+  } else {
+    auto source = SourceWriteBack(tx, rec);
+    if (!source.ok()) return source.status();
+    write_back = *source;
+  }
   core::Request request = io::ToRequest(b, now);
   request.record = &rec;
   auto decided = core::Decide(**ws, tx, request);
@@ -348,8 +366,8 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
   }
   if (!s.ok()) return s;
   if (s = EmitDecisionEvents(tx, batch, d, j, row, rec, changed, now); !s.ok()) return s;
-  if (pa.crm.write_back) {
-    if (s = EmitWriteBacks(tx, *pa.crm.write_back, d, rec, pa.crm.crm_owner, id, now); !s.ok()) return s;
+  if (write_back) {
+    if (s = EmitWriteBacks(tx, *write_back, d, rec, pa.crm.crm_owner, id, now); !s.ok()) return s;
   }
   return j;  // committed, with the rest of its group, by GroupCommit
 }

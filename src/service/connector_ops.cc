@@ -76,6 +76,16 @@ std::string Header(const ConnectorCall& call, const std::string& name) {
   return it == call.headers.end() ? "" : it->second;
 }
 
+// Where a connector writes owners back: the rota types its object_map maps.
+WriteBackTarget WriteBackOf(const cx::Connector& c, const std::string& crm_type) {
+  WriteBackTarget wb{c.id, {}, crm_type};
+  for (const auto& [crm, rota] : c.object_map) {
+    auto t = core::ParseObjectType(rota);
+    if (t && std::find(wb.types.begin(), wb.types.end(), *t) == wb.types.end()) wb.types.push_back(*t);
+  }
+  return wb;
+}
+
 }  // namespace
 
 Result<cx::Connector> Service::OpenConnector(const store::ConnectorRow& row) const {
@@ -287,6 +297,16 @@ Result<Json> Service::SyncUsers(const std::string& ws, const std::string& id) {
               {"inactive", inactive}};
 }
 
+Result<std::optional<WriteBackTarget>> Service::SourceWriteBack(store::Tx& tx, const core::Record& r) const {
+  if (r.source_connector.empty() || !secrets_) return std::optional<WriteBackTarget>();
+  auto row = tx.FindConnector(r.source_connector);
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<WriteBackTarget>();  // the connector was deleted
+  auto c = OpenConnector(**row);
+  if (!c.ok() || !c->write_back) return std::optional<WriteBackTarget>();
+  return std::optional<WriteBackTarget>(WriteBackOf(*c, r.source_type));
+}
+
 // A CRM sends every change of its records, and most are edits no rule is about (a title,
 // a value, a manager's reassignment). Such a change to a record that has an owner makes no
 // decision (FromCrm::untaken_changes_decide_nothing): otherwise the record would go to the
@@ -308,13 +328,7 @@ Result<Json> Service::ConnectorCallIn(const std::string& ws, const std::string& 
   const int64_t now_ms = clock_.Now().time_since_epoch().count() * 1000;
 
   std::optional<WriteBackTarget> wb;
-  if (c->write_back) {
-    wb = WriteBackTarget{c->id, {}, ""};
-    for (const auto& [crm, rota] : c->object_map) {
-      auto t = core::ParseObjectType(rota);
-      if (t && std::find(wb->types.begin(), wb->types.end(), *t) == wb->types.end()) wb->types.push_back(*t);
-    }
-  }
+  if (c->write_back) wb = WriteBackOf(*c, "");
   const Principal who{ws, Role::kIntegration, false, "connector:" + c->id};
 
   switch (c->kind) {

@@ -29,6 +29,10 @@ Result<int> Limit(const Page& page) {
 Status PutGivenRecord(store::Tx& tx, core::Record record, int64_t at) {
   auto known = tx.FindRecord(record.object_type, record.id);
   record.notes = known ? known->notes : std::vector<core::Note>{};
+  if (known) {  // rota's own, as the notes
+    record.source_connector = known->source_connector;
+    record.source_type = known->source_type;
+  }
   core::DropEmptyLinks(record);
   Status s = tx.PutRecord(record, at);
   if (s.ok() && !record.owners.empty()) s = tx.RemoveUnassigned(std::string(core::ToString(record.object_type)), record.id);
@@ -54,7 +58,14 @@ Result<Json> Service::PutRecord(const std::string& ws, const std::string& type, 
   Status s = Retrying([&]() -> Status {
     auto tx = store_.BeginWrite(ws);
     if (!tx.ok()) return tx.status();
+    auto known = (*tx)->FindRecord(r.object_type, r.id);
     Status st = PutGivenRecord(**tx, r, now);
+    // An owner set by hand on a record that came from a CRM goes back to it, as a decision's.
+    if (st.ok() && known && !r.owners.empty() && r.owners != known->owners) {
+      auto wb = SourceWriteBack(**tx, *known);
+      if (!wb.ok()) return wb.status();
+      if (*wb) st = EmitWriteBack(**tx, **wb, r.object_type, r.id, r.owners.front(), "", known->source_type, now * 1000);
+    }
     if (st.ok()) {
       auto hooks = (*tx)->Webhooks();
       st = hooks.ok() ? Emit(**tx, *hooks, "record.updated", Json{{"record", io::WriteRecord(r)}}, now * 1000)

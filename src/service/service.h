@@ -84,6 +84,10 @@ struct ConnectorCall {
 // the notes rules wrote stay (they are rota's), and an owner takes it off the unassigned
 // queue (assigned by hand).
 Status PutGivenRecord(store::Tx& tx, core::Record record, int64_t at);
+// One write-back of `owner` for a record, into the outbox of `tx`, when `wb` maps its type.
+Status EmitWriteBack(store::Tx& tx, const WriteBackTarget& wb, core::ObjectType type, const std::string& id,
+                     const std::string& owner, const std::string& decision_id, const std::string& crm_type,
+                     int64_t now_ms);
 
 // A configuration change as Mutate() runs it, for use cases outside config_ops.cc.
 using MutateFn = std::function<Status(core::Config&, store::Tx&)>;
@@ -225,6 +229,10 @@ class Service {
                                                         std::vector<Change>* changes = nullptr);
   Result<std::shared_ptr<const core::Workspace>> Current(const std::string& ws);
   Result<Json> PatchConnectorOnce(const std::string& ws, const std::string& id, const Json& patch);
+  // Where the owner of a record that came in through a connector goes when rota decides it,
+  // or an admin sets it, outside that connector's calls: the connector's write-back, while
+  // the connector is there with write-back on (and ROTA_SECRET_KEY opens it); else none.
+  Result<std::optional<WriteBackTarget>> SourceWriteBack(store::Tx& tx, const core::Record& r) const;
   // An outbox row pending again now (`requeue` does it in the write transaction).
   Result<Json> Requeue(const std::string& ws, const std::string& delivery,
                        const std::function<Status(store::Tx&, int64_t)>& requeue);

@@ -440,6 +440,51 @@ TEST_F(Connectors, PipedriveOwnersAndOpenAreWhatTheCrmSays) {
   EXPECT_FALSE(queued_ids().count("4100"));
 }
 
+// A record that came in through a connector gets its owner written back to that CRM when
+// an admin decides it from the API or the console (assign to a pool) or sets it by hand:
+// fixing the unassigned queue in rota fixes the CRM too.
+TEST_F(Connectors, FixesOfACrmRecordInRotaGoBackToTheCrm) {
+  Start();
+  FakeCrm crm;
+  Json config = Json::parse(R"({
+    "users": [{"id": "7"}, {"id": "12"}],
+    "pools": [{"id": "p", "object_type": "deal", "members": ["7", "12"]}],
+    "rules": [{"id": "never", "object_type": "deal", "events": ["created"],
+               "conditions": {"all": [{"field": "title", "op": "eq", "value": "no such title"}]},
+               "assign": {"type": "pool", "pool": "p"}}]
+  })");
+  ASSERT_EQ(server->Call("PUT", "/v1/config", key, config).status, 200);
+  ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", crm.base()},
+                       {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}, {"api_token", "tok"}}}})
+                .status,
+            201);
+  Reply in = Pipedrive(Fixture("pipedrive/v2_deal_create.json"));  // deal 4002: no rule takes it
+  ASSERT_EQ(in.status, 200) << in.raw;
+  EXPECT_EQ(in.body["outcome"], "unassigned") << in.raw;
+  // From the queue: send it to the pool (the console's "Send to pool").
+  Reply sent = server->Call("POST", "/v1/assign", key,
+                            {{"object_type", "deal"}, {"event", "assign_requested"}, {"target", {{"pool", "p"}}},
+                             {"record", {{"id", "4002"}}}});
+  ASSERT_EQ(sent.status, 200) << sent.raw;
+  EXPECT_EQ(sent.body["owner"], "7");
+  ASSERT_TRUE(WaitFor([&] { return crm.Writes().size() == 1; })) << crm.Writes().size();
+  EXPECT_EQ(crm.Writes()[0].path, "/api/v2/deals/4002");
+  EXPECT_EQ(crm.Writes()[0].body["owner_id"], 7);
+  // By hand: the record's owner set to 12.
+  Reply record = server->Call("GET", "/v1/records/deal/4002", key);
+  Json by_hand = {{"properties", record.body["properties"]}, {"links", record.body["links"]}, {"owners", {"12"}}};
+  ASSERT_EQ(server->Call("PUT", "/v1/records/deal/4002", key, by_hand).status, 200);
+  ASSERT_TRUE(WaitFor([&] { return crm.Writes().size() == 2; })) << crm.Writes().size();
+  EXPECT_EQ(crm.Writes()[1].path, "/api/v2/deals/4002");
+  EXPECT_EQ(crm.Writes()[1].body["owner_id"], 12);
+  // The same owner again, or a record rota did not get from a CRM: nothing goes out.
+  ASSERT_EQ(server->Call("PUT", "/v1/records/deal/4002", key, by_hand).status, 200);
+  ASSERT_EQ(server->Call("PUT", "/v1/records/deal/own-1", key, {{"owners", {"7"}}}).status, 200);
+  ASSERT_EQ(server->Call("PUT", "/v1/records/deal/own-1", key, {{"owners", {"12"}}}).status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(crm.Writes().size(), 2u);
+}
+
 // Two of the CRM's types mapped to one of rota's: the owner goes back to the type the
 // call named, not to the first type that maps there.
 TEST_F(Connectors, AWriteBackGoesToTheCrmTypeTheCallNamed) {
