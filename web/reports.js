@@ -87,7 +87,7 @@ export async function render(root, ctx) {
   form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
   csv.addEventListener('click', () => busy(csv, slot, async () => {
     const res = await api('GET', '/v1/reports/distribution', { accept: 'text/csv', as: 'response', query: query() });
-    download(new Blob([await res.text()], { type: 'text/csv' }), `rota-report-${new Date().toISOString().slice(0, 10)}.csv`);
+    download(new Blob([await res.text()], { type: 'text/csv' }), `rota-report-${period.value || 'all-time'}-${new Date().toISOString().slice(0, 10)}.csv`);
   }));
   await load();
 }

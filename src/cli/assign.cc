@@ -56,7 +56,7 @@ void AddAssign(CLI::App& app, int* exit_code) {
       return;
     }
     auto env = OpenEnv(o->db, /*must_exist=*/true);
-    if (!env) {
+    if (!env || !UseSecretKey(*env)) {  // with the key, a connector's record's owner goes back to its CRM
       *exit_code = 2;
       return;
     }

@@ -35,6 +35,12 @@ struct Env {
 // that only reads or changes what is stored, run with a mistyped --db).
 std::unique_ptr<Env> OpenEnv(const std::string& db, bool must_exist = false);
 
+// Connector credentials are sealed with ROTA_SECRET_KEY: with it, the service opens them
+// (connector calls, write-backs of records that came through a connector); without it,
+// connectors cannot be used and everything else works. False, with the problem printed,
+// for a key that is not usable.
+bool UseSecretKey(Env& env);
+
 // On a database with no workspace yet: makes the workspace "default" and prints its first
 // admin key (or the one in ROTA_BOOTSTRAP_KEY), as `rota serve` does on its first start.
 // False, with the problem printed, when that fails.

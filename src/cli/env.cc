@@ -24,6 +24,18 @@ std::unique_ptr<Env> OpenEnv(const std::string& db, bool must_exist) {
   return env;
 }
 
+bool UseSecretKey(Env& env) {
+  const char* secret_key = std::getenv("ROTA_SECRET_KEY");
+  if (!secret_key || !*secret_key) return true;
+  auto box = connectors::SecretBox::FromText(secret_key);
+  if (!box.ok()) {
+    Fail("ROTA_SECRET_KEY", box.status());
+    return false;
+  }
+  env.service->UseSecretBox(std::move(box).value());
+  return true;
+}
+
 bool Bootstrap(Env& env) {
   const char* chosen = std::getenv("ROTA_BOOTSTRAP_KEY");
   auto workspaces = env.store->CountWorkspaces();  // ROTA_BOOTSTRAP_KEY counts on an empty database only

@@ -50,14 +50,7 @@ int Run(const Options& o) {
 
   auto env = OpenEnv(o.db);
   if (!env) return 2;
-  // Connector credentials are sealed with ROTA_SECRET_KEY; without it connectors
-  // cannot be created or used (everything else works).
-  const char* secret_key = std::getenv("ROTA_SECRET_KEY");
-  if (secret_key && *secret_key) {
-    auto box = connectors::SecretBox::FromText(secret_key);
-    if (!box.ok()) return Fail("ROTA_SECRET_KEY", box.status());
-    env->service->UseSecretBox(std::move(box).value());
-  }
+  if (!UseSecretKey(*env)) return 2;
 
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
   http::Options hopts;

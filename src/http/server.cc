@@ -483,7 +483,9 @@ void Server::Install() {
 
   // ---- records
   add("PUT", "/v1/records/{object_type}/{id}", Access::kRecordsWrite,
-      [&svc, ok, ws](Ctx& c) { return ok(svc.PutRecord(ws(c), c.params[0], c.params[1], c.body)); });
+      [&svc, ok, ws](Ctx& c) {
+        return ok(svc.PutRecord(ws(c), c.params[0], c.params[1], c.body, c.who.role == service::Role::kAdmin));
+      });
   add("GET", "/v1/records/{object_type}/{id}", Access::kRecordsRead,
       [&svc, ok, ws](Ctx& c) { return ok(svc.GetRecord(ws(c), c.params[0], c.params[1])); });
 

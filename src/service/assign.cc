@@ -287,6 +287,7 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
   // Where the owner goes back: this call's connector, which the record then remembers, else
   // the connector it came through (a decision asked from the API or the console).
   std::optional<WriteBackTarget> write_back = pa.crm.write_back;
+  std::optional<std::string> crm_has = pa.crm.crm_owner;  // no write-back of the owner the CRM has
   if (write_back) {
     rec.source_connector = write_back->connector;
     rec.source_type = write_back->crm_type;
@@ -294,6 +295,7 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
     auto source = SourceWriteBack(tx, rec);
     if (!source.ok()) return source.status();
     write_back = *source;
+    if (write_back && !rec.owners.empty()) crm_has = rec.owners.front();  // as rota last knew it
   }
   core::Request request = io::ToRequest(b, now);
   request.record = &rec;
@@ -367,7 +369,7 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
   if (!s.ok()) return s;
   if (s = EmitDecisionEvents(tx, batch, d, j, row, rec, changed, now); !s.ok()) return s;
   if (write_back) {
-    if (s = EmitWriteBacks(tx, *write_back, d, rec, pa.crm.crm_owner, id, now); !s.ok()) return s;
+    if (s = EmitWriteBacks(tx, *write_back, d, rec, crm_has, id, now); !s.ok()) return s;
   }
   return j;  // committed, with the rest of its group, by GroupCommit
 }

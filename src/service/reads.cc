@@ -1,6 +1,7 @@
 // Records, history and the unassigned queue.
 #include <date/tz.h>
 
+#include <algorithm>
 #include <map>
 
 #include "io/config_json.h"
@@ -40,7 +41,7 @@ Status PutGivenRecord(store::Tx& tx, core::Record record, int64_t at) {
 }
 
 Result<Json> Service::PutRecord(const std::string& ws, const std::string& type, const std::string& id,
-                                const Json& body) {
+                                const Json& body, bool by_hand) {
   auto t = TypeOf(type);
   if (!t.ok()) return t.status();
   if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
@@ -60,9 +61,15 @@ Result<Json> Service::PutRecord(const std::string& ws, const std::string& type, 
     if (!tx.ok()) return tx.status();
     auto known = (*tx)->FindRecord(r.object_type, r.id);
     Status st = PutGivenRecord(**tx, r, now);
-    // An owner set by hand on a record that came from a CRM goes back to it, as a decision's.
-    if (st.ok() && known && !r.owners.empty() && r.owners != known->owners) {
-      auto wb = SourceWriteBack(**tx, *known);
+    // An owner an admin sets by hand on a record that came from a CRM goes back to it, as a
+    // decision's: when the first owner changes, to a user of the workspace (a CRM keeps one).
+    const bool changed = known && !r.owners.empty() && (known->owners.empty() || known->owners.front() != r.owners.front());
+    if (st.ok() && by_hand && changed) {
+      auto snapshot = snapshots_.Get(**tx, ws);
+      if (!snapshot.ok()) return snapshot.status();
+      const auto& users = (*snapshot)->config().users;
+      const bool a_user = std::any_of(users.begin(), users.end(), [&](const core::User& u) { return u.id == r.owners.front(); });
+      auto wb = a_user ? SourceWriteBack(**tx, *known) : Result<std::optional<WriteBackTarget>>(std::nullopt);
       if (!wb.ok()) return wb.status();
       if (*wb) st = EmitWriteBack(**tx, **wb, r.object_type, r.id, r.owners.front(), "", known->source_type, now * 1000);
     }
@@ -87,6 +94,8 @@ Result<bool> Service::CloseRecord(const std::string& ws, core::ObjectType type, 
     auto known = (*tx)->FindRecord(type, id);
     if (!known || !known->open) return Status::Ok();  // nothing to write: the transaction rolls back
     known->open = false;
+    known->source_connector.clear();  // nothing of it goes back to the CRM any more
+    known->source_type.clear();
     Status st = (*tx)->PutRecord(*known, now);
     if (st.ok()) st = (*tx)->RemoveUnassigned(std::string(core::ToString(type)), id);  // gone from the CRM
     if (st.ok()) {

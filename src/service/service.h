@@ -171,7 +171,11 @@ class Service {
   Result<Json> PutSettings(const std::string& ws, const Json& body);
 
   // ---- records, history, queue
-  Result<Json> PutRecord(const std::string& ws, const std::string& type, const std::string& id, const Json& body);
+  // `by_hand`: an admin setting the owner (the console's "assign by hand"), which goes back to
+  // the CRM the record came from when the first owner changes to a user of the workspace.
+  // A sync job's PUT (an integration key) only updates rota's copy.
+  Result<Json> PutRecord(const std::string& ws, const std::string& type, const std::string& id, const Json& body,
+                         bool by_hand = false);
   Result<Json> GetRecord(const std::string& ws, const std::string& type, const std::string& id);
   // A record the CRM deleted: rota's copy is no longer open, so it stops counting for
   // `max_open` and `least_loaded`, and it leaves the unassigned queue; its owners and

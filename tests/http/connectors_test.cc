@@ -477,12 +477,34 @@ TEST_F(Connectors, FixesOfACrmRecordInRotaGoBackToTheCrm) {
   ASSERT_TRUE(WaitFor([&] { return crm.Writes().size() == 2; })) << crm.Writes().size();
   EXPECT_EQ(crm.Writes()[1].path, "/api/v2/deals/4002");
   EXPECT_EQ(crm.Writes()[1].body["owner_id"], 12);
-  // The same owner again, or a record rota did not get from a CRM: nothing goes out.
+  // Nothing goes out for: the same owner again; an owner rota has no user for; a sync job's
+  // PUT (an integration key); a decision that keeps the owner rota's copy has; a record rota
+  // did not get from a CRM; a record the CRM deleted.
   ASSERT_EQ(server->Call("PUT", "/v1/records/deal/4002", key, by_hand).status, 200);
+  Json stranger = by_hand;
+  stranger["owners"] = {"alice"};
+  ASSERT_EQ(server->Call("PUT", "/v1/records/deal/4002", key, stranger).status, 200);
+  ASSERT_EQ(server->Call("PUT", "/v1/records/deal/4002", key, by_hand).status, 200);  // alice → 12: goes out
+  ASSERT_TRUE(WaitFor([&] { return crm.Writes().size() == 3; })) << crm.Writes().size();
+  Reply integration = server->Call("POST", "/v1/keys", key, {{"role", "integration"}});
+  ASSERT_EQ(integration.status, 201) << integration.raw;
+  Json synced = by_hand;
+  synced["owners"] = {"7"};
+  ASSERT_EQ(server->Call("PUT", "/v1/records/deal/4002", integration.body["key"], synced).status, 200);
+  ASSERT_EQ(server->Call("PUT", "/v1/records/deal/4002", key, by_hand).status, 200);  // 7 → 12: goes out
+  ASSERT_TRUE(WaitFor([&] { return crm.Writes().size() == 4; })) << crm.Writes().size();
+  for (const auto& g : crm.Writes()) EXPECT_NE(g.body["owner_id"], "alice") << g.body;
+  Reply kept = server->Call("POST", "/v1/assign", key,
+                            {{"object_type", "deal"}, {"event", "assign_requested"}, {"target", {{"pool", "p"}}},
+                             {"record", {{"id", "4002"}}}});  // the pool's next is 12 again
+  ASSERT_EQ(kept.status, 200) << kept.raw;
+  EXPECT_EQ(kept.body["owner"], "12");
   ASSERT_EQ(server->Call("PUT", "/v1/records/deal/own-1", key, {{"owners", {"7"}}}).status, 200);
   ASSERT_EQ(server->Call("PUT", "/v1/records/deal/own-1", key, {{"owners", {"12"}}}).status, 200);
+  ASSERT_EQ(Pipedrive(Fixture("pipedrive/v2_deal_delete.json")).body["closed"], true);
+  ASSERT_EQ(server->Call("PUT", "/v1/records/deal/4002", key, synced).status, 200);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  EXPECT_EQ(crm.Writes().size(), 2u);
+  EXPECT_EQ(crm.Writes().size(), 4u);
 }
 
 // Two of the CRM's types mapped to one of rota's: the owner goes back to the type the
