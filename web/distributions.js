@@ -3,6 +3,7 @@
 import {
   add, fill, api, h, enc, listAll, pageHeader, card, field, select, userOptions, badge, busy, toast, modal, empty,
   placeFieldErrors, errorBox, confirmAction, showError, notice, download, fmtPct, table, OBJECT_TYPES,
+  showFormError,
 } from './ui.js';
 
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -177,7 +178,7 @@ export async function render(root, ctx) {
         toast(`Key for ${v} saved`);
         await load();
       } catch (e) {
-        fill(errors, errorBox({ ...e, message: e.message, details: placeFieldErrors(form, e.details) }));
+        showFormError(errors, form, e);
       }
     });
     body.append(form);
@@ -206,7 +207,7 @@ export async function render(root, ctx) {
         toast('Distribution saved');
         await load();
       } catch (e) {
-        fill(errors, errorBox({ ...e, message: e.message, details: placeFieldErrors(form, e.details) }));
+        showFormError(errors, form, e);
       }
     });
     body.append(form);
@@ -238,7 +239,7 @@ export async function render(root, ctx) {
         toast('Distribution created');
         await load();
       } catch (e) {
-        fill(errors, errorBox({ ...e, message: e.message, details: placeFieldErrors(form, e.details) }));
+        showFormError(errors, form, e);
       }
     });
     body.append(form);

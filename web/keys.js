@@ -2,7 +2,8 @@
 // revoking stops a key at once. Admin only.
 import {
   add, fill, api, h, enc, pageHeader, card, table, field, select, badge, busy, toast, modal, empty,
-  placeFieldErrors, errorBox, showError, confirmAction, fmtTime, revealOnce,
+  showError, confirmAction, fmtTime, revealOnce,
+  showFormError,
 } from './ui.js';
 
 const ROLES = [
@@ -76,7 +77,7 @@ export async function render(root, ctx) {
           onDone: () => close(),
         });
       } catch (e) {
-        fill(errors, errorBox({ ...e, message: e.message, details: placeFieldErrors(form, e.details) }));
+        showFormError(errors, form, e);
       } finally { save.disabled = false; }
     });
     body.append(form);

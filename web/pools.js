@@ -1,7 +1,8 @@
 // Pools: members in serving order (strict round robin), who is next, join at the end, leave.
 import {
   add, fill, api, h, enc, listAll, pageHeader, card, field, select, userOptions, badge, busy, toast, modal, empty,
-  placeFieldErrors, errorBox, confirmAction, OBJECT_TYPES,
+  confirmAction, OBJECT_TYPES,
+  showFormError,
 } from './ui.js';
 
 export async function render(root, ctx) {
@@ -87,7 +88,7 @@ export async function render(root, ctx) {
         toast(`Pool ${p.id} renamed`);
         await load();
       } catch (e) {
-        fill(errors, errorBox({ ...e, message: e.message, details: placeFieldErrors(form, e.details) }));
+        showFormError(errors, form, e);
       }
     });
     body.append(form);
@@ -116,7 +117,7 @@ export async function render(root, ctx) {
         toast('Pool created');
         await load();
       } catch (e) {
-        fill(errors, errorBox({ ...e, message: e.message, details: placeFieldErrors(form, e.details) }));
+        showFormError(errors, form, e);
       }
     });
     body.append(form);

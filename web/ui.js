@@ -275,6 +275,12 @@ export function placeFieldErrors(form, details) {
   return left;
 }
 
+// A refused save: each detail beside its control (placeFieldErrors), the message and the
+// details nobody claimed in `slot`.
+export function showFormError(slot, form, e) {
+  fill(slot, errorBox({ ...e, message: e.message, details: placeFieldErrors(form, e.details) }));
+}
+
 export function clearFieldErrors(form) {
   form.querySelectorAll('.field-error').forEach((e) => e.remove());
   form.querySelectorAll('[aria-invalid]').forEach((e) => {

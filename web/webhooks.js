@@ -2,7 +2,8 @@
 // webhook's deliveries, which can be sent again. Admin only.
 import {
   add, fill, api, h, enc, pageHeader, card, field, badge, busy, toast, modal, empty,
-  placeFieldErrors, errorBox, showError, confirmAction, fmtTime, deliveriesTable, revealOnce,
+  errorBox, showError, confirmAction, fmtTime, deliveriesTable, revealOnce,
+  showFormError,
 } from './ui.js';
 
 const WEBHOOK_EVENTS = [
@@ -100,7 +101,7 @@ export async function render(root, ctx) {
           onDone: () => close(),
         });
       } catch (e) {
-        fill(errors, errorBox({ ...e, message: e.message, details: placeFieldErrors(form, e.details) }));
+        showFormError(errors, form, e);
       } finally { save.disabled = false; }
     });
     body.append(form);

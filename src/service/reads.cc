@@ -1,7 +1,6 @@
 // Records, history and the unassigned queue.
 #include <date/tz.h>
 
-#include <algorithm>
 #include <map>
 
 #include "io/config_json.h"
@@ -67,8 +66,7 @@ Result<Json> Service::PutRecord(const std::string& ws, const std::string& type, 
     if (st.ok() && by_hand && changed) {
       auto snapshot = snapshots_.Get(**tx, ws);
       if (!snapshot.ok()) return snapshot.status();
-      const auto& users = (*snapshot)->config().users;
-      const bool a_user = std::any_of(users.begin(), users.end(), [&](const core::User& u) { return u.id == r.owners.front(); });
+      const bool a_user = (*snapshot)->FindUser(r.owners.front()) != nullptr;
       auto wb = a_user ? SourceWriteBack(**tx, *known) : Result<std::optional<WriteBackTarget>>(std::nullopt);
       if (!wb.ok()) return wb.status();
       if (*wb) st = EmitWriteBack(**tx, **wb, r.object_type, r.id, r.owners.front(), "", known->source_type, now * 1000);
