@@ -64,6 +64,7 @@ export async function render(root, ctx) {
     fill(out, 
       card(title,
         h('p', { class: 'muted', style: { marginTop: '-.4rem' } }, `${r.total ?? rows.reduce((a, x) => a + x.count, 0)} records`,
+          r.unassigned ? `, ${r.unassigned} left unassigned` : '',
           r.from ? ` from ${new Date(r.from).toLocaleString()}` : '', r.to ? ` to ${new Date(r.to).toLocaleString()}` : ''),
         rows.length ? [
           barChart(rows.map((x) => ({ label: x.owner, value: x.percent, target: hasTarget ? x.target_percent : null, count: x.count })),
@@ -75,7 +76,7 @@ export async function render(root, ctx) {
             ...(hasTarget ? [{ label: 'Target %', cls: 'num', render: (x) => fmtPct(x.target_percent) },
               { label: 'Difference', cls: 'num', render: (x) => (x.target_percent === null || x.target_percent === undefined ? '—' : diffPt(x.percent - x.target_percent)) }] : []),
           ], rows, { caption: 'Records per owner' }),
-        ] : empty('No decisions in this period.')),
+        ] : empty(r.unassigned ? 'No records got an owner in this period.' : 'No decisions in this period.')),
       ...(r.by_value || []).map((v) => card(`Key “${v.value}” · ${v.count} record${v.count === 1 ? '' : 's'}`,
         v.rows.length ? table([
           { label: 'Owner', key: 'owner' },

@@ -3,7 +3,17 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/text.h"
+
 namespace rota::core {
+
+namespace {
+// Tags are text as conditions compare it (SPEC §4): "HOT" is already there when "hot" is.
+bool HasTag(const std::vector<std::string>& tags, const std::string& tag) {
+  const std::string folded = Fold(tag);
+  return std::any_of(tags.begin(), tags.end(), [&](const std::string& t) { return Fold(t) == folded; });
+}
+}  // namespace
 
 int64_t PercentUnits(double percent) { return std::llround(percent * kPercentScale); }
 
@@ -94,7 +104,7 @@ Record RecordAsKnown(const std::optional<Record>& stored, const Record& incoming
     return r;
   }
   for (const std::string& t : stored->tags) {
-    if (std::find(r.tags.begin(), r.tags.end(), t) == r.tags.end()) r.tags.push_back(t);
+    if (!HasTag(r.tags, t)) r.tags.push_back(t);
   }
   if (r.owners.empty()) r.owners = stored->owners;
   r.notes = stored->notes;  // rota's own: never from the caller
@@ -107,7 +117,7 @@ Record RecordAsKnown(const std::optional<Record>& stored, const Record& incoming
 void ApplyOwner(const Decision& d, Record& record) {
   if (!d.owner) return;
   record.owners = {*d.owner};
-  if (!d.tag.empty() && std::find(record.tags.begin(), record.tags.end(), d.tag) == record.tags.end()) {
+  if (!d.tag.empty() && !HasTag(record.tags, d.tag)) {
     record.tags.push_back(d.tag);
   }
 }

@@ -68,6 +68,9 @@ TEST(RecordAsKnown, WhatWasSentOverWhatWasKnown) {
   EXPECT_EQ(r.properties.at("region"), Value::String("north"));
   EXPECT_EQ(r.links.at("company"), "C-1");
   EXPECT_EQ(r.tags, (std::vector<std::string>{"big", "vip"}));
+  sent.tags = {"VIP "};  // the same tag as text conditions compare it: not kept twice
+  EXPECT_EQ(RecordAsKnown(stored, sent, false).tags, (std::vector<std::string>{"VIP "}));
+  sent.tags = {"big"};
   EXPECT_EQ(r.owners, (std::vector<std::string>{"a"}));
   EXPECT_FALSE(r.open);
   EXPECT_TRUE(RecordAsKnown(stored, sent, /*open_given=*/true).open);
@@ -106,6 +109,20 @@ TEST(RecordAsKnown, SimulationDecidesOnTheRecordAsKnown) {
   auto kept = state.FindRecord(ObjectType::kLead, "L-1");
   ASSERT_TRUE(kept);
   EXPECT_EQ(kept->properties.size(), 2u);
+}
+
+TEST(ApplyOwner, TagAddedOnceAsTextComparesIt) {
+  Record r = Rec(ObjectType::kDeal, "D-1", {"a"});
+  r.tags = {"HOT"};
+  Decision d;
+  d.owner = "b";
+  d.tag = "hot";
+  ApplyOwner(d, r);
+  EXPECT_EQ(r.owners, (std::vector<std::string>{"b"}));
+  EXPECT_EQ(r.tags, (std::vector<std::string>{"HOT"}));
+  d.tag = "Kraków";
+  ApplyOwner(d, r);
+  EXPECT_EQ(r.tags, (std::vector<std::string>{"HOT", "Kraków"}));
 }
 
 }  // namespace

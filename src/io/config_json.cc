@@ -220,6 +220,8 @@ core::Actions ReadActions(const Json& j, const std::string& path, Problems& p) {
     p.Add(path, "must be an object");
     return a;
   }
+  // A misspelt action ("notfy") would otherwise be dropped without a word.
+  p.Unknown(j, {"apply_to_related", "related_mode", "tag", "note", "notify", "notify_message"}, path);
   if (p.Array(j, "apply_to_related", path)) {
     const Json& list = j["apply_to_related"];
     for (size_t i = 0; i < list.size(); ++i) {

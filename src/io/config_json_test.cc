@@ -429,6 +429,11 @@ TEST(ConfigJsonTest, ActionShapes) {
   doc["rules"][0]["actions"] = {{"apply_to_related", {"company", "company"}}};
   ps = ProblemsOf(doc);
   EXPECT_PROBLEM(ps, "rules[0].actions.apply_to_related", "twice");
+  // A misspelt action is refused, not dropped.
+  doc["rules"][0]["actions"] = {{"notfy", true}, {"tag", "hot"}};
+  ps = ProblemsOf(doc);
+  ASSERT_EQ(ps.size(), 1u) << Dump(ps);
+  EXPECT_PROBLEM(ps, "rules[0].actions.notfy", "unknown field");
 }
 
 TEST(ConfigJsonTest, RuleEvents) {

@@ -29,6 +29,14 @@ Result<Json> Service::DistributionReport(const std::string& ws, const ReportQuer
       if (d.id == *q.distribution) dist = &d;
     }
     if (dist == nullptr) return Status::NotFound("unknown distribution \"" + *q.distribution + "\"");
+  } else if (q.rule) {
+    // A rule that assigns by a distribution has that distribution's targets.
+    for (const auto& r : (*w)->config().rules) {
+      if (r.id != *q.rule || r.assign.type != core::Assignee::Type::kDistribution) continue;
+      for (const auto& d : (*w)->config().distributions) {
+        if (d.id == r.assign.ref) dist = &d;
+      }
+    }
   }
   if (!p.empty()) return p.ToStatus();
   f.object_type = q.object_type;
@@ -41,6 +49,13 @@ Result<Json> Service::DistributionReport(const std::string& ws, const ReportQuer
   if (!owners.ok()) return owners.status();
   int64_t total = 0;
   for (const auto& o : *owners) total += o.count;
+  // The decisions that found nobody: received, but in no owner's row.
+  auto outcomes = (*tx)->CountByOutcome(f);
+  if (!outcomes.ok()) return outcomes.status();
+  int64_t unassigned = 0;
+  for (const auto& o : *outcomes) {
+    if (o.owner == "unassigned") unassigned += o.count;
+  }
 
   // For a distribution: each owner's target is its percentage in each key, weighted by
   // how many records that key's value received.
@@ -91,7 +106,7 @@ Result<Json> Service::DistributionReport(const std::string& ws, const ReportQuer
     row["target_percent"] = dist != nullptr ? Json(target.count(owner) ? target[owner] : 0.0) : Json(nullptr);
     rows.push_back(row);
   }
-  Json out = {{"rows", rows}, {"total", total}};
+  Json out = {{"rows", rows}, {"total", total}, {"unassigned", unassigned}};
   if (f.from) out["from"] = io::FormatTime(core::Time(std::chrono::seconds(*f.from)));
   if (f.to) out["to"] = io::FormatTime(core::Time(std::chrono::seconds(*f.to)));
   if (dist != nullptr) out["by_value"] = by_value;

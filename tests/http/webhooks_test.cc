@@ -444,6 +444,41 @@ TEST(Reports, AnOwnerTakenOutOfAKeyKeepsItsRowInTheValue) {
   EXPECT_EQ(north["rows"][1], Json({{"owner", "y"}, {"count", 2}, {"percent", 40.0}, {"target_percent", 0.0}}));
 }
 
+// A report for one rule: a rule that assigns by a distribution has its targets, and the
+// decisions that found nobody are counted beside the owners' rows.
+TEST(Reports, ARulesReportHasItsDistributionsTargetsAndItsUnassigned) {
+  RotaServer server;
+  const std::string key = server.admin_key();
+  Json config = Json::parse(R"({
+    "users": [{"id": "x"}, {"id": "y"}],
+    "distributions": [{"id": "d", "object_type": "deal", "property": "region",
+      "keys": [{"value": "north", "owners": [{"user": "x", "percent": 25}, {"user": "y", "percent": 75}]}]}],
+    "rules": [{"id": "r", "object_type": "deal", "events": ["created"], "conditions": {"all": [{"field": "region", "op": "is_not_empty"}]},
+               "assign": {"type": "distribution", "distribution": "d"}}]
+  })");
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, config).status, 200);
+  Json items = Json::array();
+  for (int i = 0; i < 8; ++i) {
+    items.push_back({{"object_type", "deal"}, {"event", "created"},
+                     {"record", {{"id", "D-" + std::to_string(i)}, {"properties", {{"region", i < 6 ? "north" : "south"}}}}}});
+  }
+  ASSERT_EQ(server.Call("POST", "/v1/assign/batch", key, {{"items", items}}).status, 200);
+  Reply report = server.Call("GET", "/v1/reports/distribution?rule=r&period=today", key);
+  ASSERT_EQ(report.status, 200) << report.raw;
+  EXPECT_EQ(report.body["total"], 6);
+  EXPECT_EQ(report.body["unassigned"], 2);  // "south" has no key and d no default owner
+  std::map<std::string, Json> rows;
+  for (const Json& r : report.body["rows"]) rows[r["owner"]] = r;
+  ASSERT_EQ(rows.size(), 2u) << report.raw;
+  EXPECT_DOUBLE_EQ(rows["y"]["target_percent"].get<double>(), 75.0);
+  EXPECT_EQ(report.body["by_value"].size(), 1u);
+  // A report of the whole workspace counts them too, and has no targets.
+  report = server.Call("GET", "/v1/reports/distribution?period=today", key);
+  EXPECT_EQ(report.body["unassigned"], 2);
+  EXPECT_TRUE(report.body["rows"][0]["target_percent"].is_null()) << report.raw;
+  EXPECT_FALSE(report.body.contains("by_value"));
+}
+
 TEST(AfterDecision, UnassignedQueueFillsAndEmpties) {
   RotaServer server;
   const std::string key = server.admin_key();
