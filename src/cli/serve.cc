@@ -135,6 +135,10 @@ void AddServe(CLI::App& app, int* exit_code) {
                   "a claimed delivery is not handed out again before this (a killed server's claims expire)")
       ->capture_default_str()
       ->check(CLI::Range(100, 3600000));
+  cmd->add_option("--webhook-lanes", o->webhooks.lanes,
+                  "receivers (webhooks and CRM connectors) sent to at once; one that is down holds up only its lane")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   cmd->add_option("--retention-interval", o->retention_interval_s, "seconds between history purges")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400 * 7));

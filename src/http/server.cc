@@ -276,7 +276,7 @@ void Server::Install() {
     const bool body_required = body == Body::kJson, file_body = body == Body::kFile;
     auto wrapped = [&svc, access, h, route, method, body_required, file_body, limit](
                        const httplib::Request& req, httplib::Response& res, const httplib::ContentReader* reader) {
-      Ctx ctx{req, res, {}, {}, nullptr};
+      Ctx ctx{req, res, {}, {}, nullptr, {}};
       auto finish = [&](int status) { svc.metrics().Request(route, status); };
       if (reader != nullptr) {
         Status read = ReadBody(req, *reader, res, limit, &ctx.raw);

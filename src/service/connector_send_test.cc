@@ -19,7 +19,7 @@ store::DeliveryRow Row(int64_t attempts) {
   d.id = "wb_1";
   d.connector = "pd";
   d.event = "owner.write_back";
-  d.body = connectors::ToJson({"deal", "4002", "7", "dec_1"}).dump();
+  d.body = connectors::ToJson({"deal", "4002", "7", "dec_1", ""}).dump();
   d.attempts = attempts;
   d.next_attempt_at = 1000;
   return d;

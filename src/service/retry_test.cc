@@ -163,9 +163,11 @@ class FlakyStore final : public store::Store {
     return s_.RevokeKey(id, ws, at);
   }
   Result<std::vector<std::string>> ListWorkspaces() override { return s_.ListWorkspaces(); }
-  Result<std::vector<store::DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit) override {
-    return s_.ClaimDeliveries(now_ms, lease_ms, limit);
+  Result<std::vector<store::DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit,
+                                                          const std::vector<std::string>& busy) override {
+    return s_.ClaimDeliveries(now_ms, lease_ms, limit, busy);
   }
+  Status ReleaseDeliveries(const std::vector<std::string>& ids) override { return s_.ReleaseDeliveries(ids); }
   Status FinishAttempt(const std::string& id, const store::AttemptResult& r) override {
     return s_.FinishAttempt(id, r);
   }

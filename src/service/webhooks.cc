@@ -55,36 +55,61 @@ int64_t Backoff(const DeliveryOptions& options, int64_t attempt) {
 
 void DeliveryWorker::Start() {
   stop_ = false;
-  thread_ = std::thread([this] {
-    while (!stop_) {
-      int n = RunOnce();
-      if (n == 0) {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, std::chrono::milliseconds(options_.idle_poll_ms), [this] { return stop_.load(); });
+  for (int i = 0; i < std::max(1, options_.lanes); ++i) {
+    lanes_.emplace_back([this] {
+      while (!stop_) {
+        if (RunOnce() == 0) {
+          std::unique_lock<std::mutex> lock(mu_);
+          cv_.wait_for(lock, std::chrono::milliseconds(options_.idle_poll_ms), [this] { return stop_.load(); });
+        }
       }
-    }
-  });
+    });
+  }
 }
 
 void DeliveryWorker::Stop() {
   stop_ = true;
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (std::thread& t : lanes_) {
+    if (t.joinable()) t.join();
+  }
+  lanes_.clear();
 }
 
 int DeliveryWorker::RunOnce() {
-  auto due = store_.ClaimDeliveries(NowMs(), options_.lease_ms, 16);
-  if (!due.ok()) {
-    spdlog::error("webhooks: cannot claim deliveries: {}", due.status().message());
-    return 0;
+  std::vector<store::DeliveryRow> due;
+  std::string destination;
+  {
+    std::lock_guard<std::mutex> lock(claim_mu_);
+    auto claimed = store_.ClaimDeliveries(NowMs(), options_.lease_ms, 16,
+                                          std::vector<std::string>(in_flight_.begin(), in_flight_.end()));
+    if (!claimed.ok()) {
+      spdlog::error("webhooks: cannot claim deliveries: {}", claimed.status().message());
+      return 0;
+    }
+    if (claimed->empty()) return 0;
+    due = std::move(claimed).value();
+    destination = store::DeliveryDestination(due.front());
+    in_flight_.insert(destination);
   }
-  for (const store::DeliveryRow& d : *due) {
-    if (stop_) break;  // leased rows go back to the queue when the lease ends
+  const int64_t started = NowMs();
+  size_t next = 0;
+  while (next < due.size() && !stop_ && NowMs() - started < options_.lease_ms / 2) {
+    const store::DeliveryRow& d = due[next++];
     store::AttemptResult r = Attempt(d);
     Status s = store_.FinishAttempt(d.id, r);
     if (!s.ok()) spdlog::error("webhooks: cannot record attempt of {}: {}", d.id, s.message());
+    if (r.state != store::AttemptResult::State::kDelivered && !r.http_status) break;  // no answer: the rest later
   }
-  return static_cast<int>(due->size());
+  std::vector<std::string> untried;
+  for (size_t i = next; i < due.size(); ++i) untried.push_back(due[i].id);
+  Status s = store_.ReleaseDeliveries(untried);
+  if (!s.ok()) spdlog::error("webhooks: cannot hand back deliveries: {}", s.message());  // their lease ends anyway
+  {
+    std::lock_guard<std::mutex> lock(claim_mu_);
+    in_flight_.erase(destination);
+  }
+  return static_cast<int>(due.size());
 }
 
 store::AttemptResult DeliveryWorker::Attempt(const store::DeliveryRow& d) {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,13 +35,19 @@ struct DeliveryOptions {
   int timeout_ms = 5000;              // per attempt
   int64_t lease_ms = 15000;           // a claimed delivery is not handed out again before (> timeout)
   int64_t idle_poll_ms = 100;
+  int lanes = 4;                      // destinations served at once
 };
 
 // How long to wait before attempt `attempt` + 1 (exponential, ±20 % jitter, capped).
 int64_t Backoff(const DeliveryOptions& options, int64_t attempt);
 
-// Posts due deliveries (and connector write-backs, opened with `secrets`) on its own
-// thread. Stop() waits for the attempt under way.
+// Posts due deliveries (and connector write-backs, opened with `secrets`) on `lanes`
+// threads. Each lane claims the due deliveries of one destination (a webhook or a
+// connector) that no other lane of the process serves, and sends them in order; so a
+// receiver that is down or slow holds up one lane, not every other receiver. A lane stops
+// sending to a destination after an attempt that got no HTTP answer (a timeout, a refused
+// connection), or once half the lease has gone, and hands the rest back untried. Stop()
+// waits for the attempts under way.
 class DeliveryWorker {
  public:
   DeliveryWorker(store::Store& store, DeliveryOptions options, const connectors::SecretBox* secrets = nullptr)
@@ -48,7 +55,8 @@ class DeliveryWorker {
   ~DeliveryWorker() { Stop(); }
   void Start();
   void Stop();
-  // Runs one round: claims due deliveries and attempts each. Answers how many.
+  // One lane's round: claims one destination's due deliveries and attempts them. Answers
+  // how many it claimed.
   int RunOnce();
 
  private:
@@ -57,10 +65,12 @@ class DeliveryWorker {
   store::Store& store_;
   const DeliveryOptions options_;
   const connectors::SecretBox* secrets_;
-  std::thread thread_;
+  std::vector<std::thread> lanes_;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::condition_variable cv_;
+  std::mutex claim_mu_;                  // one claim at a time, so that lanes never share a destination
+  std::set<std::string> in_flight_;      // GUARDED_BY(claim_mu_): destinations a lane serves
 };
 
 }  // namespace rota::service

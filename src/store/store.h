@@ -107,6 +107,12 @@ struct DeliveryRow {
   std::optional<ConnectorRow> target;
 };
 
+// Where a delivery goes, as ClaimDeliveries' `busy` names it: workspace, webhook and
+// connector, separated by U+001F.
+inline std::string DeliveryDestination(const DeliveryRow& d) {
+  return d.workspace + '\x1f' + d.webhook + '\x1f' + d.connector;
+}
+
 // What a delivery attempt came to.
 struct AttemptResult {
   enum class State { kDelivered, kRetry, kFailed } state = State::kRetry;
@@ -249,11 +255,15 @@ class Store {
 
   virtual Result<std::vector<std::string>> ListWorkspaces() = 0;
 
-  // The delivery worker, across workspaces: claims up to `limit` due deliveries for
-  // `lease_ms` (a claimed row is not handed out again until its lease ends) and
-  // records each attempt.
-  virtual Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit) = 0;
+  // The delivery worker, across workspaces: claims up to `limit` due deliveries of one
+  // destination (DeliveryDestination: a webhook or a connector), the one whose oldest due
+  // delivery is oldest, leaving out the destinations in `busy`; in order, each for
+  // `lease_ms` (a claimed row is not handed out again until its lease ends). Then records
+  // each attempt, or hands rows back untried (their lease ends at once).
+  virtual Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit,
+                                                           const std::vector<std::string>& busy = {}) = 0;
   virtual Status FinishAttempt(const std::string& delivery_id, const AttemptResult& r) = 0;
+  virtual Status ReleaseDeliveries(const std::vector<std::string>& delivery_ids) = 0;
 
   virtual Result<std::unique_ptr<Tx>> BeginWrite(const std::string& workspace) = 0;
   virtual Result<std::unique_ptr<Tx>> BeginRead(const std::string& workspace) = 0;

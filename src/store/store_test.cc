@@ -959,17 +959,22 @@ TEST_P(StoreTest, ConnectorsAndTheirWriteBacks) {
     ASSERT_OK(tx->InsertDelivery(w));
     ASSERT_OK(tx->Commit());
   }
-  // One claim hands out webhook rows and write-backs alike, each with its target.
+  // Claims hand out write-backs and webhook rows alike, each with its target, a
+  // destination a claim: the connector's rows, then the webhook's.
   auto claimed = store_->ClaimDeliveries(1000, 5000, 10);
   ASSERT_OK(claimed.status());
-  ASSERT_EQ(claimed->size(), 3u);
+  ASSERT_EQ(claimed->size(), 2u);
   EXPECT_EQ((*claimed)[0].connector, "pd");
   ASSERT_TRUE((*claimed)[0].target.has_value());
   EXPECT_EQ((*claimed)[0].target->kind, "pipedrive");
   EXPECT_EQ((*claimed)[0].target->secrets, "v1:resealed");
-  EXPECT_EQ((*claimed)[2].webhook, "wh");
-  EXPECT_EQ((*claimed)[2].url, "http://w");
-  EXPECT_FALSE((*claimed)[2].target.has_value());
+  EXPECT_EQ((*claimed)[1].id, "wb_2");
+  auto hook = store_->ClaimDeliveries(1000, 5000, 10);
+  ASSERT_OK(hook.status());
+  ASSERT_EQ(hook->size(), 1u);
+  EXPECT_EQ((*hook)[0].webhook, "wh");
+  EXPECT_EQ((*hook)[0].url, "http://w");
+  EXPECT_FALSE((*hook)[0].target.has_value());
   {
     auto tx = Read();
     auto list = tx->ConnectorDeliveries("pd", std::nullopt, 10);
@@ -992,6 +997,74 @@ TEST_P(StoreTest, ConnectorsAndTheirWriteBacks) {
   EXPECT_EQ((*after)[0].id, "del_w");
   auto gone = Read()->ConnectorDeliveries("pd", std::nullopt, 10);
   for (const DeliveryRow& d : *gone) EXPECT_EQ(d.status, "failed");
+}
+
+// A claim takes one destination's due rows: the one whose oldest due row is oldest, of
+// those not busy; rows handed back untried are due again at once, their attempts uncounted.
+TEST_P(StoreTest, ClaimsTakeOneDestinationAtATime) {
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->PutWebhook({"a", "http://a", {}, "sa", 1}));
+    ASSERT_OK(tx->PutWebhook({"b", "http://b", {}, "sb", 1}));
+    ASSERT_OK(tx->InsertConnector({"pd", "pipedrive", R"({"id":"pd"})", "v1:sealed", 1, 1}));
+    int n = 0;
+    for (const char* to : {"a", "b", "a", "pd", "b", "a"}) {
+      DeliveryRow d;
+      d.id = "d" + std::to_string(++n);
+      (std::string(to) == "pd" ? d.connector : d.webhook) = to;
+      d.event = "e";
+      d.body = "{}";
+      d.next_attempt_at = 100;
+      d.created_at = 100;
+      ASSERT_OK(tx->InsertDelivery(d));
+    }
+    ASSERT_OK(tx->Commit());
+  }
+  {
+    auto tx = Write("ws2");  // another workspace's webhook of the same id is another destination
+    ASSERT_OK(tx->PutWebhook({"a", "http://a2", {}, "s", 1}));
+    DeliveryRow d;
+    d.id = "w2";
+    d.webhook = "a";
+    d.event = "e";
+    d.body = "{}";
+    d.next_attempt_at = 100;
+    d.created_at = 100;
+    ASSERT_OK(tx->InsertDelivery(d));
+    ASSERT_OK(tx->Commit());
+  }
+  auto ids = [](const Result<std::vector<DeliveryRow>>& r) {
+    std::vector<std::string> out;
+    for (const DeliveryRow& d : *r) out.push_back(d.id);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  auto a = store_->ClaimDeliveries(100, 5000, 2);
+  ASSERT_OK(a.status());
+  EXPECT_EQ(ids(a), (V{"d1", "d3"}));
+  const std::string dest_a = DeliveryDestination((*a)[0]);
+  EXPECT_EQ(dest_a, std::string("ws1\x1f" "a\x1f"));
+  // "a" is busy in this process: the next destination is "b", though "a" has a row due.
+  auto b = store_->ClaimDeliveries(100, 5000, 10, {dest_a});
+  EXPECT_EQ(ids(b), (V{"d2", "d5"}));
+  auto pd = store_->ClaimDeliveries(100, 5000, 10, {dest_a, DeliveryDestination((*b)[0])});
+  EXPECT_EQ(ids(pd), (V{"d4"}));
+  EXPECT_EQ(DeliveryDestination((*pd)[0]), std::string("ws1\x1f\x1fpd"));
+  auto other = store_->ClaimDeliveries(100, 5000, 10, {dest_a});
+  EXPECT_EQ(ids(other), (V{"w2"}));
+  EXPECT_EQ((*other)[0].url, "http://a2");
+  // "a"'s last row (not leased) is all that is left.
+  auto rest = store_->ClaimDeliveries(100, 5000, 10);
+  EXPECT_EQ(ids(rest), (V{"d6"}));
+  EXPECT_TRUE(store_->ClaimDeliveries(100, 5000, 10)->empty());
+  // Handed back untried: due again at once, attempts unchanged; finished rows stay so.
+  ASSERT_OK(store_->FinishAttempt("d1", {AttemptResult::State::kDelivered, 200, "", 100, 150}));
+  ASSERT_OK(store_->ReleaseDeliveries({"d1", "d3", "d5"}));
+  ASSERT_OK(store_->ReleaseDeliveries({}));
+  auto again = store_->ClaimDeliveries(200, 5000, 10);
+  EXPECT_EQ(ids(again), (V{"d3"}));
+  EXPECT_EQ((*again)[0].attempts, 0);
+  EXPECT_EQ(ids(store_->ClaimDeliveries(200, 5000, 10)), (V{"d5"}));
 }
 
 TEST_P(StoreTest, ConcurrentClaimsHandEachRowToOneCaller) {

@@ -3,7 +3,11 @@
 // queue and the distribution report through the real server.
 #include <gtest/gtest.h>
 #include <openssl/hmac.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -264,6 +268,55 @@ TEST(Webhooks, ATimedOutAttemptWaitsItsBackoffAfterTheTimeout) {
   auto first = std::min(got[0].at, got[1].at), second = std::max(got[0].at, got[1].at);
   EXPECT_GE(std::chrono::duration_cast<std::chrono::milliseconds>(second - first).count(), 1400);
   EXPECT_EQ(got[0].delivery, got[1].delivery);
+}
+
+// A receiver that is down in the worst way (it takes connections and never answers: each
+// attempt waits the whole timeout) holds up only its own lane: another webhook's events go
+// out at once, and the silent one's are still tried.
+TEST(Webhooks, AReceiverThatNeverAnswersHoldsUpNoOtherReceiver) {
+  const int silent = socket(AF_INET, SOCK_STREAM, 0);  // listens, never accepts
+  ASSERT_GE(silent, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(silent, 64), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string silent_url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/hook";
+
+  Receiver good("k");
+  RotaServer server("", {}, {"--webhook-timeout-ms", "3000", "--webhook-backoff-ms", "60000"});
+  const std::string key = server.admin_key();
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, PoolConfig()).status, 200);
+  // "a-silent" is listed first, so each decision's row for it is older than the good one's.
+  for (const auto& [id, url] : {std::pair<std::string, std::string>{"a-silent", silent_url}, {"good", good.url()}}) {
+    ASSERT_EQ(server.Call("POST", "/v1/webhooks", key,
+                          {{"id", id}, {"url", url}, {"events", {"decision.assigned"}}, {"secret", "k"}})
+                  .status,
+              201);
+  }
+  Json items = Json::array();
+  for (int i = 0; i < 6; ++i) items.push_back(Lead("L-" + std::to_string(i)));
+  const auto decided = std::chrono::steady_clock::now();
+  ASSERT_EQ(server.Call("POST", "/v1/assign/batch", key, {{"items", items}}).status, 200);
+  // With one sender, the first silent attempt alone took 3 s before any good one went out.
+  ASSERT_TRUE(WaitFor([&] { return good.attempts().size() >= 6; })) << server.Output();
+  const auto last = good.attempts().back().at;
+  EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(last - decided).count(), 2000);
+  // The silent receiver's rows are tried too, one at a time: the first ends in a timeout.
+  ASSERT_TRUE(WaitFor([&] {
+    Reply r = server.Call("GET", "/v1/webhooks/a-silent/deliveries", key);
+    for (const Json& d : r.body["items"]) {
+      if (d["attempts"] == 1) return true;
+    }
+    return false;
+  })) << server.Output();
+  Reply r = server.Call("GET", "/v1/webhooks/a-silent/deliveries", key);
+  int tried = 0;
+  for (const Json& d : r.body["items"]) tried += d["attempts"].get<int>();
+  EXPECT_LE(tried, 2) << r.raw;  // not all six waited out in turn
+  close(silent);
 }
 
 TEST(Webhooks, KillBetweenDecisionAndDeliveryStillDeliversAfterRestart) {

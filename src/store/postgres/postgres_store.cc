@@ -869,23 +869,32 @@ class PostgresStore final : public Store {
   // One statement: the due rows no other node holds are locked (SKIP LOCKED), leased
   // and returned; a leased row is not handed out again until its lease ends, so a node
   // that dies mid-delivery leaves it to another after the lease.
-  Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit) override {
+  Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit,
+                                                   const std::vector<std::string>& busy) override {
+    // The destination whose oldest due delivery is oldest, of those not busy, then its due
+    // rows (those no other node holds).
+    static constexpr const char* kDue =
+        "FROM outbox o "
+        "LEFT JOIN webhooks w ON w.workspace=o.workspace AND w.id=o.webhook "
+        "LEFT JOIN connectors c ON c.workspace=o.workspace AND c.id=o.connector "
+        "WHERE o.status='pending' AND o.next_attempt_at<=$1::bigint AND o.lease_until<=$1::bigint "
+        "AND (w.id IS NOT NULL OR c.id IS NOT NULL) ";
     return WithConnection([&](PgConnection& c) -> Result<std::vector<DeliveryRow>> {
       auto q = c.Query(
-          std::string(
-              "WITH due AS (SELECT o.seq FROM outbox o "
-              "LEFT JOIN webhooks w ON w.workspace=o.workspace AND w.id=o.webhook "
-              "LEFT JOIN connectors c ON c.workspace=o.workspace AND c.id=o.connector "
-              "WHERE o.status='pending' AND o.next_attempt_at<=$1::bigint AND o.lease_until<=$1::bigint "
-              "AND (w.id IS NOT NULL OR c.id IS NOT NULL) ORDER BY o.seq LIMIT $2 FOR UPDATE OF o SKIP LOCKED), "
+          std::string("WITH dest AS (SELECT o.workspace, o.webhook, COALESCE(o.connector, '') AS connector ") + kDue +
+              "AND o.workspace || chr(31) || o.webhook || chr(31) || COALESCE(o.connector, '') "
+              "NOT IN (SELECT jsonb_array_elements_text($4::jsonb)) ORDER BY o.seq LIMIT 1), "
+              "due AS (SELECT o.seq " + kDue +
+              "AND (o.workspace, o.webhook, COALESCE(o.connector, '')) IN (SELECT workspace, webhook, connector FROM dest) "
+              "ORDER BY o.seq LIMIT $2 FOR UPDATE OF o SKIP LOCKED), "
               "claimed AS (UPDATE outbox o SET lease_until=$3::bigint FROM due WHERE o.seq=due.seq RETURNING o.*) "
-              "SELECT ") +
+              "SELECT " +
               kDeliveryColumns +
               ", COALESCE(w.url, ''), COALESCE(w.secret, ''), c.id, c.kind, c.doc, c.secrets, c.created_at, "
               "c.updated_at FROM claimed o "
               "LEFT JOIN webhooks w ON w.workspace=o.workspace AND w.id=o.webhook "
               "LEFT JOIN connectors c ON c.workspace=o.workspace AND c.id=o.connector",
-          {now_ms, static_cast<int64_t>(limit), now_ms + lease_ms});
+          {now_ms, static_cast<int64_t>(limit), now_ms + lease_ms, io::Json(busy).dump()});
       if (!q.ok()) return q.status();
       std::vector<DeliveryRow> rows;
       for (int i = 0; i < q->rows(); ++i) {
@@ -897,6 +906,15 @@ class PostgresStore final : public Store {
       }
       std::sort(rows.begin(), rows.end(), [](const DeliveryRow& a, const DeliveryRow& b) { return a.seq < b.seq; });
       return rows;
+    });
+  }
+
+  Status ReleaseDeliveries(const std::vector<std::string>& ids) override {
+    if (ids.empty()) return Status::Ok();
+    return WithConnection([&](PgConnection& c) -> Status {
+      return c.Run(
+          "UPDATE outbox SET lease_until=0 WHERE status='pending' AND id IN (SELECT jsonb_array_elements_text($1::jsonb))",
+          {io::Json(ids).dump()});
     });
   }
 

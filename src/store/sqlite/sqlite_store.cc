@@ -1061,20 +1061,40 @@ class SqliteStore final : public Store {
     });
   }
 
-  Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit) override {
+  Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit,
+                                                   const std::vector<std::string>& busy) override {
+    static constexpr const char* kDue =
+        "FROM outbox o "
+        "LEFT JOIN webhooks w ON w.workspace=o.workspace AND w.id=o.webhook "
+        "LEFT JOIN connectors c ON c.workspace=o.workspace AND c.id=o.connector "
+        "WHERE o.status='pending' AND o.next_attempt_at<=?1 AND o.lease_until<=?1 "
+        "AND (w.id IS NOT NULL OR c.id IS NOT NULL) ";
     return WithWriter([&](Connection& c) -> Result<std::vector<DeliveryRow>> {
       Status s = c.Exec("BEGIN IMMEDIATE");
       if (!s.ok()) return s;
+      // The destination whose oldest due delivery is oldest, of those not busy.
+      std::string workspace, webhook, connector;
+      Status err;
+      {
+        Stmt pick = c.Prepare(std::string("SELECT o.workspace, o.webhook, COALESCE(o.connector, '') ") + kDue +
+                              "AND o.workspace || char(31) || o.webhook || char(31) || COALESCE(o.connector, '') "
+                              "NOT IN (SELECT value FROM json_each(?2)) ORDER BY o.seq LIMIT 1");
+        pick.Bind(1, now_ms).Bind(2, io::Json(busy).dump());
+        if (!pick.Step(&err)) {
+          (void)c.Exec("ROLLBACK");
+          if (!err.ok()) return err;
+          return std::vector<DeliveryRow>{};
+        }
+        workspace = pick.Text(0);
+        webhook = pick.Text(1);
+        connector = pick.Text(2);
+      }
       Stmt q = c.Prepare(std::string("SELECT ") + SqliteTx::kDeliveryColumns +
                          ", COALESCE(w.url, ''), COALESCE(w.secret, ''), c.id, c.kind, c.doc, c.secrets, "
-                         "c.created_at, c.updated_at FROM outbox o "
-                         "LEFT JOIN webhooks w ON w.workspace=o.workspace AND w.id=o.webhook "
-                         "LEFT JOIN connectors c ON c.workspace=o.workspace AND c.id=o.connector "
-                         "WHERE o.status='pending' AND o.next_attempt_at<=?1 AND o.lease_until<=?1 "
-                         "AND (w.id IS NOT NULL OR c.id IS NOT NULL) ORDER BY o.seq LIMIT ?2");
-      q.Bind(1, now_ms).Bind(2, static_cast<int64_t>(limit));
+                         "c.created_at, c.updated_at " + kDue +
+                         "AND o.workspace=?3 AND o.webhook=?4 AND COALESCE(o.connector, '')=?5 ORDER BY o.seq LIMIT ?2");
+      q.Bind(1, now_ms).Bind(2, static_cast<int64_t>(limit)).Bind(3, workspace).Bind(4, webhook).Bind(5, connector);
       std::vector<DeliveryRow> rows;
-      Status err;
       while (q.Step(&err)) {
         DeliveryRow d = SqliteTx::ReadDelivery(q);
         d.url = q.Text(14);
@@ -1093,6 +1113,15 @@ class SqliteStore final : public Store {
       }
       if (s = c.Exec("COMMIT"); !s.ok()) return s;
       return rows;
+    });
+  }
+
+  Status ReleaseDeliveries(const std::vector<std::string>& ids) override {
+    if (ids.empty()) return Status::Ok();
+    return WithWriter([&](Connection& c) -> Status {
+      return c.Prepare("UPDATE outbox SET lease_until=0 WHERE status='pending' AND id IN (SELECT value FROM json_each(?))")
+          .Bind(1, io::Json(ids).dump())
+          .Run();
     });
   }
 
