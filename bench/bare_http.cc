@@ -41,7 +41,6 @@ int main(int argc, char** argv) {
   httplib::Server s;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   s.set_tcp_nodelay(true);
-  s.set_keep_alive_max_count(10000);
   int listen_fd = -1;
   rota::http::UseListenOptions(s, &listen_fd);
   s.Post("/v1/assign", [&](const httplib::Request&, httplib::Response& res) {

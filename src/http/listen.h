@@ -1,4 +1,4 @@
-// The listening socket's settings, shared by rota's server and the bare server that
+// The listening socket's and connections' settings, shared by rota's server and the bare server that
 // `make bench` measures it against (bench/bare_http.cc), so that both listen alike.
 #pragma once
 
@@ -7,11 +7,21 @@
 
 namespace rota::http {
 
+// Requests a keep-alive connection serves before the server closes it. A connection holds
+// one of the pool's threads for as long as it lasts, and connections beyond the threads
+// wait for one: with 10 000, two clients that kept sending held both threads of
+// `--threads 2` for as many decisions, and a third waited seconds for its first answer
+// (ServerSmoke.AClientBeyondTheThreadsIsServedWhileOthersKeepSending). After 100, a client
+// that keeps sending opens a new connection and queues behind the waiting ones, at the cost
+// of one handshake in a hundred requests.
+inline constexpr size_t kKeepAliveRequests = 100;
+
 // httplib's own socket options set SO_REUSEPORT, with which a second server on a port in
 // use started without a word and took part of the first one's connections. These set
 // SO_REUSEADDR instead (a restarted server binds at once while its old connections
 // linger) and keep the socket's descriptor in *fd, for WidenBacklog.
 inline void UseListenOptions(httplib::Server& server, int* fd) {
+  server.set_keep_alive_max_count(kKeepAliveRequests);
   server.set_socket_options([fd](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);

@@ -223,7 +223,6 @@ void Server::Install() {
   s.set_tcp_nodelay(true);
   UseListenOptions(s, &listen_fd_);
   s.set_payload_max_length(options_.body_limit);
-  s.set_keep_alive_max_count(10000);
 
   // Fill an empty error answer (unknown route, body too large…) with API.md's body.
   s.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {

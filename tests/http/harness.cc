@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -44,7 +46,10 @@ RotaServer::RotaServer(std::string db, std::map<std::string, std::string> env, s
   dir_ = std::make_unique<TempDir>();
   db_ = db.empty() ? dir_->path() + "/rota.db" : db;
   log_ = dir_->path() + "/server.log";
-  std::vector<std::string> args = {ROTA_BIN, "serve", "--db", db_, "--listen", "127.0.0.1:0", "--threads", "40"};
+  std::vector<std::string> args = {ROTA_BIN, "serve", "--db", db_, "--listen", "127.0.0.1:0"};
+  if (std::find(extra.begin(), extra.end(), "--threads") == extra.end()) {
+    args.insert(args.end(), {"--threads", "40"});
+  }
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = fork();
   if (pid_ == 0) {
