@@ -412,7 +412,7 @@ TEST(Generic, SignatureAndFieldMap) {
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().details().size(), 2u);  // no id, unmapped type
 
-  OutRequest r = generic::WriteBackRequest(c, {"deal", "42", "ada", "dec_1"}, now);
+  OutRequest r = generic::WriteBackRequest(c, {"deal", "42", "ada", "dec_1", ""}, now);
   EXPECT_EQ(r.method, "POST");
   Json sent = Json::parse(r.body);
   EXPECT_EQ(sent["owner"], "ada");

@@ -167,7 +167,12 @@ class FlakyStore final : public store::Store {
                                                           const std::vector<std::string>& busy) override {
     return s_.ClaimDeliveries(now_ms, lease_ms, limit, busy);
   }
-  Status ReleaseDeliveries(const std::vector<std::string>& ids) override { return s_.ReleaseDeliveries(ids); }
+  Status ReleaseDeliveries(const std::vector<std::string>& ids, int64_t leased_until) override {
+    return s_.ReleaseDeliveries(ids, leased_until);
+  }
+  Status HoldDestination(const store::DeliveryRow& row, int64_t now_ms, int64_t leased_until, int64_t until_ms) override {
+    return s_.HoldDestination(row, now_ms, leased_until, until_ms);
+  }
   Status FinishAttempt(const std::string& id, const store::AttemptResult& r) override {
     return s_.FinishAttempt(id, r);
   }

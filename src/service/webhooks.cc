@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 #include <random>
 
 #include "connectors/generic.h"
@@ -55,21 +56,31 @@ int64_t Backoff(const DeliveryOptions& options, int64_t attempt) {
 
 void DeliveryWorker::Start() {
   stop_ = false;
-  for (int i = 0; i < std::max(1, options_.lanes); ++i) {
-    lanes_.emplace_back([this] {
-      while (!stop_) {
-        if (RunOnce() == 0) {
-          std::unique_lock<std::mutex> lock(mu_);
-          cv_.wait_for(lock, std::chrono::milliseconds(options_.idle_poll_ms), [this] { return stop_.load(); });
-        }
-      }
-    });
+  for (int i = 0; i < std::max(1, options_.lanes); ++i) lanes_.emplace_back([this] { Lane(); });
+}
+
+void DeliveryWorker::Lane() {
+  while (!stop_) {
+    if (RunOnce() > 0) continue;
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!polling_) {
+      polling_ = true;
+      poll_cv_.wait_for(lock, std::chrono::milliseconds(options_.idle_poll_ms), [this] { return stop_.load(); });
+      polling_ = false;
+    } else {
+      const uint64_t seen = wakes_;
+      idle_cv_.wait(lock, [&] { return stop_.load() || wakes_ != seen || !polling_; });
+    }
   }
 }
 
 void DeliveryWorker::Stop() {
-  stop_ = true;
-  cv_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  poll_cv_.notify_all();
+  idle_cv_.notify_all();
   for (std::thread& t : lanes_) {
     if (t.joinable()) t.join();
   }
@@ -79,9 +90,11 @@ void DeliveryWorker::Stop() {
 int DeliveryWorker::RunOnce() {
   std::vector<store::DeliveryRow> due;
   std::string destination;
+  int64_t leased_until = 0;
   {
     std::lock_guard<std::mutex> lock(claim_mu_);
-    auto claimed = store_.ClaimDeliveries(NowMs(), options_.lease_ms, 16,
+    const int64_t now = NowMs();
+    auto claimed = store_.ClaimDeliveries(now, options_.lease_ms, 16,
                                           std::vector<std::string>(in_flight_.begin(), in_flight_.end()));
     if (!claimed.ok()) {
       spdlog::error("webhooks: cannot claim deliveries: {}", claimed.status().message());
@@ -91,19 +104,36 @@ int DeliveryWorker::RunOnce() {
     due = std::move(claimed).value();
     destination = store::DeliveryDestination(due.front());
     in_flight_.insert(destination);
+    leased_until = now + options_.lease_ms;
   }
-  const int64_t started = NowMs();
+  // There may be more work than this lane: an idle one looks while this one sends.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++wakes_;
+  }
+  idle_cv_.notify_one();
   size_t next = 0;
-  while (next < due.size() && !stop_ && NowMs() - started < options_.lease_ms / 2) {
+  std::optional<int64_t> hold;  // the destination did not answer: its rows wait until then
+  while (next < due.size() && !stop_) {
+    // One that could outlast the lease (another node may then claim it) waits for the next claim.
+    if (next > 0 && NowMs() + options_.timeout_ms >= leased_until) break;
     const store::DeliveryRow& d = due[next++];
     store::AttemptResult r = Attempt(d);
     Status s = store_.FinishAttempt(d.id, r);
     if (!s.ok()) spdlog::error("webhooks: cannot record attempt of {}: {}", d.id, s.message());
-    if (r.state != store::AttemptResult::State::kDelivered && !r.http_status) break;  // no answer: the rest later
+    if (r.state == store::AttemptResult::State::kRetry && !r.http_status) {
+      hold = r.next_attempt_at;
+      break;
+    }
   }
-  std::vector<std::string> untried;
-  for (size_t i = next; i < due.size(); ++i) untried.push_back(due[i].id);
-  Status s = store_.ReleaseDeliveries(untried);
+  Status s;
+  if (hold) {
+    s = store_.HoldDestination(due.front(), NowMs(), leased_until, *hold);
+  } else {
+    std::vector<std::string> untried;
+    for (size_t i = next; i < due.size(); ++i) untried.push_back(due[i].id);
+    s = store_.ReleaseDeliveries(untried, leased_until);
+  }
   if (!s.ok()) spdlog::error("webhooks: cannot hand back deliveries: {}", s.message());  // their lease ends anyway
   {
     std::lock_guard<std::mutex> lock(claim_mu_);

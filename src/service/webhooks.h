@@ -43,11 +43,13 @@ int64_t Backoff(const DeliveryOptions& options, int64_t attempt);
 
 // Posts due deliveries (and connector write-backs, opened with `secrets`) on `lanes`
 // threads. Each lane claims the due deliveries of one destination (a webhook or a
-// connector) that no other lane of the process serves, and sends them in order; so a
-// receiver that is down or slow holds up one lane, not every other receiver. A lane stops
-// sending to a destination after an attempt that got no HTTP answer (a timeout, a refused
-// connection), or once half the lease has gone, and hands the rest back untried. Stop()
-// waits for the attempts under way.
+// connector) that no other lane of the process serves, and sends them oldest first, one
+// at a time; so a receiver that is down or slow holds up one lane, not every other
+// receiver. After an attempt that got no answer (a timeout, a refused connection) the
+// destination's pending deliveries wait for that attempt's backoff, untried, instead of
+// each waiting out a timeout in turn. An attempt that could outlast the claim's lease is
+// left for the next claim. Idle lanes do not all poll: one polls every `idle_poll_ms`, and
+// a lane that finds work wakes another. Stop() waits for the attempts under way.
 class DeliveryWorker {
  public:
   DeliveryWorker(store::Store& store, DeliveryOptions options, const connectors::SecretBox* secrets = nullptr)
@@ -60,6 +62,7 @@ class DeliveryWorker {
   int RunOnce();
 
  private:
+  void Lane();
   store::AttemptResult Attempt(const store::DeliveryRow& d);
 
   store::Store& store_;
@@ -68,9 +71,12 @@ class DeliveryWorker {
   std::vector<std::thread> lanes_;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::mutex claim_mu_;                  // one claim at a time, so that lanes never share a destination
-  std::set<std::string> in_flight_;      // GUARDED_BY(claim_mu_): destinations a lane serves
+  std::condition_variable poll_cv_;  // the polling lane's timed wait
+  std::condition_variable idle_cv_;  // the other idle lanes, until a lane finds work
+  bool polling_ = false;             // GUARDED_BY(mu_): an idle lane polls
+  uint64_t wakes_ = 0;               // GUARDED_BY(mu_)
+  std::mutex claim_mu_;              // one claim at a time, so that lanes never share a destination
+  std::set<std::string> in_flight_;  // GUARDED_BY(claim_mu_): destinations a lane serves
 };
 
 }  // namespace rota::service

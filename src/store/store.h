@@ -259,11 +259,16 @@ class Store {
   // destination (DeliveryDestination: a webhook or a connector), the one whose oldest due
   // delivery is oldest, leaving out the destinations in `busy`; in order, each for
   // `lease_ms` (a claimed row is not handed out again until its lease ends). Then records
-  // each attempt, or hands rows back untried (their lease ends at once).
+  // each attempt, or hands rows back untried: those the claim that leased them until
+  // `leased_until` still holds are due again at once, their attempts uncounted.
   virtual Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit,
                                                            const std::vector<std::string>& busy = {}) = 0;
   virtual Status FinishAttempt(const std::string& delivery_id, const AttemptResult& r) = 0;
-  virtual Status ReleaseDeliveries(const std::vector<std::string>& delivery_ids) = 0;
+  virtual Status ReleaseDeliveries(const std::vector<std::string>& delivery_ids, int64_t leased_until) = 0;
+  // A receiver that did not answer: the pending deliveries of `row`'s destination due
+  // before `until_ms` wait until then, except those another claim holds at `now_ms`; the
+  // rows of the claim that leased them until `leased_until` are handed back with them.
+  virtual Status HoldDestination(const DeliveryRow& row, int64_t now_ms, int64_t leased_until, int64_t until_ms) = 0;
 
   virtual Result<std::unique_ptr<Tx>> BeginWrite(const std::string& workspace) = 0;
   virtual Result<std::unique_ptr<Tx>> BeginRead(const std::string& workspace) = 0;

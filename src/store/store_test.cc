@@ -1057,14 +1057,32 @@ TEST_P(StoreTest, ClaimsTakeOneDestinationAtATime) {
   auto rest = store_->ClaimDeliveries(100, 5000, 10);
   EXPECT_EQ(ids(rest), (V{"d6"}));
   EXPECT_TRUE(store_->ClaimDeliveries(100, 5000, 10)->empty());
-  // Handed back untried: due again at once, attempts unchanged; finished rows stay so.
+  // Handed back untried by the claim that holds them (leased until 5100): due again at
+  // once, attempts unchanged; finished rows stay so, and another claim's lease stays.
   ASSERT_OK(store_->FinishAttempt("d1", {AttemptResult::State::kDelivered, 200, "", 100, 150}));
-  ASSERT_OK(store_->ReleaseDeliveries({"d1", "d3", "d5"}));
-  ASSERT_OK(store_->ReleaseDeliveries({}));
+  ASSERT_OK(store_->ReleaseDeliveries({"d3", "d5"}, 4000));  // not the lease they hold
+  EXPECT_TRUE(store_->ClaimDeliveries(200, 5000, 10)->empty());
+  ASSERT_OK(store_->ReleaseDeliveries({"d1", "d3", "d5"}, 5100));
+  ASSERT_OK(store_->ReleaseDeliveries({}, 5100));
   auto again = store_->ClaimDeliveries(200, 5000, 10);
   EXPECT_EQ(ids(again), (V{"d3"}));
   EXPECT_EQ((*again)[0].attempts, 0);
   EXPECT_EQ(ids(store_->ClaimDeliveries(200, 5000, 10)), (V{"d5"}));
+
+  // "a" did not answer: its pending rows wait until 9000, untried; the claim's own (d3,
+  // leased until 5200) is handed back; a row another claim holds (d6, until 5100) and
+  // other destinations' rows are left alone.
+  for (const char* id : {"d2", "d4", "w2"}) {
+    ASSERT_OK(store_->FinishAttempt(id, {AttemptResult::State::kDelivered, 200, "", 100, 250}));
+  }
+  ASSERT_OK(store_->HoldDestination((*again)[0], 300, 5200, 9000));
+  EXPECT_TRUE(store_->ClaimDeliveries(5000, 5000, 10)->empty());  // d5 leased until 5200, d6 until 5100
+  EXPECT_EQ(ids(store_->ClaimDeliveries(5200, 5000, 10)), (V{"d5"}));
+  EXPECT_EQ(ids(store_->ClaimDeliveries(5200, 5000, 10)), (V{"d6"}));  // another claim's: not held
+  EXPECT_TRUE(store_->ClaimDeliveries(8999, 5000, 10)->empty());
+  auto held = store_->ClaimDeliveries(9000, 5000, 10);
+  EXPECT_EQ(ids(held), (V{"d3"}));
+  EXPECT_EQ((*held)[0].attempts, 0);
 }
 
 TEST_P(StoreTest, ConcurrentClaimsHandEachRowToOneCaller) {

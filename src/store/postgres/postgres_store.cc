@@ -909,12 +909,24 @@ class PostgresStore final : public Store {
     });
   }
 
-  Status ReleaseDeliveries(const std::vector<std::string>& ids) override {
+  Status ReleaseDeliveries(const std::vector<std::string>& ids, int64_t leased_until) override {
     if (ids.empty()) return Status::Ok();
     return WithConnection([&](PgConnection& c) -> Status {
       return c.Run(
-          "UPDATE outbox SET lease_until=0 WHERE status='pending' AND id IN (SELECT jsonb_array_elements_text($1::jsonb))",
-          {io::Json(ids).dump()});
+          "UPDATE outbox SET lease_until=0 WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)) "
+          "AND status='pending' AND lease_until=$2::bigint",
+          {io::Json(ids).dump(), leased_until});
+    });
+  }
+
+  Status HoldDestination(const DeliveryRow& row, int64_t now_ms, int64_t leased_until, int64_t until_ms) override {
+    return WithConnection([&](PgConnection& c) -> Status {
+      return c.Run(
+          "UPDATE outbox SET next_attempt_at=$1::bigint, "
+          "lease_until=CASE WHEN lease_until=$2::bigint THEN 0 ELSE lease_until END "
+          "WHERE status='pending' AND next_attempt_at<$1::bigint AND (lease_until<=$3::bigint OR lease_until=$2::bigint) "
+          "AND workspace=$4 AND webhook=$5 AND COALESCE(connector, '')=$6",
+          {until_ms, leased_until, now_ms, row.workspace, row.webhook, row.connector});
     });
   }
 

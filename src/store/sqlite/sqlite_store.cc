@@ -1116,11 +1116,39 @@ class SqliteStore final : public Store {
     });
   }
 
-  Status ReleaseDeliveries(const std::vector<std::string>& ids) override {
+  Status ReleaseDeliveries(const std::vector<std::string>& ids, int64_t leased_until) override {
     if (ids.empty()) return Status::Ok();
     return WithWriter([&](Connection& c) -> Status {
-      return c.Prepare("UPDATE outbox SET lease_until=0 WHERE status='pending' AND id IN (SELECT value FROM json_each(?))")
-          .Bind(1, io::Json(ids).dump())
+      Status s = c.Exec("BEGIN IMMEDIATE");
+      if (!s.ok()) return s;
+      for (const std::string& id : ids) {  // by the id's own index, one row each
+        s = c.Prepare("UPDATE outbox SET lease_until=0 WHERE id=? AND status='pending' AND lease_until=?")
+                .Bind(1, id)
+                .Bind(2, leased_until)
+                .Run();
+        if (!s.ok()) {
+          (void)c.Exec("ROLLBACK");
+          return s;
+        }
+      }
+      return c.Exec("COMMIT");
+    });
+  }
+
+  Status HoldDestination(const DeliveryRow& row, int64_t now_ms, int64_t leased_until, int64_t until_ms) override {
+    return WithWriter([&](Connection& c) -> Status {
+      // Through the due rows' index: a destination's rows of every status would be more.
+      return c.Prepare(
+                  "UPDATE outbox INDEXED BY outbox_due SET next_attempt_at=?1, "
+                  "lease_until=CASE WHEN lease_until=?2 THEN 0 ELSE lease_until END "
+                  "WHERE status='pending' AND next_attempt_at<?1 AND (lease_until<=?3 OR lease_until=?2) "
+                  "AND workspace=?4 AND webhook=?5 AND COALESCE(connector, '')=?6")
+          .Bind(1, until_ms)
+          .Bind(2, leased_until)
+          .Bind(3, now_ms)
+          .Bind(4, row.workspace)
+          .Bind(5, row.webhook)
+          .Bind(6, row.connector)
           .Run();
     });
   }
