@@ -170,11 +170,9 @@ class FlakyStore final : public store::Store {
   Status ReleaseDeliveries(const std::vector<std::string>& ids, int64_t leased_until) override {
     return s_.ReleaseDeliveries(ids, leased_until);
   }
-  Status HoldDestination(const store::DeliveryRow& row, int64_t now_ms, int64_t leased_until, int64_t until_ms) override {
-    return s_.HoldDestination(row, now_ms, leased_until, until_ms);
-  }
-  Status FinishAttempt(const std::string& id, const store::AttemptResult& r) override {
-    return s_.FinishAttempt(id, r);
+  Status FinishAttempt(const std::string& id, const store::AttemptResult& r,
+                       std::optional<int64_t> leased_until) override {
+    return s_.FinishAttempt(id, r, leased_until);
   }
   Result<std::unique_ptr<store::Tx>> BeginWrite(const std::string& ws) override {
     auto tx = s_.BeginWrite(ws);

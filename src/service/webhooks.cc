@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <optional>
 #include <random>
 
 #include "connectors/generic.h"
@@ -113,27 +112,22 @@ int DeliveryWorker::RunOnce() {
   }
   idle_cv_.notify_one();
   size_t next = 0;
-  std::optional<int64_t> hold;  // the destination did not answer: its rows wait until then
   while (next < due.size() && !stop_) {
     // One that could outlast the lease (another node may then claim it) waits for the next claim.
     if (next > 0 && NowMs() + options_.timeout_ms >= leased_until) break;
     const store::DeliveryRow& d = due[next++];
     store::AttemptResult r = Attempt(d);
-    Status s = store_.FinishAttempt(d.id, r);
+    // Recorded only while this claim still leases the row: after the lease another node
+    // may have sent it.
+    Status s = store_.FinishAttempt(d.id, r, leased_until);
     if (!s.ok()) spdlog::error("webhooks: cannot record attempt of {}: {}", d.id, s.message());
-    if (r.state == store::AttemptResult::State::kRetry && !r.http_status) {
-      hold = r.next_attempt_at;
-      break;
-    }
+    // No answer: the destination is held until this row's retry (ClaimDeliveries), the
+    // rest of this claim with it.
+    if (r.state == store::AttemptResult::State::kRetry && !r.http_status) break;
   }
-  Status s;
-  if (hold) {
-    s = store_.HoldDestination(due.front(), NowMs(), leased_until, *hold);
-  } else {
-    std::vector<std::string> untried;
-    for (size_t i = next; i < due.size(); ++i) untried.push_back(due[i].id);
-    s = store_.ReleaseDeliveries(untried, leased_until);
-  }
+  std::vector<std::string> untried;
+  for (size_t i = next; i < due.size(); ++i) untried.push_back(due[i].id);
+  Status s = store_.ReleaseDeliveries(untried, leased_until);
   if (!s.ok()) spdlog::error("webhooks: cannot hand back deliveries: {}", s.message());  // their lease ends anyway
   {
     std::lock_guard<std::mutex> lock(claim_mu_);

@@ -45,10 +45,11 @@ int64_t Backoff(const DeliveryOptions& options, int64_t attempt);
 // threads. Each lane claims the due deliveries of one destination (a webhook or a
 // connector) that no other lane of the process serves, and sends them oldest first, one
 // at a time; so a receiver that is down or slow holds up one lane, not every other
-// receiver. After an attempt that got no answer (a timeout, a refused connection) the
-// destination's pending deliveries wait for that attempt's backoff, untried, instead of
-// each waiting out a timeout in turn. An attempt that could outlast the claim's lease is
-// left for the next claim. Idle lanes do not all poll: one polls every `idle_poll_ms`, and
+// receiver. After an attempt that got no answer (a timeout, a refused connection, or no
+// call made: a connector that cannot be opened) the destination is held until that
+// attempt's retry (ClaimDeliveries): its other deliveries, new ones too, wait untried
+// instead of each waiting out a timeout in turn. An attempt that could outlast the claim's
+// lease is left for the next claim, and an attempt is recorded only while its claim holds. Idle lanes do not all poll: one polls every `idle_poll_ms`, and
 // a lane that finds work wakes another. Stop() waits for the attempts under way.
 class DeliveryWorker {
  public:

@@ -257,18 +257,18 @@ class Store {
 
   // The delivery worker, across workspaces: claims up to `limit` due deliveries of one
   // destination (DeliveryDestination: a webhook or a connector), the one whose oldest due
-  // delivery is oldest, leaving out the destinations in `busy`; in order, each for
-  // `lease_ms` (a claimed row is not handed out again until its lease ends). Then records
-  // each attempt, or hands rows back untried: those the claim that leased them until
-  // `leased_until` still holds are due again at once, their attempts uncounted.
+  // delivery is oldest, leaving out the destinations in `busy` and those held: a
+  // destination whose last failed attempt got no answer (a pending row with attempts, no
+  // `last_status` and its retry still ahead) waits until that retry, its other rows with it.
+  // Rows come in order, each leased for `lease_ms` (not handed out again until the lease
+  // ends). Then records each attempt (given `leased_until`, only while the claim that leased
+  // the row until then still holds it), or hands rows back untried: those the claim that
+  // leased them until `leased_until` still holds are due again, their attempts uncounted.
   virtual Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit,
                                                            const std::vector<std::string>& busy = {}) = 0;
-  virtual Status FinishAttempt(const std::string& delivery_id, const AttemptResult& r) = 0;
+  virtual Status FinishAttempt(const std::string& delivery_id, const AttemptResult& r,
+                               std::optional<int64_t> leased_until = std::nullopt) = 0;
   virtual Status ReleaseDeliveries(const std::vector<std::string>& delivery_ids, int64_t leased_until) = 0;
-  // A receiver that did not answer: the pending deliveries of `row`'s destination due
-  // before `until_ms` wait until then, except those another claim holds at `now_ms`; the
-  // rows of the claim that leased them until `leased_until` are handed back with them.
-  virtual Status HoldDestination(const DeliveryRow& row, int64_t now_ms, int64_t leased_until, int64_t until_ms) = 0;
 
   virtual Result<std::unique_ptr<Tx>> BeginWrite(const std::string& workspace) = 0;
   virtual Result<std::unique_ptr<Tx>> BeginRead(const std::string& workspace) = 0;

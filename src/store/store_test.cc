@@ -1069,20 +1069,41 @@ TEST_P(StoreTest, ClaimsTakeOneDestinationAtATime) {
   EXPECT_EQ((*again)[0].attempts, 0);
   EXPECT_EQ(ids(store_->ClaimDeliveries(200, 5000, 10)), (V{"d5"}));
 
-  // "a" did not answer: its pending rows wait until 9000, untried; the claim's own (d3,
-  // leased until 5200) is handed back; a row another claim holds (d6, until 5100) and
-  // other destinations' rows are left alone.
+  // "a" did not answer d3 (leased until 5200): "a" is held until d3's retry at 9000, its
+  // other rows (d6, and d7 made since) with it; another workspace's "a" is not.
   for (const char* id : {"d2", "d4", "w2"}) {
     ASSERT_OK(store_->FinishAttempt(id, {AttemptResult::State::kDelivered, 200, "", 100, 250}));
   }
-  ASSERT_OK(store_->HoldDestination((*again)[0], 300, 5200, 9000));
-  EXPECT_TRUE(store_->ClaimDeliveries(5000, 5000, 10)->empty());  // d5 leased until 5200, d6 until 5100
-  EXPECT_EQ(ids(store_->ClaimDeliveries(5200, 5000, 10)), (V{"d5"}));
-  EXPECT_EQ(ids(store_->ClaimDeliveries(5200, 5000, 10)), (V{"d6"}));  // another claim's: not held
+  ASSERT_OK(store_->FinishAttempt("d3", {AttemptResult::State::kRetry, std::nullopt, "timeout", 9000, 300}, 5200));
+  for (const auto& [ws, id] : {std::pair<std::string, std::string>{"ws1", "d7"}, {"ws2", "w3"}}) {
+    auto tx = Write(ws);
+    DeliveryRow d;
+    d.id = id;
+    d.webhook = "a";
+    d.event = "e";
+    d.body = "{}";
+    d.next_attempt_at = 300;
+    d.created_at = 300;
+    ASSERT_OK(tx->InsertDelivery(d));
+    ASSERT_OK(tx->Commit());
+  }
+  auto b_again = store_->ClaimDeliveries(5200, 5000, 10);  // d5's lease (5200) has ended
+  EXPECT_EQ(ids(b_again), (V{"d5"}));
+  EXPECT_EQ(ids(store_->ClaimDeliveries(5200, 5000, 10)), (V{"w3"}));
   EXPECT_TRUE(store_->ClaimDeliveries(8999, 5000, 10)->empty());
-  auto held = store_->ClaimDeliveries(9000, 5000, 10);
-  EXPECT_EQ(ids(held), (V{"d3"}));
-  EXPECT_EQ((*held)[0].attempts, 0);
+  // An attempt is recorded only under the lease of the claim that made it: d5's first claim
+  // (until 5200) no longer holds it, its second (until 10200) does.
+  ASSERT_OK(store_->FinishAttempt("d5", {AttemptResult::State::kDelivered, 200, "", 0, 5300}, 5200));
+  EXPECT_EQ(Read()->Deliveries("b", std::nullopt, 10)->front().status, "pending");
+  ASSERT_OK(store_->FinishAttempt("d5", {AttemptResult::State::kDelivered, 200, "", 0, 5300}, 10200));
+  EXPECT_EQ(Read()->Deliveries("b", std::nullopt, 10)->front().status, "delivered");
+  // At d3's retry "a" is served again, oldest first; a retry that got an answer holds nothing.
+  auto a_again = store_->ClaimDeliveries(9000, 5000, 10);
+  EXPECT_EQ(ids(a_again), (V{"d3", "d6", "d7"}));
+  EXPECT_EQ((*a_again)[0].attempts, 1);
+  ASSERT_OK(store_->FinishAttempt("d3", {AttemptResult::State::kRetry, 503, "busy", 20000, 9100}, 14000));
+  ASSERT_OK(store_->ReleaseDeliveries({"d6", "d7"}, 14000));
+  EXPECT_EQ(ids(store_->ClaimDeliveries(9200, 5000, 10)), (V{"d6", "d7"}));
 }
 
 TEST_P(StoreTest, ConcurrentClaimsHandEachRowToOneCaller) {

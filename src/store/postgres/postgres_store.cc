@@ -883,7 +883,12 @@ class PostgresStore final : public Store {
       auto q = c.Query(
           std::string("WITH dest AS (SELECT o.workspace, o.webhook, COALESCE(o.connector, '') AS connector ") + kDue +
               "AND o.workspace || chr(31) || o.webhook || chr(31) || COALESCE(o.connector, '') "
-              "NOT IN (SELECT jsonb_array_elements_text($4::jsonb)) ORDER BY o.seq LIMIT 1), "
+              "NOT IN (SELECT jsonb_array_elements_text($4::jsonb)) "
+              // not a destination held by an attempt that got no answer
+              "AND NOT EXISTS (SELECT 1 FROM outbox h WHERE h.status='pending' AND h.next_attempt_at>$1::bigint "
+              "AND h.attempts>0 AND h.last_status IS NULL AND h.workspace=o.workspace AND h.webhook=o.webhook "
+              "AND COALESCE(h.connector, '')=COALESCE(o.connector, '')) "
+              "ORDER BY o.seq LIMIT 1), "
               "due AS (SELECT o.seq " + kDue +
               "AND (o.workspace, o.webhook, COALESCE(o.connector, '')) IN (SELECT workspace, webhook, connector FROM dest) "
               "ORDER BY o.seq LIMIT $2 FOR UPDATE OF o SKIP LOCKED), "
@@ -919,27 +924,17 @@ class PostgresStore final : public Store {
     });
   }
 
-  Status HoldDestination(const DeliveryRow& row, int64_t now_ms, int64_t leased_until, int64_t until_ms) override {
-    return WithConnection([&](PgConnection& c) -> Status {
-      return c.Run(
-          "UPDATE outbox SET next_attempt_at=$1::bigint, "
-          "lease_until=CASE WHEN lease_until=$2::bigint THEN 0 ELSE lease_until END "
-          "WHERE status='pending' AND next_attempt_at<$1::bigint AND (lease_until<=$3::bigint OR lease_until=$2::bigint) "
-          "AND workspace=$4 AND webhook=$5 AND COALESCE(connector, '')=$6",
-          {until_ms, leased_until, now_ms, row.workspace, row.webhook, row.connector});
-    });
-  }
-
-  Status FinishAttempt(const std::string& id, const AttemptResult& r) override {
+  Status FinishAttempt(const std::string& id, const AttemptResult& r, std::optional<int64_t> leased_until) override {
     return WithConnection([&](PgConnection& c) -> Status {
       const char* status = r.state == AttemptResult::State::kDelivered ? "delivered"
                            : r.state == AttemptResult::State::kFailed  ? "failed"
                                                                         : "pending";
       return c.Run(
           "UPDATE outbox SET status=$1, attempts=attempts+1, next_attempt_at=$2, lease_until=0, "
-          "last_status=$3, last_error=$4, delivered_at=$5 WHERE id=$6",
+          "last_status=$3, last_error=$4, delivered_at=$5 WHERE id=$6 "
+          "AND ($7::bigint IS NULL OR (status='pending' AND lease_until=$7::bigint))",
           {status, r.next_attempt_at, r.http_status, r.error,
-           r.state == AttemptResult::State::kDelivered ? std::optional<int64_t>(r.at) : std::nullopt, id});
+           r.state == AttemptResult::State::kDelivered ? std::optional<int64_t>(r.at) : std::nullopt, id, leased_until});
     });
   }
 

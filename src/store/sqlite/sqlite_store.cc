@@ -1069,6 +1069,12 @@ class SqliteStore final : public Store {
         "LEFT JOIN connectors c ON c.workspace=o.workspace AND c.id=o.connector "
         "WHERE o.status='pending' AND o.next_attempt_at<=?1 AND o.lease_until<=?1 "
         "AND (w.id IS NOT NULL OR c.id IS NOT NULL) ";
+    // Not a destination held by an attempt that got no answer (through the index of rows
+    // not yet due: few, unless a receiver is down).
+    static constexpr const char* kNotHeld =
+        "AND NOT EXISTS (SELECT 1 FROM outbox h INDEXED BY outbox_due WHERE h.status='pending' "
+        "AND h.next_attempt_at>?1 AND h.attempts>0 AND h.last_status IS NULL AND h.workspace=o.workspace "
+        "AND h.webhook=o.webhook AND COALESCE(h.connector, '')=COALESCE(o.connector, '')) ";
     return WithWriter([&](Connection& c) -> Result<std::vector<DeliveryRow>> {
       Status s = c.Exec("BEGIN IMMEDIATE");
       if (!s.ok()) return s;
@@ -1078,7 +1084,8 @@ class SqliteStore final : public Store {
       {
         Stmt pick = c.Prepare(std::string("SELECT o.workspace, o.webhook, COALESCE(o.connector, '') ") + kDue +
                               "AND o.workspace || char(31) || o.webhook || char(31) || COALESCE(o.connector, '') "
-                              "NOT IN (SELECT value FROM json_each(?2)) ORDER BY o.seq LIMIT 1");
+                              "NOT IN (SELECT value FROM json_each(?2)) " + std::string(kNotHeld) +
+                              "ORDER BY o.seq LIMIT 1");
         pick.Bind(1, now_ms).Bind(2, io::Json(busy).dump());
         if (!pick.Step(&err)) {
           (void)c.Exec("ROLLBACK");
@@ -1135,38 +1142,22 @@ class SqliteStore final : public Store {
     });
   }
 
-  Status HoldDestination(const DeliveryRow& row, int64_t now_ms, int64_t leased_until, int64_t until_ms) override {
-    return WithWriter([&](Connection& c) -> Status {
-      // Through the due rows' index: a destination's rows of every status would be more.
-      return c.Prepare(
-                  "UPDATE outbox INDEXED BY outbox_due SET next_attempt_at=?1, "
-                  "lease_until=CASE WHEN lease_until=?2 THEN 0 ELSE lease_until END "
-                  "WHERE status='pending' AND next_attempt_at<?1 AND (lease_until<=?3 OR lease_until=?2) "
-                  "AND workspace=?4 AND webhook=?5 AND COALESCE(connector, '')=?6")
-          .Bind(1, until_ms)
-          .Bind(2, leased_until)
-          .Bind(3, now_ms)
-          .Bind(4, row.workspace)
-          .Bind(5, row.webhook)
-          .Bind(6, row.connector)
-          .Run();
-    });
-  }
-
-  Status FinishAttempt(const std::string& id, const AttemptResult& r) override {
+  Status FinishAttempt(const std::string& id, const AttemptResult& r, std::optional<int64_t> leased_until) override {
     return WithWriter([&](Connection& c) -> Status {
       const char* status = r.state == AttemptResult::State::kDelivered ? "delivered"
                            : r.state == AttemptResult::State::kFailed  ? "failed"
                                                                         : "pending";
       return c.Prepare(
                   "UPDATE outbox SET status=?, attempts=attempts+1, next_attempt_at=?, lease_until=0, "
-                  "last_status=?, last_error=?, delivered_at=? WHERE id=?")
+                  "last_status=?, last_error=?, delivered_at=? WHERE id=?6 "
+                  "AND (?7 IS NULL OR (status='pending' AND lease_until=?7))")
           .Bind(1, status)
           .Bind(2, r.next_attempt_at)
           .Bind(3, r.http_status)
           .Bind(4, r.error)
           .Bind(5, r.state == AttemptResult::State::kDelivered ? std::optional<int64_t>(r.at) : std::nullopt)
           .Bind(6, id)
+          .Bind(7, leased_until)
           .Run();
     });
   }
