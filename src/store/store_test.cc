@@ -999,6 +999,19 @@ TEST_P(StoreTest, ConnectorsAndTheirWriteBacks) {
   for (const DeliveryRow& d : *gone) EXPECT_EQ(d.status, "failed");
 }
 
+// A due delivery to webhook `webhook` (or, with `connector`, a write-back), made at `at`.
+DeliveryRow Due(const std::string& id, const std::string& webhook, const std::string& connector, int64_t at) {
+  DeliveryRow d;
+  d.id = id;
+  d.webhook = webhook;
+  d.connector = connector;
+  d.event = "e";
+  d.body = "{}";
+  d.next_attempt_at = at;
+  d.created_at = at;
+  return d;
+}
+
 // A claim takes one destination's due rows: the one whose oldest due row is oldest, of
 // those not busy; rows handed back untried are due again at once, their attempts uncounted.
 TEST_P(StoreTest, ClaimsTakeOneDestinationAtATime) {
@@ -1008,29 +1021,16 @@ TEST_P(StoreTest, ClaimsTakeOneDestinationAtATime) {
     ASSERT_OK(tx->PutWebhook({"b", "http://b", {}, "sb", 1}));
     ASSERT_OK(tx->InsertConnector({"pd", "pipedrive", R"({"id":"pd"})", "v1:sealed", 1, 1}));
     int n = 0;
-    for (const char* to : {"a", "b", "a", "pd", "b", "a"}) {
-      DeliveryRow d;
-      d.id = "d" + std::to_string(++n);
-      (std::string(to) == "pd" ? d.connector : d.webhook) = to;
-      d.event = "e";
-      d.body = "{}";
-      d.next_attempt_at = 100;
-      d.created_at = 100;
-      ASSERT_OK(tx->InsertDelivery(d));
+    for (const std::string to : {"a", "b", "a", "pd", "b", "a"}) {
+      const std::string id = "d" + std::to_string(++n);
+      ASSERT_OK(tx->InsertDelivery(to == "pd" ? Due(id, "", "pd", 100) : Due(id, to, "", 100)));
     }
     ASSERT_OK(tx->Commit());
   }
   {
     auto tx = Write("ws2");  // another workspace's webhook of the same id is another destination
     ASSERT_OK(tx->PutWebhook({"a", "http://a2", {}, "s", 1}));
-    DeliveryRow d;
-    d.id = "w2";
-    d.webhook = "a";
-    d.event = "e";
-    d.body = "{}";
-    d.next_attempt_at = 100;
-    d.created_at = 100;
-    ASSERT_OK(tx->InsertDelivery(d));
+    ASSERT_OK(tx->InsertDelivery(Due("w2", "a", "", 100)));
     ASSERT_OK(tx->Commit());
   }
   auto ids = [](const Result<std::vector<DeliveryRow>>& r) {
@@ -1077,14 +1077,7 @@ TEST_P(StoreTest, ClaimsTakeOneDestinationAtATime) {
   ASSERT_OK(store_->FinishAttempt("d3", {AttemptResult::State::kRetry, std::nullopt, "timeout", 9000, 300}, 5200));
   for (const auto& [ws, id] : {std::pair<std::string, std::string>{"ws1", "d7"}, {"ws2", "w3"}}) {
     auto tx = Write(ws);
-    DeliveryRow d;
-    d.id = id;
-    d.webhook = "a";
-    d.event = "e";
-    d.body = "{}";
-    d.next_attempt_at = 300;
-    d.created_at = 300;
-    ASSERT_OK(tx->InsertDelivery(d));
+    ASSERT_OK(tx->InsertDelivery(Due(id, "a", "", 300)));
     ASSERT_OK(tx->Commit());
   }
   auto b_again = store_->ClaimDeliveries(5200, 5000, 10);  // d5's lease (5200) has ended
