@@ -49,8 +49,9 @@ int64_t Backoff(const DeliveryOptions& options, int64_t attempt);
 // call made: a connector that cannot be opened) the destination is held until that
 // attempt's retry (ClaimDeliveries): its other deliveries, new ones too, wait untried
 // instead of each waiting out a timeout in turn. An attempt that could outlast the claim's
-// lease is left for the next claim, and an attempt is recorded only while its claim holds. Idle lanes do not all poll: one polls every `idle_poll_ms`, and
-// a lane that finds work wakes another. Stop() waits for the attempts under way.
+// lease is left for the next claim, and an attempt is recorded only while its claim holds.
+// Idle lanes do not all poll: one polls every `idle_poll_ms`, and a lane that finds work
+// wakes another. Stop() waits for the attempts under way.
 class DeliveryWorker {
  public:
   DeliveryWorker(store::Store& store, DeliveryOptions options, const connectors::SecretBox* secrets = nullptr)
