@@ -1,5 +1,5 @@
-// The listening socket's and connections' settings, shared by rota's server and the bare server that
-// `make bench` measures it against (bench/bare_http.cc), so that both listen alike.
+// The listening socket's and connections' settings, shared by rota's server and the bare
+// server that `make bench` measures it against (bench/bare_http.cc), so that both listen alike.
 #pragma once
 
 #include <httplib.h>

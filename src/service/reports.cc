@@ -25,17 +25,14 @@ Result<Json> Service::DistributionReport(const std::string& ws, const ReportQuer
   if (q.object_type && !core::ParseObjectType(*q.object_type)) p.Add("object_type", "unknown object type");
   const core::Distribution* dist = nullptr;
   if (q.distribution) {
-    for (const auto& d : (*w)->config().distributions) {
-      if (d.id == *q.distribution) dist = &d;
-    }
-    if (dist == nullptr) return Status::NotFound("unknown distribution \"" + *q.distribution + "\"");
+    const core::CompiledDistribution* d = (*w)->FindDistribution(*q.distribution);
+    if (d == nullptr) return Status::NotFound("unknown distribution \"" + *q.distribution + "\"");
+    dist = d->distribution;
   } else if (q.rule) {
     // A rule that assigns by a distribution has that distribution's targets.
-    for (const auto& r : (*w)->config().rules) {
-      if (r.id != *q.rule || r.assign.type != core::Assignee::Type::kDistribution) continue;
-      for (const auto& d : (*w)->config().distributions) {
-        if (d.id == r.assign.ref) dist = &d;
-      }
+    const core::CompiledRule* r = (*w)->FindRule(*q.rule);
+    if (r != nullptr && r->rule->assign.type == core::Assignee::Type::kDistribution) {
+      if (const core::CompiledDistribution* d = (*w)->FindDistribution(r->rule->assign.ref)) dist = d->distribution;
     }
   }
   if (!p.empty()) return p.ToStatus();
