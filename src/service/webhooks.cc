@@ -121,9 +121,9 @@ int DeliveryWorker::RunOnce() {
     // may have sent it.
     Status s = store_.FinishAttempt(d.id, r, leased_until);
     if (!s.ok()) spdlog::error("webhooks: cannot record attempt of {}: {}", d.id, s.message());
-    // No answer: the destination is held until this row's retry (ClaimDeliveries), the
-    // rest of this claim with it.
-    if (r.state == store::AttemptResult::State::kRetry && !r.http_status) break;
+    // No answer, or asked to pause: the destination is held until this row's retry
+    // (ClaimDeliveries), the rest of this claim with it.
+    if (store::HoldsDestination(r)) break;
   }
   std::vector<std::string> untried;
   for (size_t i = next; i < due.size(); ++i) untried.push_back(due[i].id);
@@ -155,14 +155,16 @@ store::AttemptResult DeliveryWorker::Attempt(const store::DeliveryRow& d) {
   }
   r.error = a.error;
   const int64_t attempt = d.attempts + 1;
-  if (attempt >= options_.max_attempts) {
+  // A receiver that is only rate limiting (429) is not given up on as soon as one that fails.
+  if (attempt >= options_.max_attempts * (a.status == 429 ? 4 : 1)) {
     r.state = store::AttemptResult::State::kFailed;
     r.next_attempt_at = d.next_attempt_at;
     spdlog::warn("webhooks: delivery {} to {} failed after {} attempts: {}", d.id, d.url, attempt, r.error);
     return r;
   }
   r.state = store::AttemptResult::State::kRetry;
-  r.next_attempt_at = r.at + a.elapsed_ms + Backoff(options_, attempt);  // from the failure: a timeout took its time
+  // From the failure (a timeout took its time), after the receiver's Retry-After if it gave one.
+  r.next_attempt_at = r.at + a.elapsed_ms + a.retry_after_ms.value_or(Backoff(options_, attempt));
   return r;
 }
 

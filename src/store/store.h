@@ -122,6 +122,17 @@ struct AttemptResult {
   int64_t at = 0;
 };
 
+// An attempt to be retried that holds its destination until then (ClaimDeliveries): the
+// receiver did not answer, or asked for a pause (429 Too Many Requests, 503 Service
+// Unavailable). Any other answer holds nothing: the next row may well be taken.
+inline bool HoldsDestination(const AttemptResult& r) {
+  return r.state == AttemptResult::State::kRetry &&
+         (!r.http_status || *r.http_status == 429 || *r.http_status == 503);
+}
+// The same, as SQL over an outbox row `h` (both stores).
+inline constexpr const char* kHoldingRowSql =
+    "h.status='pending' AND h.attempts>0 AND (h.last_status IS NULL OR h.last_status IN (429, 503))";
+
 struct ReportFilter {
   std::optional<int64_t> from, to;
   std::optional<std::string> object_type, rule, distribution;
@@ -258,8 +269,8 @@ class Store {
   // The delivery worker, across workspaces: claims up to `limit` due deliveries of one
   // destination (DeliveryDestination: a webhook or a connector), the one whose oldest due
   // delivery is oldest, leaving out the destinations in `busy` and those held: a
-  // destination whose last failed attempt got no answer (a pending row with attempts, no
-  // `last_status` and its retry still ahead) waits until that retry, its other rows with it.
+  // destination with a pending row whose last attempt holds it (HoldsDestination: no answer,
+  // 429 or 503) and whose retry is still ahead waits until that retry, its other rows with it.
   // Rows come in order, each leased for `lease_ms` (not handed out again until the lease
   // ends). Then records each attempt (given `leased_until`, only while the claim that leased
   // the row until then still holds it), or hands rows back untried: those the claim that

@@ -19,6 +19,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 
 namespace rota::store {
 namespace {
@@ -1094,9 +1095,22 @@ TEST_P(StoreTest, ClaimsTakeOneDestinationAtATime) {
   auto a_again = store_->ClaimDeliveries(9000, 5000, 10);
   EXPECT_EQ(ids(a_again), (V{"d3", "d6", "d7"}));
   EXPECT_EQ((*a_again)[0].attempts, 1);
-  ASSERT_OK(store_->FinishAttempt("d3", {AttemptResult::State::kRetry, 503, "busy", 20000, 9100}, 14000));
+  const AttemptResult failed{AttemptResult::State::kRetry, 500, "HTTP 500", 20000, 9100};
+  EXPECT_FALSE(HoldsDestination(failed));
+  ASSERT_OK(store_->FinishAttempt("d3", failed, 14000));
   ASSERT_OK(store_->ReleaseDeliveries({"d6", "d7"}, 14000));
-  EXPECT_EQ(ids(store_->ClaimDeliveries(9200, 5000, 10)), (V{"d6", "d7"}));
+  EXPECT_EQ(ids(store_->ClaimDeliveries(9200, 5000, 10)), (V{"d6", "d7"}));  // leased until 14200
+  // Unless it asked for a pause: a 429, then a 503, hold "a" until their retry.
+  ASSERT_OK(store_->FinishAttempt("w3", {AttemptResult::State::kDelivered, 200, "", 0, 9300}));  // ws2's, done
+  for (const auto& [status, retry, lease] : {std::tuple<int, int64_t, int64_t>{429, 12000, 14200}, {503, 15000, 17000}}) {
+    const AttemptResult pause{AttemptResult::State::kRetry, status, "HTTP " + std::to_string(status), retry, retry - 2000};
+    EXPECT_TRUE(HoldsDestination(pause));
+    ASSERT_OK(store_->FinishAttempt("d6", pause, lease));
+    ASSERT_OK(store_->ReleaseDeliveries({"d7"}, lease));
+    EXPECT_TRUE(store_->ClaimDeliveries(retry - 1, 5000, 10)->empty()) << status;
+    EXPECT_EQ(ids(store_->ClaimDeliveries(retry, 5000, 10)), (V{"d6", "d7"})) << status;  // leased until retry + 5000
+  }
+  EXPECT_FALSE(HoldsDestination({AttemptResult::State::kFailed, std::nullopt, "gone", 0, 0}));
 }
 
 TEST_P(StoreTest, ConcurrentClaimsHandEachRowToOneCaller) {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "harness.h"
@@ -62,7 +63,9 @@ class Receiver {
       }
       g.body = Json::parse(req.body, nullptr, false);
       attempts_.push_back(g);
-      res.status = static_cast<int>(attempts_.size()) <= fail_first_ ? 500 : 200;
+      const bool fail = static_cast<int>(attempts_.size()) <= fail_first_;
+      res.status = fail ? fail_status_ : 200;
+      if (fail && !retry_after_.empty()) res.set_header("Retry-After", retry_after_);
     });
     port_ = port == 0 ? server_.bind_to_any_port("127.0.0.1") : (server_.bind_to_port("127.0.0.1", port) ? port : -1);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -82,6 +85,13 @@ class Receiver {
     return attempts_;
   }
   int port() const { return port_; }
+  // The first `fail_first` attempts are answered `status` (500 unless set), with a
+  // Retry-After of `retry_after` when it is not empty.
+  void FailWith(int status, std::string retry_after) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_status_ = status;
+    retry_after_ = std::move(retry_after);
+  }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
 
  private:
@@ -93,6 +103,8 @@ class Receiver {
   std::mutex mu_;
   std::vector<Got> attempts_;
   bool slowed_ = false;
+  int fail_status_ = 500;
+  std::string retry_after_;
 };
 
 Json PoolConfig() {
@@ -316,6 +328,37 @@ TEST(Webhooks, AReceiverThatNeverAnswersHoldsUpNoOtherReceiver) {
   std::this_thread::sleep_for(std::chrono::milliseconds(3500));  // a timeout and more
   EXPECT_EQ(tried(), 1) << server.Call("GET", "/v1/webhooks/a-silent/deliveries", key).raw;
   close(silent);
+}
+
+// A receiver that asks for a pause (429 with Retry-After) gets nothing until then: neither
+// that delivery again (the backoff would be 50 ms) nor the others, made with it; then all of
+// them, oldest first.
+TEST(Webhooks, AReceiverThatAsksForAPauseGetsNothingUntilItsRetryAfter) {
+  Receiver receiver("k", /*fail_first=*/1);
+  receiver.FailWith(429, "2");
+  RotaServer server("", {}, {"--webhook-backoff-ms", "50"});
+  const std::string key = server.admin_key();
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, PoolConfig()).status, 200);
+  ASSERT_EQ(server.Call("POST", "/v1/webhooks", key,
+                        {{"id", "crm"}, {"url", receiver.url()}, {"events", {"decision.assigned"}}, {"secret", "k"}})
+                .status,
+            201);
+  Json items = Json::array();
+  for (int i = 0; i < 4; ++i) items.push_back(Lead("L-" + std::to_string(i)));
+  ASSERT_EQ(server.Call("POST", "/v1/assign/batch", key, {{"items", items}}).status, 200);
+  ASSERT_TRUE(WaitFor([&] { return !receiver.attempts().empty(); })) << server.Output();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(receiver.attempts().size(), 1u);
+  ASSERT_TRUE(WaitFor([&] { return receiver.attempts().size() >= 5; })) << server.Output();
+  auto got = receiver.attempts();
+  EXPECT_EQ(got[1].delivery, got[0].delivery);  // the paused one first
+  EXPECT_GE(std::chrono::duration_cast<std::chrono::milliseconds>(got[1].at - got[0].at).count(), 1900);
+  std::set<std::string> delivered;
+  for (size_t i = 1; i < got.size(); ++i) delivered.insert(got[i].delivery);
+  EXPECT_EQ(delivered.size(), 4u);
+  EXPECT_EQ(got.size(), 5u);
+  Reply list = server.Call("GET", "/v1/webhooks/crm/deliveries", key);
+  for (const Json& d : list.body["items"]) EXPECT_EQ(d["status"], "delivered") << d;
 }
 
 TEST(Webhooks, KillBetweenDecisionAndDeliveryStillDeliversAfterRestart) {

@@ -884,9 +884,9 @@ class PostgresStore final : public Store {
           std::string("WITH dest AS (SELECT o.workspace, o.webhook, COALESCE(o.connector, '') AS connector ") + kDue +
               "AND o.workspace || chr(31) || o.webhook || chr(31) || COALESCE(o.connector, '') "
               "NOT IN (SELECT jsonb_array_elements_text($4::jsonb)) "
-              // not a destination held by an attempt that got no answer
-              "AND NOT EXISTS (SELECT 1 FROM outbox h WHERE h.status='pending' AND h.next_attempt_at>$1::bigint "
-              "AND h.attempts>0 AND h.last_status IS NULL AND h.workspace=o.workspace AND h.webhook=o.webhook "
+              // not a destination held until a retry (HoldsDestination)
+              "AND NOT EXISTS (SELECT 1 FROM outbox h WHERE h.next_attempt_at>$1::bigint AND " + kHoldingRowSql +
+              " AND h.workspace=o.workspace AND h.webhook=o.webhook "
               "AND COALESCE(h.connector, '')=COALESCE(o.connector, '')) "
               "ORDER BY o.seq LIMIT 1), "
               "due AS (SELECT o.seq " + kDue +

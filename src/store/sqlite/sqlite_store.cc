@@ -1069,11 +1069,11 @@ class SqliteStore final : public Store {
         "LEFT JOIN connectors c ON c.workspace=o.workspace AND c.id=o.connector "
         "WHERE o.status='pending' AND o.next_attempt_at<=?1 AND o.lease_until<=?1 "
         "AND (w.id IS NOT NULL OR c.id IS NOT NULL) ";
-    // Not a destination held by an attempt that got no answer (through the index of rows
-    // not yet due: few, unless a receiver is down).
-    static constexpr const char* kNotHeld =
-        "AND NOT EXISTS (SELECT 1 FROM outbox h INDEXED BY outbox_due WHERE h.status='pending' "
-        "AND h.next_attempt_at>?1 AND h.attempts>0 AND h.last_status IS NULL AND h.workspace=o.workspace "
+    // Not a destination held until a retry (HoldsDestination; through the index of rows not
+    // yet due: few, unless a receiver is down).
+    static const std::string kNotHeld =
+        "AND NOT EXISTS (SELECT 1 FROM outbox h INDEXED BY outbox_due WHERE h.next_attempt_at>?1 AND " +
+        std::string(kHoldingRowSql) + " AND h.workspace=o.workspace "
         "AND h.webhook=o.webhook AND COALESCE(h.connector, '')=COALESCE(o.connector, '')) ";
     return WithWriter([&](Connection& c) -> Result<std::vector<DeliveryRow>> {
       Status s = c.Exec("BEGIN IMMEDIATE");
@@ -1084,7 +1084,7 @@ class SqliteStore final : public Store {
       {
         Stmt pick = c.Prepare(std::string("SELECT o.workspace, o.webhook, COALESCE(o.connector, '') ") + kDue +
                               "AND o.workspace || char(31) || o.webhook || char(31) || COALESCE(o.connector, '') "
-                              "NOT IN (SELECT value FROM json_each(?2)) " + std::string(kNotHeld) +
+                              "NOT IN (SELECT value FROM json_each(?2)) " + kNotHeld +
                               "ORDER BY o.seq LIMIT 1");
         pick.Bind(1, now_ms).Bind(2, io::Json(busy).dump());
         if (!pick.Step(&err)) {
