@@ -138,7 +138,11 @@ double ServiceBatch(Rig& rig, int batches, int size) {
   auto start = Clock::now();
   for (int b = 0; b < batches; ++b) {
     Json items = Json::array();
-    for (int i = 0; i < size; ++i) items.push_back(Lead("B" + std::to_string(b) + "-" + std::to_string(i)));
+    for (int i = 0; i < size; ++i) {
+      std::string id = "B";  // appended: GCC 12 warns (-Wrestrict) about "B" + std::string
+      id += std::to_string(b) + "-" + std::to_string(i);
+      items.push_back(Lead(id));
+    }
     (void)rig.svc->AssignBatch(rig.who, {{"items", items}});
   }
   return batches * size / Seconds(start);

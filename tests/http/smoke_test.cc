@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -68,6 +70,51 @@ TEST(ServerSmoke, AClientBeyondTheThreadsIsServedWhileOthersKeepSending) {
   ASSERT_TRUE(r) << server.Output();
   EXPECT_EQ(r->status, 200);
   EXPECT_LT(waited.count(), 3000);
+}
+
+// The server's resident memory, in KiB, from /proc.
+long RssKib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+// Batches of 1 000 decisions, each on a connection of its own that then closes: the pool
+// threads that serve them each keep a malloc arena, and the megabytes a batch's JSON took
+// in it stay there unless handed back when the connection ends. Kept, 40 batches over 16
+// threads grew the server by 30 MiB or more; handed back, it stays within a few.
+TEST(ServerSmoke, MemoryOfLargeBatchesIsHandedBackWhenTheirConnectionsClose) {
+  RotaServer server("", {}, {"--threads", "16"});
+  const std::string key = server.admin_key();
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key,
+                        Json::parse(R"({"users": [{"id": "a"}, {"id": "b"}],
+                          "pools": [{"id": "p", "object_type": "lead", "members": ["a", "b"]}],
+                          "rules": [{"id": "r", "object_type": "lead", "events": ["created"],
+                                     "conditions": {"all": [{"field": "source", "op": "eq", "value": "web"}]},
+                                     "assign": {"type": "pool", "pool": "p"}}]})"))
+                .status,
+            200);
+  int made = 0;
+  auto batch = [&] {
+    Json items = Json::array();
+    for (int i = 0; i < 1000; ++i, ++made) {
+      items.push_back({{"object_type", "lead"}, {"event", "created"},
+                       {"record", {{"id", "L-" + std::to_string(made)}, {"properties", {{"source", "web"}}}}}});
+    }
+    Reply r = server.Call("POST", "/v1/assign/batch", key, {{"items", items}});
+    ASSERT_EQ(r.status, 200) << r.raw.substr(0, 300);
+  };
+  for (int i = 0; i < 4; ++i) batch();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the last connection's end
+  const long before = RssKib(server.pid());
+  for (int i = 0; i < 40; ++i) batch();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const long after = RssKib(server.pid());
+  ASSERT_GT(before, 0);
+  EXPECT_LT(after - before, 12 * 1024) << "RSS " << before << " KiB, then " << after << " KiB";
 }
 
 }  // namespace rota::testing
