@@ -31,8 +31,9 @@ using service::Role;
 // its own, so a server that took batches over many connections grew by each arena's share
 // (27 to 69 MiB over 1 000 000 decisions in batches of 1 000, a connection every 100
 // requests: docs/performance.md). The pool hands free memory back to the system when such
-// a connection ends: once a connection, since doing it after each large request cost a
-// batch a third of its speed (the pages are faulted in again).
+// a connection ends (malloc_trim: every arena's, the committer's too): once a connection,
+// since doing it after each large request cost a batch a third of its speed (the pages are
+// faulted in again).
 constexpr size_t kLargeBody = 64 * 1024;
 thread_local bool t_large_body = false;  // on the connection this thread serves
 

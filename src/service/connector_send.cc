@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <filesystem>
@@ -61,6 +62,16 @@ HttpAnswer Call(const std::string& api_base, const connectors::OutRequest& r, in
 }
 
 }  // namespace
+
+int64_t AttemptsAllowed(const DeliveryOptions& options, const HttpAnswer& a) {
+  return a.status == 429 ? options.max_attempts * 4 : options.max_attempts;
+}
+
+int64_t RetryWait(const DeliveryOptions& options, int64_t attempt, const HttpAnswer& a) {
+  if (a.retry_after_ms && a.status == 429) return std::max<int64_t>(*a.retry_after_ms, options.base_backoff_ms);
+  const int64_t backoff = Backoff(options, attempt);
+  return a.retry_after_ms ? std::max(*a.retry_after_ms, backoff) : backoff;
+}
 
 HttpAnswer HttpCall(const std::string& api_base, const connectors::OutRequest& r, int timeout_ms) {
   const auto start = std::chrono::steady_clock::now();
@@ -140,15 +151,12 @@ store::AttemptResult SendWriteBack(const connectors::SecretBox* box, const store
     r.state = State::kDelivered;
     return r;
   }
-  if (a.status == 429) {
-    // Rate limited: wait as told, and do not give up on a CRM that is only busy.
-    if (attempt >= options.max_attempts * 4) return fail(a.error + " (rate limited too often)");
-    return again(a.error, a.retry_after_ms.value_or(Backoff(options, attempt)));
-  }
-  const bool transient = a.status == 0 || a.status == 408 || a.status >= 500;
+  const bool transient = a.status == 0 || a.status == 408 || a.status == 429 || a.status >= 500;
   if (!transient) return fail(a.error + ": " + a.body.substr(0, 200));
-  if (attempt >= options.max_attempts) return fail(a.error + " after " + std::to_string(attempt) + " attempts");
-  return again(a.error, a.retry_after_ms.value_or(Backoff(options, attempt)));
+  if (attempt >= AttemptsAllowed(options, a)) {
+    return fail(a.error + (a.status == 429 ? " (rate limited too often)" : " after " + std::to_string(attempt) + " attempts"));
+  }
+  return again(a.error, RetryWait(options, attempt, a));
 }
 
 }  // namespace rota::service

@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "service/crm.h"
@@ -23,6 +24,32 @@ store::DeliveryRow Row(int64_t attempts) {
   d.attempts = attempts;
   d.next_attempt_at = 1000;
   return d;
+}
+
+// Every delivery's retry policy: a receiver's Retry-After is waited for, but neither a 429's
+// "0" nor a 503's short one spends the attempts faster than the backoff would.
+TEST(RetryPolicy, RetryAfterIsWaitedForButNeverShortensTheBackoff) {
+  DeliveryOptions o;  // backoff 1 000 ms doubling (±20 %), 8 attempts
+  auto answer = [](int status, std::optional<int64_t> retry_after_ms) {
+    HttpAnswer a;
+    a.status = status;
+    a.retry_after_ms = retry_after_ms;
+    return a;
+  };
+  EXPECT_EQ(AttemptsAllowed(o, answer(429, std::nullopt)), 32);
+  EXPECT_EQ(AttemptsAllowed(o, answer(503, 2000)), 8);
+  EXPECT_EQ(AttemptsAllowed(o, answer(0, std::nullopt)), 8);
+  EXPECT_EQ(RetryWait(o, 5, answer(429, 0)), 1000);      // at least the first backoff
+  EXPECT_EQ(RetryWait(o, 5, answer(429, 3000)), 3000);   // as told, though the backoff is 16 s
+  EXPECT_EQ(RetryWait(o, 1, answer(503, 60000)), 60000);  // longer than the backoff: as told
+  for (int i = 0; i < 20; ++i) {
+    const int64_t w = RetryWait(o, 5, answer(503, 1000));  // shorter: the backoff (16 s ± 20 %)
+    EXPECT_GE(w, 12800);
+    EXPECT_LE(w, 19200);
+    const int64_t plain = RetryWait(o, 2, answer(500, std::nullopt));  // 2 s ± 20 %
+    EXPECT_GE(plain, 1600);
+    EXPECT_LE(plain, 2400);
+  }
 }
 
 TEST(SendWriteBack, ConnectorDeletedFailsAtOnce) {

@@ -20,6 +20,14 @@ struct HttpAnswer {
   int64_t elapsed_ms = 0;  // how long the call took, to its answer or its failure (a timeout)
 };
 
+// The retry policy of every delivery (webhooks and write-backs) after answer `a` to its
+// `attempt`-th try. Attempts allowed: a receiver only rate limiting (429) gets four times
+// as many. The wait before the next: the backoff, or the receiver's Retry-After where it
+// gave one (on a 429 or 503) and it is longer; on a 429 its Retry-After, but never under
+// the first backoff, so that a "Retry-After: 0" does not spend the attempts at once.
+int64_t AttemptsAllowed(const DeliveryOptions& options, const HttpAnswer& a);
+int64_t RetryWait(const DeliveryOptions& options, int64_t attempt, const HttpAnswer& a);
+
 // `r` sent to base + r.path (a CRM's API, or a webhook's URL with an empty path); never
 // throws. The one HTTP client of rota's outgoing calls.
 HttpAnswer HttpCall(const std::string& api_base, const connectors::OutRequest& r, int timeout_ms);

@@ -155,16 +155,14 @@ store::AttemptResult DeliveryWorker::Attempt(const store::DeliveryRow& d) {
   }
   r.error = a.error;
   const int64_t attempt = d.attempts + 1;
-  // A receiver that is only rate limiting (429) is not given up on as soon as one that fails.
-  if (attempt >= options_.max_attempts * (a.status == 429 ? 4 : 1)) {
+  if (attempt >= AttemptsAllowed(options_, a)) {
     r.state = store::AttemptResult::State::kFailed;
     r.next_attempt_at = d.next_attempt_at;
     spdlog::warn("webhooks: delivery {} to {} failed after {} attempts: {}", d.id, d.url, attempt, r.error);
     return r;
   }
   r.state = store::AttemptResult::State::kRetry;
-  // From the failure (a timeout took its time), after the receiver's Retry-After if it gave one.
-  r.next_attempt_at = r.at + a.elapsed_ms + a.retry_after_ms.value_or(Backoff(options_, attempt));
+  r.next_attempt_at = r.at + a.elapsed_ms + RetryWait(options_, attempt, a);  // from the failure: a timeout took its time
   return r;
 }
 

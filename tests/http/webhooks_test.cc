@@ -330,12 +330,12 @@ TEST(Webhooks, AReceiverThatNeverAnswersHoldsUpNoOtherReceiver) {
   close(silent);
 }
 
-// A receiver that asks for a pause (429 with Retry-After) gets nothing until then: neither
+// A receiver that asks for a pause (429 with Retry-After: 3) gets nothing until then: neither
 // that delivery again (the backoff would be 50 ms) nor the others, made with it; then all of
 // them, oldest first.
 TEST(Webhooks, AReceiverThatAsksForAPauseGetsNothingUntilItsRetryAfter) {
   Receiver receiver("k", /*fail_first=*/1);
-  receiver.FailWith(429, "2");
+  receiver.FailWith(429, "3");
   RotaServer server("", {}, {"--webhook-backoff-ms", "50"});
   const std::string key = server.admin_key();
   ASSERT_EQ(server.Call("PUT", "/v1/config", key, PoolConfig()).status, 200);
@@ -347,12 +347,12 @@ TEST(Webhooks, AReceiverThatAsksForAPauseGetsNothingUntilItsRetryAfter) {
   for (int i = 0; i < 4; ++i) items.push_back(Lead("L-" + std::to_string(i)));
   ASSERT_EQ(server.Call("POST", "/v1/assign/batch", key, {{"items", items}}).status, 200);
   ASSERT_TRUE(WaitFor([&] { return !receiver.attempts().empty(); })) << server.Output();
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  std::this_thread::sleep_until(receiver.attempts()[0].at + std::chrono::milliseconds(2000));
   EXPECT_EQ(receiver.attempts().size(), 1u);
   ASSERT_TRUE(WaitFor([&] { return receiver.attempts().size() >= 5; })) << server.Output();
   auto got = receiver.attempts();
   EXPECT_EQ(got[1].delivery, got[0].delivery);  // the paused one first
-  EXPECT_GE(std::chrono::duration_cast<std::chrono::milliseconds>(got[1].at - got[0].at).count(), 1900);
+  EXPECT_GE(std::chrono::duration_cast<std::chrono::milliseconds>(got[1].at - got[0].at).count(), 2900);
   std::set<std::string> delivered;
   for (size_t i = 1; i < got.size(); ++i) delivered.insert(got[i].delivery);
   EXPECT_EQ(delivered.size(), 4u);
