@@ -193,7 +193,13 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
   }
 
   // Back to the schema before migration 6: pool_state without left_member.
-  void BeforeMigrationSix() { UndoLastMigration("ALTER TABLE pool_state DROP COLUMN left_member;", 5); }
+  void BeforeMigrationSix() {
+    BeforeMigrationSeven();
+    UndoLastMigration("ALTER TABLE pool_state DROP COLUMN left_member;", 5);
+  }
+
+  // Back to the schema before migration 7: no outbox_pending index.
+  void BeforeMigrationSeven() { UndoLastMigration("DROP INDEX outbox_pending;", 6); }
 
   std::string base_, db_, url_;
   std::unique_ptr<Store> store_;
@@ -1483,6 +1489,32 @@ TEST_P(StoreTest, MigrationFourCountsEarlierDecisions) {
     ASSERT_OK(tx->Commit());
   }
   ExpectReportsMatch(*store_, kept, r, 50, "after more decisions");
+}
+
+// Deliveries pending before migration 7 are claimed through the index it builds.
+TEST_P(StoreTest, MigrationSevenIndexesPendingDeliveries) {
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->PutWebhook({"a", "http://a", {}, "sa", 1}));
+    ASSERT_OK(tx->InsertConnector({"pd", "pipedrive", R"({"id":"pd"})", "v1:sealed", 1, 1}));
+    ASSERT_OK(tx->InsertDelivery(Due("d1", "a", "", 100)));
+    ASSERT_OK(tx->InsertDelivery(Due("d2", "", "pd", 100)));
+    ASSERT_OK(tx->InsertDelivery(Due("d3", "a", "", 100)));
+    ASSERT_OK(tx->Commit());
+  }
+  BeforeMigrationSeven();
+  auto again = OpenStore(url_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  store_ = std::move(again).value();
+  auto a = store_->ClaimDeliveries(100, 5000, 10);
+  ASSERT_OK(a.status());
+  ASSERT_EQ(a->size(), 2u);
+  EXPECT_EQ((*a)[0].id, "d1");
+  EXPECT_EQ((*a)[1].id, "d3");
+  auto pd = store_->ClaimDeliveries(100, 5000, 10);
+  ASSERT_EQ(pd->size(), 1u);
+  EXPECT_EQ((*pd)[0].id, "d2");
+  EXPECT_EQ((*pd)[0].target->id, "pd");
 }
 
 // A pool's pointer stored before migration 6 stays, with no left member.

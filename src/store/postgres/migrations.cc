@@ -191,6 +191,12 @@ DROP TABLE record_owners;
       R"sql(
 ALTER TABLE pool_state ADD COLUMN left_member TEXT COLLATE "C";
 )sql",
+      // 7 (applied here as version 6): each destination's pending deliveries in order, so
+      // that a claim finds the first due one of each destination without reading every due
+      // row (a held receiver's backlog).
+      R"sql(
+CREATE INDEX outbox_pending ON outbox(workspace, webhook, (COALESCE(connector, '')), seq) WHERE status='pending';
+)sql",
   };
   return kMigrations;
 }

@@ -871,26 +871,27 @@ class PostgresStore final : public Store {
   // that dies mid-delivery leaves it to another after the lease.
   Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit,
                                                    const std::vector<std::string>& busy) override {
-    // The destination whose oldest due delivery is oldest, of those not busy, then its due
-    // rows (those no other node holds).
-    static constexpr const char* kDue =
-        "FROM outbox o "
-        "LEFT JOIN webhooks w ON w.workspace=o.workspace AND w.id=o.webhook "
-        "LEFT JOIN connectors c ON c.workspace=o.workspace AND c.id=o.connector "
-        "WHERE o.status='pending' AND o.next_attempt_at<=$1::bigint AND o.lease_until<=$1::bigint "
-        "AND (w.id IS NOT NULL OR c.id IS NOT NULL) ";
+    // Of every destination (a webhook, or a connector's CRM: webhook ''), the one whose
+    // oldest due delivery is oldest, of those not busy and not held until a retry
+    // (HoldsDestination), then its due rows (those no other node holds). Each destination's
+    // rows are read through its pending ones in order (outbox_pending), not every due row.
+    static constexpr const char* kDueOf =
+        "o.status='pending' AND o.workspace=d.workspace AND o.webhook=d.webhook "
+        "AND COALESCE(o.connector, '')=d.connector AND o.next_attempt_at<=$1::bigint AND o.lease_until<=$1::bigint ";
     return WithConnection([&](PgConnection& c) -> Result<std::vector<DeliveryRow>> {
       auto q = c.Query(
-          std::string("WITH dest AS (SELECT o.workspace, o.webhook, COALESCE(o.connector, '') AS connector ") + kDue +
-              "AND o.workspace || chr(31) || o.webhook || chr(31) || COALESCE(o.connector, '') "
+          std::string("WITH d AS (SELECT workspace, id AS webhook, ''::text AS connector FROM webhooks "
+                      "UNION ALL SELECT workspace, '', id FROM connectors), "
+                      "dest AS (SELECT d.workspace, d.webhook, d.connector FROM d "
+                      "CROSS JOIN LATERAL (SELECT o.seq FROM outbox o WHERE ") +
+              kDueOf +
+              "ORDER BY o.seq LIMIT 1) f "
+              "WHERE d.workspace || chr(31) || d.webhook || chr(31) || d.connector "
               "NOT IN (SELECT jsonb_array_elements_text($4::jsonb)) "
-              // not a destination held until a retry (HoldsDestination)
               "AND NOT EXISTS (SELECT 1 FROM outbox h WHERE h.next_attempt_at>$1::bigint AND " + kHoldingRowSql +
-              " AND h.workspace=o.workspace AND h.webhook=o.webhook "
-              "AND COALESCE(h.connector, '')=COALESCE(o.connector, '')) "
-              "ORDER BY o.seq LIMIT 1), "
-              "due AS (SELECT o.seq " + kDue +
-              "AND (o.workspace, o.webhook, COALESCE(o.connector, '')) IN (SELECT workspace, webhook, connector FROM dest) "
+              " AND h.workspace=d.workspace AND h.webhook=d.webhook AND COALESCE(h.connector, '')=d.connector) "
+              "ORDER BY f.seq LIMIT 1), "
+              "due AS (SELECT o.seq FROM dest d JOIN outbox o ON " + kDueOf +
               "ORDER BY o.seq LIMIT $2 FOR UPDATE OF o SKIP LOCKED), "
               "claimed AS (UPDATE outbox o SET lease_until=$3::bigint FROM due WHERE o.seq=due.seq RETURNING o.*) "
               "SELECT " +

@@ -1063,29 +1063,40 @@ class SqliteStore final : public Store {
 
   Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit,
                                                    const std::vector<std::string>& busy) override {
-    static constexpr const char* kDue =
-        "FROM outbox o "
-        "LEFT JOIN webhooks w ON w.workspace=o.workspace AND w.id=o.webhook "
-        "LEFT JOIN connectors c ON c.workspace=o.workspace AND c.id=o.connector "
-        "WHERE o.status='pending' AND o.next_attempt_at<=?1 AND o.lease_until<=?1 "
-        "AND (w.id IS NOT NULL OR c.id IS NOT NULL) ";
-    // Not a destination held until a retry (HoldsDestination; through the index of rows not
-    // yet due: few, unless a receiver is down).
-    static const std::string kNotHeld =
+    // A destination's due rows, through its pending rows in order (outbox_pending): those
+    // not yet due or leased are passed over, and no other destination's are read.
+    auto due_of = [](const std::string& workspace, const std::string& webhook, const std::string& connector) {
+      return "FROM outbox o INDEXED BY outbox_pending WHERE o.status='pending' AND o.workspace=" + workspace +
+             " AND o.webhook=" + webhook + " AND COALESCE(o.connector, '')=" + connector +
+             " AND o.next_attempt_at<=?1 AND o.lease_until<=?1 ORDER BY o.seq";
+    };
+    // Of every destination (a webhook, or a connector's CRM: webhook ''), the one whose oldest
+    // due row is oldest, of those not busy and not held until a retry (HoldsDestination;
+    // through the index of rows not yet due: few, unless a receiver is down).
+    static const std::string kPick =
+        "WITH d(workspace, webhook, connector) AS (SELECT workspace, id, '' FROM webhooks "
+        "UNION ALL SELECT workspace, '', id FROM connectors), "
+        "firsts AS (SELECT d.workspace, d.webhook, d.connector, (SELECT o.seq " +
+        due_of("d.workspace", "d.webhook", "d.connector") +
+        " LIMIT 1) AS first FROM d WHERE d.workspace || char(31) || d.webhook || char(31) || d.connector "
+        "NOT IN (SELECT value FROM json_each(?2)) "
         "AND NOT EXISTS (SELECT 1 FROM outbox h INDEXED BY outbox_due WHERE h.next_attempt_at>?1 AND " +
-        std::string(kHoldingRowSql) + " AND h.workspace=o.workspace "
-        "AND h.webhook=o.webhook AND COALESCE(h.connector, '')=COALESCE(o.connector, '')) ";
+        std::string(kHoldingRowSql) +
+        " AND h.workspace=d.workspace AND h.webhook=d.webhook AND COALESCE(h.connector, '')=d.connector)) "
+        "SELECT workspace, webhook, connector FROM firsts WHERE first IS NOT NULL ORDER BY first LIMIT 1";
+    static const std::string kRows =
+        "WITH claim AS (SELECT o.* " + due_of("?3", "?4", "?5") + " LIMIT ?2) SELECT " +
+        SqliteTx::kDeliveryColumns +
+        ", COALESCE(w.url, ''), COALESCE(w.secret, ''), c.id, c.kind, c.doc, c.secrets, c.created_at, c.updated_at "
+        "FROM claim o LEFT JOIN webhooks w ON w.workspace=o.workspace AND w.id=o.webhook "
+        "LEFT JOIN connectors c ON c.workspace=o.workspace AND c.id=o.connector ORDER BY o.seq";
     return WithWriter([&](Connection& c) -> Result<std::vector<DeliveryRow>> {
       Status s = c.Exec("BEGIN IMMEDIATE");
       if (!s.ok()) return s;
-      // The destination whose oldest due delivery is oldest, of those not busy.
       std::string workspace, webhook, connector;
       Status err;
       {
-        Stmt pick = c.Prepare(std::string("SELECT o.workspace, o.webhook, COALESCE(o.connector, '') ") + kDue +
-                              "AND o.workspace || char(31) || o.webhook || char(31) || COALESCE(o.connector, '') "
-                              "NOT IN (SELECT value FROM json_each(?2)) " + kNotHeld +
-                              "ORDER BY o.seq LIMIT 1");
+        Stmt pick = c.Prepare(kPick);
         pick.Bind(1, now_ms).Bind(2, io::Json(busy).dump());
         if (!pick.Step(&err)) {
           (void)c.Exec("ROLLBACK");
@@ -1096,10 +1107,7 @@ class SqliteStore final : public Store {
         webhook = pick.Text(1);
         connector = pick.Text(2);
       }
-      Stmt q = c.Prepare(std::string("SELECT ") + SqliteTx::kDeliveryColumns +
-                         ", COALESCE(w.url, ''), COALESCE(w.secret, ''), c.id, c.kind, c.doc, c.secrets, "
-                         "c.created_at, c.updated_at " + kDue +
-                         "AND o.workspace=?3 AND o.webhook=?4 AND COALESCE(o.connector, '')=?5 ORDER BY o.seq LIMIT ?2");
+      Stmt q = c.Prepare(kRows);
       q.Bind(1, now_ms).Bind(2, static_cast<int64_t>(limit)).Bind(3, workspace).Bind(4, webhook).Bind(5, connector);
       std::vector<DeliveryRow> rows;
       while (q.Step(&err)) {
