@@ -129,7 +129,8 @@ inline bool HoldsDestination(const AttemptResult& r) {
   return r.state == AttemptResult::State::kRetry &&
          (!r.http_status || *r.http_status == 429 || *r.http_status == 503);
 }
-// The same, as SQL over an outbox row `h` (both stores).
+// The same, as SQL over an outbox row `h` (both stores). Migration 7's `outbox_holding`
+// index repeats it term for term (SQLite uses a partial index only so): change both.
 inline constexpr const char* kHoldingRowSql =
     "h.status='pending' AND h.attempts>0 AND (h.last_status IS NULL OR h.last_status IN (429, 503))";
 

@@ -199,7 +199,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
   }
 
   // Back to the schema before migration 7: no outbox_pending index.
-  void BeforeMigrationSeven() { UndoLastMigration("DROP INDEX outbox_pending;", 6); }
+  void BeforeMigrationSeven() { UndoLastMigration("DROP INDEX outbox_pending; DROP INDEX outbox_holding;", 6); }
 
   std::string base_, db_, url_;
   std::unique_ptr<Store> store_;
@@ -1512,6 +1512,7 @@ TEST_P(StoreTest, MigrationSevenIndexesPendingDeliveries) {
   EXPECT_EQ((*a)[0].id, "d1");
   EXPECT_EQ((*a)[1].id, "d3");
   auto pd = store_->ClaimDeliveries(100, 5000, 10);
+  ASSERT_OK(pd.status());
   ASSERT_EQ(pd->size(), 1u);
   EXPECT_EQ((*pd)[0].id, "d2");
   EXPECT_EQ((*pd)[0].target->id, "pd");

@@ -193,9 +193,12 @@ ALTER TABLE pool_state ADD COLUMN left_member TEXT COLLATE "C";
 )sql",
       // 7 (applied here as version 6): each destination's pending deliveries in order, so
       // that a claim finds the first due one of each destination without reading every due
-      // row (a held receiver's backlog).
+      // row (a held receiver's backlog); and the rows that hold a destination
+      // (kHoldingRowSql, term for term), found by destination.
       R"sql(
 CREATE INDEX outbox_pending ON outbox(workspace, webhook, (COALESCE(connector, '')), seq) WHERE status='pending';
+CREATE INDEX outbox_holding ON outbox(workspace, webhook, (COALESCE(connector, '')), next_attempt_at)
+  WHERE status='pending' AND attempts>0 AND (last_status IS NULL OR last_status IN (429, 503));
 )sql",
   };
   return kMigrations;

@@ -1064,25 +1064,28 @@ class SqliteStore final : public Store {
   Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit,
                                                    const std::vector<std::string>& busy) override {
     // A destination's due rows, through its pending rows in order (outbox_pending): those
-    // not yet due or leased are passed over, and no other destination's are read.
+    // not yet due or leased are passed over in the index, and no other destination's are read.
     auto due_of = [](const std::string& workspace, const std::string& webhook, const std::string& connector) {
       return "FROM outbox o INDEXED BY outbox_pending WHERE o.status='pending' AND o.workspace=" + workspace +
              " AND o.webhook=" + webhook + " AND COALESCE(o.connector, '')=" + connector +
              " AND o.next_attempt_at<=?1 AND o.lease_until<=?1 ORDER BY o.seq";
     };
-    // Of every destination (a webhook, or a connector's CRM: webhook ''), the one whose oldest
-    // due row is oldest, of those not busy and not held until a retry (HoldsDestination;
-    // through the index of rows not yet due: few, unless a receiver is down).
+    // Of every destination (a webhook, or a connector's CRM: webhook ''), those not busy and
+    // not held until a retry (HoldsDestination, through outbox_holding), then the one whose
+    // oldest due row is oldest. Each step is materialized, so that the first due row is
+    // looked for once and only where the destination may be served.
     static const std::string kPick =
         "WITH d(workspace, webhook, connector) AS (SELECT workspace, id, '' FROM webhooks "
         "UNION ALL SELECT workspace, '', id FROM connectors), "
-        "firsts AS (SELECT d.workspace, d.webhook, d.connector, (SELECT o.seq " +
-        due_of("d.workspace", "d.webhook", "d.connector") +
-        " LIMIT 1) AS first FROM d WHERE d.workspace || char(31) || d.webhook || char(31) || d.connector "
-        "NOT IN (SELECT value FROM json_each(?2)) "
-        "AND NOT EXISTS (SELECT 1 FROM outbox h INDEXED BY outbox_due WHERE h.next_attempt_at>?1 AND " +
+        "candidates AS MATERIALIZED (SELECT * FROM d "
+        "WHERE d.workspace || char(31) || d.webhook || char(31) || d.connector NOT IN (SELECT value FROM json_each(?2)) "
+        "AND NOT EXISTS (SELECT 1 FROM outbox h INDEXED BY outbox_holding WHERE h.workspace=d.workspace "
+        "AND h.webhook=d.webhook AND COALESCE(h.connector, '')=d.connector AND h.next_attempt_at>?1 AND " +
         std::string(kHoldingRowSql) +
-        " AND h.workspace=d.workspace AND h.webhook=d.webhook AND COALESCE(h.connector, '')=d.connector)) "
+        ")), "
+        "firsts AS MATERIALIZED (SELECT d.workspace, d.webhook, d.connector, (SELECT o.seq " +
+        due_of("d.workspace", "d.webhook", "d.connector") +
+        " LIMIT 1) AS first FROM candidates d) "
         "SELECT workspace, webhook, connector FROM firsts WHERE first IS NOT NULL ORDER BY first LIMIT 1";
     static const std::string kRows =
         "WITH claim AS (SELECT o.* " + due_of("?3", "?4", "?5") + " LIMIT ?2) SELECT " +
