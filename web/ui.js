@@ -436,7 +436,7 @@ export function revealOnce(body, { title, label, value, note, onDone }) {
   body.querySelector('#secret-once').focus();
 }
 
-export const STATUS_KINDS = { delivered: 'ok', pending: 'warn', failed: 'bad' };
+export const STATUS_KINDS = { delivered: 'ok', pending: 'warn', failed: 'bad', superseded: '' };
 
 // Outbox deliveries (webhooks and connector write-backs), newest first.
 export function deliveriesTable(items, { caption, describe, retry } = {}) {

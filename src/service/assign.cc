@@ -84,8 +84,12 @@ Status EmitWriteBacks(store::Tx& tx, const WriteBackTarget& wb, const core::Deci
                       const std::optional<std::string>& crm_owner, const std::string& decision_id, core::Time now) {
   if (!d.owner) return Status::Ok();
   const int64_t now_ms = now.time_since_epoch().count() * 1000;
+  // The CRM has this owner already: nothing to send, and an earlier owner still waiting
+  // to be written back would undo it.
   Status s = crm_owner == d.owner
-                 ? Status::Ok()
+                 ? tx.SupersedeWriteBacks(wb.connector,
+                                          store::WriteBackSubject(core::ToString(record.object_type), record.id),
+                                          "superseded by decision " + decision_id)
                  : EmitWriteBack(tx, wb, record.object_type, record.id, *d.owner, decision_id, wb.crm_type, now_ms);
   for (const core::RelatedChange& rc : d.related) {
     if (!s.ok()) break;
@@ -109,7 +113,13 @@ Status EmitWriteBack(store::Tx& tx, const WriteBackTarget& wb, core::ObjectType 
   row.body = connectors::ToJson({std::string(core::ToString(type)), id, owner, decision_id, crm_type}).dump();
   row.next_attempt_at = now_ms;
   row.created_at = now_ms;
-  return tx.InsertDelivery(row);
+  row.subject = store::WriteBackSubject(core::ToString(type), id);
+  // Its record's earlier write-backs still pending are not sent: the CRM's owner could
+  // otherwise end up older than this one (a retry of an earlier one landing after it).
+  Status s = tx.SupersedeWriteBacks(wb.connector, row.subject,
+                                    decision_id.empty() ? "superseded by an owner set by hand"
+                                                        : "superseded by decision " + decision_id);
+  return s.ok() ? tx.InsertDelivery(row) : s;
 }
 
 Result<std::optional<std::string>> Service::Bootstrap(const std::string& secret) {

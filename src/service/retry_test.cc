@@ -123,6 +123,9 @@ class FlakyTx final : public store::Tx {
                                                      int limit) override {
     return tx_->Deliveries(w, before, limit);
   }
+  Status SupersedeWriteBacks(const std::string& c, const std::string& subject, const std::string& why) override {
+    return tx_->SupersedeWriteBacks(c, subject, why);
+  }
   Status RetryWriteBack(const std::string& c, const std::string& id, int64_t now_ms) override {
     return tx_->RetryWriteBack(c, id, now_ms);
   }

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/model.h"
@@ -93,19 +94,47 @@ struct DeliveryRow {
   std::string connector;  // empty for a webhook's event
   std::string event;
   std::string body;
-  std::string status;  // pending, delivered, failed
+  std::string status;  // pending, delivered, failed, superseded (write-backs)
   int64_t attempts = 0;
   int64_t next_attempt_at = 0;
   std::optional<int64_t> last_status;
   std::string last_error;
   int64_t created_at = 0;
   std::optional<int64_t> delivered_at;
+  // A write-back's record (WriteBackSubject); empty for a webhook's event.
+  std::string subject;
   // For the worker: where and how to send it (a webhook's url and secret, or the
   // connector as it is now).
   std::string url;
   std::string secret;
   std::optional<ConnectorRow> target;
 };
+
+// The record a write-back sets the owner of: object type and id, separated by U+001F.
+inline std::string WriteBackSubject(std::string_view object_type, std::string_view record_id) {
+  std::string s(object_type);
+  s += '\x1f';
+  s += record_id;
+  return s;
+}
+
+// The answer to a retry of a write-back that a later decision on the same record made
+// obsolete (`why`): sending it could write an older owner over a newer one.
+inline Status Superseded(const std::string& id, const std::string& why) {
+  return Status(Code::kConflict, "superseded",
+                "write-back \"" + id + "\" is not sent again: " + why +
+                    ", and it would write an older owner over a newer one");
+}
+
+// Why a retry of write-back row `status` is refused: a later write-back of its record
+// (`later`, its id, or empty), or the row superseded already (its `last_error`); nullopt
+// when it may be sent again.
+inline std::optional<Status> RefusedRetry(const std::string& id, const std::string& status,
+                                          const std::string& last_error, const std::string& later) {
+  if (!later.empty()) return Superseded(id, "write-back \"" + later + "\" of the same record came after it (retry that one)");
+  if (status == "superseded") return Superseded(id, last_error);
+  return std::nullopt;
+}
 
 // Where a delivery goes, as ClaimDeliveries' `busy` names it: workspace, webhook and
 // connector, separated by U+001F.
@@ -235,8 +264,14 @@ class Tx : public core::StateView {
                                                       std::optional<int64_t> before_seq, int limit) = 0;
   // Makes a delivery due now again (a re-send); NotFound when unknown.
   virtual Status RetryDelivery(const std::string& webhook, const std::string& id, int64_t now_ms) = 0;
-  // A connector's write-back sent again (pending now), as RetryDelivery does a webhook's.
+  // A connector's write-back sent again (pending now), as RetryDelivery does a webhook's;
+  // Superseded when a later write-back of the same record (subject) exists.
   virtual Status RetryWriteBack(const std::string& connector, const std::string& id, int64_t now_ms) = 0;
+  // The pending write-backs of `subject` to `connector` made before now are not sent:
+  // status superseded, `why` as their last error. (A row in flight keeps its attempt; its
+  // result is then not recorded.)
+  virtual Status SupersedeWriteBacks(const std::string& connector, const std::string& subject,
+                                     const std::string& why) = 0;
 
   // CRM connectors and their write-backs (outbox rows with `connector` set).
   virtual Result<std::vector<ConnectorRow>> Connectors() = 0;

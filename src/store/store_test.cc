@@ -199,7 +199,15 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
   }
 
   // Back to the schema before migration 7: no outbox_pending index.
-  void BeforeMigrationSeven() { UndoLastMigration("DROP INDEX outbox_pending; DROP INDEX outbox_holding;", 6); }
+  void BeforeMigrationSeven() {
+    BeforeMigrationEight();
+    UndoLastMigration("DROP INDEX outbox_pending; DROP INDEX outbox_holding;", 6);
+  }
+
+  // Back to the schema before migration 8: outbox rows without a subject.
+  void BeforeMigrationEight() {
+    UndoLastMigration("DROP INDEX outbox_subject; ALTER TABLE outbox DROP COLUMN subject;", 7);
+  }
 
   std::string base_, db_, url_;
   std::unique_ptr<Store> store_;
@@ -1489,6 +1497,132 @@ TEST_P(StoreTest, MigrationFourCountsEarlierDecisions) {
     ASSERT_OK(tx->Commit());
   }
   ExpectReportsMatch(*store_, kept, r, 50, "after more decisions");
+}
+
+// A write-back of a record marks the record's earlier ones to the same connector, still
+// pending, superseded (never sent); a retry of an earlier one is refused.
+TEST_P(StoreTest, ALaterWriteBackOfARecordSupersedesTheEarlierOnes) {
+  auto write_back = [](const std::string& id, const std::string& connector, const std::string& record) {
+    DeliveryRow d = Due(id, "", connector, 100);
+    d.event = "owner.write_back";
+    d.subject = WriteBackSubject("deal", record);
+    return d;
+  };
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->InsertConnector({"pd", "pipedrive", R"({"id":"pd"})", "v1:sealed", 1, 1}));
+    ASSERT_OK(tx->InsertConnector({"hs", "hubspot", R"({"id":"hs"})", "v1:sealed", 1, 1}));
+    ASSERT_OK(tx->InsertDelivery(write_back("wb_1", "pd", "7")));
+    ASSERT_OK(tx->InsertDelivery(write_back("wb_2", "pd", "7")));
+    ASSERT_OK(tx->InsertDelivery(write_back("wb_other", "pd", "8")));   // another record
+    ASSERT_OK(tx->InsertDelivery(write_back("wb_hs", "hs", "7")));      // another CRM
+    DeliveryRow lead = write_back("wb_lead", "pd", "7");
+    lead.subject = WriteBackSubject("lead", "7");                        // another type
+    ASSERT_OK(tx->InsertDelivery(lead));
+    ASSERT_OK(tx->Commit());
+  }
+  // wb_1 fails; wb_2 was delivered; then a third write-back of deal 7 comes.
+  ASSERT_OK(store_->FinishAttempt("wb_1", {AttemptResult::State::kFailed, 500, "HTTP 500", 100, 100}));
+  ASSERT_OK(store_->FinishAttempt("wb_2", {AttemptResult::State::kDelivered, 200, "", 100, 100}));
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->InsertDelivery(write_back("wb_3", "pd", "7")));
+    ASSERT_OK(tx->Commit());
+  }
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->SupersedeWriteBacks("pd", WriteBackSubject("deal", "7"), "superseded by decision d_4"));
+    ASSERT_OK(tx->InsertDelivery(write_back("wb_4", "pd", "7")));
+    ASSERT_OK(tx->Commit());
+  }
+  std::map<std::string, DeliveryRow> rows;
+  for (const std::string c : {"pd", "hs"}) {
+    auto list = Read()->ConnectorDeliveries(c, std::nullopt, 10);
+    ASSERT_OK(list.status());
+    for (const DeliveryRow& d : *list) rows[d.id] = d;
+  }
+  EXPECT_EQ(rows["wb_1"].status, "failed");     // only pending rows are superseded
+  EXPECT_EQ(rows["wb_2"].status, "delivered");
+  EXPECT_EQ(rows["wb_3"].status, "superseded");
+  EXPECT_EQ(rows["wb_3"].last_error, "superseded by decision d_4");
+  EXPECT_EQ(rows["wb_4"].status, "pending");
+  EXPECT_EQ(rows["wb_other"].status, "pending");
+  EXPECT_EQ(rows["wb_hs"].status, "pending");
+  EXPECT_EQ(rows["wb_lead"].status, "pending");
+  // A superseded row is never claimed, and a retry of an earlier write-back is refused,
+  // naming the latest one; the latest itself, and another record's, may be retried.
+  {
+    auto tx = Write();
+    for (const char* id : {"wb_1", "wb_2", "wb_3"}) {
+      Status st = tx->RetryWriteBack("pd", id, 200);
+      EXPECT_EQ(st.code(), Code::kConflict) << id;
+      EXPECT_EQ(st.error_code(), "superseded") << id;
+      EXPECT_NE(st.message().find("\"wb_4\""), std::string::npos) << st.message();
+    }
+    // With no later row, a superseded one is refused too, naming what superseded it.
+    ASSERT_OK(tx->SupersedeWriteBacks("pd", WriteBackSubject("deal", "8"), "superseded by decision d_5"));
+    Status st = tx->RetryWriteBack("pd", "wb_other", 200);
+    EXPECT_EQ(st.error_code(), "superseded");
+    EXPECT_NE(st.message().find("d_5"), std::string::npos) << st.message();
+    ASSERT_OK(tx->RetryWriteBack("pd", "wb_4", 200));
+    EXPECT_EQ(tx->RetryWriteBack("pd", "nope", 200).code(), Code::kNotFound);
+    ASSERT_OK(tx->Commit());
+  }
+  std::set<std::string> claimed;
+  for (int i = 0; i < 5; ++i) {
+    auto c = store_->ClaimDeliveries(1000, 5000, 10);
+    ASSERT_OK(c.status());
+    for (const DeliveryRow& d : *c) claimed.insert(d.id);
+  }
+  EXPECT_EQ(claimed, (std::set<std::string>{"wb_4", "wb_hs", "wb_lead"}));
+  EXPECT_EQ(Read()->ConnectorDeliveries("pd", std::nullopt, 10)->size(), 6u);
+}
+
+// Write-backs queued before migration 8 have no subject: they are sent as before and never
+// superseded, and the ones queued after it are.
+TEST_P(StoreTest, MigrationEightKeepsEarlierWriteBacks) {
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->InsertConnector({"pd", "pipedrive", R"({"id":"pd"})", "v1:sealed", 1, 1}));
+    ASSERT_OK(tx->Commit());
+  }
+  BeforeMigrationEight();
+  {
+    sqlite3* db = nullptr;
+    if (GetParam() == "sqlite") {
+      ASSERT_EQ(sqlite3_open(url_.c_str(), &db), SQLITE_OK);
+      ASSERT_EQ(sqlite3_exec(db,
+                             "INSERT INTO outbox(id, workspace, webhook, event, body, next_attempt_at, created_at, "
+                             "connector) VALUES('wb_old', 'ws1', '', 'owner.write_back', '{}', 100, 100, 'pd')",
+                             nullptr, nullptr, nullptr),
+                SQLITE_OK);
+      sqlite3_close(db);
+    } else {
+      std::string err;
+      ASSERT_TRUE(PgExec(url_,
+                         "INSERT INTO outbox(id, workspace, webhook, event, body, next_attempt_at, created_at, "
+                         "connector) VALUES('wb_old', 'ws1', '', 'owner.write_back', '{}', 100, 100, 'pd')",
+                         &err))
+          << err;
+    }
+  }
+  auto again = OpenStore(url_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  store_ = std::move(again).value();
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->SupersedeWriteBacks("pd", WriteBackSubject("deal", "7"), "superseded"));
+    DeliveryRow d = Due("wb_new", "", "pd", 100);
+    d.subject = WriteBackSubject("deal", "7");
+    ASSERT_OK(tx->InsertDelivery(d));
+    ASSERT_OK(tx->RetryWriteBack("pd", "wb_old", 100));
+    ASSERT_OK(tx->Commit());
+  }
+  auto c = store_->ClaimDeliveries(1000, 5000, 10);
+  ASSERT_OK(c.status());
+  ASSERT_EQ(c->size(), 2u);
+  EXPECT_EQ((*c)[0].id, "wb_old");
+  EXPECT_EQ((*c)[1].id, "wb_new");
 }
 
 // Deliveries pending before migration 7 are claimed through the index it builds.

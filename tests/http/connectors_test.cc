@@ -172,9 +172,10 @@ Json DealConfig() {
 struct Fixture_ : ::testing::Test {
   std::unique_ptr<RotaServer> server;
   std::string key;
-  void Start(std::map<std::string, std::string> env = {{"ROTA_SECRET_KEY", kSecretKey}}) {
-    server = std::make_unique<RotaServer>("", env,
-                                          std::vector<std::string>{"--webhook-backoff-ms", "100", "--webhook-max-attempts", "30"});
+  void Start(std::map<std::string, std::string> env = {{"ROTA_SECRET_KEY", kSecretKey}},
+             const std::string& backoff_ms = "100") {
+    server = std::make_unique<RotaServer>(
+        "", env, std::vector<std::string>{"--webhook-backoff-ms", backoff_ms, "--webhook-max-attempts", "30"});
     key = server->admin_key();
     Reply r = server->Call("PUT", "/v1/config", key, DealConfig());
     ASSERT_EQ(r.status, 200) << r.raw;
@@ -672,6 +673,95 @@ TEST_F(Connectors, CrmDownForAWhileThenBackLosesNothing) {
   ASSERT_EQ(written.size(), 12u);
   EXPECT_EQ(crm.Writes().size(), 12u);  // once each
   for (const auto& [path, owner] : decided) EXPECT_EQ(written[path], owner) << path;
+}
+
+// A write-back the CRM refused once (a 500, retried later) must not land after a later
+// decision's owner: the later decision supersedes it, whether it writes its own owner
+// back or the CRM has that owner already.
+TEST_F(Connectors, AnEarlierOwnerIsNeverWrittenOverALaterOne) {
+  Start({{"ROTA_SECRET_KEY", kSecretKey}}, "2000");  // a retry 1.6-2.4 s after a 500
+  FakeCrm crm;
+  ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", crm.base()},
+                       {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}, {"api_token", "tok"}}}})
+                .status,
+            201);
+  auto deal = [](const std::string& file, int id, int crm_owner, const std::string& correlation) {
+    Json w = Fixture("pipedrive/" + file);
+    w["meta"]["id"] = w["meta"]["entity_id"] = std::to_string(id);
+    w["meta"]["correlation_id"] = correlation;
+    w["data"]["id"] = id;
+    w["data"]["owner_id"] = crm_owner;
+    return w;
+  };
+  auto writes_to = [&](const std::string& path) {
+    std::vector<FakeCrm::Got> out;
+    for (const auto& g : crm.Writes()) {
+      if (g.path == path) out.push_back(g);
+    }
+    return out;
+  };
+  // Deal 4002 goes to 7; the CRM answers its write-back with a 500.
+  crm.FailNext(500);
+  Reply first = Pipedrive(deal("v2_deal_create.json", 4002, 99, "a1"));
+  ASSERT_EQ(first.status, 200) << first.raw;
+  ASSERT_EQ(first.body["owner"], "7");
+  ASSERT_TRUE(WaitFor([&] {
+    Reply d = server->Call("GET", "/v1/connectors/pd/deliveries", key);
+    return d.body["items"].size() == 1 && d.body["items"][0]["attempts"] == 1;
+  }));
+  ASSERT_EQ(writes_to("/api/v2/deals/4002").size(), 1u);
+  // Its stage changes before the retry: it goes to 12, written back at once.
+  Reply second = Pipedrive(deal("v2_deal_stage_change.json", 4002, 99, "a2"));
+  ASSERT_EQ(second.status, 200) << second.raw;
+  ASSERT_EQ(second.body["owner"], "12");
+  ASSERT_TRUE(WaitFor([&] { return writes_to("/api/v2/deals/4002").size() == 2; }));
+
+  // Deal 5001 goes to 7, refused with a 500 as well; its stage changes, and the CRM has
+  // the owner rota now decides (12) already: nothing to write, and 7 must not follow.
+  crm.FailNext(500);
+  Reply third = Pipedrive(deal("v2_deal_create.json", 5001, 99, "b1"));
+  ASSERT_EQ(third.status, 200) << third.raw;
+  ASSERT_EQ(third.body["owner"], "7");
+  ASSERT_TRUE(WaitFor([&] { return writes_to("/api/v2/deals/5001").size() == 1; }));
+  // (Its attempt may not be recorded yet: then it never is, the row superseded meanwhile.)
+  Reply fourth = Pipedrive(deal("v2_deal_stage_change.json", 5001, 12, "b2"));
+  ASSERT_EQ(fourth.status, 200) << fourth.raw;
+  ASSERT_EQ(fourth.body["owner"], "12");
+
+  // Past the refused ones' retries: nothing more was sent.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  auto a = writes_to("/api/v2/deals/4002");
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].answered, 500);
+  EXPECT_EQ(a[0].body["owner_id"], 7);
+  EXPECT_EQ(a[1].answered, 200);
+  EXPECT_EQ(a[1].body["owner_id"], 12);
+  auto b = writes_to("/api/v2/deals/5001");
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].answered, 500);
+
+  // The list says why; a retry of a superseded write-back is refused, naming the later one.
+  Reply list = server->Call("GET", "/v1/connectors/pd/deliveries", key);
+  ASSERT_EQ(list.status, 200);
+  ASSERT_EQ(list.body["items"].size(), 3u) << list.raw;  // newest first
+  const Json& b_first = list.body["items"][0];
+  const Json& a_second = list.body["items"][1];
+  const Json& a_first = list.body["items"][2];
+  EXPECT_EQ(a_second["status"], "delivered");
+  EXPECT_EQ(a_first["status"], "superseded");
+  EXPECT_EQ(a_first["attempts"], 1);
+  EXPECT_EQ(a_first["last_error"], "superseded by decision " + second.body["decision_id"].get<std::string>());
+  EXPECT_EQ(b_first["status"], "superseded");
+  EXPECT_EQ(b_first["last_error"], "superseded by decision " + fourth.body["decision_id"].get<std::string>());
+  Reply refused = server->Call("POST", "/v1/connectors/pd/deliveries/" + a_first["id"].get<std::string>() + "/retry", key);
+  EXPECT_EQ(refused.status, 409) << refused.raw;
+  EXPECT_EQ(refused.body["error"]["code"], "superseded") << refused.raw;
+  EXPECT_NE(refused.raw.find(a_second["id"].get<std::string>()), std::string::npos) << refused.raw;
+  // Deal 5001's has no later write-back, but the decision that superseded it is named.
+  refused = server->Call("POST", "/v1/connectors/pd/deliveries/" + b_first["id"].get<std::string>() + "/retry", key);
+  EXPECT_EQ(refused.status, 409) << refused.raw;
+  EXPECT_NE(refused.raw.find(fourth.body["decision_id"].get<std::string>()), std::string::npos) << refused.raw;
+  EXPECT_EQ(server->Call("GET", "/v1/connectors/pd/deliveries", key).body, list.body);  // nothing changed
 }
 
 TEST_F(Connectors, WriteBackSwitchedOffWhilePendingFailsCleanly) {

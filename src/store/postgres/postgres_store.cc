@@ -621,10 +621,18 @@ class PostgresTx final : public Tx {
   Status InsertDelivery(const DeliveryRow& d) override {
     return Insert(
         "delivery \"" + d.id + "\"",
-        "INSERT INTO outbox(id, workspace, webhook, event, body, next_attempt_at, created_at, connector) "
-        "VALUES($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT DO NOTHING",
+        "INSERT INTO outbox(id, workspace, webhook, event, body, next_attempt_at, created_at, connector, subject) "
+        "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING",
         {d.id, ws_, d.webhook, d.event, d.body, d.next_attempt_at, d.created_at,
-         d.connector.empty() ? std::optional<std::string>() : std::optional<std::string>(d.connector)});
+         d.connector.empty() ? std::optional<std::string>() : std::optional<std::string>(d.connector),
+         d.subject.empty() ? std::optional<std::string>() : std::optional<std::string>(d.subject)});
+  }
+
+  Status SupersedeWriteBacks(const std::string& connector, const std::string& subject, const std::string& why) override {
+    return c_->Run(
+        "UPDATE outbox SET status='superseded', last_error=$4 WHERE workspace=$1 AND connector=$2 AND subject=$3 "
+        "AND status='pending'",
+        {ws_, connector, subject, why});
   }
 
   Result<std::vector<DeliveryRow>> Deliveries(const std::string& webhook, std::optional<int64_t> before_seq,
@@ -650,6 +658,15 @@ class PostgresTx final : public Tx {
   }
 
   Status RetryWriteBack(const std::string& connector, const std::string& id, int64_t now_ms) override {
+    auto row = c_->Query(
+        "SELECT o.status, o.last_error, COALESCE((SELECT n.id FROM outbox n WHERE n.workspace=o.workspace "
+        "AND n.connector=o.connector AND n.subject=o.subject AND n.seq>o.seq ORDER BY n.seq DESC LIMIT 1), '') "
+        "FROM outbox o WHERE o.workspace=$1 AND o.connector=$2 AND o.id=$3",
+        {ws_, connector, id});
+    if (!row.ok()) return row.status();
+    if (row->rows() > 0) {
+      if (auto refused = RefusedRetry(id, row->Text(0, 0), row->Text(0, 1), row->Text(0, 2))) return *refused;
+    }
     return Requeue("connector", connector, id, now_ms, "write-back");
   }
 

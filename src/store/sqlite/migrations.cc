@@ -200,6 +200,13 @@ CREATE INDEX outbox_pending ON outbox(workspace, webhook, COALESCE(connector, ''
 CREATE INDEX outbox_holding ON outbox(workspace, webhook, COALESCE(connector, ''), next_attempt_at)
   WHERE status='pending' AND attempts>0 AND (last_status IS NULL OR last_status IN (429, 503));
 )sql",
+      // 8: the record each write-back sets the owner of (WriteBackSubject), so that a later
+      // write-back of the same record supersedes the earlier ones still pending, and a retry
+      // of an earlier one is refused (an older owner written over a newer one).
+      R"sql(
+ALTER TABLE outbox ADD COLUMN subject TEXT;
+CREATE INDEX outbox_subject ON outbox(workspace, connector, subject, seq) WHERE subject IS NOT NULL;
+)sql",
   };
   return kMigrations;
 }

@@ -707,8 +707,8 @@ class SqliteTx final : public Tx {
 
   Status InsertDelivery(const DeliveryRow& d) override {
     return c_->Prepare(
-                 "INSERT INTO outbox(id, workspace, webhook, event, body, next_attempt_at, created_at, connector) "
-                 "VALUES(?,?,?,?,?,?,?,?)")
+                 "INSERT INTO outbox(id, workspace, webhook, event, body, next_attempt_at, created_at, connector, "
+                 "subject) VALUES(?,?,?,?,?,?,?,?,?)")
         .Bind(1, d.id)
         .Bind(2, ws_)
         .Bind(3, d.webhook)
@@ -717,6 +717,17 @@ class SqliteTx final : public Tx {
         .Bind(6, d.next_attempt_at)
         .Bind(7, d.created_at)
         .Bind(8, d.connector.empty() ? std::optional<std::string>() : std::optional<std::string>(d.connector))
+        .Bind(9, d.subject.empty() ? std::optional<std::string>() : std::optional<std::string>(d.subject))
+        .Run();
+  }
+
+  Status SupersedeWriteBacks(const std::string& connector, const std::string& subject, const std::string& why) override {
+    return c_->Prepare("UPDATE outbox INDEXED BY outbox_subject SET status='superseded', last_error=?4 "
+                       "WHERE workspace=?1 AND connector=?2 AND subject=?3 AND status='pending'")
+        .Bind(1, ws_)
+        .Bind(2, connector)
+        .Bind(3, subject)
+        .Bind(4, why)
         .Run();
   }
 
@@ -767,6 +778,16 @@ class SqliteTx final : public Tx {
   }
 
   Status RetryWriteBack(const std::string& connector, const std::string& id, int64_t now_ms) override {
+    Stmt row = c_->Prepare(
+        "SELECT o.status, o.last_error, COALESCE((SELECT n.id FROM outbox n INDEXED BY outbox_subject "
+        "WHERE n.workspace=o.workspace AND n.connector=o.connector AND n.subject=o.subject AND n.seq>o.seq "
+        "ORDER BY n.seq DESC LIMIT 1), '') FROM outbox o WHERE o.workspace=?1 AND o.connector=?2 AND o.id=?3");
+    row.Bind(1, ws_).Bind(2, connector).Bind(3, id);
+    Status err;
+    if (row.Step(&err)) {
+      if (auto refused = RefusedRetry(id, row.Text(0), row.Text(1), row.Text(2))) return *refused;
+    }
+    if (!err.ok()) return err;
     return Requeue("connector", connector, id, now_ms, "write-back");
   }
 
