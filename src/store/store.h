@@ -162,6 +162,13 @@ inline bool HoldsDestination(const AttemptResult& r) {
 // index repeats it term for term (SQLite uses a partial index only so): change both.
 inline constexpr const char* kHoldingRowSql =
     "h.status='pending' AND h.attempts>0 AND (h.last_status IS NULL OR h.last_status IN (429, 503))";
+// A row of destination `d` being sent now, by any node (its lease not over), as SQL over
+// an outbox row `l` (both stores, through migration 9's `outbox_leased`): no claim takes
+// that destination meanwhile, so a receiver gets one delivery at a time from all nodes.
+// `?1`/`$1` is the time of the claim.
+inline constexpr const char* kLeasedRowSql =
+    "l.workspace=d.workspace AND l.webhook=d.webhook AND COALESCE(l.connector, '')=d.connector AND l.lease_until>0 "
+    "AND l.lease_until>";
 
 struct ReportFilter {
   std::optional<int64_t> from, to;
@@ -304,12 +311,14 @@ class Store {
 
   // The delivery worker, across workspaces: claims up to `limit` due deliveries of one
   // destination (DeliveryDestination: a webhook or a connector), the one whose oldest due
-  // delivery is oldest, leaving out the destinations in `busy` and those held: a
+  // delivery is oldest, leaving out the destinations in `busy`, those with a row leased
+  // (being sent, by any node: kLeasedRowSql) and those held: a
   // destination with a pending row whose last attempt holds it (HoldsDestination: no answer,
   // 429 or 503) and whose retry is still ahead waits until that retry, its other rows with it.
   // Rows come in order, each leased for `lease_ms` (not handed out again until the lease
   // ends). Then records each attempt (given `leased_until`, only while the claim that leased
-  // the row until then still holds it), or hands rows back untried: those the claim that
+  // the row until then still holds it and the row is pending; otherwise only that lease
+  // ends), or hands rows back untried: those the claim that
   // leased them until `leased_until` still holds are due again, their attempts uncounted.
   virtual Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit,
                                                            const std::vector<std::string>& busy = {}) = 0;

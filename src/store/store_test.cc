@@ -206,8 +206,12 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
 
   // Back to the schema before migration 8: outbox rows without a subject.
   void BeforeMigrationEight() {
+    BeforeMigrationNine();
     UndoLastMigration("DROP INDEX outbox_subject; ALTER TABLE outbox DROP COLUMN subject;", 7);
   }
+
+  // Back to the schema before migration 9: no outbox_leased index.
+  void BeforeMigrationNine() { UndoLastMigration("DROP INDEX outbox_leased;", 8); }
 
   std::string base_, db_, url_;
   std::unique_ptr<Store> store_;
@@ -852,13 +856,12 @@ TEST_P(StoreTest, WebhooksAndDeliveries) {
   EXPECT_EQ((*first)[0].body, "{\"n\":1}");
   EXPECT_EQ((*first)[0].status, "pending");
   EXPECT_EQ((*first)[0].created_at, 901);
-  auto second = store_->ClaimDeliveries(1001, 5000, 10);
-  ASSERT_EQ(second->size(), 1u);
-  EXPECT_EQ((*second)[0].id, "del_3");
+  // del_3 waits while del_1 and del_2 are being sent (one delivery at a time to a receiver).
+  EXPECT_TRUE(store_->ClaimDeliveries(1001, 5000, 10)->empty());
   EXPECT_TRUE(store_->ClaimDeliveries(5999, 5000, 10)->empty());
-  // A node that died: its lease ends and the row is claimed again.
+  // A node that died: its lease ends and the rows are claimed again, with the one behind them.
   auto expired = store_->ClaimDeliveries(6000, 5000, 10);
-  ASSERT_EQ(expired->size(), 2u);
+  ASSERT_EQ(expired->size(), 3u);
 
   AttemptResult ok{AttemptResult::State::kDelivered, 200, "", 0, 6100};
   ASSERT_OK(store_->FinishAttempt("del_1", ok));
@@ -1068,9 +1071,7 @@ TEST_P(StoreTest, ClaimsTakeOneDestinationAtATime) {
   auto other = store_->ClaimDeliveries(100, 5000, 10, {dest_a});
   EXPECT_EQ(ids(other), (V{"w2"}));
   EXPECT_EQ((*other)[0].url, "http://a2");
-  // "a"'s last row (not leased) is all that is left.
-  auto rest = store_->ClaimDeliveries(100, 5000, 10);
-  EXPECT_EQ(ids(rest), (V{"d6"}));
+  // "a"'s last row waits while d1 and d3 are being sent, in this process or any other.
   EXPECT_TRUE(store_->ClaimDeliveries(100, 5000, 10)->empty());
   // Handed back untried by the claim that holds them (leased until 5100): due again at
   // once, attempts unchanged; finished rows stay so, and another claim's lease stays.
@@ -1080,9 +1081,9 @@ TEST_P(StoreTest, ClaimsTakeOneDestinationAtATime) {
   ASSERT_OK(store_->ReleaseDeliveries({"d1", "d3", "d5"}, 5100));
   ASSERT_OK(store_->ReleaseDeliveries({}, 5100));
   auto again = store_->ClaimDeliveries(200, 5000, 10);
-  EXPECT_EQ(ids(again), (V{"d3"}));
+  EXPECT_EQ(ids(again), (V{"d3", "d6"}));
   EXPECT_EQ((*again)[0].attempts, 0);
-  EXPECT_EQ(ids(store_->ClaimDeliveries(200, 5000, 10)), (V{"d5"}));
+  EXPECT_TRUE(store_->ClaimDeliveries(200, 5000, 10)->empty());  // "b" waits for d2, still being sent
 
   // "a" did not answer d3 (leased until 5200): "a" is held until d3's retry at 9000, its
   // other rows (d6, and d7 made since) with it; another workspace's "a" is not.
@@ -1095,12 +1096,12 @@ TEST_P(StoreTest, ClaimsTakeOneDestinationAtATime) {
     ASSERT_OK(tx->InsertDelivery(Due(id, "a", "", 300)));
     ASSERT_OK(tx->Commit());
   }
-  auto b_again = store_->ClaimDeliveries(5200, 5000, 10);  // d5's lease (5200) has ended
+  auto b_again = store_->ClaimDeliveries(5200, 5000, 10);  // d2 is done, d5 handed back
   EXPECT_EQ(ids(b_again), (V{"d5"}));
   EXPECT_EQ(ids(store_->ClaimDeliveries(5200, 5000, 10)), (V{"w3"}));
   EXPECT_TRUE(store_->ClaimDeliveries(8999, 5000, 10)->empty());
-  // An attempt is recorded only under the lease of the claim that made it: d5's first claim
-  // (until 5200) no longer holds it, its second (until 10200) does.
+  // An attempt is recorded only under the lease of the claim that made it: a claim until
+  // 5200 does not hold d5, its second claim (until 10200) does.
   ASSERT_OK(store_->FinishAttempt("d5", {AttemptResult::State::kDelivered, 200, "", 0, 5300}, 5200));
   EXPECT_EQ(Read()->Deliveries("b", std::nullopt, 10)->front().status, "pending");
   ASSERT_OK(store_->FinishAttempt("d5", {AttemptResult::State::kDelivered, 200, "", 0, 5300}, 10200));
@@ -1127,14 +1128,16 @@ TEST_P(StoreTest, ClaimsTakeOneDestinationAtATime) {
   EXPECT_FALSE(HoldsDestination({AttemptResult::State::kFailed, std::nullopt, "gone", 0, 0}));
 }
 
+// Callers claiming at once (on PostgreSQL, each on its own connection, as nodes are): each
+// row goes to one of them, and no two of them ever hold rows of one destination.
 TEST_P(StoreTest, ConcurrentClaimsHandEachRowToOneCaller) {
   {
     auto tx = Write();
-    ASSERT_OK(tx->PutWebhook({"wh", "http://w", {}, "s", 1}));
+    for (int w = 0; w < 5; ++w) ASSERT_OK(tx->PutWebhook({"wh" + std::to_string(w), "http://w", {}, "s", 1}));
     for (int i = 0; i < 200; ++i) {
       DeliveryRow d;
       d.id = "del_" + std::to_string(i);
-      d.webhook = "wh";
+      d.webhook = "wh" + std::to_string(i % 5);
       d.event = "e";
       d.body = "{}";
       d.next_attempt_at = 0;
@@ -1145,18 +1148,40 @@ TEST_P(StoreTest, ConcurrentClaimsHandEachRowToOneCaller) {
   }
   std::mutex mu;
   std::multiset<std::string> claimed;
+  std::set<std::string> sending;  // destinations some caller holds now
+  int overlaps = 0;
+  std::atomic<int64_t> clock{10};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
-      for (int round = 0; round < 20; ++round) {
-        auto r = store_->ClaimDeliveries(10, 60000, 7);
+      for (int round = 0; round < 2000; ++round) {
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          if (claimed.size() >= 200) break;
+        }
+        const int64_t now = clock++;
+        auto r = store_->ClaimDeliveries(now, 60000, 7);
         ASSERT_TRUE(r.ok()) << r.status().ToString();
-        std::lock_guard<std::mutex> lock(mu);
-        for (const auto& d : *r) claimed.insert(d.id);
+        if (r->empty()) continue;
+        const std::string dest = DeliveryDestination(r->front());
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          if (!sending.insert(dest).second) ++overlaps;
+          for (const auto& d : *r) claimed.insert(d.id);
+        }
+        std::this_thread::yield();
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          sending.erase(dest);
+        }
+        for (const auto& d : *r) {
+          ASSERT_OK(store_->FinishAttempt(d.id, {AttemptResult::State::kDelivered, 200, "", 0, now}, now + 60000));
+        }
       }
     });
   }
   for (auto& t : threads) t.join();
+  EXPECT_EQ(overlaps, 0);
   EXPECT_EQ(claimed.size(), 200u);
   EXPECT_EQ(std::set<std::string>(claimed.begin(), claimed.end()).size(), 200u);
 }
@@ -1576,6 +1601,64 @@ TEST_P(StoreTest, ALaterWriteBackOfARecordSupersedesTheEarlierOnes) {
   }
   EXPECT_EQ(claimed, (std::set<std::string>{"wb_4", "wb_hs", "wb_lead"}));
   EXPECT_EQ(Read()->ConnectorDeliveries("pd", std::nullopt, 10)->size(), 6u);
+}
+
+// Two nodes on one database: while one sends a destination's row, the other's claims pass
+// that destination over, even once the row is superseded; the attempt's end (recorded or
+// not) frees it, and the rest goes out in order.
+TEST_P(StoreTest, ADestinationBeingSentIsPassedOverByEveryNode) {
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->PutWebhook({"a", "http://a", {}, "sa", 1}));
+    ASSERT_OK(tx->InsertConnector({"pd", "pipedrive", R"({"id":"pd"})", "v1:sealed", 1, 1}));
+    for (const char* id : {"wb_1", "wb_2"}) {
+      DeliveryRow d = Due(id, "", "pd", 100);
+      d.subject = WriteBackSubject("deal", id);
+      ASSERT_OK(tx->InsertDelivery(d));
+    }
+    ASSERT_OK(tx->InsertDelivery(Due("d_a", "a", "", 100)));
+    ASSERT_OK(tx->Commit());
+  }
+  auto other = OpenStore(url_);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  Store& b = **other;
+  auto ids = [](const Result<std::vector<DeliveryRow>>& r) {
+    std::vector<std::string> out;
+    if (r.ok()) {
+      for (const DeliveryRow& d : *r) out.push_back(d.id);
+    }
+    return out;
+  };
+  auto first = store_->ClaimDeliveries(1000, 5000, 1);
+  ASSERT_OK(first.status());
+  ASSERT_EQ(ids(first), std::vector<std::string>{"wb_1"});
+  auto at_b = b.ClaimDeliveries(1000, 5000, 10);
+  ASSERT_OK(at_b.status());
+  EXPECT_EQ(ids(at_b), std::vector<std::string>{"d_a"});  // not wb_2: wb_1 is being sent
+  EXPECT_TRUE(ids(b.ClaimDeliveries(1001, 5000, 10)).empty());
+  // A later decision supersedes wb_1 while it is being sent.
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->SupersedeWriteBacks("pd", WriteBackSubject("deal", "wb_1"), "superseded by decision d_9"));
+    DeliveryRow d = Due("wb_3", "", "pd", 100);
+    d.subject = WriteBackSubject("deal", "wb_1");
+    ASSERT_OK(tx->InsertDelivery(d));
+    ASSERT_OK(tx->Commit());
+  }
+  EXPECT_TRUE(ids(b.ClaimDeliveries(1002, 5000, 10)).empty());
+  // Its attempt ends: not recorded, but its destination is free.
+  ASSERT_OK(store_->FinishAttempt("wb_1", {AttemptResult::State::kDelivered, 200, "", 0, 1003}, 6000));
+  EXPECT_EQ(ids(b.ClaimDeliveries(1004, 5000, 10)), (std::vector<std::string>{"wb_2", "wb_3"}));
+  auto list = Read()->ConnectorDeliveries("pd", std::nullopt, 10);
+  ASSERT_OK(list.status());
+  ASSERT_EQ(list->size(), 3u);
+  EXPECT_EQ((*list)[2].id, "wb_1");
+  EXPECT_EQ((*list)[2].status, "superseded");
+  EXPECT_EQ((*list)[2].attempts, 0);
+  // A node that dies mid-delivery (b, say) holds its destinations until its leases end.
+  EXPECT_TRUE(ids(store_->ClaimDeliveries(5000, 5000, 10)).empty());
+  EXPECT_EQ(ids(store_->ClaimDeliveries(6005, 5000, 10)), (std::vector<std::string>{"wb_2", "wb_3"}));
+  EXPECT_EQ(ids(store_->ClaimDeliveries(6006, 5000, 10)), std::vector<std::string>{"d_a"});
 }
 
 // Write-backs queued before migration 8 have no subject: they are sent as before and never

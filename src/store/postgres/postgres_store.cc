@@ -883,9 +883,10 @@ class PostgresStore final : public Store {
     });
   }
 
-  // One statement: the due rows no other node holds are locked (SKIP LOCKED), leased
-  // and returned; a leased row is not handed out again until its lease ends, so a node
-  // that dies mid-delivery leaves it to another after the lease.
+  // One statement, under the claims' lock: the due rows no other node holds are locked
+  // (SKIP LOCKED), leased and returned; a leased row, and the rest of its destination, is
+  // not handed out again until its lease ends (or its attempt is recorded), so a node that
+  // dies mid-delivery leaves it to another after the lease.
   Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit,
                                                    const std::vector<std::string>& busy) override {
     // Of every destination (a webhook, or a connector's CRM: webhook ''), the one whose
@@ -896,6 +897,15 @@ class PostgresStore final : public Store {
         "o.status='pending' AND o.workspace=d.workspace AND o.webhook=d.webhook "
         "AND COALESCE(o.connector, '')=d.connector AND o.next_attempt_at<=$1::bigint AND o.lease_until<=$1::bigint ";
     return WithConnection([&](PgConnection& c) -> Result<std::vector<DeliveryRow>> {
+      // One claim at a time across nodes (a lock of its own, apart from the workspaces'
+      // one-key locks), each seeing the leases of those before it: a destination whose row
+      // another node is sending is passed over (kLeasedRowSql), not sent to at once.
+      Status s = c.Exec("BEGIN ISOLATION LEVEL READ COMMITTED");
+      if (s.ok()) s = c.Run("SELECT pg_advisory_xact_lock(1919906913, 1)");
+      if (!s.ok()) {
+        (void)c.Exec("ROLLBACK");
+        return s;
+      }
       auto q = c.Query(
           std::string("WITH d AS (SELECT workspace, id AS webhook, ''::text AS connector FROM webhooks "
                       "UNION ALL SELECT workspace, '', id FROM connectors), "
@@ -907,6 +917,7 @@ class PostgresStore final : public Store {
               "NOT IN (SELECT jsonb_array_elements_text($4::jsonb)) "
               "AND NOT EXISTS (SELECT 1 FROM outbox h WHERE h.next_attempt_at>$1::bigint AND " + kHoldingRowSql +
               " AND h.workspace=d.workspace AND h.webhook=d.webhook AND COALESCE(h.connector, '')=d.connector) "
+              "AND NOT EXISTS (SELECT 1 FROM outbox l WHERE " + kLeasedRowSql + "$1::bigint) "
               "ORDER BY f.seq LIMIT 1), "
               "due AS (SELECT o.seq FROM dest d JOIN outbox o ON " + kDueOf +
               "ORDER BY o.seq LIMIT $2 FOR UPDATE OF o SKIP LOCKED), "
@@ -918,7 +929,11 @@ class PostgresStore final : public Store {
               "LEFT JOIN webhooks w ON w.workspace=o.workspace AND w.id=o.webhook "
               "LEFT JOIN connectors c ON c.workspace=o.workspace AND c.id=o.connector",
           {now_ms, static_cast<int64_t>(limit), now_ms + lease_ms, io::Json(busy).dump()});
-      if (!q.ok()) return q.status();
+      if (q.ok()) s = c.Exec("COMMIT");
+      if (!q.ok() || !s.ok()) {
+        (void)c.Exec("ROLLBACK");
+        return q.ok() ? s : q.status();
+      }
       std::vector<DeliveryRow> rows;
       for (int i = 0; i < q->rows(); ++i) {
         DeliveryRow d = ReadDelivery(*q, i);
@@ -947,12 +962,17 @@ class PostgresStore final : public Store {
       const char* status = r.state == AttemptResult::State::kDelivered ? "delivered"
                            : r.state == AttemptResult::State::kFailed  ? "failed"
                                                                         : "pending";
-      return c.Run(
+      auto q = c.Query(
           "UPDATE outbox SET status=$1, attempts=attempts+1, next_attempt_at=$2, lease_until=0, "
           "last_status=$3, last_error=$4, delivered_at=$5 WHERE id=$6 "
           "AND ($7::bigint IS NULL OR (status='pending' AND lease_until=$7::bigint))",
           {status, r.next_attempt_at, r.http_status, r.error,
            r.state == AttemptResult::State::kDelivered ? std::optional<int64_t>(r.at) : std::nullopt, id, leased_until});
+      if (!q.ok()) return q.status();
+      if (!leased_until || q->Affected() > 0) return Status::Ok();
+      // Not recorded (superseded meanwhile, say): its lease ends now all the same, so that
+      // its destination is not left waiting for it.
+      return c.Run("UPDATE outbox SET lease_until=0 WHERE id=$1 AND lease_until=$2", {id, *leased_until});
     });
   }
 

@@ -207,6 +207,11 @@ CREATE INDEX outbox_holding ON outbox(workspace, webhook, COALESCE(connector, ''
 ALTER TABLE outbox ADD COLUMN subject TEXT;
 CREATE INDEX outbox_subject ON outbox(workspace, connector, subject, seq) WHERE subject IS NOT NULL;
 )sql",
+      // 9: the rows leased (being sent), by destination (kLeasedRowSql), so that no claim, of
+      // any node, takes a destination while one of its rows is being sent.
+      R"sql(
+CREATE INDEX outbox_leased ON outbox(workspace, webhook, COALESCE(connector, ''), lease_until) WHERE lease_until>0;
+)sql",
   };
   return kMigrations;
 }

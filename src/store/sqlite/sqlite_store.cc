@@ -1091,8 +1091,9 @@ class SqliteStore final : public Store {
              " AND o.webhook=" + webhook + " AND COALESCE(o.connector, '')=" + connector +
              " AND o.next_attempt_at<=?1 AND o.lease_until<=?1 ORDER BY o.seq";
     };
-    // Of every destination (a webhook, or a connector's CRM: webhook ''), those not busy and
-    // not held until a retry (HoldsDestination, through outbox_holding), then the one whose
+    // Of every destination (a webhook, or a connector's CRM: webhook ''), those not busy, not
+    // held until a retry (HoldsDestination, through outbox_holding) and with no row being
+    // sent (kLeasedRowSql, through outbox_leased), then the one whose
     // oldest due row is oldest. Each step is materialized, so that the first due row is
     // looked for once and only where the destination may be served.
     static const std::string kPick =
@@ -1103,7 +1104,7 @@ class SqliteStore final : public Store {
         "AND NOT EXISTS (SELECT 1 FROM outbox h INDEXED BY outbox_holding WHERE h.workspace=d.workspace "
         "AND h.webhook=d.webhook AND COALESCE(h.connector, '')=d.connector AND h.next_attempt_at>?1 AND " +
         std::string(kHoldingRowSql) +
-        ")), "
+        ") AND NOT EXISTS (SELECT 1 FROM outbox l INDEXED BY outbox_leased WHERE " + kLeasedRowSql + "?1)), "
         "firsts AS MATERIALIZED (SELECT d.workspace, d.webhook, d.connector, (SELECT o.seq " +
         due_of("d.workspace", "d.webhook", "d.connector") +
         " LIMIT 1) AS first FROM candidates d) "
@@ -1179,7 +1180,7 @@ class SqliteStore final : public Store {
       const char* status = r.state == AttemptResult::State::kDelivered ? "delivered"
                            : r.state == AttemptResult::State::kFailed  ? "failed"
                                                                         : "pending";
-      return c.Prepare(
+      Status s = c.Prepare(
                   "UPDATE outbox SET status=?, attempts=attempts+1, next_attempt_at=?, lease_until=0, "
                   "last_status=?, last_error=?, delivered_at=? WHERE id=?6 "
                   "AND (?7 IS NULL OR (status='pending' AND lease_until=?7))")
@@ -1191,6 +1192,10 @@ class SqliteStore final : public Store {
           .Bind(6, id)
           .Bind(7, leased_until)
           .Run();
+      if (!s.ok() || !leased_until || sqlite3_changes(c.raw()) > 0) return s;
+      // Not recorded (superseded meanwhile, say): its lease ends now all the same, so that
+      // its destination is not left waiting for it.
+      return c.Prepare("UPDATE outbox SET lease_until=0 WHERE id=? AND lease_until=?").Bind(1, id).Bind(2, *leased_until).Run();
     });
   }
 
