@@ -84,13 +84,10 @@ Status EmitWriteBacks(store::Tx& tx, const WriteBackTarget& wb, const core::Deci
                       const std::optional<std::string>& crm_owner, const std::string& decision_id, core::Time now) {
   if (!d.owner) return Status::Ok();
   const int64_t now_ms = now.time_since_epoch().count() * 1000;
-  // The CRM has this owner already: nothing to send, and an earlier owner still waiting
-  // to be written back would undo it.
-  Status s = crm_owner == d.owner
-                 ? tx.SupersedeWriteBacks(wb.connector,
-                                          store::WriteBackSubject(core::ToString(record.object_type), record.id),
-                                          "superseded by decision " + decision_id)
-                 : EmitWriteBack(tx, wb, record.object_type, record.id, *d.owner, decision_id, wb.crm_type, now_ms);
+  Status s = crm_owner == d.owner ? OwnerKnown(tx, wb, record.object_type, record.id, *d.owner, decision_id,
+                                                wb.crm_type, now_ms)
+                                  : EmitWriteBack(tx, wb, record.object_type, record.id, *d.owner, decision_id,
+                                                  wb.crm_type, now_ms);
   for (const core::RelatedChange& rc : d.related) {
     if (!s.ok()) break;
     if (rc.owners == std::vector<std::string>{*d.owner}) {
@@ -101,6 +98,21 @@ Status EmitWriteBacks(store::Tx& tx, const WriteBackTarget& wb, const core::Deci
 }
 
 }  // namespace
+
+std::string SupersededBy(const std::string& decision_id) {
+  return decision_id.empty() ? "superseded by an owner set by hand" : "superseded by decision " + decision_id;
+}
+
+Status OwnerKnown(store::Tx& tx, const WriteBackTarget& wb, core::ObjectType type, const std::string& id,
+                  const std::string& owner, const std::string& decision_id, const std::string& crm_type,
+                  int64_t now_ms) {
+  // An earlier owner still waiting (or being sent) would land after it: write this one back
+  // after it, instead of nothing.
+  auto superseded =
+      tx.SupersedeWriteBacks(wb.connector, store::WriteBackSubject(core::ToString(type), id), SupersededBy(decision_id));
+  if (!superseded.ok()) return superseded.status();
+  return *superseded > 0 ? EmitWriteBack(tx, wb, type, id, owner, decision_id, crm_type, now_ms) : Status::Ok();
+}
 
 Status EmitWriteBack(store::Tx& tx, const WriteBackTarget& wb, core::ObjectType type, const std::string& id,
                      const std::string& owner, const std::string& decision_id, const std::string& crm_type,
@@ -116,10 +128,8 @@ Status EmitWriteBack(store::Tx& tx, const WriteBackTarget& wb, core::ObjectType 
   row.subject = store::WriteBackSubject(core::ToString(type), id);
   // Its record's earlier write-backs still pending are not sent: the CRM's owner could
   // otherwise end up older than this one (a retry of an earlier one landing after it).
-  Status s = tx.SupersedeWriteBacks(wb.connector, row.subject,
-                                    decision_id.empty() ? "superseded by an owner set by hand"
-                                                        : "superseded by decision " + decision_id);
-  return s.ok() ? tx.InsertDelivery(row) : s;
+  auto superseded = tx.SupersedeWriteBacks(wb.connector, row.subject, SupersededBy(decision_id));
+  return superseded.ok() ? tx.InsertDelivery(row) : superseded.status();
 }
 
 Result<std::optional<std::string>> Service::Bootstrap(const std::string& secret) {

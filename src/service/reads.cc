@@ -62,14 +62,23 @@ Result<Json> Service::PutRecord(const std::string& ws, const std::string& type, 
     Status st = PutGivenRecord(**tx, r, now);
     // An owner an admin sets by hand on a record that came from a CRM goes back to it, as a
     // decision's: when the first owner changes, to a user of the workspace (a CRM keeps one).
-    const bool changed = known && !r.owners.empty() && (known->owners.empty() || known->owners.front() != r.owners.front());
+    // Any other change of the first owner (cleared, or not a user) sends nothing, and an
+    // earlier owner still waiting to be written back is not sent either.
+    const bool changed = known && (r.owners.empty() != known->owners.empty() ||
+                                   (!r.owners.empty() && known->owners.front() != r.owners.front()));
     if (st.ok() && by_hand && changed) {
       auto snapshot = snapshots_.Get(**tx, ws);
       if (!snapshot.ok()) return snapshot.status();
-      const bool a_user = (*snapshot)->FindUser(r.owners.front()) != nullptr;
-      auto wb = a_user ? SourceWriteBack(**tx, *known) : Result<std::optional<WriteBackTarget>>(std::nullopt);
+      const bool a_user = !r.owners.empty() && (*snapshot)->FindUser(r.owners.front()) != nullptr;
+      auto wb = SourceWriteBack(**tx, *known);
       if (!wb.ok()) return wb.status();
-      if (*wb) st = EmitWriteBack(**tx, **wb, r.object_type, r.id, r.owners.front(), "", known->source_type, now * 1000);
+      if (*wb && a_user) {
+        st = EmitWriteBack(**tx, **wb, r.object_type, r.id, r.owners.front(), "", known->source_type, now * 1000);
+      } else if (*wb) {
+        auto superseded = (*tx)->SupersedeWriteBacks(
+            (*wb)->connector, store::WriteBackSubject(core::ToString(r.object_type), r.id), SupersededBy(""));
+        if (!superseded.ok()) st = superseded.status();
+      }
     }
     if (st.ok()) {
       auto hooks = (*tx)->Webhooks();

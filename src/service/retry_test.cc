@@ -123,7 +123,7 @@ class FlakyTx final : public store::Tx {
                                                      int limit) override {
     return tx_->Deliveries(w, before, limit);
   }
-  Status SupersedeWriteBacks(const std::string& c, const std::string& subject, const std::string& why) override {
+  Result<int64_t> SupersedeWriteBacks(const std::string& c, const std::string& subject, const std::string& why) override {
     return tx_->SupersedeWriteBacks(c, subject, why);
   }
   Status RetryWriteBack(const std::string& c, const std::string& id, int64_t now_ms) override {
@@ -172,6 +172,9 @@ class FlakyStore final : public store::Store {
   }
   Status ReleaseDeliveries(const std::vector<std::string>& ids, int64_t leased_until) override {
     return s_.ReleaseDeliveries(ids, leased_until);
+  }
+  Result<bool> StillClaimed(const std::string& id, int64_t leased_until) override {
+    return s_.StillClaimed(id, leased_until);
   }
   Status FinishAttempt(const std::string& id, const store::AttemptResult& r,
                        std::optional<int64_t> leased_until) override {

@@ -112,10 +112,20 @@ int DeliveryWorker::RunOnce() {
   }
   idle_cv_.notify_one();
   size_t next = 0;
+  std::vector<std::string> skipped;
   while (next < due.size() && !stop_) {
     // One that could outlast the lease (another node may then claim it) waits for the next claim.
     if (next > 0 && NowMs() + options_.timeout_ms >= leased_until) break;
     const store::DeliveryRow& d = due[next++];
+    // A write-back a later decision superseded since the claim is not sent (nor recorded);
+    // its lease ends with the others' below.
+    if (!d.connector.empty()) {
+      auto still = store_.StillClaimed(d.id, leased_until);
+      if (still.ok() && !*still) {
+        skipped.push_back(d.id);
+        continue;
+      }
+    }
     store::AttemptResult r = Attempt(d);
     // Recorded only while this claim still leases the row: after the lease another node
     // may have sent it.
@@ -125,7 +135,7 @@ int DeliveryWorker::RunOnce() {
     // (ClaimDeliveries), the rest of this claim with it.
     if (store::HoldsDestination(r)) break;
   }
-  std::vector<std::string> untried;
+  std::vector<std::string> untried = std::move(skipped);
   for (size_t i = next; i < due.size(); ++i) untried.push_back(due[i].id);
   Status s = store_.ReleaseDeliveries(untried, leased_until);
   if (!s.ok()) spdlog::error("webhooks: cannot hand back deliveries: {}", s.message());  // their lease ends anyway

@@ -275,10 +275,10 @@ class Tx : public core::StateView {
   // Superseded when a later write-back of the same record (subject) exists.
   virtual Status RetryWriteBack(const std::string& connector, const std::string& id, int64_t now_ms) = 0;
   // The pending write-backs of `subject` to `connector` made before now are not sent:
-  // status superseded, `why` as their last error. (A row in flight keeps its attempt; its
-  // result is then not recorded.)
-  virtual Status SupersedeWriteBacks(const std::string& connector, const std::string& subject,
-                                     const std::string& why) = 0;
+  // status superseded, `why` as their last error; how many. (A row in flight keeps its
+  // attempt; its result is then not recorded. A claimed row not yet tried is not tried.)
+  virtual Result<int64_t> SupersedeWriteBacks(const std::string& connector, const std::string& subject,
+                                              const std::string& why) = 0;
 
   // CRM connectors and their write-backs (outbox rows with `connector` set).
   virtual Result<std::vector<ConnectorRow>> Connectors() = 0;
@@ -318,13 +318,16 @@ class Store {
   // Rows come in order, each leased for `lease_ms` (not handed out again until the lease
   // ends). Then records each attempt (given `leased_until`, only while the claim that leased
   // the row until then still holds it and the row is pending; otherwise only that lease
-  // ends), or hands rows back untried: those the claim that
-  // leased them until `leased_until` still holds are due again, their attempts uncounted.
+  // ends), or hands rows back untried: the lease of those the claim that leased them until
+  // `leased_until` still holds ends (pending ones are due again, their attempts uncounted).
   virtual Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit,
                                                            const std::vector<std::string>& busy = {}) = 0;
   virtual Status FinishAttempt(const std::string& delivery_id, const AttemptResult& r,
                                std::optional<int64_t> leased_until = std::nullopt) = 0;
   virtual Status ReleaseDeliveries(const std::vector<std::string>& delivery_ids, int64_t leased_until) = 0;
+  // Whether the claim that leased row `delivery_id` until `leased_until` still holds it and
+  // the row is still to be sent (not superseded since, say).
+  virtual Result<bool> StillClaimed(const std::string& delivery_id, int64_t leased_until) = 0;
 
   virtual Result<std::unique_ptr<Tx>> BeginWrite(const std::string& workspace) = 0;
   virtual Result<std::unique_ptr<Tx>> BeginRead(const std::string& workspace) = 0;

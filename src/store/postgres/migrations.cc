@@ -205,6 +205,8 @@ CREATE INDEX outbox_holding ON outbox(workspace, webhook, (COALESCE(connector, '
       // of an earlier one is refused (an older owner written over a newer one).
       R"sql(
 ALTER TABLE outbox ADD COLUMN subject TEXT;
+UPDATE outbox SET subject=(body::jsonb->>'object_type') || chr(31) || (body::jsonb->>'record_id')
+  WHERE connector IS NOT NULL AND event='owner.write_back';
 CREATE INDEX outbox_subject ON outbox(workspace, connector, subject, seq) WHERE subject IS NOT NULL;
 )sql",
       // 9: the rows leased (being sent), by destination (kLeasedRowSql), so that no claim, of

@@ -628,11 +628,14 @@ class PostgresTx final : public Tx {
          d.subject.empty() ? std::optional<std::string>() : std::optional<std::string>(d.subject)});
   }
 
-  Status SupersedeWriteBacks(const std::string& connector, const std::string& subject, const std::string& why) override {
-    return c_->Run(
+  Result<int64_t> SupersedeWriteBacks(const std::string& connector, const std::string& subject,
+                                      const std::string& why) override {
+    auto q = c_->Query(
         "UPDATE outbox SET status='superseded', last_error=$4 WHERE workspace=$1 AND connector=$2 AND subject=$3 "
         "AND status='pending'",
         {ws_, connector, subject, why});
+    if (!q.ok()) return q.status();
+    return static_cast<int64_t>(q->Affected());
   }
 
   Result<std::vector<DeliveryRow>> Deliveries(const std::string& webhook, std::optional<int64_t> before_seq,
@@ -670,9 +673,10 @@ class PostgresTx final : public Tx {
     return Requeue("connector", connector, id, now_ms, "write-back");
   }
 
-  // An outbox row of `owner` (its `column`: webhook or connector) pending again now.
+  // An outbox row of `owner` (its `column`: webhook or connector) pending again now. A row
+  // being sent keeps its lease: its receiver still gets one delivery at a time.
   Status Requeue(const char* column, const std::string& owner, const std::string& id, int64_t now_ms, const char* what) {
-    auto q = c_->Query(std::string("UPDATE outbox SET status='pending', next_attempt_at=$1, lease_until=0 WHERE "
+    auto q = c_->Query(std::string("UPDATE outbox SET status='pending', next_attempt_at=$1 WHERE "
                                    "workspace=$2 AND ") + column + "=$3 AND id=$4",
                        {now_ms, ws_, owner, id});
     if (!q.ok()) return q.status();
@@ -900,7 +904,10 @@ class PostgresStore final : public Store {
       // One claim at a time across nodes (a lock of its own, apart from the workspaces'
       // one-key locks), each seeing the leases of those before it: a destination whose row
       // another node is sending is passed over (kLeasedRowSql), not sent to at once.
+      // A claim stuck mid-way (its node cut off) holds the lock until PostgreSQL ends its
+      // session: the others give up after 2 s and try again at their next poll.
       Status s = c.Exec("BEGIN ISOLATION LEVEL READ COMMITTED");
+      if (s.ok()) s = c.Exec("SET LOCAL lock_timeout = '2s'; SET LOCAL idle_in_transaction_session_timeout = '10s'");
       if (s.ok()) s = c.Run("SELECT pg_advisory_xact_lock(1919906913, 1)");
       if (!s.ok()) {
         (void)c.Exec("ROLLBACK");
@@ -947,12 +954,21 @@ class PostgresStore final : public Store {
     });
   }
 
+  Result<bool> StillClaimed(const std::string& id, int64_t leased_until) override {
+    return WithConnection([&](PgConnection& c) -> Result<bool> {
+      auto q = c.Query("SELECT 1 FROM outbox WHERE id=$1 AND status='pending' AND lease_until=$2::bigint",
+                       {id, leased_until});
+      if (!q.ok()) return q.status();
+      return q->rows() > 0;
+    });
+  }
+
   Status ReleaseDeliveries(const std::vector<std::string>& ids, int64_t leased_until) override {
     if (ids.empty()) return Status::Ok();
     return WithConnection([&](PgConnection& c) -> Status {
       return c.Run(
           "UPDATE outbox SET lease_until=0 WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)) "
-          "AND status='pending' AND lease_until=$2::bigint",
+          "AND lease_until=$2::bigint",
           {io::Json(ids).dump(), leased_until});
     });
   }

@@ -721,14 +721,17 @@ class SqliteTx final : public Tx {
         .Run();
   }
 
-  Status SupersedeWriteBacks(const std::string& connector, const std::string& subject, const std::string& why) override {
-    return c_->Prepare("UPDATE outbox INDEXED BY outbox_subject SET status='superseded', last_error=?4 "
-                       "WHERE workspace=?1 AND connector=?2 AND subject=?3 AND status='pending'")
-        .Bind(1, ws_)
-        .Bind(2, connector)
-        .Bind(3, subject)
-        .Bind(4, why)
-        .Run();
+  Result<int64_t> SupersedeWriteBacks(const std::string& connector, const std::string& subject,
+                                      const std::string& why) override {
+    Status s = c_->Prepare("UPDATE outbox INDEXED BY outbox_subject SET status='superseded', last_error=?4 "
+                           "WHERE workspace=?1 AND connector=?2 AND subject=?3 AND status='pending'")
+                   .Bind(1, ws_)
+                   .Bind(2, connector)
+                   .Bind(3, subject)
+                   .Bind(4, why)
+                   .Run();
+    if (!s.ok()) return s;
+    return static_cast<int64_t>(sqlite3_changes(c_->raw()));
   }
 
   static constexpr const char* kDeliveryColumns =
@@ -791,9 +794,10 @@ class SqliteTx final : public Tx {
     return Requeue("connector", connector, id, now_ms, "write-back");
   }
 
-  // An outbox row of `owner` (its `column`: webhook or connector) pending again now.
+  // An outbox row of `owner` (its `column`: webhook or connector) pending again now. A row
+  // being sent keeps its lease: its receiver still gets one delivery at a time.
   Status Requeue(const char* column, const std::string& owner, const std::string& id, int64_t now_ms, const char* what) {
-    Status s = c_->Prepare(std::string("UPDATE outbox SET status='pending', next_attempt_at=?, lease_until=0 WHERE "
+    Status s = c_->Prepare(std::string("UPDATE outbox SET status='pending', next_attempt_at=? WHERE "
                                        "workspace=? AND ") + column + "=? AND id=?")
                    .Bind(1, now_ms)
                    .Bind(2, ws_)
@@ -1156,13 +1160,24 @@ class SqliteStore final : public Store {
     });
   }
 
+  Result<bool> StillClaimed(const std::string& id, int64_t leased_until) override {
+    return WithConnection([&](Connection& c) -> Result<bool> {
+      Stmt q = c.Prepare("SELECT 1 FROM outbox WHERE id=? AND status='pending' AND lease_until=?");
+      q.Bind(1, id).Bind(2, leased_until);
+      Status err;
+      const bool found = q.Step(&err);
+      if (!err.ok()) return err;
+      return found;
+    });
+  }
+
   Status ReleaseDeliveries(const std::vector<std::string>& ids, int64_t leased_until) override {
     if (ids.empty()) return Status::Ok();
     return WithWriter([&](Connection& c) -> Status {
       Status s = c.Exec("BEGIN IMMEDIATE");
       if (!s.ok()) return s;
       for (const std::string& id : ids) {  // by the id's own index, one row each
-        s = c.Prepare("UPDATE outbox SET lease_until=0 WHERE id=? AND status='pending' AND lease_until=?")
+        s = c.Prepare("UPDATE outbox SET lease_until=0 WHERE id=? AND lease_until=?")
                 .Bind(1, id)
                 .Bind(2, leased_until)
                 .Run();
