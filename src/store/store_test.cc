@@ -1030,6 +1030,15 @@ DeliveryRow Due(const std::string& id, const std::string& webhook, const std::st
   return d;
 }
 
+// The ids of a claim's rows, in order (none when it failed).
+std::vector<std::string> ids(const Result<std::vector<DeliveryRow>>& r) {
+  std::vector<std::string> out;
+  if (r.ok()) {
+    for (const DeliveryRow& d : *r) out.push_back(d.id);
+  }
+  return out;
+}
+
 // A claim takes one destination's due rows: the one whose oldest due row is oldest, of
 // those not busy; rows handed back untried are due again at once, their attempts uncounted.
 TEST_P(StoreTest, ClaimsTakeOneDestinationAtATime) {
@@ -1051,11 +1060,6 @@ TEST_P(StoreTest, ClaimsTakeOneDestinationAtATime) {
     ASSERT_OK(tx->InsertDelivery(Due("w2", "a", "", 100)));
     ASSERT_OK(tx->Commit());
   }
-  auto ids = [](const Result<std::vector<DeliveryRow>>& r) {
-    std::vector<std::string> out;
-    for (const DeliveryRow& d : *r) out.push_back(d.id);
-    return out;
-  };
   using V = std::vector<std::string>;
   auto a = store_->ClaimDeliveries(100, 5000, 2);
   ASSERT_OK(a.status());
@@ -1625,13 +1629,6 @@ TEST_P(StoreTest, ADestinationBeingSentIsPassedOverByEveryNode) {
   auto other = OpenStore(url_);
   ASSERT_TRUE(other.ok()) << other.status().ToString();
   Store& b = **other;
-  auto ids = [](const Result<std::vector<DeliveryRow>>& r) {
-    std::vector<std::string> out;
-    if (r.ok()) {
-      for (const DeliveryRow& d : *r) out.push_back(d.id);
-    }
-    return out;
-  };
   auto first = store_->ClaimDeliveries(1000, 5000, 1);
   ASSERT_OK(first.status());
   ASSERT_EQ(ids(first), std::vector<std::string>{"wb_1"});
@@ -1678,13 +1675,6 @@ TEST_P(StoreTest, AClaimedRowSupersededMeanwhileIsHandedBackAndFreesItsReceiver)
     }
     ASSERT_OK(tx->Commit());
   }
-  auto ids = [](const Result<std::vector<DeliveryRow>>& r) {
-    std::vector<std::string> out;
-    if (r.ok()) {
-      for (const DeliveryRow& d : *r) out.push_back(d.id);
-    }
-    return out;
-  };
   using V = std::vector<std::string>;
   EXPECT_EQ(ids(store_->ClaimDeliveries(1000, 5000, 10)), (V{"wb_a", "wb_b"}));  // leased until 6000
   EXPECT_TRUE(*store_->StillClaimed("wb_b", 6000));
@@ -1760,11 +1750,7 @@ TEST_P(StoreTest, MigrationEightGivesEarlierWriteBacksTheirRecord) {
     ASSERT_OK(tx->RetryWriteBack("pd", "wb_odd", 100));
     ASSERT_OK(tx->Commit());
   }
-  auto c = store_->ClaimDeliveries(1000, 5000, 10);
-  ASSERT_OK(c.status());
-  std::vector<std::string> ids;
-  for (const DeliveryRow& d : *c) ids.push_back(d.id);
-  EXPECT_EQ(ids, (std::vector<std::string>{"wb_odd", "wb_new"}));
+  EXPECT_EQ(ids(store_->ClaimDeliveries(1000, 5000, 10)), (std::vector<std::string>{"wb_odd", "wb_new"}));
 }
 
 // Deliveries pending before migration 7 are claimed through the index it builds.
