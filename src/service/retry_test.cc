@@ -176,9 +176,9 @@ class FlakyStore final : public store::Store {
   Result<bool> StillClaimed(const std::string& id, int64_t leased_until) override {
     return s_.StillClaimed(id, leased_until);
   }
-  Status FinishAttempt(const std::string& id, const store::AttemptResult& r,
-                       std::optional<int64_t> leased_until) override {
-    return s_.FinishAttempt(id, r, leased_until);
+  Status FinishAttempt(const std::string& id, const store::AttemptResult& r, std::optional<int64_t> leased_until,
+                       std::optional<int64_t> claimed_due) override {
+    return s_.FinishAttempt(id, r, leased_until, claimed_due);
   }
   Result<std::unique_ptr<store::Tx>> BeginWrite(const std::string& ws) override {
     auto tx = s_.BeginWrite(ws);

@@ -127,9 +127,9 @@ int DeliveryWorker::RunOnce() {
       }
     }
     store::AttemptResult r = Attempt(d);
-    // Recorded only while this claim still leases the row: after the lease another node
-    // may have sent it.
-    Status s = store_.FinishAttempt(d.id, r, leased_until);
+    // Recorded only while this claim still leases the row (after the lease another node
+    // may have sent it) and no re-send was asked meanwhile (then it stays due).
+    Status s = store_.FinishAttempt(d.id, r, leased_until, d.next_attempt_at);
     if (!s.ok()) spdlog::error("webhooks: cannot record attempt of {}: {}", d.id, s.message());
     // No answer, or asked to pause: the destination is held until this row's retry
     // (ClaimDeliveries), the rest of this claim with it.

@@ -158,10 +158,12 @@ inline bool HoldsDestination(const AttemptResult& r) {
   return r.state == AttemptResult::State::kRetry &&
          (!r.http_status || *r.http_status == 429 || *r.http_status == 503);
 }
-// The same, as SQL over an outbox row `h` (both stores). Migration 7's `outbox_holding`
-// index repeats it term for term (SQLite uses a partial index only so): change both.
+// The same, as SQL over an outbox row `h` (both stores). The `outbox_holding` index (as
+// migration 9 made it) repeats it term for term (SQLite uses a partial index only so):
+// change both. A row superseded while it held its destination (SupersedeWriteBacks) holds
+// it still: the receiver's pause is kept by the rows after it.
 inline constexpr const char* kHoldingRowSql =
-    "h.status='pending' AND h.attempts>0 AND (h.last_status IS NULL OR h.last_status IN (429, 503))";
+    "h.status IN ('pending', 'superseded') AND h.attempts>0 AND (h.last_status IS NULL OR h.last_status IN (429, 503))";
 // A row of destination `d` being sent now, by any node (its lease not over), as SQL over
 // an outbox row `l` (both stores, through migration 9's `outbox_leased`): no claim takes
 // that destination meanwhile, so a receiver gets one delivery at a time from all nodes.
@@ -322,8 +324,11 @@ class Store {
   // `leased_until` still holds ends (pending ones are due again, their attempts uncounted).
   virtual Result<std::vector<DeliveryRow>> ClaimDeliveries(int64_t now_ms, int64_t lease_ms, int limit,
                                                            const std::vector<std::string>& busy = {}) = 0;
+  // (`claimed_due`: the row's next_attempt_at as claimed; a re-send asked meanwhile, which
+  // makes it due again now, then keeps the row pending rather than take this attempt's end.)
   virtual Status FinishAttempt(const std::string& delivery_id, const AttemptResult& r,
-                               std::optional<int64_t> leased_until = std::nullopt) = 0;
+                               std::optional<int64_t> leased_until = std::nullopt,
+                               std::optional<int64_t> claimed_due = std::nullopt) = 0;
   virtual Status ReleaseDeliveries(const std::vector<std::string>& delivery_ids, int64_t leased_until) = 0;
   // Whether the claim that leased row `delivery_id` until `leased_until` still holds it and
   // the row is still to be sent (not superseded since, say).

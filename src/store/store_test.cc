@@ -211,7 +211,15 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
   }
 
   // Back to the schema before migration 9: no outbox_leased index.
-  void BeforeMigrationNine() { UndoLastMigration("DROP INDEX outbox_leased;", 8); }
+  // Back to the schema before migration 9: no outbox_leased index, and outbox_holding as
+  // migration 7 made it.
+  void BeforeMigrationNine() {
+    UndoLastMigration(
+        "DROP INDEX outbox_leased; DROP INDEX outbox_holding; CREATE INDEX outbox_holding ON outbox(workspace, "
+        "webhook, (COALESCE(connector, '')), next_attempt_at) WHERE status='pending' AND attempts>0 AND "
+        "(last_status IS NULL OR last_status IN (429, 503));",
+        8);
+  }
 
   std::string base_, db_, url_;
   std::unique_ptr<Store> store_;
@@ -1700,8 +1708,15 @@ TEST_P(StoreTest, AClaimedRowSupersededMeanwhileIsHandedBackAndFreesItsReceiver)
     ASSERT_OK(tx->Commit());
   }
   EXPECT_TRUE(store_->ClaimDeliveries(1003, 5000, 10)->empty());  // still being sent
-  ASSERT_OK(store_->FinishAttempt("wb_c", {AttemptResult::State::kDelivered, 200, "", 0, 1004}, 6002));
-  EXPECT_TRUE(store_->ClaimDeliveries(1005, 5000, 10)->empty());
+  // That attempt ends (as claimed, due at 100): not recorded, and the row is due again.
+  ASSERT_OK(store_->FinishAttempt("wb_c", {AttemptResult::State::kFailed, 404, "HTTP 404", 0, 1004}, 6002, 100));
+  auto resent = store_->ClaimDeliveries(1005, 5000, 10);
+  EXPECT_EQ(ids(resent), V{"wb_c"});
+  ASSERT_EQ(resent->size(), 1u);
+  EXPECT_EQ((*resent)[0].attempts, 0);
+  ASSERT_OK(store_->FinishAttempt("wb_c", {AttemptResult::State::kDelivered, 200, "", 0, 1006}, 6005,
+                                  (*resent)[0].next_attempt_at));
+  EXPECT_TRUE(store_->ClaimDeliveries(1007, 5000, 10)->empty());
   auto list = Read()->ConnectorDeliveries("pd", std::nullopt, 10);
   ASSERT_OK(list.status());
   ASSERT_EQ(list->size(), 3u);
@@ -1709,6 +1724,33 @@ TEST_P(StoreTest, AClaimedRowSupersededMeanwhileIsHandedBackAndFreesItsReceiver)
   EXPECT_EQ((*list)[1].status, "superseded");
   EXPECT_EQ((*list)[1].attempts, 0);
   EXPECT_EQ((*list)[2].status, "delivered");
+}
+
+// A receiver that asked for a pause (a 429) keeps it when the row it answered is superseded:
+// the row that supersedes it waits for the pause's end.
+TEST_P(StoreTest, ASupersededRowKeepsItsReceiversPause) {
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->InsertConnector({"pd", "pipedrive", R"({"id":"pd"})", "v1:sealed", 1, 1}));
+    DeliveryRow d = Due("wb_1", "", "pd", 100);
+    d.subject = WriteBackSubject("deal", "1");
+    ASSERT_OK(tx->InsertDelivery(d));
+    ASSERT_OK(tx->Commit());
+  }
+  EXPECT_EQ(ids(store_->ClaimDeliveries(1000, 5000, 10)), std::vector<std::string>{"wb_1"});
+  ASSERT_OK(store_->FinishAttempt("wb_1", {AttemptResult::State::kRetry, 429, "HTTP 429", 12000, 1001}, 6000, 100));
+  {
+    auto tx = Write();
+    auto n = tx->SupersedeWriteBacks("pd", WriteBackSubject("deal", "1"), "superseded by decision d_2");
+    ASSERT_OK(n.status());
+    EXPECT_EQ(*n, 1);
+    DeliveryRow d = Due("wb_2", "", "pd", 2000);
+    d.subject = WriteBackSubject("deal", "1");
+    ASSERT_OK(tx->InsertDelivery(d));
+    ASSERT_OK(tx->Commit());
+  }
+  EXPECT_TRUE(store_->ClaimDeliveries(11999, 5000, 10)->empty());
+  EXPECT_EQ(ids(store_->ClaimDeliveries(12000, 5000, 10)), std::vector<std::string>{"wb_2"});
 }
 
 // Write-backs queued before migration 8 are given their record from their body: a later

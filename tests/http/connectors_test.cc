@@ -723,12 +723,25 @@ TEST_F(Connectors, AnEarlierOwnerIsNeverWrittenOverALaterOne) {
   ASSERT_EQ(third.status, 200) << third.raw;
   ASSERT_EQ(third.body["owner"], "7");
   ASSERT_TRUE(WaitFor([&] { return writes_to("/api/v2/deals/5001").size() == 1; }));
-  const auto refused_at = std::chrono::steady_clock::now();
   // (Its attempt may not be recorded yet: then it never is, the row superseded meanwhile.)
   Reply fourth = Pipedrive(deal("v2_deal_stage_change.json", 5001, 12, "b2"));
   ASSERT_EQ(fourth.status, 200) << fourth.raw;
   ASSERT_EQ(fourth.body["owner"], "12");
   ASSERT_TRUE(WaitFor([&] { return writes_to("/api/v2/deals/5001").size() == 2; }));
+
+  // Deal 6001 goes to 7, refused with a 500; an admin then clears its owner by hand: 7 must
+  // not follow, and nothing is written back in its place.
+  crm.FailNext(500);
+  Reply fifth = Pipedrive(deal("v2_deal_create.json", 6001, 99, "c1"));
+  ASSERT_EQ(fifth.status, 200) << fifth.raw;
+  ASSERT_EQ(fifth.body["owner"], "7");
+  ASSERT_TRUE(WaitFor([&] { return writes_to("/api/v2/deals/6001").size() == 1; }));
+  const auto refused_at = std::chrono::steady_clock::now();
+  Reply record = server->Call("GET", "/v1/records/deal/6001", key);
+  ASSERT_EQ(record.status, 200) << record.raw;
+  Reply cleared = server->Call("PUT", "/v1/records/deal/6001", key,
+                               {{"properties", record.body["properties"]}, {"owners", Json::array()}});
+  ASSERT_EQ(cleared.status, 200) << cleared.raw;
 
   // Past the refused ones' retries (6 s at most): nothing more was sent.
   std::this_thread::sleep_until(refused_at + std::chrono::milliseconds(6500));
@@ -744,15 +757,19 @@ TEST_F(Connectors, AnEarlierOwnerIsNeverWrittenOverALaterOne) {
   EXPECT_EQ(b[0].body["owner_id"], 7);
   EXPECT_EQ(b[1].answered, 200);
   EXPECT_EQ(b[1].body["owner_id"], 12);
+  EXPECT_EQ(writes_to("/api/v2/deals/6001").size(), 1u);
 
   // The list says why; a retry of a superseded write-back is refused, naming the later one.
   Reply list = server->Call("GET", "/v1/connectors/pd/deliveries", key);
   ASSERT_EQ(list.status, 200);
-  ASSERT_EQ(list.body["items"].size(), 4u) << list.raw;  // newest first
-  const Json& b_second = list.body["items"][0];
-  const Json& b_first = list.body["items"][1];
-  const Json& a_second = list.body["items"][2];
-  const Json& a_first = list.body["items"][3];
+  ASSERT_EQ(list.body["items"].size(), 5u) << list.raw;  // newest first
+  const Json& c_first = list.body["items"][0];
+  const Json& b_second = list.body["items"][1];
+  const Json& b_first = list.body["items"][2];
+  const Json& a_second = list.body["items"][3];
+  const Json& a_first = list.body["items"][4];
+  EXPECT_EQ(c_first["status"], "superseded");
+  EXPECT_EQ(c_first["last_error"], "superseded by an owner set by hand");
   EXPECT_EQ(a_second["status"], "delivered");
   EXPECT_EQ(b_second["status"], "delivered");
   EXPECT_EQ(a_first["status"], "superseded");

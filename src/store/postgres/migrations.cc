@@ -206,13 +206,17 @@ CREATE INDEX outbox_holding ON outbox(workspace, webhook, (COALESCE(connector, '
       R"sql(
 ALTER TABLE outbox ADD COLUMN subject TEXT;
 UPDATE outbox SET subject=(body::jsonb->>'object_type') || chr(31) || (body::jsonb->>'record_id')
-  WHERE connector IS NOT NULL AND event='owner.write_back';
+  WHERE connector IS NOT NULL AND event='owner.write_back' AND strpos(body, E'\\u0000')=0;
 CREATE INDEX outbox_subject ON outbox(workspace, connector, subject, seq) WHERE subject IS NOT NULL;
 )sql",
       // 9: the rows leased (being sent), by destination (kLeasedRowSql), so that no claim, of
-      // any node, takes a destination while one of its rows is being sent.
+      // any node, takes a destination while one of its rows is being sent; and the rows that
+      // hold a destination include those superseded while they held it (kHoldingRowSql).
       R"sql(
 CREATE INDEX outbox_leased ON outbox(workspace, webhook, (COALESCE(connector, '')), lease_until) WHERE lease_until>0;
+DROP INDEX outbox_holding;
+CREATE INDEX outbox_holding ON outbox(workspace, webhook, (COALESCE(connector, '')), next_attempt_at)
+  WHERE status IN ('pending', 'superseded') AND attempts>0 AND (last_status IS NULL OR last_status IN (429, 503));
 )sql",
   };
   return kMigrations;

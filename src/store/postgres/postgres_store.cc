@@ -973,7 +973,8 @@ class PostgresStore final : public Store {
     });
   }
 
-  Status FinishAttempt(const std::string& id, const AttemptResult& r, std::optional<int64_t> leased_until) override {
+  Status FinishAttempt(const std::string& id, const AttemptResult& r, std::optional<int64_t> leased_until,
+                       std::optional<int64_t> claimed_due) override {
     return WithConnection([&](PgConnection& c) -> Status {
       const char* status = r.state == AttemptResult::State::kDelivered ? "delivered"
                            : r.state == AttemptResult::State::kFailed  ? "failed"
@@ -981,13 +982,15 @@ class PostgresStore final : public Store {
       auto q = c.Query(
           "UPDATE outbox SET status=$1, attempts=attempts+1, next_attempt_at=$2, lease_until=0, "
           "last_status=$3, last_error=$4, delivered_at=$5 WHERE id=$6 "
-          "AND ($7::bigint IS NULL OR (status='pending' AND lease_until=$7::bigint))",
+          "AND ($7::bigint IS NULL OR (status='pending' AND lease_until=$7::bigint AND "
+          "($8::bigint IS NULL OR next_attempt_at=$8::bigint)))",
           {status, r.next_attempt_at, r.http_status, r.error,
-           r.state == AttemptResult::State::kDelivered ? std::optional<int64_t>(r.at) : std::nullopt, id, leased_until});
+           r.state == AttemptResult::State::kDelivered ? std::optional<int64_t>(r.at) : std::nullopt, id, leased_until,
+           claimed_due});
       if (!q.ok()) return q.status();
       if (!leased_until || q->Affected() > 0) return Status::Ok();
-      // Not recorded (superseded meanwhile, say): its lease ends now all the same, so that
-      // its destination is not left waiting for it.
+      // Not recorded (superseded meanwhile, or to be sent again): its lease ends now all the
+      // same, so that its destination is not left waiting for it.
       return c.Run("UPDATE outbox SET lease_until=0 WHERE id=$1 AND lease_until=$2", {id, *leased_until});
     });
   }

@@ -210,9 +210,13 @@ UPDATE outbox SET subject=json_extract(body, '$.object_type') || char(31) || jso
 CREATE INDEX outbox_subject ON outbox(workspace, connector, subject, seq) WHERE subject IS NOT NULL;
 )sql",
       // 9: the rows leased (being sent), by destination (kLeasedRowSql), so that no claim, of
-      // any node, takes a destination while one of its rows is being sent.
+      // any node, takes a destination while one of its rows is being sent; and the rows that
+      // hold a destination include those superseded while they held it (kHoldingRowSql).
       R"sql(
 CREATE INDEX outbox_leased ON outbox(workspace, webhook, COALESCE(connector, ''), lease_until) WHERE lease_until>0;
+DROP INDEX outbox_holding;
+CREATE INDEX outbox_holding ON outbox(workspace, webhook, COALESCE(connector, ''), next_attempt_at)
+  WHERE status IN ('pending', 'superseded') AND attempts>0 AND (last_status IS NULL OR last_status IN (429, 503));
 )sql",
   };
   return kMigrations;

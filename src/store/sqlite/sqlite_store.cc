@@ -1190,7 +1190,8 @@ class SqliteStore final : public Store {
     });
   }
 
-  Status FinishAttempt(const std::string& id, const AttemptResult& r, std::optional<int64_t> leased_until) override {
+  Status FinishAttempt(const std::string& id, const AttemptResult& r, std::optional<int64_t> leased_until,
+                       std::optional<int64_t> claimed_due) override {
     return WithWriter([&](Connection& c) -> Status {
       const char* status = r.state == AttemptResult::State::kDelivered ? "delivered"
                            : r.state == AttemptResult::State::kFailed  ? "failed"
@@ -1198,7 +1199,7 @@ class SqliteStore final : public Store {
       Status s = c.Prepare(
                   "UPDATE outbox SET status=?, attempts=attempts+1, next_attempt_at=?, lease_until=0, "
                   "last_status=?, last_error=?, delivered_at=? WHERE id=?6 "
-                  "AND (?7 IS NULL OR (status='pending' AND lease_until=?7))")
+                  "AND (?7 IS NULL OR (status='pending' AND lease_until=?7 AND (?8 IS NULL OR next_attempt_at=?8)))")
           .Bind(1, status)
           .Bind(2, r.next_attempt_at)
           .Bind(3, r.http_status)
@@ -1206,10 +1207,11 @@ class SqliteStore final : public Store {
           .Bind(5, r.state == AttemptResult::State::kDelivered ? std::optional<int64_t>(r.at) : std::nullopt)
           .Bind(6, id)
           .Bind(7, leased_until)
+          .Bind(8, claimed_due)
           .Run();
       if (!s.ok() || !leased_until || sqlite3_changes(c.raw()) > 0) return s;
-      // Not recorded (superseded meanwhile, say): its lease ends now all the same, so that
-      // its destination is not left waiting for it.
+      // Not recorded (superseded meanwhile, or to be sent again): its lease ends now all the
+      // same, so that its destination is not left waiting for it.
       return c.Prepare("UPDATE outbox SET lease_until=0 WHERE id=? AND lease_until=?").Bind(1, id).Bind(2, *leased_until).Run();
     });
   }
