@@ -90,8 +90,9 @@ Status EmitWriteBack(store::Tx& tx, const WriteBackTarget& wb, core::ObjectType 
                      int64_t now_ms);
 // The last error of a write-back superseded by decision `decision_id` (empty: by hand).
 std::string SupersededBy(const std::string& decision_id);
-// A decision gave a record the owner its CRM has already: its write-backs still pending are superseded, and when there were any
-// (an earlier owner would land after it) this owner is written back after them.
+// A decision gave a record the owner its CRM has already: its write-backs still pending are
+// superseded, and when there were any (an earlier owner would land after it) this owner is
+// written back after them.
 Status OwnerKnown(store::Tx& tx, const WriteBackTarget& wb, core::ObjectType type, const std::string& id,
                   const std::string& owner, const std::string& decision_id, const std::string& crm_type,
                   int64_t now_ms);

@@ -700,41 +700,39 @@ TEST_F(Connectors, AnEarlierOwnerIsNeverWrittenOverALaterOne) {
     }
     return out;
   };
+  // A Pipedrive call deciding `owner` for deal `id` (the CRM saying it has `crm_owner`).
+  auto decide = [&](const std::string& file, int id, int crm_owner, const std::string& correlation,
+                    const std::string& owner) {
+    Reply r = Pipedrive(deal(file, id, crm_owner, correlation));
+    EXPECT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(r.body["owner"], owner) << r.raw;
+    return r;
+  };
   // Deal 4002 goes to 7; the CRM answers its write-back with a 500.
   crm.FailNext(500);
-  Reply first = Pipedrive(deal("v2_deal_create.json", 4002, 99, "a1"));
-  ASSERT_EQ(first.status, 200) << first.raw;
-  ASSERT_EQ(first.body["owner"], "7");
+  Reply first = decide("v2_deal_create.json", 4002, 99, "a1", "7");
   ASSERT_TRUE(WaitFor([&] {
     Reply d = server->Call("GET", "/v1/connectors/pd/deliveries", key);
     return d.body["items"].size() == 1 && d.body["items"][0]["attempts"] == 1;
   }));
   ASSERT_EQ(writes_to("/api/v2/deals/4002").size(), 1u);
   // Its stage changes before the retry: it goes to 12, written back at once.
-  Reply second = Pipedrive(deal("v2_deal_stage_change.json", 4002, 99, "a2"));
-  ASSERT_EQ(second.status, 200) << second.raw;
-  ASSERT_EQ(second.body["owner"], "12");
+  Reply second = decide("v2_deal_stage_change.json", 4002, 99, "a2", "12");
   ASSERT_TRUE(WaitFor([&] { return writes_to("/api/v2/deals/4002").size() == 2; }));
 
   // Deal 5001 goes to 7, refused with a 500 as well; its stage changes, and the CRM says it
   // has the owner rota now decides (12): 7 must not follow, and 12 is written back after it.
   crm.FailNext(500);
-  Reply third = Pipedrive(deal("v2_deal_create.json", 5001, 99, "b1"));
-  ASSERT_EQ(third.status, 200) << third.raw;
-  ASSERT_EQ(third.body["owner"], "7");
+  Reply third = decide("v2_deal_create.json", 5001, 99, "b1", "7");
   ASSERT_TRUE(WaitFor([&] { return writes_to("/api/v2/deals/5001").size() == 1; }));
   // (Its attempt may not be recorded yet: then it never is, the row superseded meanwhile.)
-  Reply fourth = Pipedrive(deal("v2_deal_stage_change.json", 5001, 12, "b2"));
-  ASSERT_EQ(fourth.status, 200) << fourth.raw;
-  ASSERT_EQ(fourth.body["owner"], "12");
+  Reply fourth = decide("v2_deal_stage_change.json", 5001, 12, "b2", "12");
   ASSERT_TRUE(WaitFor([&] { return writes_to("/api/v2/deals/5001").size() == 2; }));
 
   // Deal 6001 goes to 7, refused with a 500; an admin then clears its owner by hand: 7 must
   // not follow, and nothing is written back in its place.
   crm.FailNext(500);
-  Reply fifth = Pipedrive(deal("v2_deal_create.json", 6001, 99, "c1"));
-  ASSERT_EQ(fifth.status, 200) << fifth.raw;
-  ASSERT_EQ(fifth.body["owner"], "7");
+  Reply fifth = decide("v2_deal_create.json", 6001, 99, "c1", "7");
   ASSERT_TRUE(WaitFor([&] { return writes_to("/api/v2/deals/6001").size() == 1; }));
   const auto refused_at = std::chrono::steady_clock::now();
   Reply record = server->Call("GET", "/v1/records/deal/6001", key);
