@@ -1767,7 +1767,10 @@ TEST_P(StoreTest, MigrationEightGivesEarlierWriteBacksTheirRecord) {
       "INSERT INTO outbox(id, workspace, webhook, event, body, next_attempt_at, created_at, connector) VALUES "
       "('wb_old', 'ws1', '', 'owner.write_back', "
       "'{\"object_type\":\"deal\",\"record_id\":\"7\",\"owner\":\"u1\",\"decision_id\":\"d_1\"}', 100, 100, 'pd'), "
-      "('wb_odd', 'ws1', '', 'owner.write_back', '{}', 100, 100, 'pd')";
+      "('wb_odd', 'ws1', '', 'owner.write_back', '{}', 100, 100, 'pd'), "
+      // A NUL escape, which PostgreSQL's jsonb refuses: the migration passes it by.
+      "('wb_nul', 'ws1', '', 'owner.write_back', "
+      "'{\"object_type\":\"deal\",\"record_id\":\"a\\u0000b\"}', 100, 100, 'pd')";
   if (GetParam() == "sqlite") {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(url_.c_str(), &db), SQLITE_OK);
@@ -1792,7 +1795,7 @@ TEST_P(StoreTest, MigrationEightGivesEarlierWriteBacksTheirRecord) {
     ASSERT_OK(tx->RetryWriteBack("pd", "wb_odd", 100));
     ASSERT_OK(tx->Commit());
   }
-  EXPECT_EQ(ids(store_->ClaimDeliveries(1000, 5000, 10)), (std::vector<std::string>{"wb_odd", "wb_new"}));
+  EXPECT_EQ(ids(store_->ClaimDeliveries(1000, 5000, 10)), (std::vector<std::string>{"wb_odd", "wb_nul", "wb_new"}));
 }
 
 // Deliveries pending before migration 7 are claimed through the index it builds.
