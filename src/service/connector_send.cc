@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 
 #include "connectors/generic.h"
@@ -47,12 +48,10 @@ HttpAnswer Call(const std::string& api_base, const connectors::OutRequest& r, in
     a.status = res->status;
     a.body = res->body;
     if ((a.status == 429 || a.status == 503) && res->has_header("Retry-After")) {
-      const std::string v = res->get_header_value("Retry-After");
-      int64_t seconds = 0;
-      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
-      if (ec == std::errc() && end == v.data() + v.size() && seconds >= 0) {
-        a.retry_after_ms = std::min<int64_t>(seconds, 3600) * 1000;
-      }
+      const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+      a.retry_after_ms = RetryAfterMs(res->get_header_value("Retry-After"), now_ms);
     }
     if (a.status < 200 || a.status >= 300) a.error = "HTTP " + std::to_string(a.status);
   } catch (const std::exception& e) {
@@ -62,6 +61,21 @@ HttpAnswer Call(const std::string& api_base, const connectors::OutRequest& r, in
 }
 
 }  // namespace
+
+std::optional<int64_t> RetryAfterMs(const std::string& value, int64_t now_ms) {
+  constexpr int64_t kLongest = 3600 * 1000;
+  int64_t seconds = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec == std::errc() && end == value.data() + value.size() && seconds >= 0) {
+    return std::min<int64_t>(seconds, 3600) * 1000;
+  }
+  // An HTTP date: IMF-fixdate, always GMT (the C locale's day and month names).
+  std::tm tm{};
+  const char* rest = strptime(value.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (!rest || *rest != '\0') return std::nullopt;
+  const int64_t at_ms = static_cast<int64_t>(timegm(&tm)) * 1000;
+  return std::clamp<int64_t>(at_ms - now_ms, 0, kLongest);
+}
 
 int64_t AttemptsAllowed(const DeliveryOptions& options, const HttpAnswer& a) {
   return a.status == 429 ? options.max_attempts * 4 : options.max_attempts;

@@ -52,6 +52,22 @@ TEST(RetryPolicy, RetryAfterIsWaitedForButNeverShortensTheBackoff) {
   }
 }
 
+// Retry-After in seconds or as an HTTP date (RFC 9110), at most an hour; anything else is
+// not read (the backoff then applies).
+TEST(RetryPolicy, RetryAfterIsReadInSecondsOrAsAnHttpDate) {
+  const int64_t now = 784111777000;  // Sun, 06 Nov 1994 08:49:37 GMT
+  EXPECT_EQ(RetryAfterMs("30", now), 30000);
+  EXPECT_EQ(RetryAfterMs("0", now), 0);
+  EXPECT_EQ(RetryAfterMs("7200", now), 3600000);
+  EXPECT_EQ(RetryAfterMs("Sun, 06 Nov 1994 08:51:37 GMT", now), 120000);
+  EXPECT_EQ(RetryAfterMs("Sun, 06 Nov 1994 08:49:37 GMT", now), 0);
+  EXPECT_EQ(RetryAfterMs("Sat, 05 Nov 1994 08:49:37 GMT", now), 0);        // past
+  EXPECT_EQ(RetryAfterMs("Mon, 07 Nov 1994 08:49:37 GMT", now), 3600000);  // at most an hour
+  for (const char* bad : {"", "-5", " 30", "30s", "soon", "Sun, 06 Nov 1994 08:51:37", "Sun, 06 Nov 1994 08:51:37 GMT+1"}) {
+    EXPECT_EQ(RetryAfterMs(bad, now), std::nullopt) << bad;
+  }
+}
+
 TEST(SendWriteBack, ConnectorDeletedFailsAtOnce) {
   auto r = SendWriteBack(nullptr, Row(0), DeliveryOptions{}, 5000);
   EXPECT_EQ(r.state, State::kFailed);

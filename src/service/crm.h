@@ -15,7 +15,7 @@ namespace rota::service {
 struct HttpAnswer {
   int status = 0;  // 0: no answer (see error)
   std::string body;
-  std::optional<int64_t> retry_after_ms;  // from Retry-After (seconds) on 429 and 503
+  std::optional<int64_t> retry_after_ms;  // from Retry-After (RetryAfterMs) on 429 and 503
   std::string error;
   int64_t elapsed_ms = 0;  // how long the call took, to its answer or its failure (a timeout)
 };
@@ -26,6 +26,10 @@ struct HttpAnswer {
 // gave one (on a 429 or 503) and it is longer; on a 429 its Retry-After, but never under
 // the first backoff, so that a "Retry-After: 0" does not spend the attempts at once.
 int64_t AttemptsAllowed(const DeliveryOptions& options, const HttpAnswer& a);
+// A Retry-After header's wait at `now_ms`: delay-seconds, or an HTTP date (RFC 9110's
+// IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT"; a date past is 0); at most an hour.
+// nullopt when it is neither.
+std::optional<int64_t> RetryAfterMs(const std::string& value, int64_t now_ms);
 int64_t RetryWait(const DeliveryOptions& options, int64_t attempt, const HttpAnswer& a);
 
 // `r` sent to base + r.path (a CRM's API, or a webhook's URL with an empty path); never
