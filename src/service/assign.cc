@@ -299,7 +299,8 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
   }
   const std::shared_ptr<const core::Workspace>* ws = &batch.workspace;
   // Decided on the record as rota knows it, and kept so.
-  core::Record rec = core::RecordAsKnown(tx.FindRecord(b.record.object_type, b.record.id), b.record, b.open_given);
+  const std::optional<core::Record> known = tx.FindRecord(b.record.object_type, b.record.id);
+  core::Record rec = core::RecordAsKnown(known, b.record, b.open_given);
   // The CRM's owner (a deal's creator, say) where rota knows none, so that `related_owner`
   // finds a linked organization's owner and `max_open` and `least_loaded` count it. Where
   // rota knows owners its copy holds: an update racing rota's write-back does not undo it.
@@ -328,6 +329,11 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
   if (pa.crm.untaken_changes_decide_nothing && !d.rule && !rec.owners.empty() &&
       (b.event == core::Event::kUpdated || b.event == core::Event::kBulk)) {
     if (s = tx.PutRecord(rec, now.time_since_epoch().count()); !s.ok()) return s;  // the CRM's properties, open
+    // Owned now where rota knew no owner: assigned by hand in the CRM, so it leaves the
+    // unassigned queue (SPEC §6). One the CRM owned all along stays listed.
+    if (!known || known->owners.empty()) {
+      if (s = tx.RemoveUnassigned(std::string(core::ToString(rec.object_type)), rec.id); !s.ok()) return s;
+    }
     auto hooks = BatchWebhooks(tx, batch);
     if (!hooks.ok()) return hooks.status();
     const int64_t now_ms = now.time_since_epoch().count() * 1000;

@@ -434,6 +434,40 @@ TEST_F(Connectors, PipedriveOwnersAndOpenAreWhatTheCrmSays) {
     return ids;
   };
   EXPECT_TRUE(queued_ids().count("4100"));
+  // A deal Pipedrive sent with no owner is queued as well. Given an owner by hand in
+  // Pipedrive (an edit no rule takes), it is assigned and leaves the queue; 4100, which
+  // Pipedrive owned all along, stays after the same kind of edit.
+  Json ownerless = lone;
+  ownerless["meta"]["entity_id"] = "4101";
+  ownerless["data"]["id"] = 4101;
+  ownerless["data"]["owner_id"] = nullptr;
+  ownerless["meta"]["correlation_id"] = "ownerless";
+  Reply q2 = Pipedrive(ownerless);
+  ASSERT_EQ(q2.status, 200) << q2.raw;
+  EXPECT_EQ(q2.body["reason"], "company_not_linked") << q2.raw;
+  EXPECT_TRUE(server->Call("GET", "/v1/records/deal/4101", key).body["owners"].empty());
+  EXPECT_TRUE(queued_ids().count("4101"));
+  auto edit = [&](int id, const Json& owner, const std::string& correlation) {
+    Json e = Fixture("pipedrive/v2_deal_stage_change.json");
+    e["meta"]["entity_id"] = std::to_string(id);
+    e["meta"]["correlation_id"] = correlation;
+    e["data"]["id"] = id;
+    e["data"].erase("org_id");
+    e["data"]["owner_id"] = owner;
+    e["data"]["title"] = "Renamed";
+    e["previous"] = {{"title", "Essex order"}};
+    return Pipedrive(e);
+  };
+  Reply kept = edit(4100, 7, "edit-4100");
+  ASSERT_EQ(kept.status, 200) << kept.raw;
+  EXPECT_TRUE(kept.body.contains("ignored")) << kept.raw;
+  EXPECT_TRUE(queued_ids().count("4100"));
+  Reply by_hand = edit(4101, 12, "edit-4101");
+  ASSERT_EQ(by_hand.status, 200) << by_hand.raw;
+  EXPECT_TRUE(by_hand.body.contains("ignored")) << by_hand.raw;
+  EXPECT_EQ(server->Call("GET", "/v1/records/deal/4101", key).body["owners"], Json::array({"12"}));
+  EXPECT_FALSE(queued_ids().count("4101"));
+  EXPECT_TRUE(queued_ids().count("4100"));
   Json gone = Fixture("pipedrive/v2_deal_delete.json");
   gone["meta"]["entity_id"] = "4100";
   Reply del = Pipedrive(gone);
