@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 
+#include "core/conditions.h"
 #include "core/text.h"
 
 namespace rota::core {
@@ -291,6 +292,24 @@ std::string CheckValueShape(Op op, const ConditionValue& v) {
       }
       return "";
   }
+}
+
+std::vector<Problem> ReversedRanges(const Rule& rule, const std::string& base) {
+  std::vector<Problem> out;
+  auto check = [&](const char* set, const std::vector<Condition>& cs) {
+    for (size_t j = 0; j < cs.size(); ++j) {
+      if (cs[j].op != Op::kBetween || !CheckValueShape(cs[j].op, cs[j].value).empty()) continue;
+      const Operand low = MakeOperand(cs[j].value.items[0]);
+      const Operand high = MakeOperand(cs[j].value.items[1]);
+      if (low.is_number == high.is_number && Compare(low, high) > 0) {
+        out.push_back({At(base + ".conditions." + set, j) + ".value",
+                       "\"between\" takes [low, high]: its low end is above its high end, so it never holds"});
+      }
+    }
+  };
+  check("all", rule.conditions.all);
+  check("any", rule.conditions.any);
+  return out;
 }
 
 std::vector<Problem> Validate(const Config& config) { return Validator(config).Run(); }

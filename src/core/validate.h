@@ -19,4 +19,9 @@ std::vector<Problem> Validate(const Config& config);
 // The shape problem of a condition's value for its operator, or empty.
 std::string CheckValueShape(Op op, const ConditionValue& value);
 
+// The `between` conditions of `rule` whose low end is above their high end (both numbers,
+// or both text), which never hold; paths as Validate's under `base` ("rules[3]"). Checked
+// when a rule is saved, not in Validate, so that a rule stored before keeps working.
+std::vector<Problem> ReversedRanges(const Rule& rule, const std::string& base);
+
 }  // namespace rota::core

@@ -239,6 +239,15 @@ Result<std::shared_ptr<const core::Workspace>> Service::Mutate(const std::string
                                "\"priority\" is reserved (PUT /v1/rules/priority sets the order)");
       }
     }
+    // A `between` whose ends are the wrong way round never holds: refused in a rule whose
+    // conditions this change sets (one stored before keeps working).
+    std::vector<Problem> reversed;
+    for (size_t i = 0; i < after.rules.size(); ++i) {
+      const core::Rule* was = Find(before->rules, after.rules[i].id);
+      if (was != nullptr && was->conditions == after.rules[i].conditions) continue;
+      for (Problem& p : core::ReversedRanges(after.rules[i], io::Index("rules", i))) reversed.push_back(std::move(p));
+    }
+    if (!reversed.empty()) return Status::Invalid(std::move(reversed));
     TxRotation rotation(tx);
     auto diff = Reconcile(*before, after, &rotation);
     if (!diff.ok()) return diff.status();

@@ -191,5 +191,59 @@ TEST_F(ServiceTest, ConfigDryRunReportsChangesAndStoresNothing) {
   EXPECT_FALSE(svc_->GetUser("w", "c").ok());
 }
 
+// A `between` whose low end is above its high end never holds: refused where a rule's
+// conditions are saved, and nothing stored; a rule stored so before keeps working.
+TEST_F(ServiceTest, ABetweenTheWrongWayRoundIsRefusedWhenSaved) {
+  auto rule = [](const std::string& id, const Json& range) {
+    return Json{{"id", id},
+                {"object_type", "lead"},
+                {"events", {"created"}},
+                {"conditions", {{"all", {{{"field", "n"}, {"op", "between"}, {"value", range}}}}}},
+                {"assign", {{"type", "user"}, {"user", "a"}}}};
+  };
+  for (const Json& range : {Json::array({10, 1}), Json::array({"10", 9.5}), Json::array({"z", "A"}),
+                            Json::array({"2026-12-31", "2026-01-01"})}) {
+    auto created = svc_->CreateRule("w", rule("rev", range));
+    ASSERT_FALSE(created.ok()) << range;
+    EXPECT_EQ(created.status().code(), Code::kInvalid);
+    ASSERT_EQ(created.status().details().size(), 1u) << created.status().message();
+    EXPECT_EQ(created.status().details()[0].path, "conditions.all[0].value");
+    EXPECT_NE(created.status().details()[0].message.find("low end is above its high end"), std::string::npos);
+  }
+  auto doc = svc_->GetConfig("w");
+  ASSERT_TRUE(doc.ok());
+  Json whole = *doc;
+  whole["rules"].push_back(rule("rev", {10, 1}));
+  auto put = svc_->PutConfig("w", whole, false);
+  ASSERT_FALSE(put.ok());
+  ASSERT_EQ(put.status().details().size(), 1u) << put.status().message();
+  EXPECT_EQ(put.status().details()[0].path, "rules[1].conditions.all[0].value");
+  EXPECT_FALSE(svc_->GetRule("w", "rev").ok());
+  // Equal ends, and a number against text (compared as text), are saved.
+  EXPECT_TRUE(svc_->CreateRule("w", rule("same", {5, 5})).ok());
+  EXPECT_TRUE(svc_->CreateRule("w", rule("mixed", {10, "a"})).ok());
+
+  // Stored before the check (written straight to the store): the workspace keeps working,
+  // and the rule can be renamed, but not given another range the wrong way round.
+  {
+    auto tx = store_->BeginWrite("w");
+    ASSERT_TRUE(tx.ok());
+    auto loaded = (*tx)->LoadConfig();
+    ASSERT_TRUE(loaded.ok());
+    Json stored = Json::parse(loaded->second);
+    stored["rules"][1]["conditions"]["all"][0]["value"] = {10, 1};
+    ASSERT_TRUE((*tx)->SaveConfig(loaded->first + 1, stored.dump()).ok());
+    ASSERT_TRUE((*tx)->Commit().ok());
+  }
+  EXPECT_EQ(Assign("L-1")["outcome"], "assigned");
+  Json renamed = rule("same", {10, 1});
+  renamed["name"] = "Renamed";
+  auto kept = svc_->PutRule("w", "same", renamed);
+  ASSERT_TRUE(kept.ok()) << kept.status().message();
+  EXPECT_EQ((*kept)["name"], "Renamed");
+  EXPECT_FALSE(svc_->PutRule("w", "same", rule("same", {20, 2})).ok());
+  EXPECT_TRUE(svc_->PutConfig("w", *svc_->GetConfig("w"), false).ok());
+}
+
 }  // namespace
 }  // namespace rota::service
