@@ -114,7 +114,7 @@ Result<bool> BoolQuery(const Ctx& c, const char* name, bool fallback = false) {
   if (!v || v->empty()) return fallback;
   if (*v == "true" || *v == "1") return true;
   if (*v == "false" || *v == "0") return false;
-  return Status::Malformed(std::string(name) + " is true or false");
+  return Status::Invalid(name, std::string(name) + " is true or false");  // a bad value, as a bad period or limit
 }
 
 // A handler answers JSON (200, or `status` when set), or a Status for an error.

@@ -718,6 +718,11 @@ TEST(ApiConfig, RoundTripKeepsRotationState) {
   EXPECT_NE(dry.body["changes"].dump().find("\"D\""), std::string::npos) << dry.raw;
   EXPECT_TRUE(IsError(a.Get("/v1/users/D"), 404));
   EXPECT_EQ(a.Get("/v1/pools/p").body["members"].size(), 3u);
+  // Neither true nor false: a bad value (422), and nothing applied.
+  Reply maybe = a.Put("/v1/config?dry_run=maybe", changed);
+  EXPECT_TRUE(IsError(maybe, 422)) << maybe.raw;
+  EXPECT_TRUE(HasDetail(maybe, "dry_run")) << maybe.raw;
+  EXPECT_TRUE(IsError(a.Get("/v1/users/D"), 404));
 
   // An invalid document: 422 naming the problems, nothing stored.
   Json broken = changed;

@@ -282,7 +282,7 @@ TEST(ImportApi, RequestErrors) {
   As a{s, s.admin_key()};
   Seed(a);
   EXPECT_TRUE(IsError(PostFile(s, a.key, "/v1/distributions/nope/import", "A,u-1,100\n", kCsv), 404));
-  EXPECT_TRUE(IsError(PostFile(s, a.key, "/v1/distributions/d/import?header=maybe", "A,u-1,100\n", kCsv), 400));
+  EXPECT_TRUE(IsError(PostFile(s, a.key, "/v1/distributions/d/import?header=maybe", "A,u-1,100\n", kCsv), 422));
   EXPECT_TRUE(IsError(a.Post("/v1/distributions/d/import", {{"rows", Json::array()}}), 400));
 }
 
