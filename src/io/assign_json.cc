@@ -48,7 +48,9 @@ Result<AssignBody> ReadAssignBody(const Json& j) {
     }
   }
   p.String(j, "idempotency_key", "", b.idempotency_key);
-  if (b.idempotency_key.size() > 255) p.Add("idempotency_key", "at most 255 characters");
+  if (b.idempotency_key.size() > kMaxIdempotencyKey) {
+    p.Add("idempotency_key", "at most " + std::to_string(kMaxIdempotencyKey) + " characters");
+  }
   p.Bool(j, "explain", "", b.explain);
   p.Bool(j, "dry_run", "", b.dry_run);
   std::string at;

@@ -12,6 +12,9 @@
 
 namespace rota::io {
 
+// An idempotency key's length limit, in the body or the Idempotency-Key header.
+inline constexpr size_t kMaxIdempotencyKey = 255;
+
 struct AssignBody {
   core::Record record;  // object_type from the body's "object_type"
   bool open_given = false;  // the record's "open" was sent (else what rota knows stands)

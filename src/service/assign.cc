@@ -233,6 +233,10 @@ Result<Service::PreparedAssign> Service::Prepare(const Principal& p, const Json&
     }
   }
   if (!idempotency_header.empty()) {
+    if (idempotency_header.size() > io::kMaxIdempotencyKey) {  // as in the body: a retry may move it there
+      return Status::Invalid("idempotency_key", "the Idempotency-Key header has at most " +
+                                                    std::to_string(io::kMaxIdempotencyKey) + " characters");
+    }
     if (!b.idempotency_key.empty() && b.idempotency_key != idempotency_header) {
       return Status::Invalid("idempotency_key", "the Idempotency-Key header and the body's idempotency_key differ");
     }
@@ -251,16 +255,30 @@ static Json Answer(const core::Decision& d, const io::AssignBody& b, const std::
   return j;
 }
 
+static Status IdempotencyConflict(const std::string& key) {
+  return Status(Code::kConflict, "idempotency_conflict", "idempotency key \"" + key + "\" was used with a different request");
+}
+
 Result<Json> Service::DryRun(const std::string& workspace, const PreparedAssign& pa) {
   auto tx = store_.BeginRead(workspace);
   if (!tx.ok()) return tx.status();
   auto ws = snapshots_.Get(**tx, workspace);
   if (!ws.ok()) return ws.status();
+  return DecideDry(**tx, **ws, pa);
+}
+
+Result<Json> Service::DecideDry(store::Tx& tx, const core::Workspace& ws, const PreparedAssign& pa) {
+  // A key already used was used by a stored decision, never by a dry run: another request.
+  if (!pa.body.idempotency_key.empty()) {
+    auto found = tx.FindDecisionByKey(pa.body.idempotency_key);
+    if (!found.ok()) return found.status();
+    if (*found) return IdempotencyConflict(pa.body.idempotency_key);
+  }
   const core::Record& sent = pa.body.record;
-  core::Record record = core::RecordAsKnown((*tx)->FindRecord(sent.object_type, sent.id), sent, pa.body.open_given);
+  core::Record record = core::RecordAsKnown(tx.FindRecord(sent.object_type, sent.id), sent, pa.body.open_given);
   core::Request request = io::ToRequest(pa.body, pa.now);
   request.record = &record;
-  auto d = core::Decide(**ws, **tx, request);
+  auto d = core::Decide(ws, tx, request);
   if (!d.ok()) return d.status();
   Json j = Answer(*d, pa.body, "", pa.now);
   j["dry_run"] = true;
@@ -275,10 +293,7 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
     auto found = tx.FindDecisionByKey(b.idempotency_key);
     if (!found.ok()) return found.status();
     if (*found) {
-      if ((*found)->request_hash != hash) {
-        return Status(Code::kConflict, "idempotency_conflict",
-                      "idempotency key \"" + b.idempotency_key + "\" was used with a different request");
-      }
+      if ((*found)->request_hash != hash) return IdempotencyConflict(b.idempotency_key);
       Json j = Json::parse((*found)->body);
       j["replayed"] = true;
       return j;
@@ -420,21 +435,40 @@ Result<Json> Service::AssignBatch(const Principal& p, const Json& body) {
     auto pa = Prepare(p, items[i], "");
     if (!pa.ok()) {
       results[i] = pa.status();
-    } else if (pa->body.dry_run) {
-      results[i] = DryRun(p.workspace, *pa);
     } else {
       prepared.push_back(std::move(pa).value());
       where.push_back(i);
     }
   }
+  // Dry runs alone need no write; beside stored items, each dry run is decided in its
+  // place, on the state the items before it leave.
+  const bool stores = std::any_of(prepared.begin(), prepared.end(), [](const PreparedAssign& pa) { return !pa.body.dry_run; });
   std::vector<GroupCommit::Work> works;
   for (const PreparedAssign& pa : prepared) {
-    works.push_back(
-        [this, &p, &pa](store::Tx& tx, BatchState& batch) { return DecideAndStore(tx, batch, p.workspace, pa); });
+    if (pa.body.dry_run) {
+      works.push_back([this, &p, &pa](store::Tx& tx, BatchState& batch) -> Result<Json> {
+        if (!batch.workspace) {
+          auto snapshot = snapshots_.Get(tx, p.workspace);
+          if (!snapshot.ok()) return snapshot.status();
+          batch.workspace = *snapshot;
+        }
+        return DecideDry(tx, *batch.workspace, pa);
+      });
+    } else {
+      works.push_back(
+          [this, &p, &pa](store::Tx& tx, BatchState& batch) { return DecideAndStore(tx, batch, p.workspace, pa); });
+    }
   }
-  std::vector<Result<Json>> decided = committer_.Run(p.workspace, std::move(works));
+  std::vector<Result<Json>> decided;
+  if (stores) {
+    decided = committer_.Run(p.workspace, std::move(works));
+  } else {
+    for (PreparedAssign& pa : prepared) decided.push_back(DryRun(p.workspace, pa));
+  }
   for (size_t k = 0; k < decided.size(); ++k) {
-    if (decided[k].ok() && !decided[k]->value("replayed", false)) RecordMetrics(*decided[k], start);
+    if (decided[k].ok() && !decided[k]->value("replayed", false) && !decided[k]->value("dry_run", false)) {
+      RecordMetrics(*decided[k], start);
+    }
     results[where[k]] = Answered(std::move(decided[k]));
   }
   Json decisions = Json::array();

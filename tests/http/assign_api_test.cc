@@ -183,6 +183,12 @@ TEST(ApiAssign, IdempotencyByBodyAndHeader) {
   // A new key decides anew and the pool goes on.
   EXPECT_EQ(a.Post("/v1/assign", AssignBody("D-4"), {{"Idempotency-Key", "k-4"}}).body["owner"], "C");
   EXPECT_EQ(HistoryCount(a), 3u);
+  // The header is held to the body's 255 characters: a retry may move the key into the body.
+  Reply long_header = a.Post("/v1/assign", AssignBody("D-5"), {{"Idempotency-Key", std::string(256, 'k')}});
+  EXPECT_TRUE(IsError(long_header, 422)) << long_header.raw;
+  EXPECT_TRUE(HasDetail(long_header, "idempotency_key")) << long_header.raw;
+  EXPECT_EQ(a.Post("/v1/assign", AssignBody("D-5"), {{"Idempotency-Key", std::string(255, 'k')}}).status, 200);
+  EXPECT_EQ(HistoryCount(a), 4u);
 }
 
 TEST(ApiAssign, DryRunDecidesAndStoresNothing) {
@@ -218,6 +224,10 @@ TEST(ApiAssign, DryRunDecidesAndStoresNothing) {
   EXPECT_EQ(real.body["owner"], "B");
   EXPECT_TRUE(real.body["decision_id"].is_string());
   EXPECT_EQ(HistoryCount(a), 2u);
+  // Once a stored decision holds the key, a dry run with it is another request.
+  body["dry_run"] = true;
+  EXPECT_TRUE(IsError(a.Post("/v1/assign", body), 409));
+  EXPECT_EQ(a.Get("/v1/pools/p").body["next"], "C");
 }
 
 TEST(ApiAssign, Batch) {
@@ -244,6 +254,27 @@ TEST(ApiAssign, Batch) {
   EXPECT_TRUE(IsError(keyed, 422));
   EXPECT_TRUE(HasDetail(keyed, "Idempotency-Key"));
   EXPECT_EQ(HistoryCount(a), 2u);
+
+  // A dry run among stored items is decided in its place: on what the items before it
+  // stored, storing nothing itself. Dry runs alone store nothing either.
+  Json dry = AssignBody("D-6");
+  dry["dry_run"] = true;
+  Reply mixed = a.Post("/v1/assign/batch", {{"items", {AssignBody("D-5"), dry, AssignBody("D-7"), dry}}});
+  ASSERT_EQ(mixed.status, 200) << mixed.raw;
+  EXPECT_EQ(mixed.body["decisions"][0]["owner"], "C");
+  EXPECT_EQ(mixed.body["decisions"][1]["owner"], "A");
+  EXPECT_EQ(mixed.body["decisions"][1]["dry_run"], true);
+  EXPECT_TRUE(mixed.body["decisions"][1]["decision_id"].is_null());
+  EXPECT_EQ(mixed.body["decisions"][2]["owner"], "A");
+  EXPECT_EQ(mixed.body["decisions"][3]["owner"], "B");
+  EXPECT_EQ(HistoryCount(a), 4u);
+  EXPECT_TRUE(IsError(a.Get("/v1/records/deal/D-6"), 404));
+  Reply dry_only = a.Post("/v1/assign/batch", {{"items", {dry, dry}}});
+  ASSERT_EQ(dry_only.status, 200) << dry_only.raw;
+  EXPECT_EQ(dry_only.body["decisions"][0]["owner"], "B");
+  EXPECT_EQ(dry_only.body["decisions"][1]["owner"], "B");
+  EXPECT_EQ(a.Get("/v1/pools/p").body["next"], "B");
+  EXPECT_EQ(HistoryCount(a), 4u);
 }
 
 TEST(ApiRecords, PutGetActivityAndUnassignedQueue) {
