@@ -1,7 +1,7 @@
 // Connectors: the CRMs that call rota (HubSpot, Pipedrive, any CRM through the generic
 // route) and get the decided owners written back; user sync; the write-backs' outbox.
 import {
-  add, fill, api, h, enc, pageHeader, card, field, select, badge, busy, toast, modal, empty, notice,
+  add, fill, api, h, listAll, enc, pageHeader, card, field, select, badge, busy, toast, modal, empty, notice,
   placeFieldErrors, errorBox, showError, confirmAction, copyField, deliveriesTable, readonlyNote, OBJECT_TYPES,
 } from './ui.js';
 
@@ -83,7 +83,7 @@ export async function render(root, ctx) {
     slot, list);
 
   async function load() {
-    const { items } = await api('GET', '/v1/connectors');
+    const items = await listAll('/v1/connectors');
     fill(list, ...(items.length ? items.map(connectorCard) : [card(null, empty('No connectors yet. Add one to let a CRM send its records.'))]));
   }
 

@@ -1,7 +1,7 @@
 // API keys: who may call rota and with which role; a new key's secret is shown once;
 // revoking stops a key at once. Admin only.
 import {
-  add, fill, api, h, enc, pageHeader, card, table, field, select, badge, busy, toast, modal, empty,
+  add, fill, api, h, listAll, enc, pageHeader, card, table, field, select, badge, busy, toast, modal, empty,
   showError, confirmAction, fmtTime, revealOnce,
   showFormError,
 } from './ui.js';
@@ -21,7 +21,7 @@ export async function render(root, ctx) {
     slot, list);
 
   async function load() {
-    const { items } = await api('GET', '/v1/keys');
+    const items = await listAll('/v1/keys');
     const active = items.filter((k) => !k.revoked).length;
     fill(list, card(`${active} active key${active === 1 ? '' : 's'}${items.length > active ? `, ${items.length - active} revoked` : ''}`,
       items.length ? table([

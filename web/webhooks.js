@@ -1,7 +1,7 @@
 // Webhooks: URLs rota posts its events to (signed with the webhook's secret), and each
 // webhook's deliveries, which can be sent again. Admin only.
 import {
-  add, fill, api, h, enc, pageHeader, card, field, badge, busy, toast, modal, empty,
+  add, fill, api, h, listAll, enc, pageHeader, card, field, badge, busy, toast, modal, empty,
   errorBox, showError, confirmAction, fmtTime, deliveriesTable, revealOnce,
   showFormError,
 } from './ui.js';
@@ -22,7 +22,7 @@ export async function render(root, ctx) {
     slot, list);
 
   async function load() {
-    const { items } = await api('GET', '/v1/webhooks');
+    const items = await listAll('/v1/webhooks');
     fill(list, ...(items.length ? items.map(webhookCard) : [card(null, empty('No webhooks yet.'))]));
   }
 

@@ -425,7 +425,7 @@ void Server::Install() {
 
   // ---- keys
   add("POST", "/v1/keys", Access::kAdmin, [&svc, created](Ctx& c) { return created(svc.CreateKey(c.who, c.body)); });
-  add("GET", "/v1/keys", Access::kAdmin, [&svc, ok](Ctx& c) { return ok(svc.ListKeys(c.who)); });
+  add("GET", "/v1/keys", Access::kAdmin, [&svc, ok](Ctx& c) { return ok(svc.ListKeys(c.who, c.Page())); });
   add("DELETE", "/v1/keys/{id}", Access::kAdmin,
       [&svc, none](Ctx& c) { return none(svc.RevokeKey(c.who, c.params[0])); });
 
@@ -575,7 +575,7 @@ void Server::Install() {
   // ---- webhooks
   // ---- CRM connectors: configuration (keys), and the CRMs' calls in (their own auth)
   add("POST", "/v1/connectors", Access::kAdmin, [&svc, created, ws](Ctx& c) { return created(svc.CreateConnector(ws(c), c.body)); });
-  add("GET", "/v1/connectors", Access::kRead, [&svc, ok, ws](Ctx& c) { return ok(svc.ListConnectors(ws(c))); });
+  add("GET", "/v1/connectors", Access::kRead, [&svc, ok, ws](Ctx& c) { return ok(svc.ListConnectors(ws(c), c.Page())); });
   add("GET", "/v1/connectors/{id}", Access::kRead, [&svc, ok, ws](Ctx& c) { return ok(svc.GetConnector(ws(c), c.params[0])); });
   add("PATCH", "/v1/connectors/{id}", Access::kAdmin,
       [&svc, ok, ws](Ctx& c) { return ok(svc.PatchConnector(ws(c), c.params[0], c.body)); });
@@ -610,7 +610,7 @@ void Server::Install() {
 
   add("POST", "/v1/webhooks", Access::kAdmin,
       [&svc, created, ws](Ctx& c) { return created(svc.CreateWebhook(ws(c), c.body)); });
-  add("GET", "/v1/webhooks", Access::kAdmin, [&svc, ok, ws](Ctx& c) { return ok(svc.ListWebhooks(ws(c))); });
+  add("GET", "/v1/webhooks", Access::kAdmin, [&svc, ok, ws](Ctx& c) { return ok(svc.ListWebhooks(ws(c), c.Page())); });
   add("GET", "/v1/webhooks/{id}", Access::kAdmin,
       [&svc, ok, ws](Ctx& c) { return ok(svc.GetWebhook(ws(c), c.params[0])); });
   add("DELETE", "/v1/webhooks/{id}", Access::kAdmin,

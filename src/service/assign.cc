@@ -4,6 +4,7 @@
 #include "core/decide.h"
 #include "io/assign_json.h"
 #include "io/config_json.h"
+#include "service/list_page.h"
 #include "service/service.h"
 #include "service/webhooks.h"
 
@@ -170,7 +171,8 @@ Result<Json> Service::CreateKey(const Principal& p, const Json& body) {
               {"name", k->row.name},     {"created_at", io::FormatTime(core::Time(std::chrono::seconds(k->row.created_at)))}};
 }
 
-Result<Json> Service::ListKeys(const Principal& p) {
+Result<Json> Service::ListKeys(const Principal& p, const Page& page) {
+  if (Status s = CheckPage(page); !s.ok()) return s;
   auto rows = store_.ListKeys(p.workspace);
   if (!rows.ok()) return rows.status();
   Json items = Json::array();
@@ -183,7 +185,7 @@ Result<Json> Service::ListKeys(const Principal& p) {
               {"revoked", k.revoked_at.has_value()}};
     items.push_back(j);
   }
-  return Json{{"items", items}, {"next_cursor", nullptr}};
+  return PageOf(ById(std::move(items)), page, /*by_id=*/true);
 }
 
 Status Service::RevokeKey(const Principal& p, const std::string& id) {

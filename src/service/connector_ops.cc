@@ -8,8 +8,10 @@
 #include "connectors/generic.h"
 #include "connectors/hubspot.h"
 #include "connectors/pipedrive.h"
+#include "service/list_page.h"
 #include "service/crm.h"
 #include "service/deliveries.h"
+#include "service/list_page.h"
 #include "service/service.h"
 
 namespace rota::service {
@@ -116,7 +118,8 @@ Result<Json> Service::CreateConnector(const std::string& ws, const Json& body) {
   return ConnectorJson(ws, *c, row);
 }
 
-Result<Json> Service::ListConnectors(const std::string& ws) {
+Result<Json> Service::ListConnectors(const std::string& ws, const Page& page) {
+  if (Status s = CheckPage(page); !s.ok()) return s;
   auto tx = store_.BeginRead(ws);
   if (!tx.ok()) return tx.status();
   auto rows = (*tx)->Connectors();
@@ -134,7 +137,7 @@ Result<Json> Service::ListConnectors(const std::string& ws) {
       items.push_back(doc);
     }
   }
-  return Json{{"items", items}, {"next_cursor", nullptr}};
+  return PageOf(ById(std::move(items)), page, /*by_id=*/true);
 }
 
 Result<Json> Service::GetConnector(const std::string& ws, const std::string& id) {

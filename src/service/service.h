@@ -122,7 +122,7 @@ class Service {
   // A new workspace and its first admin key (`first_secret`, or a random one).
   Result<NewKey> CreateWorkspace(const std::string& id, const std::string& first_secret = "");
   Result<Json> CreateKey(const Principal& p, const Json& body);
-  Result<Json> ListKeys(const Principal& p);
+  Result<Json> ListKeys(const Principal& p, const Page& page);
   Status RevokeKey(const Principal& p, const std::string& id);
 
   // ---- decisions
@@ -202,7 +202,7 @@ class Service {
 
   // ---- webhooks
   Result<Json> CreateWebhook(const std::string& ws, const Json& body);
-  Result<Json> ListWebhooks(const std::string& ws);
+  Result<Json> ListWebhooks(const std::string& ws, const Page& page);
   Result<Json> GetWebhook(const std::string& ws, const std::string& id);
   Status DeleteWebhook(const std::string& ws, const std::string& id);
   Result<Json> ListDeliveries(const std::string& ws, const std::string& webhook, const Page& page);
@@ -216,7 +216,7 @@ class Service {
   void UseSecretBox(std::optional<connectors::SecretBox> box) { secrets_ = std::move(box); }
   const connectors::SecretBox* secrets() const { return secrets_ ? &*secrets_ : nullptr; }
   Result<Json> CreateConnector(const std::string& ws, const Json& body);
-  Result<Json> ListConnectors(const std::string& ws);
+  Result<Json> ListConnectors(const std::string& ws, const Page& page);
   Result<Json> GetConnector(const std::string& ws, const std::string& id);
   // Merges `patch` into the settings; credentials named in it replace the stored ones.
   Result<Json> PatchConnector(const std::string& ws, const std::string& id, const Json& patch);

@@ -1,5 +1,6 @@
 // Webhook subscriptions and their deliveries.
 #include "service/deliveries.h"
+#include "service/list_page.h"
 #include "service/service.h"
 #include "service/webhooks.h"
 
@@ -89,14 +90,15 @@ Result<Json> Service::CreateWebhook(const std::string& ws, const Json& body) {
   return j;
 }
 
-Result<Json> Service::ListWebhooks(const std::string& ws) {
+Result<Json> Service::ListWebhooks(const std::string& ws, const Page& page) {
+  if (Status s = CheckPage(page); !s.ok()) return s;
   auto tx = store_.BeginRead(ws);
   if (!tx.ok()) return tx.status();
   auto hooks = (*tx)->Webhooks();
   if (!hooks.ok()) return hooks.status();
   Json items = Json::array();
   for (const auto& w : *hooks) items.push_back(WebhookJson(w));
-  return Json{{"items", items}, {"next_cursor", nullptr}};
+  return PageOf(ById(std::move(items)), page, /*by_id=*/true);
 }
 
 Result<Json> Service::GetWebhook(const std::string& ws, const std::string& id) {

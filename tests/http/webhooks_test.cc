@@ -259,6 +259,39 @@ TEST(Webhooks, ValidationAndLifecycle) {
   EXPECT_EQ(server.Call("DELETE", "/v1/webhooks/" + id, key).status, 404);
 }
 
+// Webhooks and connectors are lists like the others: by id, in pages of `limit`, with a
+// cursor that a walk follows (API.md's conventions).
+TEST(Webhooks, WebhooksAndConnectorsAreListedInPages) {
+  RotaServer server("", {{"ROTA_SECRET_KEY", "paging-test-secret-key-0123456"}});
+  const std::string key = server.admin_key();
+  for (const char* id : {"w-c", "w-a", "w-b"}) {
+    ASSERT_EQ(server.Call("POST", "/v1/webhooks", key,
+                          {{"id", id}, {"url", "http://127.0.0.1:1/x"}, {"events", {"record.updated"}}}).status,
+              201);
+    const std::string connector = std::string("c") + id;
+    Reply made = server.Call("POST", "/v1/connectors", key,
+                             {{"id", connector}, {"kind", "generic"}, {"write_back", false}, {"credentials", {{"secret", "x"}}}});
+    ASSERT_EQ(made.status, 201) << made.raw;
+  }
+  for (const std::string list : {"/v1/webhooks", "/v1/connectors"}) {
+    const std::string prefix = list == "/v1/webhooks" ? "" : "c";
+    Reply first = server.Call("GET", list + "?limit=2", key);
+    ASSERT_EQ(first.status, 200) << first.raw;
+    ASSERT_EQ(first.body["items"].size(), 2u) << first.raw;
+    EXPECT_EQ(first.body["items"][0]["id"], prefix + "w-a");
+    EXPECT_EQ(first.body["items"][1]["id"], prefix + "w-b");
+    ASSERT_TRUE(first.body["next_cursor"].is_string()) << first.raw;
+    Reply second = server.Call("GET", list + "?limit=2&cursor=" + first.body["next_cursor"].get<std::string>(), key);
+    ASSERT_EQ(second.status, 200) << second.raw;
+    ASSERT_EQ(second.body["items"].size(), 1u) << second.raw;
+    EXPECT_EQ(second.body["items"][0]["id"], prefix + "w-c");
+    EXPECT_TRUE(second.body["next_cursor"].is_null());
+    EXPECT_EQ(server.Call("GET", list, key).body["items"].size(), 3u);
+    EXPECT_EQ(server.Call("GET", list + "?limit=0", key).status, 422);
+    EXPECT_EQ(server.Call("GET", list + "?cursor=zzz", key).status, 422);
+  }
+}
+
 // A timed-out attempt waits its backoff from the timeout, not from when it started (a
 // backoff shorter than the timeout used to send the retry at once).
 TEST(Webhooks, ATimedOutAttemptWaitsItsBackoffAfterTheTimeout) {
