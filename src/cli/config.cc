@@ -1,5 +1,6 @@
 // `rota config export|apply`: a workspace's rules, pools, keys and settings as one
 // reviewable document (the same document as `rota simulate --config` and /v1/config).
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -58,10 +59,19 @@ void AddConfig(CLI::App& app, int* exit_code) {
       return;
     }
     // The document is checked before the database is opened: a bad file makes nothing,
-    // not even a new database file.
-    if (auto valid = io::ReadConfig(*doc); !valid.ok()) {
+    // not even a new database file. Where there is no database yet, it is checked as a
+    // change from nothing too, as the service will check it.
+    auto valid = io::ReadConfig(*doc);
+    if (!valid.ok()) {
       *exit_code = Fail(o->file, valid.status());
       return;
+    }
+    std::error_code ec;
+    if (!store::IsPostgresUrl(o->db) && !std::filesystem::exists(o->db, ec)) {
+      if (Status s = service::CheckChange(core::Config{}, *valid); !s.ok()) {
+        *exit_code = Fail(o->file, s);
+        return;
+      }
     }
     auto env = OpenEnv(o->db, /*must_exist=*/o->dry_run);
     if (!env) {
@@ -71,6 +81,10 @@ void AddConfig(CLI::App& app, int* exit_code) {
     // A new database gets its workspace "default" and first admin key, as from `rota serve`.
     auto workspaces = env->store->CountWorkspaces();
     if (!o->dry_run && o->workspace == "default" && workspaces.ok() && *workspaces == 0) {
+      if (Status s = service::CheckChange(core::Config{}, *valid); !s.ok()) {  // a PostgreSQL database, say
+        *exit_code = Fail(o->file, s);
+        return;
+      }
       if (!Bootstrap(*env)) {
         *exit_code = 2;
         return;

@@ -140,6 +140,27 @@ Status EraseFrom(std::vector<T>& list, const char* kind, const std::string& id) 
 
 }  // namespace
 
+Status CheckChange(const core::Config& before, const core::Config& after) {
+  // PUT /v1/rules/priority orders the rules, so a new rule cannot take that id (one
+  // stored before it was reserved keeps working).
+  for (size_t i = 0; i < after.rules.size(); ++i) {
+    if (after.rules[i].id == kReservedRuleId && !Find(before.rules, kReservedRuleId)) {
+      return Status::Invalid(io::Index("rules", i) + ".id",
+                             "\"priority\" is reserved (PUT /v1/rules/priority sets the order)");
+    }
+  }
+  // A `between` whose ends are the wrong way round never holds: refused in a rule whose
+  // conditions this change sets (one stored before keeps working).
+  std::vector<Problem> reversed;
+  for (size_t i = 0; i < after.rules.size(); ++i) {
+    const core::Rule* was = Find(before.rules, after.rules[i].id);
+    if (was != nullptr && was->conditions == after.rules[i].conditions) continue;
+    for (Problem& p : core::ReversedRanges(after.rules[i], io::Index("rules", i))) reversed.push_back(std::move(p));
+  }
+  if (!reversed.empty()) return Status::Invalid(std::move(reversed));
+  return Status::Ok();
+}
+
 template <typename F>
 Result<std::shared_ptr<const core::Workspace>> Service::Mutate(const std::string& ws, F change, bool dry_run,
                                                                std::vector<Change>* changes) {
@@ -156,23 +177,7 @@ Result<std::shared_ptr<const core::Workspace>> Service::Mutate(const std::string
     core::Config after = *before;
     Status s = change(after, tx);
     if (!s.ok()) return s;
-    // PUT /v1/rules/priority orders the rules, so a new rule cannot take that id (one
-    // stored before it was reserved keeps working).
-    for (size_t i = 0; i < after.rules.size(); ++i) {
-      if (after.rules[i].id == kReservedRuleId && !Find(before->rules, kReservedRuleId)) {
-        return Status::Invalid(io::Index("rules", i) + ".id",
-                               "\"priority\" is reserved (PUT /v1/rules/priority sets the order)");
-      }
-    }
-    // A `between` whose ends are the wrong way round never holds: refused in a rule whose
-    // conditions this change sets (one stored before keeps working).
-    std::vector<Problem> reversed;
-    for (size_t i = 0; i < after.rules.size(); ++i) {
-      const core::Rule* was = Find(before->rules, after.rules[i].id);
-      if (was != nullptr && was->conditions == after.rules[i].conditions) continue;
-      for (Problem& p : core::ReversedRanges(after.rules[i], io::Index("rules", i))) reversed.push_back(std::move(p));
-    }
-    if (!reversed.empty()) return Status::Invalid(std::move(reversed));
+    if (s = CheckChange(*before, after); !s.ok()) return s;
     TxRotation rotation(tx);
     auto diff = Reconcile(*before, after, &rotation);
     if (!diff.ok()) return diff.status();

@@ -757,6 +757,18 @@ TEST(ApiConfig, CliApplyOnANewDatabasePrintsTheFirstAdminKey) {
   EXPECT_EQ(bad, 2) << bad_out;
   EXPECT_EQ(bad_out.find("admin key"), std::string::npos) << bad_out;
   EXPECT_FALSE(std::filesystem::exists(db));  // not even an empty database file
+  // So do the problems the service finds in a change: a rule taking the id "priority", a
+  // between the wrong way round.
+  for (const char* rule : {R"({"id": "priority", "object_type": "deal", "events": ["created"],
+                              "conditions": {"all": [{"field": "x", "op": "is_empty"}]}, "assign": {"type": "user", "user": "A"}})",
+                           R"({"id": "r", "object_type": "deal", "events": ["created"],
+                              "conditions": {"all": [{"field": "x", "op": "between", "value": [9, 1]}]}, "assign": {"type": "user", "user": "A"}})"}) {
+    std::ofstream(file, std::ios::trunc) << R"({"users": [{"id": "A"}], "rules": [)" << rule << "]}";
+    auto [refused, refused_out] = RunRota({"config", "apply", "--db", db, file});
+    EXPECT_EQ(refused, 2) << refused_out;
+    EXPECT_EQ(refused_out.find("admin key"), std::string::npos) << refused_out;
+    EXPECT_FALSE(std::filesystem::exists(db)) << refused_out;
+  }
   std::ofstream(file, std::ios::trunc) << R"({"users": [{"id": "A"}], "pools": [{"id": "p", "object_type": "deal", "members": ["A"]}]})";
   auto [code, out] = RunRota({"config", "apply", "--db", db, file});
   ASSERT_EQ(code, 0) << out;
