@@ -333,6 +333,35 @@ TEST(Pipedrive, V2EveryEntity) {
   EXPECT_EQ(lead->assign["record"]["links"]["company"], "22");
 }
 
+// v2's typed custom fields read as values conditions can test: an option's id, a set's ids
+// as v1 sends them ("1,2"), a monetary field's amount; a lead's value its amount. The
+// previous values of an update alike.
+TEST(Pipedrive, V2TypedFieldsAreTheirValues) {
+  Connector c = Pipedrive();
+  Json deal = Fixture("pipedrive/v2_deal_stage_change.json");
+  deal["data"]["custom_fields"] = Json::parse(R"({
+    "region": {"type": "enum", "id": 45}, "tags": {"type": "set", "values": [{"id": 1}, {"id": 2}]},
+    "manager": {"type": "user", "id": 13, "name": "Ann"}, "budget": {"type": "monetary", "value": 100, "currency": "EUR"},
+    "note": {"type": "varchar", "value": "Kent"}, "empty_set": {"type": "set", "values": []}, "plain": "Essex"})");
+  deal["previous"] = Json::parse(R"({"custom_fields": {"region": {"type": "enum", "id": 44}}})");
+  auto in = pipedrive::ReadWebhook(c, deal);
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  const Json& props = in->assign["record"]["properties"];
+  EXPECT_EQ(props["region"], 45);
+  EXPECT_EQ(props["tags"], "1,2");
+  EXPECT_EQ(props["manager"], 13);
+  EXPECT_EQ(props["budget"], 100);
+  EXPECT_EQ(props["note"], "Kent");
+  EXPECT_EQ(props["empty_set"], "");
+  EXPECT_EQ(props["plain"], "Essex");
+  EXPECT_EQ(in->assign["previous"]["region"], 44) << in->assign.dump();
+  Json lead = Fixture("pipedrive/v2_lead_create.json");
+  lead["data"]["value"] = {{"amount", 5000}, {"currency", "EUR"}};
+  auto l = pipedrive::ReadWebhook(c, lead);
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  EXPECT_EQ(l->assign["record"]["properties"]["value"], 5000);
+}
+
 TEST(Pipedrive, V2ChangeAndLoopGuardSignals) {
   Connector c = Pipedrive();
   auto stage = pipedrive::ReadWebhook(c, Fixture("pipedrive/v2_deal_stage_change.json"));

@@ -17,18 +17,36 @@ const std::set<std::string>& Bookkeeping() {
   return kFields;
 }
 
-// Flattens a Pipedrive object into properties: {"value": V} and {"id": N, …} as their
-// value, custom fields beside the standard ones.
+// A Pipedrive field's value as a property: {"value": V} (v1, and v2's typed text, number
+// and monetary fields) as V; {"id": N, …} (v2's enum, user, organization and person fields,
+// and v1's related objects) as N; a v2 set {"values": [{"id": 1}, {"id": 2}]} as "1,2", the
+// option ids as v1 sends them; {"amount": A, "currency": …} (a lead's value) as A.
+Json FieldValue(const Json& v) {
+  if (!v.is_object() || v.contains("value")) return PlainValue(v);
+  if (v.contains("id")) return v["id"];
+  if (v.contains("values") && v["values"].is_array()) {
+    std::string ids;
+    for (const Json& option : v["values"]) {
+      const Json& id = option.is_object() && option.contains("id") ? option["id"] : option;
+      if (!id.is_string() && !id.is_number()) continue;
+      ids += (ids.empty() ? "" : ",") + (id.is_string() ? id.get<std::string>() : id.dump());
+    }
+    return ids;
+  }
+  if (v.contains("amount")) return v["amount"];
+  return v;
+}
+
+// Flattens a Pipedrive object into properties (FieldValue), custom fields beside the
+// standard ones.
 Json Properties(const Json& object) {
   Json props = Json::object();
   if (!object.is_object()) return props;
   for (const auto& [k, v] : object.items()) {
     if (k == "custom_fields" && v.is_object()) {
-      for (const auto& [ck, cv] : v.items()) props[ck] = PlainValue(cv);
-    } else if (v.is_object() && !v.contains("value") && v.contains("id")) {
-      props[k] = v["id"];
+      for (const auto& [ck, cv] : v.items()) props[ck] = FieldValue(cv);
     } else {
-      props[k] = PlainValue(v);
+      props[k] = FieldValue(v);
     }
   }
   return props;
