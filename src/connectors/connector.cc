@@ -1,6 +1,7 @@
 #include "connectors/connector.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace rota::connectors {
 namespace {
@@ -314,6 +315,23 @@ std::optional<std::string> IdText(const Json& v) {
   if (plain.is_number_integer()) return plain.dump();
   if (v.is_object() && v.contains("id")) return IdText(v["id"]);
   return std::nullopt;
+}
+
+std::string PathSegment(const std::string& text) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : text) {
+    if (std::isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+      out += static_cast<char>(ch);
+    } else {
+      out += '%';
+      out += kHex[ch >> 4];
+      out += kHex[ch & 15];
+    }
+  }
+  // "." and ".." alone are path steps, not names.
+  if (out == "." || out == "..") return out == "." ? "%2E" : "%2E%2E";
+  return out;
 }
 
 }  // namespace rota::connectors

@@ -252,6 +252,7 @@ TEST(HubSpot, ActionAnswerAndWriteBack) {
   OutRequest r = hubspot::WriteBackRequest(c, "deals", "9001", "41629779");
   EXPECT_EQ(r.method, "PATCH");
   EXPECT_EQ(r.path, "/crm/v3/objects/deals/9001");
+  EXPECT_EQ(hubspot::WriteBackRequest(c, "2-1234", "9/../9002", "41629779").path, "/crm/v3/objects/2-1234/9%2F..%2F9002");
   EXPECT_EQ(Json::parse(r.body), Fixture("hubspot/patch_owner_request.json"));
   EXPECT_EQ(r.headers[0].second, "Bearer pat-1");
 }
@@ -405,6 +406,11 @@ TEST(Pipedrive, WriteBackAndUsers) {
   EXPECT_EQ(Json::parse(r.body), Fixture("pipedrive/patch_deal_request.json"));
   EXPECT_EQ(r.headers[0], (std::pair<std::string, std::string>{"x-api-token", "tok"}));
   EXPECT_EQ(pipedrive::WriteBackRequest(c, "lead", "abc", "7").path, "/api/v1/leads/abc");
+  // An id is one path segment, whatever it holds.
+  EXPECT_EQ(pipedrive::WriteBackRequest(c, "deal", "a/../b?x=1", "7").path, "/api/v2/deals/a%2F..%2Fb%3Fx%3D1");
+  EXPECT_EQ(pipedrive::WriteBackRequest(c, "deal", "..", "7").path, "/api/v2/deals/%2E%2E");
+  EXPECT_EQ(pipedrive::WriteBackRequest(c, "lead", "adf21080-0e10-11eb-879b-05d71fb426ec", "7").path,
+            "/api/v1/leads/adf21080-0e10-11eb-879b-05d71fb426ec");
   EXPECT_EQ(pipedrive::WriteBackRequest(c, "person", "3", "7").path, "/api/v2/persons/3");
   EXPECT_EQ(pipedrive::WriteBackRequest(c, "organization", "3", "7").path, "/api/v2/organizations/3");
 

@@ -199,7 +199,7 @@ OutRequest WriteBackRequest(const Connector& c, const std::string& crm_type, con
                             const std::string& crm_owner) {
   OutRequest r;
   r.method = "PATCH";
-  r.path = "/crm/v3/objects/" + crm_type + "/" + id;
+  r.path = "/crm/v3/objects/" + PathSegment(crm_type) + "/" + PathSegment(id);
   r.headers = {{"Authorization", "Bearer " + c.credentials.at("access_token")}};
   r.body = Json{{"properties", {{"hubspot_owner_id", crm_owner}}}}.dump();
   return r;

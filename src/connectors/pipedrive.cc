@@ -191,7 +191,7 @@ OutRequest WriteBackRequest(const Connector& c, const std::string& crm_type, con
   OutRequest r;
   r.method = "PATCH";
   auto it = kPaths.find(crm_type);
-  r.path = (it == kPaths.end() ? "/api/v2/" + crm_type + "s/" : it->second) + id;
+  r.path = (it == kPaths.end() ? "/api/v2/" + PathSegment(crm_type) + "s/" : it->second) + PathSegment(id);
   r.headers = {{"x-api-token", c.credentials.at("api_token")}};
   Json owner = crm_owner;
   if (!crm_owner.empty() && crm_owner.size() < 16 &&

@@ -110,6 +110,10 @@ Result<connectors::Connector> OpenConnectorRow(const connectors::SecretBox* box,
   return c;
 }
 
+bool TriedAgain(int status) {
+  return status == 0 || status == 408 || status == 423 || status == 429 || status == 477 || status >= 500;
+}
+
 store::AttemptResult SendWriteBack(const connectors::SecretBox* box, const store::DeliveryRow& d,
                                    const DeliveryOptions& options, int64_t now_ms) {
   using State = store::AttemptResult::State;
@@ -165,8 +169,7 @@ store::AttemptResult SendWriteBack(const connectors::SecretBox* box, const store
     r.state = State::kDelivered;
     return r;
   }
-  const bool transient = a.status == 0 || a.status == 408 || a.status == 429 || a.status >= 500;
-  if (!transient) return fail(a.error + ": " + a.body.substr(0, 200));
+  if (!TriedAgain(a.status)) return fail(a.error + ": " + a.body.substr(0, 200));
   if (attempt >= AttemptsAllowed(options, a)) {
     return fail(a.error + (a.status == 429 ? " (rate limited too often)" : " after " + std::to_string(attempt) + " attempts"));
   }

@@ -52,6 +52,12 @@ TEST(RetryPolicy, RetryAfterIsWaitedForButNeverShortensTheBackoff) {
   }
 }
 
+// Which answers a write-back is tried again after (HubSpot names 423 and 477 as retryable).
+TEST(RetryPolicy, TransientAnswersAreTriedAgain) {
+  for (int status : {0, 408, 423, 429, 477, 500, 502, 503, 504}) EXPECT_TRUE(TriedAgain(status)) << status;
+  for (int status : {400, 401, 403, 404, 409, 410, 422}) EXPECT_FALSE(TriedAgain(status)) << status;
+}
+
 // Retry-After in seconds or as an HTTP date (RFC 9110), at most an hour; anything else is
 // not read (the backoff then applies).
 TEST(RetryPolicy, RetryAfterIsReadInSecondsOrAsAnHttpDate) {

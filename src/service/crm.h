@@ -31,6 +31,10 @@ int64_t AttemptsAllowed(const DeliveryOptions& options, const HttpAnswer& a);
 // nullopt when it is neither.
 std::optional<int64_t> RetryAfterMs(const std::string& value, int64_t now_ms);
 int64_t RetryWait(const DeliveryOptions& options, int64_t attempt, const HttpAnswer& a);
+// Whether a write-back answered `status` (0: no answer) is tried again: no answer, 408, 429,
+// 5xx, and HubSpot's 423 Locked and 477 Migration in Progress, which its API docs name as
+// worth retrying. Any other answer outside 2xx fails it.
+bool TriedAgain(int status);
 
 // `r` sent to base + r.path (a CRM's API, or a webhook's URL with an empty path); never
 // throws. The one HTTP client of rota's outgoing calls.
@@ -40,7 +44,7 @@ HttpAnswer HttpCall(const std::string& api_base, const connectors::OutRequest& r
 Result<connectors::Connector> OpenConnectorRow(const connectors::SecretBox* box, const store::ConnectorRow& row);
 
 // Sends one write-back outbox row. 2xx: delivered; 429: again after Retry-After;
-// 408, 5xx, no answer: again with backoff until out of attempts; other 4xx: failed.
+// the rest of TriedAgain: again with backoff until out of attempts; any other: failed.
 store::AttemptResult SendWriteBack(const connectors::SecretBox* box, const store::DeliveryRow& d,
                                    const DeliveryOptions& options, int64_t now_ms);
 
