@@ -1,5 +1,6 @@
 #include "store/postgres/connection.h"
 
+#include <cstdlib>
 #include <cstring>
 
 namespace rota::store::postgres {
@@ -26,7 +27,13 @@ Status ErrorStatus(PGconn* c, const PGresult* r) {
 }
 
 Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& conninfo) {
-  PGconn* c = PQconnectdb(conninfo.c_str());
+  // A server that takes the connection and never answers would hold every command (and
+  // rota serve, signals blocked) for ever: 10 s, unless the URL or PGCONNECT_TIMEOUT says.
+  // Parameters before the expanded URL are overridden by the URL's own.
+  const char* env_timeout = std::getenv("PGCONNECT_TIMEOUT");
+  const char* keywords[] = {"connect_timeout", "dbname", nullptr};
+  const char* values[] = {env_timeout && *env_timeout ? env_timeout : "10", conninfo.c_str(), nullptr};
+  PGconn* c = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (!c) return Status(Code::kUnavailable, "database_unavailable", "cannot connect to PostgreSQL: out of memory");
   if (PQstatus(c) != CONNECTION_OK) {
     std::string msg = PQerrorMessage(c);

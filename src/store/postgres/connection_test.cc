@@ -3,9 +3,13 @@
 // cause (so a read that could not report it still reaches the service as retryable).
 #include "store/postgres/connection.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 
@@ -56,6 +60,55 @@ TEST(PgConnection, postgres_SerializationFailureIsRetryableAndStaysTheCause) {
   EXPECT_EQ(next.status().code(), Code::kConflict);
   ASSERT_TRUE((*a)->Exec("ROLLBACK").ok());
   EXPECT_TRUE((*a)->Exec("DROP TABLE " + table).ok());
+}
+
+}  // namespace
+}  // namespace rota::store::postgres
+
+namespace rota::store::postgres {
+namespace {
+
+// A listener that takes connections and never answers, as a wrong host or a stuck proxy.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    listen(fd_, 16);  // the kernel completes the handshakes; nobody reads
+    socklen_t n = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &n);
+    port_ = ntohs(a.sin_port);
+  }
+  ~SilentListener() { close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// Opening a connection to a server that never answers gives up with a clear error (10 s
+// by default, or the URL's connect_timeout), instead of waiting for ever.
+TEST(PgConnection, AServerThatNeverAnswersTimesOut) {
+  SilentListener silent;
+  const std::string url = "postgresql://rota@127.0.0.1:" + std::to_string(silent.port()) + "/rota";
+  unsetenv("PGCONNECT_TIMEOUT");
+  auto started = std::chrono::steady_clock::now();
+  auto c = PgConnection::Open(url + "?connect_timeout=2");
+  auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), Code::kUnavailable);
+  EXPECT_NE(c.status().message().find("cannot connect to PostgreSQL"), std::string::npos) << c.status().message();
+  EXPECT_LT(took, std::chrono::seconds(6));
+  started = std::chrono::steady_clock::now();
+  c = PgConnection::Open(url);
+  took = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(c.ok());
+  EXPECT_GE(took, std::chrono::seconds(8));
+  EXPECT_LT(took, std::chrono::seconds(15));
 }
 
 }  // namespace
