@@ -33,7 +33,7 @@ void AddBackup(CLI::App& app, int* exit_code) {
   cmd->add_flag("--quiet", o->quiet, "no progress on stderr");
   cmd->callback([o, exit_code] {
     if (store::IsPostgresUrl(o->db)) {
-      std::cerr << "rota: backup: " << o->db
+      std::cerr << "rota: backup: " << store::PrintableUrl(o->db)
                 << " is a PostgreSQL database; back it up with pg_dump, e.g.\n"
                    "  pg_dump --format=custom --file=rota.dump '<url>'\n"
                    "and restore it with pg_restore (see docs/operations.md).\n";

@@ -9,13 +9,13 @@ namespace rota::cli {
 std::unique_ptr<Env> OpenEnv(const std::string& db, bool must_exist) {
   std::error_code ec;
   if (must_exist && !store::IsPostgresUrl(db) && !std::filesystem::exists(db, ec)) {
-    Fail("cannot open " + db, Status::NotFound("no database there (rota serve, rota config apply or rota workspaces "
+    Fail("cannot open " + store::PrintableUrl(db), Status::NotFound("no database there (rota serve, rota config apply or rota workspaces "
                                                "create makes one)"));
     return nullptr;
   }
   auto store = store::OpenStore(db);
   if (!store.ok()) {
-    Fail("cannot open " + db, store.status());
+    Fail("cannot open " + store::PrintableUrl(db), store.status());
     return nullptr;
   }
   auto env = std::make_unique<Env>();

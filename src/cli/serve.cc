@@ -66,7 +66,7 @@ int Run(const Options& o) {
   // once is never made by a start that fails (a bad ROTA_SECRET_KEY, a port in use).
   if (!Bootstrap(*env)) return 2;
   std::cout << "rota listening on http://" << hopts.host << ":" << server.port() << "  (console: http://"
-            << hopts.host << ":" << server.port() << "/, database: " << o.db << ")" << std::endl;
+            << hopts.host << ":" << server.port() << "/, database: " << store::PrintableUrl(o.db) << ")" << std::endl;
 
   if (!env->service->secrets()) {
     std::cout << "ROTA_SECRET_KEY is not set: CRM connectors are disabled until it is\n";

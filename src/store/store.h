@@ -343,5 +343,7 @@ class Store {
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url);
 // Whether `url` names a PostgreSQL database (postgres:// or postgresql://).
 bool IsPostgresUrl(const std::string& url);
+// `url` fit to print: a PostgreSQL URL's password (user:PASSWORD@, ?password=…) as "***".
+std::string PrintableUrl(const std::string& url);
 
 }  // namespace rota::store

@@ -1870,6 +1870,18 @@ TEST_P(StoreTest, MigrationFiveCountsOpenRecords) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgres"), Param);
 
+// What rota prints of a database URL (serve's first line, "cannot open" errors) has no password.
+TEST(OpenStoreTest, APrintedUrlHidesThePassword) {
+  EXPECT_EQ(PrintableUrl("postgresql://rota:s3cret@db:5432/rota"), "postgresql://rota:***@db:5432/rota");
+  EXPECT_EQ(PrintableUrl("postgres://rota:p@ss:w@rd@db/rota?sslmode=require"), "postgres://rota:***@db/rota?sslmode=require");
+  EXPECT_EQ(PrintableUrl("postgresql://rota@db/rota?sslmode=require&password=s3cret&connect_timeout=5"),
+            "postgresql://rota@db/rota?sslmode=require&password=***&connect_timeout=5");
+  EXPECT_EQ(PrintableUrl("postgresql://db/rota?password=s3cret"), "postgresql://db/rota?password=***");
+  EXPECT_EQ(PrintableUrl("postgresql://rota@db:5432/rota"), "postgresql://rota@db:5432/rota");
+  EXPECT_EQ(PrintableUrl("postgresql://[::1]:5432/rota"), "postgresql://[::1]:5432/rota");
+  EXPECT_EQ(PrintableUrl("/var/lib/rota/rota:db@x.db"), "/var/lib/rota/rota:db@x.db");  // a file: as it is
+}
+
 TEST(OpenStoreTest, PostgresUrlThatCannotConnectIsAnError) {
   auto s = OpenStore("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2");
   ASSERT_FALSE(s.ok());
