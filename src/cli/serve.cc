@@ -31,13 +31,13 @@ struct Options {
 int Run(const Options& o) {
   auto colon = o.listen.rfind(':');
   int port = -1;
-  if (colon != std::string::npos) {
-    try {
-      port = std::stoi(o.listen.substr(colon + 1));
-    } catch (const std::exception&) {
+  if (colon != std::string::npos && colon > 0) {
+    const std::string digits = o.listen.substr(colon + 1);  // wholly digits: "184x" is no port
+    if (!digits.empty() && digits.size() <= 5 && digits.find_first_not_of("0123456789") == std::string::npos) {
+      port = std::stoi(digits);
     }
   }
-  if (colon == std::string::npos || port < 0 || port > 65535) {
+  if (colon == std::string::npos || colon == 0 || port < 0 || port > 65535) {
     std::cerr << "rota serve: --listen is HOST:PORT, got \"" << o.listen << "\"\n";
     return 2;
   }

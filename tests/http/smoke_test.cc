@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -36,6 +37,18 @@ TEST(ServerSmoke, ASecondServerOnAPortInUseFailsToStart) {
   RotaServer second(dir.path() + "/second.db");
   EXPECT_FALSE(second.admin_key().empty()) << second.Output();
   EXPECT_EQ(second.Call("GET", "/v1/users", second.admin_key()).status, 200);
+}
+
+// --listen is HOST:PORT with a port of digits only: "184x" is refused, not read as 184,
+// and nothing is made (no database file, no key).
+TEST(ServerSmoke, AListenAddressWithABadPortIsRefused) {
+  TempDir dir;
+  for (const char* listen : {"127.0.0.1:184x", "127.0.0.1:", ":8080", "127.0.0.1:65536", "127.0.0.1:-1", "localhost"}) {
+    auto [code, out] = RunRota({"serve", "--db", dir.path() + "/r.db", "--listen", listen});
+    EXPECT_EQ(code, 2) << listen << ": " << out;
+    EXPECT_NE(out.find("--listen is HOST:PORT"), std::string::npos) << listen << ": " << out;
+    EXPECT_FALSE(std::filesystem::exists(dir.path() + "/r.db")) << listen;
+  }
 }
 
 // More busy keep-alive clients than threads: a connection serves a bounded number of
