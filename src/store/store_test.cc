@@ -1870,6 +1870,52 @@ TEST_P(StoreTest, MigrationFiveCountsOpenRecords) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgres"), Param);
 
+// rota opens only its own SQLite databases (or a new or empty file): another program's
+// database is refused and left exactly as it was, not given rota's tables and WAL.
+TEST(OpenStoreTest, AnotherProgramsSqliteFileIsRefusedAndLeftAlone) {
+  const fs::path dir = fs::temp_directory_path() / ("rota-foreign-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const std::string foreign = (dir / "other.db").string();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(foreign.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE notes(id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes(text) VALUES('x')",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  const auto size = fs::file_size(foreign);
+  auto s = OpenStore(foreign);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), Code::kInvalid);
+  EXPECT_EQ(s.status().error_code(), "not_a_rota_database");
+  EXPECT_NE(s.status().message().find("not a rota database"), std::string::npos) << s.status().message();
+  EXPECT_EQ(fs::file_size(foreign), size);
+  EXPECT_FALSE(fs::exists(foreign + "-wal"));
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(foreign.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM sqlite_master", -1, &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(st, 0), 1);  // its one table, nothing of rota's
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  // Not SQLite at all: said so.
+  const std::string text = (dir / "notes.txt").string();
+  std::ofstream(text) << "these are not the pages of a database, but words a person wrote down\n";
+  auto t = OpenStore(text);
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.status().message().find("not a"), std::string::npos) << t.status().message();
+  // An empty file, and rota's own database again, open.
+  const std::string empty = (dir / "empty.db").string();
+  std::ofstream{empty};
+  EXPECT_TRUE(OpenStore(empty).ok());
+  EXPECT_TRUE(OpenStore(empty).ok());
+  fs::remove_all(dir);
+}
+
 // What rota prints of a database URL (serve's first line, "cannot open" errors) has no password.
 TEST(OpenStoreTest, APrintedUrlHidesThePassword) {
   EXPECT_EQ(PrintableUrl("postgresql://rota:s3cret@db:5432/rota"), "postgresql://rota:***@db:5432/rota");

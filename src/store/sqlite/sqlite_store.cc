@@ -1,7 +1,11 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <sqlite3.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -1255,7 +1259,45 @@ class SqliteStore final : public Store {
 
 }  // namespace
 
+namespace {
+
+// A file that is there and not empty is opened only if it is rota's (its schema version
+// set) or holds no table yet: rota never adds its tables to another program's database,
+// nor switches it to WAL. Read without changing anything.
+Status CheckIsRotas(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec) || std::filesystem::is_directory(path, ec) ||
+      std::filesystem::file_size(path, ec) == 0) {
+    return Status::Ok();  // SQLite makes a new database, or says what is wrong
+  }
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> hold(db, sqlite3_close);
+  if (rc != SQLITE_OK) return Status::Ok();  // the store's own open reports it
+  sqlite3_busy_timeout(db, 30000);
+  auto scalar = [&](const char* sql, int64_t* out) {
+    sqlite3_stmt* st = nullptr;
+    int r = sqlite3_prepare_v2(db, sql, -1, &st, nullptr);
+    if (r == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return r;
+  };
+  int64_t version = 0, tables = 0;
+  if (scalar("PRAGMA user_version", &version) == SQLITE_NOTADB) {
+    return Status(Code::kInvalid, "not_a_rota_database", path + " is not a SQLite database");
+  }
+  scalar("SELECT COUNT(*) FROM sqlite_master", &tables);
+  if (version == 0 && tables > 0) {
+    return Status(Code::kInvalid, "not_a_rota_database",
+                  path + " is not a rota database (it holds another program's tables); give a new file");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Store>> OpenSqlite(const std::string& path) {
+  if (Status s = CheckIsRotas(path); !s.ok()) return s;
   auto store = std::make_unique<SqliteStore>(path);
   Status s = store->Migrate();
   if (!s.ok()) return s;
