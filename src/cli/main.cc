@@ -32,7 +32,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version succeed; a usage error is an error like any other: exit code 2
+    // (CLI11's own codes, 104–114, said nothing more).
+    return app.exit(e) == 0 ? 0 : 2;
   }
   return exit_code;
 }

@@ -765,6 +765,14 @@ TEST(AssignCli, DecidesFromJsonLinesOnTheDatabase) {
   std::tie(code, out) = RunRota({"asign", "--help"});
   EXPECT_EQ(code, 2) << out;
   EXPECT_NE(out.find("unknown command \"asign\""), std::string::npos) << out;
+  // Usage errors exit 2 as every other error does; --help and --version succeed.
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"assign", "--no-such-option"}, {"config"}, {"config", "bogus"}, {"serve", "--threads", "many"}}) {
+    std::tie(code, out) = RunRota(args);
+    EXPECT_EQ(code, 2) << args[0] << ": " << out;
+  }
+  EXPECT_EQ(RunRota({"assign", "--help"}).first, 0);
+  EXPECT_EQ(RunRota({"--version"}).first, 0);
 }
 
 }  // namespace rota::testing
