@@ -334,6 +334,26 @@ TEST(Pipedrive, V2EveryEntity) {
   EXPECT_EQ(lead->assign["record"]["links"]["company"], "22");
 }
 
+// A v2 event is known by its correlation id and its own id (meta.id): a retry of it is the
+// same request; another event sharing the correlation id is not.
+TEST(Pipedrive, V2EventsAreKnownByTheirOwnIds) {
+  Connector c = Pipedrive();
+  Json first = Fixture("pipedrive/v2_deal_stage_change.json");
+  first["meta"]["id"] = "0c6bbf27-aaaa-4000-8000-000000000001";
+  first["meta"]["correlation_id"] = "corr-shared";
+  Json second = first;
+  second["meta"]["id"] = "0c6bbf27-bbbb-4000-8000-000000000002";
+  second["previous"] = {{"stage_id", 4}};
+  second["data"]["stage_id"] = 5;
+  auto a = pipedrive::ReadWebhook(c, first);
+  auto again = pipedrive::ReadWebhook(c, first);
+  auto b = pipedrive::ReadWebhook(c, second);
+  ASSERT_TRUE(a.ok() && again.ok() && b.ok());
+  EXPECT_EQ(a->assign["idempotency_key"], again->assign["idempotency_key"]);
+  EXPECT_NE(a->assign["idempotency_key"], b->assign["idempotency_key"]);
+  EXPECT_EQ(a->assign["idempotency_key"], "pipedrive:deal:4002:change:corr-shared:0c6bbf27-aaaa-4000-8000-000000000001");
+}
+
 // v2's typed custom fields read as values conditions can test: an option's id, a set's ids
 // as v1 sends them ("1,2"), a monetary field's amount; a lead's value its amount. The
 // previous values of an update alike.

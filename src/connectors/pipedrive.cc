@@ -171,8 +171,15 @@ Result<Inbound> ReadWebhook(const Connector& c, const Json& body) {
   if (auto open = IsOpen(current)) record["open"] = *open;
   Json a = {{"object_type", std::string(core::ToString(*rota_type))}, {"event", event}, {"record", record}};
   if (event == "updated") a["previous"] = previous;
+  // What tells one event from another (a retry of it keeps them): v1's microsecond stamp;
+  // v2's correlation id with the event's own id (meta.id), so that two events sharing a
+  // correlation id are not taken for one; else the stamp in seconds.
   std::string when = Text(meta, "timestamp_micro");
-  if (when.empty()) when = Text(meta, "correlation_id");
+  if (when.empty()) {
+    when = Text(meta, "correlation_id");
+    const std::string event_id = Text(meta, "id");
+    if (!when.empty() && !event_id.empty() && event_id != id) when += ":" + event_id;
+  }
   if (when.empty()) when = Text(meta, "timestamp");
   if (!when.empty()) {
     a["idempotency_key"] = "pipedrive:" + in.crm_type + ":" + id + ":" + action + ":" + when;

@@ -99,19 +99,22 @@ Result<bool> Service::CloseRecord(const std::string& ws, core::ObjectType type, 
     auto tx = store_.BeginWrite(ws);
     if (!tx.ok()) return tx.status();
     auto known = (*tx)->FindRecord(type, id);
-    if (!known || !known->open) return Status::Ok();  // nothing to write: the transaction rolls back
+    if (!known) return Status::Ok();  // nothing to write: the transaction rolls back
+    // Gone from the CRM, closed before or not: nothing of it goes back to the CRM any more,
+    // and it leaves the unassigned queue.
+    const bool was_open = known->open;
     known->open = false;
-    known->source_connector.clear();  // nothing of it goes back to the CRM any more
+    known->source_connector.clear();
     known->source_type.clear();
     Status st = (*tx)->PutRecord(*known, now);
-    if (st.ok()) st = (*tx)->RemoveUnassigned(std::string(core::ToString(type)), id);  // gone from the CRM
-    if (st.ok()) {
+    if (st.ok()) st = (*tx)->RemoveUnassigned(std::string(core::ToString(type)), id);
+    if (st.ok() && was_open) {
       auto hooks = (*tx)->Webhooks();
       st = hooks.ok() ? Emit(**tx, *hooks, "record.updated", Json{{"record", io::WriteRecord(*known)}}, now * 1000)
                       : hooks.status();
     }
     if (st.ok()) st = (*tx)->Commit();
-    closed = st.ok();
+    closed = st.ok() && was_open;
     return st;
   });
   if (!s.ok()) return s;

@@ -473,6 +473,30 @@ TEST_F(Connectors, PipedriveOwnersAndOpenAreWhatTheCrmSays) {
   Reply del = Pipedrive(gone);
   EXPECT_EQ(del.body["closed"], true) << del.raw;
   EXPECT_FALSE(queued_ids().count("4100"));
+  // Queued, lost (closed), then deleted: it leaves the queue all the same.
+  Json queued2 = lone;
+  queued2["meta"]["entity_id"] = "4102";
+  queued2["data"]["id"] = 4102;
+  queued2["meta"]["correlation_id"] = "queued-4102";
+  ASSERT_EQ(Pipedrive(queued2).body["reason"], "company_not_linked");
+  EXPECT_TRUE(queued_ids().count("4102"));
+  Json lost = Fixture("pipedrive/v2_deal_stage_change.json");
+  lost["meta"]["entity_id"] = "4102";
+  lost["meta"]["correlation_id"] = "lost-4102";
+  lost["data"]["id"] = 4102;
+  lost["data"].erase("org_id");
+  lost["data"]["owner_id"] = 7;
+  lost["data"]["status"] = "lost";
+  lost["previous"] = {{"status", "open"}};
+  ASSERT_EQ(Pipedrive(lost).status, 200);
+  EXPECT_EQ(server->Call("GET", "/v1/records/deal/4102", key).body["open"], false);
+  Json gone_closed = Fixture("pipedrive/v2_deal_delete.json");
+  gone_closed["meta"]["entity_id"] = "4102";
+  gone_closed["meta"]["correlation_id"] = "delete-4102";
+  Reply del_closed = Pipedrive(gone_closed);
+  ASSERT_EQ(del_closed.status, 200) << del_closed.raw;
+  EXPECT_EQ(del_closed.body["closed"], false) << del_closed.raw;  // it was closed already
+  EXPECT_FALSE(queued_ids().count("4102"));
 }
 
 // A record that came in through a connector gets its owner written back to that CRM when
