@@ -30,13 +30,12 @@ void AddAssign(CLI::App& app, int* exit_code) {
     if (o->file == "-") {
       text << std::cin.rdbuf();
     } else {
-      std::ifstream in(o->file, std::ios::binary);
-      if (!in) {
-        std::cerr << "rota: cannot read " << o->file << "\n";
+      auto bytes = ReadFile(o->file);
+      if (!bytes) {
         *exit_code = 2;
         return;
       }
-      text << in.rdbuf();
+      text << *bytes;
     }
     // One JSON document, else JSON lines (blank lines skipped), each with its line number.
     std::vector<std::pair<size_t, std::string>> bodies;

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "service/service.h"
@@ -45,6 +46,10 @@ bool UseSecretKey(Env& env);
 // admin key (or the one in ROTA_BOOTSTRAP_KEY), as `rota serve` does on its first start.
 // False, with the problem printed, when that fails.
 bool Bootstrap(Env& env);
+
+// The bytes of the file at `path`; nullopt, with "rota: cannot read PATH…" printed, when it
+// cannot be read or is a directory (which would read as empty).
+std::optional<std::string> ReadFile(const std::string& path);
 
 // Prints a failed status on stderr (message, then each detail) and returns 2.
 int Fail(const std::string& context, const Status& s);

@@ -45,15 +45,12 @@ void AddConfig(CLI::App& app, int* exit_code) {
   apply->add_option("--workspace", o->workspace, "the workspace")->capture_default_str();
   apply->add_flag("--dry-run", o->dry_run, "validate and print what would change; store nothing");
   apply->callback([o, exit_code] {
-    std::ifstream in(o->file);
-    if (!in) {
-      std::cerr << "rota: cannot read " << o->file << "\n";
+    auto text = ReadFile(o->file);
+    if (!text) {
       *exit_code = 2;
       return;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    auto doc = io::ParseJson(ss.str());
+    auto doc = io::ParseJson(*text);
     if (!doc.ok()) {
       *exit_code = Fail(o->file, doc.status());
       return;

@@ -41,15 +41,12 @@ void AddKeysImport(CLI::App* parent, int* exit_code) {
   imp->add_option("--db", o->db, kDbHelp)->capture_default_str();
   imp->add_option("--workspace", o->workspace, "the workspace")->capture_default_str();
   imp->callback([o, exit_code] {
-    std::ifstream in(o->file, std::ios::binary);
-    if (!in) {
-      std::cerr << "rota: cannot read " << o->file << "\n";
+    auto read = ReadFile(o->file);
+    if (!read) {
       *exit_code = 2;
       return;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string bytes = ss.str();
+    const std::string bytes = std::move(*read);
     const bool xlsx = io::LooksLikeZip(bytes) || EndsWithXlsx(o->file);
     auto env = OpenEnv(o->db, /*must_exist=*/true);
     if (!env) {

@@ -1,6 +1,8 @@
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "cli/commands.h"
 
@@ -53,6 +55,22 @@ bool Bootstrap(Env& env) {
     std::cout << "ROTA_BOOTSTRAP_KEY ignored: the database already has its workspaces and keys\n";
   }
   return true;
+}
+
+std::optional<std::string> ReadFile(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    std::cerr << "rota: cannot read " << path << ": a directory, not a file\n";
+    return std::nullopt;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::cerr << "rota: cannot read " << path << "\n";
+    return std::nullopt;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 int Fail(const std::string& context, const Status& s) {

@@ -35,14 +35,6 @@ void PrintProblems(const std::string& where, const Status& s) {
   }
 }
 
-std::optional<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // A target must name a known pool or rule of the record's type (SPEC §3.2).
 Status CheckTarget(const core::Workspace& ws, const io::AssignBody& b) {
   if (!b.target) return Status::Ok();
@@ -83,10 +75,7 @@ void PrintSummary(const core::Tally& tally, const core::Workspace& ws) {
 
 int Run(const Options& o) {
   auto text = ReadFile(o.config);
-  if (!text) {
-    std::cerr << "rota simulate: cannot read config file " << o.config << "\n";
-    return 2;
-  }
+  if (!text) return 2;
   auto doc = io::ParseJson(*text);
   if (!doc.ok()) {
     std::cerr << o.config << ": " << doc.status().message() << "\n";
@@ -113,11 +102,9 @@ int Run(const Options& o) {
     }
   }
 
-  std::ifstream in(o.records);
-  if (!in) {
-    std::cerr << "rota simulate: cannot read records file " << o.records << "\n";
-    return 2;
-  }
+  auto records = ReadFile(o.records);
+  if (!records) return 2;
+  std::istringstream in(*records);
   std::vector<std::pair<int, io::AssignBody>> bodies;
   bool bad = false;
   std::string line;

@@ -224,6 +224,22 @@ run simulate --config "$EXAMPLES/config.json" --records "$WORK/nope.jsonl"
 expect_rc 2 "missing records"
 expect_empty_stdout "missing records"
 expect_stderr "nope.jsonl" "missing records names the file"
+# A directory is not a file (it read as an empty one), for simulate and the other readers.
+mkdir -p "$WORK/adir"
+run simulate --config "$EXAMPLES/config.json" --records "$WORK/adir"
+expect_rc 2 "records a directory"
+expect_empty_stdout "records a directory"
+expect_stderr "a directory, not a file" "records a directory is said so"
+run simulate --config "$WORK/adir" --records "$EXAMPLES/records.jsonl"
+expect_rc 2 "config a directory"
+expect_stderr "a directory, not a file" "config a directory is said so"
+run config apply --db "$WORK/dir-test.db" "$WORK/adir"
+expect_rc 2 "config apply of a directory"
+expect_stderr "a directory, not a file" "config apply of a directory is said so"
+if [[ ! -e $WORK/dir-test.db ]]; then pass; else fail "config apply of a directory made a database"; fi
+run assign --db "$WORK/dir-test.db" "$WORK/adir"
+expect_rc 2 "assign of a directory"
+expect_stderr "a directory, not a file" "assign of a directory is said so"
 
 # --- 7. an empty records file is fine ---------------------------------------------------------
 : >"$WORK/empty.jsonl"
