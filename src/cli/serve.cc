@@ -119,7 +119,9 @@ void AddServe(CLI::App& app, int* exit_code) {
   cmd->add_option("--threads", o->threads, "worker threads (one per keep-alive connection)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
-  cmd->add_option("--body-limit", o->body_limit, "largest request body in bytes")->capture_default_str();
+  cmd->add_option("--body-limit", o->body_limit, "largest request body in bytes (1 KiB to 1 GiB)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1} << 10, size_t{1} << 30));  // 0 refused every body; -1 none
   cmd->add_flag("--quiet", o->quiet, "do not log each request");
   cmd->add_option("--webhook-max-attempts", o->webhooks.max_attempts, "attempts before a delivery is marked failed")
       ->capture_default_str()

@@ -49,6 +49,12 @@ TEST(ServerSmoke, AListenAddressWithABadPortIsRefused) {
     EXPECT_NE(out.find("--listen is HOST:PORT"), std::string::npos) << listen << ": " << out;
     EXPECT_FALSE(std::filesystem::exists(dir.path() + "/r.db")) << listen;
   }
+  // A body limit that would refuse every body, or hold none, is refused too.
+  for (const char* limit : {"0", "-1", "512", "2147483648"}) {
+    auto [code, out] = RunRota({"serve", "--db", dir.path() + "/r.db", "--body-limit", limit});
+    EXPECT_EQ(code, 2) << limit << ": " << out;
+    EXPECT_FALSE(std::filesystem::exists(dir.path() + "/r.db")) << limit;
+  }
 }
 
 // More busy keep-alive clients than threads: a connection serves a bounded number of
