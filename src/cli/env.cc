@@ -75,6 +75,7 @@ std::optional<std::string> ReadFile(const std::string& path) {
 
 int Fail(const std::string& context, const Status& s) {
   std::cerr << "rota: " << context << ": " << s.message() << "\n";
+  if (s.details().size() < 2) return 2;  // the message already says the one problem
   for (const Problem& p : s.details()) {
     std::cerr << "  " << (p.path.empty() ? "" : p.path + ": ") << p.message << "\n";
   }

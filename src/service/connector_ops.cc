@@ -361,10 +361,12 @@ Result<Json> Service::ConnectorCallIn(const std::string& ws, const std::string& 
       FromCrm crm{wb, in->owner ? std::optional<std::string>(cx::RotaUser(*c, *in->owner)) : std::nullopt, true};
       auto d = Assign(who, in->assign, "", crm);
       if (!d.ok()) return d.status();
-      if (d->contains("ignored") && in->custom_action) {  // the owner rota keeps for the record
+      if (d->contains("ignored") && in->custom_action) {
+        // The owner HubSpot has (a later step copying it back changes nothing, where rota's
+        // copy would undo an owner set by hand in HubSpot); else the one rota keeps.
         const Json& owners = (*d)["owners"];
-        return cx::hubspot::ActionAnswer(
-            *c, Json{{"owner", owners.empty() ? Json(nullptr) : owners[0]}, {"outcome", "unchanged"}});
+        const Json owner = crm.crm_owner ? Json(*crm.crm_owner) : owners.empty() ? Json(nullptr) : owners[0];
+        return cx::hubspot::ActionAnswer(*c, Json{{"owner", owner}, {"outcome", "unchanged"}});
       }
       return in->custom_action ? cx::hubspot::ActionAnswer(*c, *d) : *d;
     }

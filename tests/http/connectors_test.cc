@@ -660,6 +660,16 @@ TEST_F(Connectors, HubSpotSignaturesObjectTypesCustomActionAndRateLimit) {
   size_t n = History().size();
   EXPECT_EQ(HubSpot(Fixture("hubspot/custom_action_company.json")).body, company.body);
   EXPECT_EQ(History().size(), n);
+  // The company given to another owner by hand in HubSpot, then an edit no rule takes:
+  // "unchanged", with the owner HubSpot has, so a step copying it back undoes nothing.
+  Json reassigned = Fixture("hubspot/custom_action_company.json");
+  reassigned["callbackId"] = "ap-62515-56776413549-7-1";
+  reassigned["object"]["properties"] = {{"hubspot_owner_id", "12"}, {"name", "Renamed"}};
+  reassigned["inputFields"] = {{"event", "updated"}};
+  Reply unchanged = HubSpot(reassigned);
+  ASSERT_EQ(unchanged.status, 200) << unchanged.raw;
+  EXPECT_EQ(unchanged.body["outputFields"]["rota_outcome"], "unchanged") << unchanged.raw;
+  EXPECT_EQ(unchanged.body["outputFields"]["hubspot_owner_id"], "12") << unchanged.raw;
   Reply ticket = HubSpot(Fixture("hubspot/custom_action_ticket.json"));
   EXPECT_EQ(ticket.body["outputFields"]["hubspot_owner_id"], "12") << ticket.raw;
   // Without a type in the body, the URL names it; without either, a clear 422.
