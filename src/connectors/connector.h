@@ -97,7 +97,7 @@ bool ValidPath(const std::string& path);
 Json PlainValue(const Json& v);
 // A CRM id (number or text) as text; nullopt for anything else.
 std::optional<std::string> IdText(const Json& v);
-// `text` as one segment of a URL path (RFC 3986): every byte but A–Z a–z 0–9 - . _ ~
+// `text` as one segment of a URL path, or a query value (RFC 3986): every byte but A–Z a–z 0–9 - . _ ~
 // percent-encoded, so that an id holding "/" or "?" cannot name another resource.
 std::string PathSegment(const std::string& text);
 

@@ -23,26 +23,11 @@ namespace cx = connectors;
 constexpr int kCrmTimeoutMs = 10000;
 constexpr int kMaxUserPages = 500;
 
-std::string Escape(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char ch : s) {
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-      out += static_cast<char>(ch);
-    } else {
-      out += '%';
-      out += kHex[ch >> 4];
-      out += kHex[ch & 15];
-    }
-  }
-  return out;
-}
-
 std::string InboundPath(const std::string& ws, const cx::Connector& c) {
   std::string route = c.kind == cx::Kind::kHubSpot     ? "/hubspot/workflow"
                       : c.kind == cx::Kind::kPipedrive ? "/pipedrive/webhook"
                                                        : "/generic";
-  return "/v1/connectors/" + Escape(c.id) + route + "?workspace=" + Escape(ws);
+  return "/v1/connectors/" + cx::PathSegment(c.id) + route + "?workspace=" + cx::PathSegment(ws);
 }
 
 Json ConnectorJson(const std::string& ws, const cx::Connector& c, const store::ConnectorRow& row) {
