@@ -303,7 +303,7 @@ std::vector<Problem> ReversedRanges(const Rule& rule, const std::string& base) {
       const Operand high = MakeOperand(cs[j].value.items[1]);
       if (low.is_number == high.is_number && Compare(low, high) > 0) {
         out.push_back({At(base + ".conditions." + set, j) + ".value",
-                       "\"between\" takes [low, high]: its low end is above its high end, so it never holds"});
+                       "\"between\" takes [low, high]: its low end is above its high end"});
       }
     }
   };

@@ -8,7 +8,6 @@
 #include "connectors/generic.h"
 #include "connectors/hubspot.h"
 #include "connectors/pipedrive.h"
-#include "service/list_page.h"
 #include "service/crm.h"
 #include "service/deliveries.h"
 #include "service/list_page.h"
@@ -389,7 +388,15 @@ Result<Json> Service::ConnectorCallIn(const std::string& ws, const std::string& 
       if (!s.ok()) return Refused(c->id, s);
       auto a = cx::generic::ReadInbound(*c, call.json);
       if (!a.ok()) return a.status();
-      return Assign(who, *a, Header(call, "idempotency-key"), FromCrm{wb, std::nullopt, false});
+      // A CRM's own key, however long, names its call: one over the API's limit goes in as
+      // its SHA-256 (the same key, the same hash).
+      std::string key = Header(call, "idempotency-key");
+      if (key.size() > io::kMaxIdempotencyKey) key = "sha256:" + Sha256Hex(key);
+      if (auto k = a->find("idempotency_key");
+          k != a->end() && k->is_string() && k->get<std::string>().size() > io::kMaxIdempotencyKey) {
+        *k = "sha256:" + Sha256Hex(k->get<std::string>());
+      }
+      return Assign(who, *a, key, FromCrm{wb, std::nullopt, false});
     }
   }
   return NotAuthorized();

@@ -103,10 +103,13 @@ Result<bool> Service::CloseRecord(const std::string& ws, core::ObjectType type, 
     // Gone from the CRM, closed before or not: nothing of it goes back to the CRM any more,
     // and it leaves the unassigned queue.
     const bool was_open = known->open;
-    known->open = false;
-    known->source_connector.clear();
-    known->source_type.clear();
-    Status st = (*tx)->PutRecord(*known, now);
+    Status st;
+    if (was_open || !known->source_connector.empty()) {  // else nothing of it changes (a retried delete)
+      known->open = false;
+      known->source_connector.clear();
+      known->source_type.clear();
+      st = (*tx)->PutRecord(*known, now);
+    }
     if (st.ok()) st = (*tx)->RemoveUnassigned(std::string(core::ToString(type)), id);
     if (st.ok() && was_open) {
       auto hooks = (*tx)->Webhooks();

@@ -1902,12 +1902,24 @@ TEST(OpenStoreTest, AnotherProgramsSqliteFileIsRefusedAndLeftAlone) {
     sqlite3_finalize(st);
     sqlite3_close(db);
   }
+  // Another program's database with a schema version of its own: refused the same.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(foreign.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version=12", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto versioned = OpenStore(foreign);
+  ASSERT_FALSE(versioned.ok());
+  EXPECT_EQ(versioned.status().error_code(), "not_a_rota_database");
+  EXPECT_FALSE(fs::exists(foreign + "-wal"));
   // Not SQLite at all: said so.
   const std::string text = (dir / "notes.txt").string();
   std::ofstream(text) << "these are not the pages of a database, but words a person wrote down\n";
   auto t = OpenStore(text);
   ASSERT_FALSE(t.ok());
-  EXPECT_NE(t.status().message().find("not a"), std::string::npos) << t.status().message();
+  EXPECT_EQ(t.status().error_code(), "not_a_rota_database");
+  EXPECT_NE(t.status().message().find("is not a SQLite database"), std::string::npos) << t.status().message();
   // An empty file, and rota's own database again, open.
   const std::string empty = (dir / "empty.db").string();
   std::ofstream{empty};

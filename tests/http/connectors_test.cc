@@ -969,6 +969,30 @@ TEST_F(Connectors, GenericMapsAnyBodyAndSignsItsWriteBack) {
   Reply bad = server->Call("POST", "/v1/connectors/crm/generic", "", unmapped,
                            {{"Rota-Signature", "t=" + std::to_string(now) + ",v1=" + Hex(Hmac("shh", std::to_string(now) + "." + raw2))}});
   EXPECT_EQ(bad.status, 422) << bad.raw;
+  // A CRM's key longer than the API takes (in its body or its Idempotency-Key header) still
+  // names its call: decided once, the same decision when sent again.
+  for (const bool in_header : {false, true}) {
+    Json keyed = body;
+    keyed["payload"]["key"] = in_header ? 44 : 43;
+    const std::string long_key = std::string(300, in_header ? 'h' : 'b');
+    if (in_header) {
+      keyed.erase("delivery");
+    } else {
+      keyed["delivery"] = long_key;
+    }
+    const std::string raw3 = keyed.dump();
+    auto call = [&] {
+      httplib::Headers headers = {
+          {"Rota-Signature", "t=" + std::to_string(now) + ",v1=" + Hex(Hmac("shh", std::to_string(now) + "." + raw3))}};
+      if (in_header) headers.emplace("Idempotency-Key", long_key);
+      return server->Call("POST", "/v1/connectors/crm/generic", "", keyed, headers);
+    };
+    Reply first = call();
+    ASSERT_EQ(first.status, 200) << first.raw;
+    Reply again = call();
+    ASSERT_EQ(again.status, 200) << again.raw;
+    EXPECT_EQ(again.body["decision_id"], first.body["decision_id"]) << in_header;
+  }
 }
 
 }  // namespace

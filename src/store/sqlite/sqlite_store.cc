@@ -1275,19 +1275,31 @@ Status CheckIsRotas(const std::string& path) {
   std::unique_ptr<sqlite3, int (*)(sqlite3*)> hold(db, sqlite3_close);
   if (rc != SQLITE_OK) return Status::Ok();  // the store's own open reports it
   sqlite3_busy_timeout(db, 30000);
+  // SQLITE_OK with the value read, or what failed (a file that is not SQLite fails its
+  // first step with SQLITE_NOTADB, not its prepare).
   auto scalar = [&](const char* sql, int64_t* out) {
     sqlite3_stmt* st = nullptr;
     int r = sqlite3_prepare_v2(db, sql, -1, &st, nullptr);
-    if (r == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) *out = sqlite3_column_int64(st, 0);
+    if (r == SQLITE_OK) {
+      r = sqlite3_step(st);
+      if (r == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        r = SQLITE_OK;
+      }
+    }
     sqlite3_finalize(st);
     return r;
   };
-  int64_t version = 0, tables = 0;
-  if (scalar("PRAGMA user_version", &version) == SQLITE_NOTADB) {
-    return Status(Code::kInvalid, "not_a_rota_database", path + " is not a SQLite database");
+  int64_t version = 0, tables = 0, rotas = 0;
+  int r = scalar("PRAGMA user_version", &version);
+  if (r == SQLITE_OK) r = scalar("SELECT COUNT(*) FROM sqlite_master", &tables);
+  if (r == SQLITE_OK) {
+    r = scalar("SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name IN ('workspaces','decisions')", &rotas);
   }
-  scalar("SELECT COUNT(*) FROM sqlite_master", &tables);
-  if (version == 0 && tables > 0) {
+  if (r == SQLITE_NOTADB) return Status(Code::kInvalid, "not_a_rota_database", path + " is not a SQLite database");
+  if (r != SQLITE_OK) return Status::Ok();  // busy, say: the store's own open reports it
+  // rota's: its schema version set and its tables there. Empty: a new database.
+  if (tables > 0 && (version == 0 || rotas != 2)) {
     return Status(Code::kInvalid, "not_a_rota_database",
                   path + " is not a rota database (it holds another program's tables); give a new file");
   }
