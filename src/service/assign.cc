@@ -269,6 +269,14 @@ Result<Json> Service::DryRun(const std::string& workspace, const PreparedAssign&
   return DecideDry(**tx, **ws, pa);
 }
 
+Status Service::LoadBatchWorkspace(store::Tx& tx, BatchState& batch, const std::string& workspace) {
+  if (batch.workspace) return Status::Ok();  // read once per transaction
+  auto snapshot = snapshots_.Get(tx, workspace);
+  if (!snapshot.ok()) return snapshot.status();
+  batch.workspace = *snapshot;
+  return Status::Ok();
+}
+
 Result<Json> Service::DecideDry(store::Tx& tx, const core::Workspace& ws, const PreparedAssign& pa) {
   // A key already used was used by a stored decision, never by a dry run: another request.
   if (!pa.body.idempotency_key.empty()) {
@@ -309,11 +317,7 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
     batch.last_decision_at = *last;
   }
   const core::Time now = std::max(pa.now, core::Time(std::chrono::seconds(*batch.last_decision_at)));
-  if (!batch.workspace) {
-    auto snapshot = snapshots_.Get(tx, workspace);
-    if (!snapshot.ok()) return snapshot.status();
-    batch.workspace = *snapshot;
-  }
+  if (Status s = LoadBatchWorkspace(tx, batch, workspace); !s.ok()) return s;
   const std::shared_ptr<const core::Workspace>* ws = &batch.workspace;
   // Decided on the record as rota knows it, and kept so.
   const std::optional<core::Record> known = tx.FindRecord(b.record.object_type, b.record.id);
@@ -449,11 +453,7 @@ Result<Json> Service::AssignBatch(const Principal& p, const Json& body) {
   for (const PreparedAssign& pa : prepared) {
     if (pa.body.dry_run) {
       works.push_back([this, &p, &pa](store::Tx& tx, BatchState& batch) -> Result<Json> {
-        if (!batch.workspace) {
-          auto snapshot = snapshots_.Get(tx, p.workspace);
-          if (!snapshot.ok()) return snapshot.status();
-          batch.workspace = *snapshot;
-        }
+        if (Status s = LoadBatchWorkspace(tx, batch, p.workspace); !s.ok()) return s;
         return DecideDry(tx, *batch.workspace, pa);
       });
     } else {

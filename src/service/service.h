@@ -270,6 +270,8 @@ class Service {
   };
   Result<PreparedAssign> Prepare(const Principal& p, const Json& body, const std::string& idempotency_header);
   Result<Json> DryRun(const std::string& workspace, const PreparedAssign& pa);
+  // The batch's configuration snapshot, read from `tx` once per transaction.
+  Status LoadBatchWorkspace(store::Tx& tx, BatchState& batch, const std::string& workspace);
   // A dry run's decision on `tx`'s state (a batch's dry run among stored items).
   Result<Json> DecideDry(store::Tx& tx, const core::Workspace& ws, const PreparedAssign& pa);
   // Decides and writes everything of one decision in `tx`; the caller commits.
