@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <regex>
+#include <thread>
 
 #include "http/csv.h"
 #include "http/embedded.h"
@@ -244,9 +245,22 @@ Status Server::Bind() {
   return Status::Ok();
 }
 
-void Server::Run() { server_->listen_after_bind(); }
+void Server::Run() {
+  run_started_ = true;
+  if (!stop_requested_) server_->listen_after_bind();
+  run_returned_ = true;
+}
 
-void Server::Stop() { server_->stop(); }
+// httplib's stop() does nothing until its accept loop is running, so a signal taken
+// between Bind() and that loop was lost and the server never stopped. Whichever of
+// Run() and Stop() comes second sees the other's flag: a Run() not yet begun returns
+// at once; one under way is waited for until httplib listens (or Run() has returned).
+void Server::Stop() {
+  stop_requested_ = true;
+  if (!run_started_) return;
+  while (!run_returned_ && !server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  server_->stop();
+}
 
 void Server::Install() {
   httplib::Server& s = *server_;

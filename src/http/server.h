@@ -3,6 +3,7 @@
 // OpenAPI file and the static console.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,7 +42,8 @@ class Server {
   // Binds the listening socket; fails when the address is taken.
   Status Bind();
   int port() const { return port_; }
-  // Serves until Stop(); requests under way finish first.
+  // Serves until Stop(); requests under way finish first. Stop() may come from
+  // another thread at any moment, even before Run() has begun listening.
   void Run();
   void Stop();
   const std::vector<RouteInfo>& routes() const { return routes_; }
@@ -55,6 +57,9 @@ class Server {
   std::vector<RouteInfo> routes_;
   int port_ = 0;
   int listen_fd_ = -1;  // the listening socket, once httplib has made it
+  std::atomic<bool> run_started_{false};
+  std::atomic<bool> run_returned_{false};
+  std::atomic<bool> stop_requested_{false};
 };
 
 }  // namespace rota::http

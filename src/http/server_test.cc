@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
+#include <future>
 #include <vector>
 
 #include "http/service_fixture.h"
@@ -82,6 +84,34 @@ TEST_F(ListenTest, ASecondServerCannotTakeAPortInUse) {
   Status s = second.Bind();
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("address in use"), std::string::npos) << s.message();
+}
+
+// Run() on another thread; true when it has returned within `wait`. A Run() that
+// does not return is stopped again (httplib listens by then) so the test can end.
+bool RunEnds(Server& server, const std::function<void()>& meanwhile, std::chrono::seconds wait) {
+  auto run = std::async(std::launch::async, [&] { server.Run(); });
+  meanwhile();
+  if (run.wait_for(wait) == std::future_status::ready) return true;
+  server.Stop();
+  run.wait();
+  return false;
+}
+
+// `rota serve` stops on a signal taken right after it prints where it listens. httplib
+// ignored a stop that came before its accept loop began, and the server ran on.
+TEST_F(ListenTest, AStopBeforeRunBeginsEndsIt) {
+  Server server(*service_, options_);
+  ASSERT_TRUE(server.Bind().ok());
+  server.Stop();
+  EXPECT_TRUE(RunEnds(server, [] {}, std::chrono::seconds(5)));
+}
+
+TEST_F(ListenTest, AStopWhileRunBeginsEndsIt) {
+  for (int i = 0; i < 50; ++i) {
+    Server server(*service_, options_);
+    ASSERT_TRUE(server.Bind().ok());
+    ASSERT_TRUE(RunEnds(server, [&] { server.Stop(); }, std::chrono::seconds(5))) << "round " << i;
+  }
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -92,7 +93,19 @@ int RotaServer::Stop(int sig) {
   if (pid_ <= 0) return -1;
   kill(pid_, sig);
   int status = 0;
-  waitpid(pid_, &status, 0);
+  // A server that has not stopped within a minute is killed, so that the test fails
+  // with what it logged rather than hanging until CTest's limit.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      std::cerr << "rota serve did not stop on signal " << sig << "; killed. Its log:\n" << Slurp(log_) << std::endl;
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      pid_ = -1;
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   pid_ = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
