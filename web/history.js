@@ -7,7 +7,7 @@ import {
 export function traceList(trace) {
   if (!trace) {
     return h('div', { class: 'alert info', id: 'no-trace' }, h('strong', null, 'No trace recorded.'),
-      h('p', null, 'rota keeps the explain trace only for decisions requested with "explain": true. Ask for it on the next request to see each rule tried and each member skipped.'));
+      h('p', null, 'rota keeps the explain trace of every decision that was not assigned by its strategy (fallback, default, unassigned), and of others only when requested with "explain": true. Ask for it on the next request to see each rule tried and each member skipped.'));
   }
   if (!trace.length) return empty('The trace is empty.');
   const item = (mark, cls, what, detail) => h('li', null, h('span', { class: `mark ${cls}`, 'aria-hidden': 'true' }, mark),

@@ -257,6 +257,24 @@ static Json Answer(const core::Decision& d, const io::AssignBody& b, const std::
   return j;
 }
 
+// The stored decision: the answer, and for a decision that did not go to its strategy's
+// choice (fallback, default, unassigned) its trace even where the caller did not ask for
+// one, in `kept_trace`: why a CRM's record went unassigned is what the admin asks next,
+// from the history (SPEC §9 "every decision can return its trace"). The core is pure, so
+// deciding again with the trace on, on the same state, gives the same decision. A replay
+// answers as the first call was answered, without it.
+static Json StoredBody(const core::Workspace& ws, const core::StateView& state, const core::Request& request,
+                       const core::Decision& d, const Json& answer) {
+  if (request.explain || d.outcome == core::Outcome::kAssigned) return answer;
+  core::Request traced = request;
+  traced.explain = true;
+  auto again = core::Decide(ws, state, traced);
+  if (!again.ok()) return answer;
+  Json body = answer;
+  body[kKeptTrace] = io::WriteTrace(again->trace);
+  return body;
+}
+
 static Status IdempotencyConflict(const std::string& key) {
   return Status(Code::kConflict, "idempotency_conflict", "idempotency key \"" + key + "\" was used with a different request");
 }
@@ -305,6 +323,7 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
     if (*found) {
       if ((*found)->request_hash != hash) return IdempotencyConflict(b.idempotency_key);
       Json j = Json::parse((*found)->body);
+      j.erase(kKeptTrace);
       j["replayed"] = true;
       return j;
     }
@@ -403,7 +422,7 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
     if (const core::CompiledRule* cr = (*ws)->FindRule(*d.rule)) row.distribution = cr->rule->assign.ref;
   }
   if (!d.changes.keys.empty()) row.key_value = d.changes.keys.front().value;
-  row.body = j.dump();
+  row.body = StoredBody(**ws, tx, request, d, j).dump();
   row.idempotency_key = b.idempotency_key;
   row.request_hash = hash;
   if (s = tx.InsertDecision(row); !s.ok()) return s;

@@ -207,6 +207,10 @@ Result<Json> Service::History(const std::string& ws, const HistoryQuery& q, std:
   for (const store::DecisionRow& d : *rows) {
     Json j = Json::parse(d.body, nullptr, false);
     if (!j.is_object()) j = Json::object();
+    if (auto kept = j.find(kKeptTrace); kept != j.end()) {
+      j["trace"] = std::move(*kept);
+      j.erase(kKeptTrace);
+    }
     j["decision_id"] = d.id;
     j["at"] = AtText(d.at);
     j["record_id"] = d.record_id;

@@ -68,6 +68,10 @@ struct FromCrm {
 // What a connector answers for such an update.
 inline constexpr const char* kUntakenChange = "no rule takes this change, and the record has an owner: no decision";
 
+// In a stored decision's body: the trace kept for the history where the caller asked for
+// none (assign.cc, StoredBody); the history shows it as `trace`, a replay leaves it out.
+inline constexpr const char* kKeptTrace = "kept_trace";
+
 // A call from a CRM to one of a connector's routes, as the HTTP layer received it.
 struct ConnectorCall {
   std::string route;              // hubspot, pipedrive, generic: the route called

@@ -53,6 +53,52 @@ TEST(ApiAssign, DecisionShapeAndExplain) {
   EXPECT_EQ(u.body["reason"], "no_rule_matched");
 }
 
+// Why a record found nobody is what the admin asks next, of decisions a CRM asked for
+// without `explain`: the history keeps the trace of every decision that did not go to its
+// strategy's choice. The answer, and a replay of it, stay as asked.
+TEST(ApiAssign, TheHistoryKeepsTheTraceOfDecisionsThatFoundNobody) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedRoundRobin(a);
+  ASSERT_EQ(a.Post("/v1/assign", AssignBody("D-1")).body["outcome"], "assigned");
+  for (const char* user : {"A", "B", "C"}) {
+    ASSERT_EQ(a.Patch(std::string("/v1/users/") + user, {{"active", false}}).status, 200);
+  }
+  Json body = AssignBody("D-2");
+  body["idempotency_key"] = "crm-call-2";
+  Reply r = a.Post("/v1/assign", body);
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["outcome"], "unassigned");
+  EXPECT_EQ(r.body["reason"], "no_eligible_user");
+  EXPECT_FALSE(r.body.contains("trace")) << r.raw;
+  EXPECT_FALSE(r.body.contains("kept_trace")) << r.raw;
+  Reply again = a.Post("/v1/assign", body);
+  ASSERT_EQ(again.status, 200) << again.raw;
+  EXPECT_EQ(again.body["decision_id"], r.body["decision_id"]);
+  EXPECT_FALSE(again.body.contains("trace")) << again.raw;
+  EXPECT_FALSE(again.body.contains("kept_trace")) << again.raw;
+  // No rule matched: the rules tried and the condition that failed.
+  Reply none = a.Post("/v1/assign", AssignBody("L-1", "created", Json::object(), "lead"));
+  ASSERT_EQ(none.body["reason"], "no_rule_matched") << none.raw;
+
+  Reply h = a.Get("/v1/history");
+  ASSERT_EQ(h.status, 200) << h.raw;
+  ASSERT_EQ(h.body["items"].size(), 3u) << h.raw;
+  const Json& lead = h.body["items"][0];
+  const Json& unassigned = h.body["items"][1];
+  const Json& assigned = h.body["items"][2];
+  EXPECT_FALSE(lead.contains("kept_trace"));
+  ASSERT_TRUE(lead["trace"].is_array()) << lead;
+  EXPECT_EQ(lead["trace"].back()["step"], "no_rule") << lead;
+  ASSERT_TRUE(unassigned["trace"].is_array()) << unassigned;
+  std::set<std::string> skipped;
+  for (const Json& t : unassigned["trace"]) {
+    if (t["step"] == "member") skipped.insert(t["user"].get<std::string>() + ":" + t["skipped"].get<std::string>());
+  }
+  EXPECT_EQ(skipped, (std::set<std::string>{"A:inactive", "B:inactive", "C:inactive"})) << unassigned;
+  EXPECT_FALSE(assigned.contains("trace")) << "an assigned decision keeps a trace only when asked: " << assigned;
+}
+
 TEST(ApiAssign, ValidationNamesEachProblem) {
   RotaServer s;
   As a{s, s.admin_key()};
