@@ -45,7 +45,7 @@ export function decisionFacts(d) {
 export async function render(root, ctx) {
   const [rules, users] = await Promise.all([listAll('/v1/rules'), listAll('/v1/users')]);
   const p = ctx.params;
-  const period = select([['', 'Any time'], ['today', 'Today'], ['yesterday', 'Yesterday'], ['range', 'A range…']], p.get('period') || '', { name: 'period' });
+  const period = select([['', 'Any time'], ['today', 'Today'], ['yesterday', 'Yesterday'], ['month', 'This month'], ['range', 'A range…']], p.get('period') || '', { name: 'period' });
   const from = h('input', { type: 'datetime-local', name: 'from' });
   const to = h('input', { type: 'datetime-local', name: 'to' });
   const otype = select([['', 'All'], ...OBJECT_TYPES], p.get('object_type') || '', { name: 'object_type' });
@@ -77,7 +77,7 @@ export async function render(root, ctx) {
 
   const filters = () => {
     const q = { object_type: otype.value, event: event.value, rule: rule.value, owner: owner.value, outcome: outcome.value };
-    if (period.value === 'today' || period.value === 'yesterday') q.period = period.value;
+    if (['today', 'yesterday', 'month'].includes(period.value)) q.period = period.value;
     if (period.value === 'range') { q.from = fromLocalInput(from.value); q.to = fromLocalInput(to.value); }
     return q;
   };

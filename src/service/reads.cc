@@ -180,7 +180,7 @@ Result<Json> Service::History(const std::string& ws, const HistoryQuery& q, std:
     if (!w.ok()) return w.status();
     tz = (*w)->time_zone();
   }
-  ReadWindow({q.from, q.to, q.period, /*allow_month=*/false}, tz, clock_.Now(), p, f.from, f.to);
+  ReadWindow({q.from, q.to, q.period}, tz, clock_.Now(), p, f.from, f.to);
   if (q.object_type && !core::ParseObjectType(*q.object_type)) p.Add("object_type", "unknown object type");
   if (q.event && !core::ParseEvent(*q.event)) p.Add("event", "unknown event");
   if (q.outcome && !core::ParseOutcome(*q.outcome)) p.Add("outcome", "unknown outcome");

@@ -21,7 +21,7 @@ Result<Json> Service::DistributionReport(const std::string& ws, const ReportQuer
   store::ReportFilter f;
   auto w = Current(ws);
   if (!w.ok()) return w.status();
-  ReadWindow({q.from, q.to, q.period, /*allow_month=*/true}, (*w)->time_zone(), clock_.Now(), p, f.from, f.to);
+  ReadWindow({q.from, q.to, q.period}, (*w)->time_zone(), clock_.Now(), p, f.from, f.to);
   if (q.object_type && !core::ParseObjectType(*q.object_type)) p.Add("object_type", "unknown object type");
   const core::Distribution* dist = nullptr;
   if (q.distribution) {

@@ -38,10 +38,9 @@ void ReadWindow(const WindowQuery& q, const date::time_zone* tz, core::Time now,
   bound(q.to, "to", to);
   if (!q.period) return;
   const bool today = *q.period == "today", yesterday = *q.period == "yesterday";
-  const bool month = q.allow_month && *q.period == "month";
+  const bool month = *q.period == "month";
   if (!today && !yesterday && !month) {
-    p.Add("period", q.allow_month ? "period is \"today\", \"yesterday\" or \"month\""
-                                  : "period is \"today\" or \"yesterday\"");
+    p.Add("period", "period is \"today\", \"yesterday\" or \"month\"");
     return;
   }
   std::tie(from, to) = LocalRange(tz, now, month, yesterday ? -1 : 0);

@@ -23,8 +23,7 @@ std::pair<int64_t, int64_t> LocalRange(const date::time_zone* tz, core::Time now
 struct WindowQuery {
   const std::optional<std::string>& from;
   const std::optional<std::string>& to;
-  const std::optional<std::string>& period;
-  bool allow_month = false;
+  const std::optional<std::string>& period;  // today, yesterday or month
 };
 
 // Reads the window; each bad parameter is a problem in `p`. REQUIRES: `tz` is set when

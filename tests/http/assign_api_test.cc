@@ -508,6 +508,7 @@ TEST(ApiHistory, FiltersPaginationAndCsv) {
   EXPECT_EQ(count("rule=r-pool"), 5u);
   EXPECT_EQ(count("period=today"), 7u);
   EXPECT_EQ(count("period=yesterday"), 0u);
+  EXPECT_EQ(count("period=month"), 7u);  // made now: this month
   EXPECT_EQ(count("from=2000-01-01T00:00:00Z"), 7u);
   EXPECT_EQ(count("from=2999-01-01T00:00:00Z"), 0u);
   EXPECT_EQ(count("to=2000-01-01T00:00:00Z"), 0u);
