@@ -2,7 +2,7 @@
 // route) and get the decided owners written back; user sync; the write-backs' outbox.
 import {
   add, fill, api, h, listAll, enc, pageHeader, card, field, select, badge, busy, toast, modal, empty, notice,
-  placeFieldErrors, errorBox, showError, confirmAction, copyField, deliveriesTable, readonlyNote, OBJECT_TYPES,
+  placeFieldErrors, errorBox, showError, confirmAction, copyField, deliveriesTable, pagedList, readonlyNote, OBJECT_TYPES,
 } from './ui.js';
 
 // What each kind takes (docs/openapi.yaml, ConnectorCreate).
@@ -117,9 +117,7 @@ export async function render(root, ctx) {
 
   async function loadWriteBacks(c, box, cardSlot) {
     try {
-      const { items } = await api('GET', `/v1/connectors/${enc(c.id)}/deliveries`, { query: { limit: 20 } });
-      fill(box, items.length
-        ? deliveriesTable(items, {
+      await pagedList(box, `/v1/connectors/${enc(c.id)}/deliveries`, (items) => deliveriesTable(items, {
           caption: `Write-backs of ${c.id}`,
           describe: (d) => (d.body && d.body.record_id ? h('span', null, h('code', null, `${d.body.object_type} ${d.body.record_id}`), ` → ${d.body.owner}`) : h('code', null, d.event)),
           // A failed write-back (the CRM down past the last attempt) can be sent again.
@@ -131,8 +129,7 @@ export async function render(root, ctx) {
               await loadWriteBacks(c, box, cardSlot);
             }),
           }, 'Resend')) : undefined,
-        })
-        : empty(c.write_back ? 'Nothing written back yet.' : 'Write back is off: rota only answers the CRM\'s calls.'));
+        }), c.write_back ? 'Nothing written back yet.' : 'Write back is off: rota only answers the CRM\'s calls.');
     } catch (e) {
       fill(box, errorBox(e, { title: 'Could not read the write-backs' }));
     }

@@ -7,7 +7,9 @@ export async function render(root) {
     api('GET', '/v1/history', { query: { limit: 8 } }),
   ]);
   const by = sum.by_outcome_this_month || {};
-  const month = sum.month_start ? new Date(sum.month_start).toLocaleDateString(undefined, { month: 'long', year: 'numeric', timeZone: 'UTC' }) : 'this month';
+  // The workspace's month ("2026-11"), named at its middle: month_start is its first
+  // midnight in the workspace's zone, which is the day before in UTC east of Greenwich.
+  const month = sum.month ? new Date(`${sum.month}-15T12:00:00Z`).toLocaleDateString(undefined, { month: 'long', year: 'numeric', timeZone: 'UTC' }) : 'this month';
   const stat = (id, num, lbl, cls = '') => h('div', { class: `stat ${cls}`, id },
     h('div', { class: 'num' }, num), h('div', { class: 'lbl' }, lbl));
   add(root, 

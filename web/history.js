@@ -22,7 +22,7 @@ export function traceList(trace) {
       case 'member':
         return t.chosen ? item('★', 'good', `${t.user} chosen`, t.detail)
           : item('↷', 'bad', `${t.user} skipped${t.skipped ? `: ${SKIPS[t.skipped] || t.skipped}` : ''}`, t.detail);
-      case 'strategy': return item('⚙', 'info', `Strategy ${t.id}${t.reason ? ` found nobody (${t.reason})` : ''}`, t.detail);
+      case 'strategy': return item('⚙', 'info', `The strategy of ${t.id}${t.reason ? ` found nobody (${t.reason})` : ''}`, t.detail);
       case 'fallback': return item(t.taken ? '✓' : '✗', t.taken ? 'good' : 'bad', `Fallback user ${t.user || '—'} ${t.taken ? 'took the record' : `could not take it${t.skipped ? `: ${SKIPS[t.skipped] || t.skipped}` : ''}`}`, t.detail);
       case 'default': return item(t.taken ? '✓' : '✗', t.taken ? 'good' : 'bad', `Default owner ${t.user || '—'} ${t.taken ? 'took the record' : 'could not take it'}`, t.detail);
       default: return item('•', '', t.step, t.detail);

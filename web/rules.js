@@ -125,7 +125,9 @@ export async function render(root, ctx) {
       li.addEventListener('dragend', () => li.classList.remove('dragging'));
       li.addEventListener('dragover', (e) => {
         e.preventDefault();
-        const after = e.offsetY > li.offsetHeight / 2;
+        // Measured on the row: offsetY is relative to the element under the pointer.
+        const box = li.getBoundingClientRect();
+        const after = e.clientY > box.top + box.height / 2;
         li.classList.toggle('drop-after', after);
         li.classList.toggle('drop-before', !after);
       });

@@ -187,14 +187,16 @@ export function fmtTime(t) {
   const sameYear = d.getFullYear() === new Date().getFullYear();
   return d.toLocaleString(undefined, { year: sameYear ? undefined : 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
 }
-export const fmtPct = (n) => (n === null || n === undefined ? '—' : `${(Math.round(n * 10) / 10).toLocaleString()}%`);
+// Two decimals: a key's 33.33 / 33.33 / 33.34 shows as it is, not as 33.3 three times.
+export const fmtPct = (n) => (n === null || n === undefined ? '—' : `${(Math.round(n * 100) / 100).toLocaleString()}%`);
 
 // datetime-local value <-> RFC 3339 UTC
 export function toLocalInput(iso) {
   if (!iso) return '';
   const d = new Date(iso);
   const pad = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  // With its seconds (the inputs take them, step 1): saving a user unchanged keeps the times.
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 export function fromLocalInput(v) {
   if (!v) return null;
@@ -451,6 +453,26 @@ export function deliveriesTable(items, { caption, describe, retry } = {}) {
       : d.delivered_at ? fmtTime(d.delivered_at) : '—') },
     ...(retry ? [{ label: 'Actions', cls: 'actions-cell', render: (d) => retry(d) }] : []),
   ], items, { caption, rowAttrs: (d) => ({ 'data-delivery': d.id }) });
+}
+
+// Fills `box` with a list's first page (newest first) and a "Show older" button while
+// the list goes on; `render(items)` draws what has been read so far.
+export async function pagedList(box, path, render, emptyText, pageSize = 20) {
+  let items = [];
+  let cursor = null;
+  const slot = h('div');
+  const draw = () => {
+    if (!items.length) { fill(box, empty(emptyText)); return; }
+    const older = cursor ? h('button', { type: 'button', class: 'small', onclick: (e) => busy(e.target, slot, more) }, 'Show older') : null;
+    fill(box, render(items), older, slot);
+  };
+  const more = async () => {
+    const page = await api('GET', path, { query: { limit: pageSize, ...(cursor ? { cursor } : {}) } });
+    items = items.concat(page.items);
+    cursor = page.next_cursor || null;
+    draw();
+  };
+  await more();
 }
 
 export function readonlyNote(ctx) {

@@ -111,8 +111,8 @@ export async function render(root, ctx) {
     const oooList = h('div');
     const addPeriod = (p = {}) => {
       const i = oooList.children.length;
-      const from = h('input', { type: 'datetime-local', value: toLocalInput(p.from) });
-      const to = h('input', { type: 'datetime-local', value: toLocalInput(p.to) });
+      const from = h('input', { type: 'datetime-local', step: 1, value: toLocalInput(p.from) });
+      const to = h('input', { type: 'datetime-local', step: 1, value: toLocalInput(p.to) });
       const row = h('div', { class: 'row ooo-row', style: { marginBottom: '.5rem' } },
         field('From', from, { path: `out_of_office[${i}].from` }), field('To (excluded)', to, { path: `out_of_office[${i}].to` }),
         h('button', { type: 'button', class: 'small danger', 'aria-label': 'Remove this period', onclick: () => row.remove() }, 'Remove'));
@@ -152,6 +152,12 @@ export async function render(root, ctx) {
         } : null,
       };
       fill(errors);
+      // The CRM's owner id is what rota writes back: a made-up one would match no owner.
+      if (isNew && !id.value.trim()) {
+        placeFieldErrors(form, [{ path: 'id', message: 'the owner id in your CRM is required' }]);
+        id.focus();
+        return;
+      }
       save.disabled = true;
       try {
         if (isNew) await api('POST', '/v1/users', { body: { id: id.value.trim() || undefined, ...doc } });

@@ -2,7 +2,7 @@
 // webhook's deliveries, which can be sent again. Admin only.
 import {
   add, fill, api, h, listAll, enc, pageHeader, card, field, badge, busy, toast, modal, empty,
-  errorBox, showError, confirmAction, fmtTime, deliveriesTable, revealOnce,
+  errorBox, showError, confirmAction, fmtTime, deliveriesTable, pagedList, revealOnce,
   showFormError,
 } from './ui.js';
 
@@ -46,17 +46,25 @@ export async function render(root, ctx) {
     return section;
   }
 
+  // What a delivery is about: the decision's or the record's type and id, and the owner.
+  function about(d) {
+    const x = d.body?.data || {};
+    const type = x.object_type || x.record?.object_type;
+    const id = x.record_id || x.record?.id;
+    return h('span', null, h('code', null, d.event), id ? ` · ${type} ${id}` : '', x.owner ? ` → ${x.owner}` : '');
+  }
+
   async function loadDeliveries(w, box, cardSlot) {
-    const { items } = await api('GET', `/v1/webhooks/${enc(w.id)}/deliveries`, { query: { limit: 20 } });
-    fill(box, items.length ? deliveriesTable(items, {
+    await pagedList(box, `/v1/webhooks/${enc(w.id)}/deliveries`, (items) => deliveriesTable(items, {
       caption: `Deliveries of ${w.id}`,
+      describe: about,
       retry: (d) => h('button', { type: 'button', class: 'small', 'aria-label': `Retry delivery ${d.id}`,
         onclick: (e) => busy(e.target, cardSlot, async () => {
           await api('POST', `/v1/webhooks/${enc(w.id)}/deliveries/${enc(d.id)}/retry`);
           toast(`Delivery ${d.id} queued to send again`);
           await loadDeliveries(w, box, cardSlot);
         }) }, d.status === 'delivered' ? 'Send again' : 'Retry'),
-    }) : empty('Nothing sent yet.'));
+    }), 'Nothing sent yet.');
   }
 
   async function remove(w, btn, cardSlot) {

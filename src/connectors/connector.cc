@@ -182,6 +182,18 @@ Result<Connector> ReadConnector(const Json& doc) {
     for (const auto& [field, path] : DefaultFields()) c.field_map.emplace(field, path);
   }
   StringMap(p, doc, "user_map", c.user_map, true);
+  // An empty CRM owner id would be written back as an owner ("" clears it in HubSpot), and
+  // one CRM id for two users would make the CRM's owner name either of them.
+  std::map<std::string, std::string> by_crm;
+  for (const auto& [user, crm] : c.user_map) {
+    if (user.find_first_not_of(" \t") == std::string::npos) {
+      p.Add(io::Join("user_map", user), "a rota user id is not empty");
+    } else if (crm.find_first_not_of(" \t") == std::string::npos) {
+      p.Add(io::Join("user_map", user), "the CRM owner id is empty");
+    } else if (auto [it, fresh] = by_crm.emplace(crm, user); !fresh) {
+      p.Add(io::Join("user_map", user), "CRM owner \"" + crm + "\" is mapped from \"" + it->second + "\" too");
+    }
+  }
   if (!p.empty()) return p.ToStatus();
   return c;
 }

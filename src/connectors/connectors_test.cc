@@ -122,6 +122,20 @@ TEST(Connector, ReadsDefaultsAndReportsEveryProblem) {
   EXPECT_FALSE(ReadConnector({{"kind", "generic"}, {"credentials", {{"secret", "s"}}}, {"field_map", {{"record_id", "$.a["}}},
                               {"write_back", false}})
                    .ok());
+  // A user map names a CRM owner for each user, and each CRM owner once.
+  auto mapped = [](const Json& map) {
+    auto c = ReadConnector({{"kind", "hubspot"}, {"write_back", false}, {"credentials", {{"app_secret", "a"}}},
+                            {"user_map", map}});
+    std::set<std::string> paths;
+    if (!c.ok()) for (const Problem& p : c.status().details()) paths.insert(p.path + ": " + p.message);
+    return paths;
+  };
+  EXPECT_EQ(mapped({{"ada", ""}}), (std::set<std::string>{"user_map.ada: the CRM owner id is empty"}));
+  EXPECT_EQ(mapped({{"ada", " "}}), (std::set<std::string>{"user_map.ada: the CRM owner id is empty"}));
+  EXPECT_EQ(mapped({{"ada", "7"}, {"bob", 7}}),
+            (std::set<std::string>{"user_map.bob: CRM owner \"7\" is mapped from \"ada\" too"}));
+  EXPECT_EQ(mapped({{"", "7"}}).size(), 1u);
+  EXPECT_TRUE(mapped({{"ada", "7"}, {"bob", 8}}).empty());
 }
 
 TEST(Connector, SettingsNeverHoldCredentials) {

@@ -96,17 +96,41 @@ void EnsureId(std::string& id, const char* prefix) {
   if (id.empty()) id = NewId(prefix);
 }
 
+// A place in the configuration by the ids an admin knows: "rules[3].assign.distribution"
+// is rule "r-county" (assign.distribution).
+std::string UseName(const std::string& path, const core::Config& c) {
+  auto named = [&](const char* list, const char* kind, auto& items) -> std::optional<std::string> {
+    const std::string head = std::string(list) + "[";
+    if (path.rfind(head, 0) != 0) return std::nullopt;
+    const size_t close = path.find(']', head.size());
+    if (close == std::string::npos) return std::nullopt;
+    const std::string digits = path.substr(head.size(), close - head.size());
+    if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    const size_t i = std::stoul(digits);
+    if (i >= items.size()) return std::nullopt;
+    const std::string rest = close + 2 <= path.size() ? path.substr(close + 2) : "";
+    return std::string(kind) + " \"" + items[i].id + "\"" + (rest.empty() ? "" : " (" + rest + ")");
+  };
+  if (auto n = named("users", "user", c.users)) return *n;
+  if (auto n = named("pools", "pool", c.pools)) return *n;
+  if (auto n = named("rules", "rule", c.rules)) return *n;
+  if (auto n = named("distributions", "distribution", c.distributions)) return *n;
+  const std::string owners = "settings.default_owners.";
+  if (path.rfind(owners, 0) == 0) return "the default owner of " + path.substr(owners.size()) + " records (settings)";
+  return path;
+}
+
 // Deleting something still used elsewhere is a conflict naming each use: the places
-// that the configuration without it finds wanting (it was valid with it).
-Status InUse(const Status& s, const std::string& what) {
-  if (s.code() != Code::kInvalid) return s;
+// that the configuration without it (`without`) finds wanting (it was valid with it).
+Status InUse(const core::Config& without, const std::string& what) {
   std::vector<Problem> uses;
   std::string where;
-  for (const Problem& p : s.details()) {
-    uses.push_back({p.path, "uses " + what});
-    where += (where.empty() ? "" : ", ") + p.path;
+  for (const Problem& p : core::Validate(without)) {
+    const std::string name = UseName(p.path, without);
+    uses.push_back({p.path, name + " uses " + what});
+    where += (where.empty() ? "" : ", ") + name;
   }
-  if (uses.empty()) return {Code::kConflict, "in_use", what + " is still in use: " + s.message()};
+  if (uses.empty()) return Status::Ok();
   return {Code::kConflict, "in_use", what + " is still in use by " + where, uses};
 }
 
@@ -277,9 +301,10 @@ Result<Json> Service::PatchUser(const std::string& ws, const std::string& id, co
 
 Status Service::DeleteUser(const std::string& ws, const std::string& id) {
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
-    return EraseFrom(c.users, "user", id);
+    if (Status s = EraseFrom(c.users, "user", id); !s.ok()) return s;
+    return InUse(c, "user \"" + id + "\"");
   });
-  return r.ok() ? Status::Ok() : InUse(r.status(), "user \"" + id + "\"");
+  return r.ok() ? Status::Ok() : r.status();
 }
 
 // ---- pools
@@ -350,9 +375,10 @@ Result<Json> Service::PatchPool(const std::string& ws, const std::string& id, co
 
 Status Service::DeletePool(const std::string& ws, const std::string& id) {
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
-    return EraseFrom(c.pools, "pool", id);
+    if (Status s = EraseFrom(c.pools, "pool", id); !s.ok()) return s;
+    return InUse(c, "pool \"" + id + "\"");
   });
-  return r.ok() ? Status::Ok() : InUse(r.status(), "pool \"" + id + "\"");
+  return r.ok() ? Status::Ok() : r.status();
 }
 
 Result<Json> Service::AddPoolMember(const std::string& ws, const std::string& pool_id, const Json& body) {
@@ -630,9 +656,10 @@ Result<Json> Service::PatchDistribution(const std::string& ws, const std::string
 
 Status Service::DeleteDistribution(const std::string& ws, const std::string& id) {
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
-    return EraseFrom(c.distributions, "distribution", id);
+    if (Status s = EraseFrom(c.distributions, "distribution", id); !s.ok()) return s;
+    return InUse(c, "distribution \"" + id + "\"");
   });
-  return r.ok() ? Status::Ok() : InUse(r.status(), "distribution \"" + id + "\"");
+  return r.ok() ? Status::Ok() : r.status();
 }
 
 Result<Json> Service::PutKey(const std::string& ws, const std::string& id, const std::string& value,
@@ -695,8 +722,8 @@ Result<Json> Service::PutSettings(const std::string& ws, const Json& body) {
     io::Problems p;
     updated = io::ReadSettings(merged, "", p);
     p.Unknown(body, {"default_owners", "history_retention_days", "time_zone"}, "");
-    if (!p.empty()) return p.ToStatus();
     c.settings = updated;
+    if (!p.empty()) return WithMeaning(p, c, "settings");  // and an unknown zone or owner too
     return Status::Ok();
   });
   if (!r.ok()) return Relative(r.status(), "settings");

@@ -113,7 +113,8 @@ Result<Json> Service::DistributionReport(const std::string& ws, const ReportQuer
 Result<Json> Service::Summary(const std::string& ws) {
   auto w = Current(ws);
   if (!w.ok()) return w.status();
-  auto [from, to] = LocalRange((*w)->time_zone(), clock_.Now(), /*month=*/true);
+  const core::Time now = clock_.Now();
+  auto [from, to] = LocalRange((*w)->time_zone(), now, /*month=*/true);
   store::ReportFilter f;
   f.from = from;
   f.to = to;
@@ -132,6 +133,7 @@ Result<Json> Service::Summary(const std::string& ws) {
   return Json{{"processed_this_month", total},
               {"by_outcome_this_month", by_outcome},
               {"unassigned_waiting", *queued},
+              {"month", date::format("%Y-%m", (*w)->time_zone()->to_local(std::chrono::floor<std::chrono::seconds>(now)))},
               {"month_start", io::FormatTime(core::Time(std::chrono::seconds(from)))}};
 }
 

@@ -276,6 +276,16 @@ try {
     rules = await call('GET', '/v1/rules?object_type=deal');
     assert.deepEqual(rules.items.map((r) => r.id), ['r-big', 'r-county']);
     assert.deepEqual(await page.locator('.rule-list .prio').allInnerTexts(), ['1', '2']);
+    // dropped over the text in a row's lower half (the pointer on a child, not on the row),
+    // a rule goes after that row
+    const meta = page.locator('[data-rule="r-county"] .rule-meta');
+    const metaBox = await meta.boundingBox();
+    await page.locator('[data-rule="r-big"] .handle').dragTo(meta, { targetPosition: { x: 10, y: metaBox.height - 2 } });
+    await page.locator('.rule-list li').first().and(page.locator('[data-rule="r-county"]')).waitFor();
+    rules = await call('GET', '/v1/rules?object_type=deal');
+    assert.deepEqual(rules.items.map((r) => r.id), ['r-county', 'r-big']);
+    await page.getByRole('button', { name: 'Move Deals by county down' }).click();
+    await page.locator('.rule-list li').first().and(page.locator('[data-rule="r-big"]')).waitFor();
     await shot('05-rules');
   });
 
@@ -510,7 +520,7 @@ try {
       const line = rows.find((x) => x.includes(r.owner || '(no owner)'));
       assert.ok(line, `row for ${r.owner}`);
       assert.ok(line.includes(String(r.count)), `${r.owner} count ${r.count} in "${line}"`);
-      assert.ok(line.includes(`${Math.round(r.percent * 10) / 10}%`), `${r.owner} percent in "${line}"`);
+      assert.ok(line.includes(`${Math.round(r.percent * 100) / 100}%`), `${r.owner} percent in "${line}"`);
     }
     assert.equal(await page.locator('#report svg.chart rect.bar-target').count() > 1, true, 'target bars drawn');
     assert.ok(!rows.some((x) => /[-+]0 pt/.test(x)), `no signed zero difference: ${rows}`);
@@ -789,6 +799,13 @@ try {
     await page.locator('#settings-status .alert.ok').waitFor();
     assert.deepEqual((await call('GET', '/v1/settings')).default_owners, { lead: 'u-cid' });
     await shot('31-settings');
+    // the dashboard names the workspace's month: at UTC+14 it begins the day before in UTC
+    await call('PUT', '/v1/settings', { time_zone: 'Pacific/Kiritimati' });
+    await go('');
+    const month = await page.evaluate(() => new Date(Date.now() + 14 * 3600e3).toLocaleDateString(undefined, { month: 'long', year: 'numeric', timeZone: 'UTC' }));
+    assert.ok((await page.locator('.page-head .intro').innerText()).includes(month), `the dashboard names ${month}`);
+    await call('PUT', '/v1/settings', { time_zone: 'Europe/Warsaw' });
+    await go('settings');
   });
 
   await step('settings: rules as files: download, check (changes or errors listed), apply', async () => {

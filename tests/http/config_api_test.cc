@@ -86,9 +86,16 @@ TEST(ApiUsers, CrudAndErrors) {
   Reply in_use = a.Delete("/v1/users/u-1");
   EXPECT_TRUE(IsError(in_use, 409));
   EXPECT_EQ(in_use.body["error"]["code"], "in_use");
-  EXPECT_EQ(in_use.body["error"]["message"], "user \"u-1\" is still in use by pools[0].members[0]");
+  // Each use by the ids the admin knows, not by positions in the config document.
+  EXPECT_EQ(in_use.body["error"]["message"], "user \"u-1\" is still in use by pool \"p\" (members[0])");
   EXPECT_EQ(in_use.body["error"]["details"],
-            Json::parse(R"([{"path": "pools[0].members[0]", "message": "uses user \"u-1\""}])"));
+            Json::parse(R"([{"path": "pools[0].members[0]", "message": "pool \"p\" (members[0]) uses user \"u-1\""}])"));
+  ASSERT_EQ(a.Put("/v1/settings", {{"default_owners", {{"task", "u-1"}}}}).status, 200);
+  Reply two = a.Delete("/v1/users/u-1");
+  EXPECT_EQ(two.body["error"]["message"],
+            "user \"u-1\" is still in use by pool \"p\" (members[0]), the default owner of task records (settings)")
+      << two.raw;
+  ASSERT_EQ(a.Put("/v1/settings", {{"default_owners", {{"task", nullptr}}}}).status, 200);
   EXPECT_EQ(a.Get("/v1/users/u-1").status, 200);
   ASSERT_EQ(a.Delete("/v1/pools/p").status, 204);
   Reply del = a.Delete("/v1/users/u-1");
@@ -322,6 +329,14 @@ TEST(ApiIds, NumericIdsAreIdsEverywhere) {
   ASSERT_EQ(p.status, 201) << p.raw;
   EXPECT_EQ(p.body["members"][0]["user"], "77");
   ASSERT_EQ(a.Post("/v1/pools/88/members", {{"user", 78}}).status, 201);
+  // Every problem of a settings body at once: the shape (retention) and the meaning (the
+  // zone, the owner), and nothing changed.
+  Reply bad = a.Put("/v1/settings", {{"history_retention_days", 0}, {"time_zone", "Mars/Base"}, {"default_owners", {{"lead", "ghost"}}}});
+  ASSERT_TRUE(IsError(bad, 422)) << bad.raw;
+  EXPECT_TRUE(HasDetail(bad, "history_retention_days")) << bad.raw;
+  EXPECT_TRUE(HasDetail(bad, "time_zone")) << bad.raw;
+  EXPECT_TRUE(HasDetail(bad, "default_owners.lead")) << bad.raw;
+  EXPECT_EQ(a.Get("/v1/settings").body["time_zone"], "UTC");
   Reply st = a.Put("/v1/settings", {{"default_owners", {{"lead", 78}}}});
   ASSERT_EQ(st.status, 200) << st.raw;
   EXPECT_EQ(st.body["default_owners"]["lead"], "78");

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <set>
@@ -538,6 +539,28 @@ TEST(Reports, TargetBesideActualAfter200DecisionsOnA343333Key) {
   EXPECT_EQ(summary.body["by_outcome_this_month"]["assigned"], 200);
   EXPECT_EQ(server.Call("GET", "/v1/reports/distribution?distribution=nope", key).status, 404);
   EXPECT_EQ(server.Call("GET", "/v1/reports/distribution?from=yesterday", key).status, 422);
+}
+
+// The summary's month is the workspace's: at UTC+14 (Kiritimati, no daylight saving) the
+// month starts at 10:00 UTC the day before, and the console names the month by `month`.
+TEST(Reports, TheSummarysMonthIsTheWorkspaces) {
+  RotaServer server;
+  const std::string key = server.admin_key();
+  ASSERT_EQ(server.Call("PUT", "/v1/settings", key, {{"time_zone", "Pacific/Kiritimati"}}).status, 200);
+  const std::time_t local = std::time(nullptr) + 14 * 3600;
+  std::tm tm{};
+  gmtime_r(&local, &tm);
+  char month[16], start[32];
+  std::strftime(month, sizeof month, "%Y-%m", &tm);
+  tm.tm_mday = 1;
+  tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+  const std::time_t first = timegm(&tm) - 14 * 3600;  // the local 1st, 00:00, in UTC
+  gmtime_r(&first, &tm);
+  std::strftime(start, sizeof start, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  Reply summary = server.Call("GET", "/v1/reports/summary", key);
+  ASSERT_EQ(summary.status, 200) << summary.raw;
+  EXPECT_EQ(summary.body["month"], month) << summary.raw;
+  EXPECT_EQ(summary.body["month_start"], start) << summary.raw;
 }
 
 // A key changed in the period: the owner taken out of it keeps its row (target 0), so
