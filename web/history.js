@@ -84,6 +84,12 @@ export async function render(root, ctx) {
 
   async function loadPage() {
     fill(slot);
+    const q = filters();
+    if (q.from && q.to && q.to <= q.from) {
+      showError(slot, new Error('“To” is not after “From”: no decision can be between them.'));
+      fill(results);
+      return;
+    }
     try {
       const page = await api('GET', '/v1/history', { query: { ...filters(), limit: limit.value, cursor: cursors[pageNo] } });
       cursors[pageNo + 1] = page.next_cursor;

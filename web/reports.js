@@ -56,6 +56,12 @@ export async function render(root, ctx) {
   async function load() {
     fill(slot);
     const q = query();
+    // A range needs both ends, the second after the first: else it is all time, or nothing.
+    if (period.value === 'range' && (!q.from || !q.to || q.to <= q.from)) {
+      fill(out);
+      showError(slot, new Error(!q.from || !q.to ? 'A range needs both “From” and “To”.' : '“To” is not after “From”.'));
+      return;
+    }
     let r;
     try { r = await api('GET', '/v1/reports/distribution', { query: q }); } catch (e) { fill(out); showError(slot, e, { title: 'Could not load the report' }); return; }
     const rows = (r.rows || []).map((x) => ({ ...x, owner: who(x.owner) }));

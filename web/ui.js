@@ -231,7 +231,8 @@ export function table(columns, rows, { caption, rowAttrs, stack } = {}) {
 export function errorBox(err, { title } = {}) {
   const details = Array.isArray(err.details) ? err.details : [];
   return h('div', { class: 'alert error', role: 'alert' },
-    h('strong', null, title || 'The server refused this'),
+    // The server's refusals have a status; the network's is 0; the rest the console found itself.
+    h('strong', null, title || (err.status ? 'The server refused this' : err.status === 0 ? 'The server could not be reached' : 'Check this first')),
     h('p', null, err.message || String(err)),
     err.code ? h('p', { class: 'code' }, `${err.status || ''} ${err.code}`.trim()) : null,
     details.length ? h('ul', null, details.map((d) =>

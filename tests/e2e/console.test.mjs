@@ -510,6 +510,11 @@ try {
     await go('reports');
     assert.equal(await page.locator('#report-processed .num').innerText(), '6');
     await page.getByLabel('Rule or distribution').selectOption('d:by-county');
+    // a range without its ends is refused before anything is asked of the server
+    await page.getByLabel('Period').selectOption('range');
+    await page.getByRole('button', { name: 'Show report' }).click();
+    await page.locator('.alert.error', { hasText: 'needs both' }).waitFor();
+    assert.match(await page.locator('.alert.error strong').first().innerText(), /Check this first/);
     await page.getByLabel('Period').selectOption('month');
     await page.getByRole('button', { name: 'Show report' }).click();
     await page.locator('#report svg.chart').first().waitFor();
