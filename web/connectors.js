@@ -97,7 +97,8 @@ export async function render(root, ctx) {
       h('div', { class: 'card-head' },
         h('h2', null, c.id, ' ', badge(kind.label)),
         ctx.canEdit ? h('div', { class: 'actions' },
-          h('button', { type: 'button', class: 'small', 'aria-label': `Sync users from ${c.id}`, onclick: (e) => syncUsers(c, e.target, cardSlot) }, 'Sync users'),
+          // A generic CRM has no user list rota can read: no button that can only fail.
+          c.kind === 'generic' ? null : h('button', { type: 'button', class: 'small', 'aria-label': `Sync users from ${c.id}`, onclick: (e) => syncUsers(c, e.target, cardSlot) }, 'Sync users'),
           h('button', { type: 'button', class: 'small', 'aria-label': `Edit ${c.id}`, onclick: () => editConnector(c) }, 'Edit'),
           h('button', { type: 'button', class: 'small danger', 'aria-label': `Delete ${c.id}`, onclick: (e) => remove(c, e.target, cardSlot) }, 'Delete')) : null),
       c.error ? h('div', { class: 'alert warn', role: 'status' }, h('strong', null, 'The credentials cannot be opened'), h('p', null, c.error)) : null,

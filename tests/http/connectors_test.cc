@@ -241,6 +241,12 @@ TEST_F(Connectors, CredentialsAreSealedNeverAnsweredAndNeedTheServerKey) {
   EXPECT_GE(bad.body["error"]["details"].size(), 3u) << bad.raw;
   const Json taken = {{"id", "pd"}, {"kind", "generic"}, {"write_back", false}, {"credentials", {{"secret", "x"}}}};
   EXPECT_EQ(Connector(taken).status, 409);
+  // A generic CRM has no user list to sync: a clear 422 (the console offers no button).
+  ASSERT_EQ(Connector({{"id", "g"}, {"kind", "generic"}, {"write_back", false}, {"credentials", {{"secret", "x"}}}}).status, 201);
+  Reply sync = server->Call("POST", "/v1/connectors/g/sync-users", key);
+  EXPECT_EQ(sync.status, 422) << sync.raw;
+  EXPECT_NE(sync.raw.find("no user list"), std::string::npos) << sync.raw;
+  EXPECT_EQ(server->Call("DELETE", "/v1/connectors/g", key).status, 204);
   EXPECT_EQ(server->Call("GET", "/v1/connectors/nope", key).status, 404);
   EXPECT_EQ(server->Call("GET", "/v1/connectors", key).body["items"].size(), 1u);
 
