@@ -1,7 +1,7 @@
 // History: filtered, paged decisions; CSV download; a decision's explain trace.
 import {
   add, fill, api, h, listAll, pageHeader, card, field, select, userOptions, badge, busy, empty, showError, download,
-  outcomeBadge, fmtTime, fromLocalInput, REASONS, SKIPS, OBJECT_TYPES, EVENTS, OUTCOMES, table,
+  outcomeBadge, fmtTime, fromLocalInput, toLocalInput, REASONS, SKIPS, OBJECT_TYPES, EVENTS, OUTCOMES, table,
 } from './ui.js';
 
 export function traceList(trace) {
@@ -45,9 +45,10 @@ export function decisionFacts(d) {
 export async function render(root, ctx) {
   const [rules, users] = await Promise.all([listAll('/v1/rules'), listAll('/v1/users')]);
   const p = ctx.params;
-  const period = select([['', 'Any time'], ['today', 'Today'], ['yesterday', 'Yesterday'], ['month', 'This month'], ['range', 'A range…']], p.get('period') || '', { name: 'period' });
-  const from = h('input', { type: 'datetime-local', name: 'from' });
-  const to = h('input', { type: 'datetime-local', name: 'to' });
+  const period = select([['', 'Any time'], ['today', 'Today'], ['yesterday', 'Yesterday'], ['month', 'This month'], ['range', 'A range…']],
+    p.get('period') || (p.get('from') || p.get('to') ? 'range' : ''), { name: 'period' });
+  const from = h('input', { type: 'datetime-local', name: 'from', step: 1, value: toLocalInput(p.get('from')) });
+  const to = h('input', { type: 'datetime-local', name: 'to', step: 1, value: toLocalInput(p.get('to')) });
   const otype = select([['', 'All'], ...OBJECT_TYPES], p.get('object_type') || '', { name: 'object_type' });
   const event = select([['', 'All'], ...EVENTS], p.get('event') || '', { name: 'event' });
   const rule = select([['', 'All'], ...rules.map((r) => [r.id, `${r.name || r.id} (${r.object_type})`])], p.get('rule') || '', { name: 'rule' });
@@ -128,8 +129,13 @@ export async function render(root, ctx) {
     }
   }
 
-  form.addEventListener('submit', (e) => { e.preventDefault(); cursors = [null]; pageNo = 0; fill(detail); loadPage(); });
-  form.addEventListener('reset', () => setTimeout(() => { syncRange(); cursors = [null]; pageNo = 0; fill(detail); loadPage(); }));
+  // The filters go in the page's address, so that a reload, Back or a shared link keeps them.
+  const remember = () => {
+    const q = new URLSearchParams(Object.entries(filters()).filter(([, v]) => v)).toString();
+    history.replaceState(null, '', `#/history${q ? `?${q}` : ''}`);
+  };
+  form.addEventListener('submit', (e) => { e.preventDefault(); remember(); cursors = [null]; pageNo = 0; fill(detail); loadPage(); });
+  form.addEventListener('reset', () => setTimeout(() => { syncRange(); remember(); cursors = [null]; pageNo = 0; fill(detail); loadPage(); }));
   csv.addEventListener('click', () => busy(csv, slot, async () => {
     // every page of the filtered history, as one CSV file
     let cursor, out = '';

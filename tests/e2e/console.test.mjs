@@ -483,6 +483,13 @@ try {
     await page.getByLabel('Owner').selectOption('u-ann');
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await page.locator('#page-info', { hasText: '2 decisions' }).waitFor();
+    // the filters are in the address: a reload keeps them
+    assert.match(page.url(), /#\/history\?.*owner=u-ann/);
+    await page.reload();
+    await page.locator('main h1').first().waitFor();
+    await page.locator('#page-info', { hasText: '2 decisions' }).waitFor();
+    assert.equal(await page.getByLabel('Owner').inputValue(), 'u-ann');
+    assert.equal(await page.getByLabel('Period').inputValue(), 'today');
     // CSV download of the filtered history
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: '⬇ Download CSV' }).click()]);
     const csvPath = path.join(OUT, 'history.csv');
