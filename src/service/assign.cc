@@ -263,16 +263,16 @@ static Json Answer(const core::Decision& d, const io::AssignBody& b, const std::
 // from the history (SPEC §9 "every decision can return its trace"). The core is pure, so
 // deciding again with the trace on, on the same state, gives the same decision. A replay
 // answers as the first call was answered, without it.
-static Json StoredBody(const core::Workspace& ws, const core::StateView& state, const core::Request& request,
-                       const core::Decision& d, const Json& answer) {
-  if (request.explain || d.outcome == core::Outcome::kAssigned) return answer;
+static std::string StoredBody(const core::Workspace& ws, const core::StateView& state, const core::Request& request,
+                              const core::Decision& d, const Json& answer) {
+  if (request.explain || d.outcome == core::Outcome::kAssigned) return answer.dump();
   core::Request traced = request;
   traced.explain = true;
   auto again = core::Decide(ws, state, traced);
-  if (!again.ok()) return answer;
+  if (!again.ok()) return answer.dump();
   Json body = answer;
   body[kKeptTrace] = io::WriteTrace(again->trace);
-  return body;
+  return body.dump();
 }
 
 static Status IdempotencyConflict(const std::string& key) {
@@ -422,7 +422,7 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
     if (const core::CompiledRule* cr = (*ws)->FindRule(*d.rule)) row.distribution = cr->rule->assign.ref;
   }
   if (!d.changes.keys.empty()) row.key_value = d.changes.keys.front().value;
-  row.body = StoredBody(**ws, tx, request, d, j).dump();
+  row.body = StoredBody(**ws, tx, request, d, j);
   row.idempotency_key = b.idempotency_key;
   row.request_hash = hash;
   if (s = tx.InsertDecision(row); !s.ok()) return s;
