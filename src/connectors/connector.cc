@@ -113,6 +113,7 @@ Result<Connector> ReadConnector(const Json& doc) {
   Connector c;
   p.String(doc, "id", "", c.id);
   if (c.id.size() > 128) p.Add("id", "at most 128 characters");
+  else if (auto problem = io::NewIdProblem(c.id)) p.Add("id", *problem);
   if (c.id.find_first_of("/?#%\\") != std::string::npos) p.Add("id", "no /, ?, #, % or \\ in a connector id");
   std::string kind;
   if (!doc.contains("kind")) {

@@ -62,17 +62,18 @@ enum class Access {
   kPublic,        // no key
   kAdmin,         // admin only
   kRead,          // admin, member
-  kAssign,        // every role; the service limits members to reassignment
+  kAssign,        // admin, integration, and members that may reassign (the service limits them to it)
   kRecordsRead,   // every role
   kRecordsWrite,  // admin, integration
 };
 
-bool Allowed(Access a, Role r) {
+bool Allowed(Access a, const service::Principal& who) {
+  const Role r = who.role;
   switch (a) {
     case Access::kPublic: return true;
     case Access::kAdmin: return r == Role::kAdmin;
     case Access::kRead: return r == Role::kAdmin || r == Role::kMember;
-    case Access::kAssign: return true;
+    case Access::kAssign: return r != Role::kMember || who.can_reassign;
     case Access::kRecordsRead: return true;
     case Access::kRecordsWrite: return r == Role::kAdmin || r == Role::kIntegration;
   }
@@ -278,6 +279,7 @@ void Server::Install() {
       case 404: st = Status::NotFound("no such route"); break;
       case 413: st = Status(Code::kTooLarge, "body_too_large", "the request body is over the size limit"); break;
       case 405: st = Status(Code::kMalformed, "method_not_allowed", "method not allowed"); break;
+      case 414: st = Status(Code::kMalformed, "uri_too_long", "the request's URL is over 8 KiB"); break;
       default: st = Status(Code::kMalformed, "bad_request", "the request could not be read"); break;
     }
     int status = res.status;
@@ -312,10 +314,11 @@ void Server::Install() {
   auto add = [this, &s, &svc, limit, patterns](const std::string& method, const std::string& path, Access access,
                                                Handler h, Body body = Body::kJson) {
     routes_.push_back({method, path});
-    // A key's {value} ends its path and may hold "/" ("N/A", sent as N%2FA): httplib
-    // decodes the path before matching it.
-    std::string pattern = std::regex_replace(path, std::regex(R"(\{value\}$)"), "(.+)");
-    pattern = std::regex_replace(pattern, std::regex(R"(\{[a-z_]+\})"), "([^/]+)");
+    // A key's {value} and a record's {id} end their paths and may hold "/" ("N/A", a
+    // CRM's "ACME/2024/7", sent as %2F): httplib decodes the path before matching it.
+    const bool slash_last = path.ends_with("/{value}") || path.starts_with("/v1/records/");
+    std::string pattern = slash_last ? std::regex_replace(path, std::regex(R"(\{[a-z_]+\}$)"), "(.+)") : path;
+    pattern = std::regex_replace(pattern, std::regex(R"(\{[a-z_]+\})"), "([^/]+)");  // the others
     patterns->emplace_back(method, std::regex(pattern));
     const std::string route = method + " " + path;
     const bool body_required = body == Body::kJson, file_body = body == Body::kFile;
@@ -339,8 +342,9 @@ void Server::Install() {
           SendError(res, who.status());
           return finish(res.status);
         }
-        if (!Allowed(access, who->role)) {
-          SendError(res, Status::Forbidden("the " + service::ToString(who->role) + " role may not " + route));
+        if (!Allowed(access, *who)) {
+          SendError(res, Status::Forbidden("the " + service::ToString(who->role) + " role may not " + route +
+                                           (access == Access::kAssign ? " (a member key only with can_reassign)" : "")));
           return finish(res.status);
         }
         ctx.who = *who;
@@ -349,7 +353,7 @@ void Server::Install() {
       for (size_t i = 1; i < req.matches.size(); ++i) ctx.params.push_back(req.matches[i].str());
       for (const std::string& p : ctx.params) {  // ids are text: bytes that are not UTF-8 are refused
         if (!ValidUtf8(p)) {
-          SendError(res, Status::Malformed("the path is not valid UTF-8"));
+          SendError(res, Status(Code::kMalformed, "bad_request", "the path is not valid UTF-8"));
           return finish(res.status);
         }
       }

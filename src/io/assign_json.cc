@@ -8,7 +8,7 @@ Result<AssignBody> ReadAssignBody(const Json& j) {
   Problems p;
   AssignBody b;
   if (!j.is_object()) {
-    p.Add("", "the body is a JSON object");
+    p.Add("", "the body must be a JSON object");
     return p.ToStatus();
   }
   auto type = ReadObjectType(j, "object_type", "", p);

@@ -122,6 +122,12 @@ std::string Join(const std::string& path, const std::string& key) {
 }
 std::string Index(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
 
+std::optional<std::string> NewIdProblem(const std::string& id) {
+  if (id.size() > kMaxId) return "an id has at most " + std::to_string(kMaxId) + " characters";
+  if (!id.empty() && id.find_first_not_of(" \t\r\n") == std::string::npos) return "an id is not blank";
+  return std::nullopt;
+}
+
 std::optional<std::string> IdText(const Json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_number()) return v.dump();

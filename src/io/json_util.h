@@ -29,6 +29,13 @@ Json FromProperties(const core::Properties& p);
 // writes it; anything else has none.
 std::optional<std::string> IdText(const Json& v);
 
+// The longest id a client may give a new user, pool, rule, distribution, webhook or
+// connector: lists page by id, and a cursor must fit in a URL.
+inline constexpr size_t kMaxId = 255;
+// The problem with a client's id for a new object, if any: blank (but not empty, which
+// asks rota to make one) or over kMaxId.
+std::optional<std::string> NewIdProblem(const std::string& id);
+
 // Collects problems while reading a document; each has the path it concerns.
 class Problems {
  public:

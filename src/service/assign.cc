@@ -155,7 +155,7 @@ Result<NewKey> Service::CreateWorkspace(const std::string& id, const std::string
 
 Result<Json> Service::CreateKey(const Principal& p, const Json& body) {
   io::Problems pr;
-  if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
+  if (!body.is_object()) return Status::Invalid("", "the body must be a JSON object");
   std::string role_name = "member", name;
   bool can_reassign = false;
   pr.String(body, "role", "", role_name);

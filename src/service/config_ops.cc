@@ -173,6 +173,19 @@ Status CheckChange(const core::Config& before, const core::Config& after) {
                              "\"priority\" is reserved (PUT /v1/rules/priority sets the order)");
     }
   }
+  // A new object's id fits a list's cursor in a URL (one stored before keeps working).
+  std::vector<Problem> ids;
+  auto new_ids = [&](const auto& now, const auto& was, const char* list) {
+    for (size_t i = 0; i < now.size(); ++i) {
+      if (Find(was, now[i].id) != nullptr) continue;
+      if (auto problem = io::NewIdProblem(now[i].id)) ids.push_back({io::Index(list, i) + ".id", *problem});
+    }
+  };
+  new_ids(after.users, before.users, "users");
+  new_ids(after.pools, before.pools, "pools");
+  new_ids(after.distributions, before.distributions, "distributions");
+  new_ids(after.rules, before.rules, "rules");
+  if (!ids.empty()) return Status::Invalid(std::move(ids));
   // A `between` whose ends are the wrong way round never holds: refused in a rule whose
   // conditions this change sets (one stored before keeps working).
   std::vector<Problem> reversed;
@@ -273,7 +286,7 @@ Result<Json> Service::GetUser(const std::string& ws, const std::string& id) {
 }
 
 Result<Json> Service::CreateUser(const std::string& ws, const Json& body) {
-  if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
+  if (!body.is_object()) return Status::Invalid("", "the body must be a JSON object");
   io::Problems p;
   core::User u = io::ReadUser(body, "", p);
   EnsureId(u.id, "u_");
@@ -290,7 +303,7 @@ Result<Json> Service::CreateUser(const std::string& ws, const Json& body) {
 }
 
 Result<Json> Service::PatchUser(const std::string& ws, const std::string& id, const Json& patch) {
-  if (!patch.is_object()) return Status::Invalid("", "the body is a JSON object");
+  if (!patch.is_object()) return Status::Invalid("", "the body must be a JSON object");
   size_t index = 0;
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
     return PatchIn(c, c.users, "user", "users", id, patch, io::WriteUser, io::ReadUser, &index);
@@ -343,7 +356,7 @@ Result<Json> Service::GetPool(const std::string& ws, const std::string& id) {
 }
 
 Result<Json> Service::CreatePool(const std::string& ws, const Json& body) {
-  if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
+  if (!body.is_object()) return Status::Invalid("", "the body must be a JSON object");
   io::Problems p;
   core::Pool pool = io::ReadPool(body, "", p);
   EnsureId(pool.id, "p_");
@@ -362,7 +375,7 @@ Result<Json> Service::CreatePool(const std::string& ws, const Json& body) {
 }
 
 Result<Json> Service::PatchPool(const std::string& ws, const std::string& id, const Json& patch) {
-  if (!patch.is_object()) return Status::Invalid("", "the body is a JSON object");
+  if (!patch.is_object()) return Status::Invalid("", "the body must be a JSON object");
   size_t index = 0;
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
     // Reconcile keeps join positions where the members' order held.
@@ -473,7 +486,7 @@ Result<Json> Service::GetRule(const std::string& ws, const std::string& id) {
 }
 
 Result<Json> Service::CreateRule(const std::string& ws, const Json& body) {
-  if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
+  if (!body.is_object()) return Status::Invalid("", "the body must be a JSON object");
   io::Problems p;
   core::Rule rule = io::ReadRule(body, "", p);
   EnsureId(rule.id, "r_");
@@ -490,7 +503,7 @@ Result<Json> Service::CreateRule(const std::string& ws, const Json& body) {
 }
 
 Result<Json> Service::PutRule(const std::string& ws, const std::string& id, const Json& body) {
-  if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
+  if (!body.is_object()) return Status::Invalid("", "the body must be a JSON object");
   io::Problems p;
   Json copy = body;
   if (copy.contains("id") && copy["id"] != id) p.Add("id", "the body's id differs from the URL's");
@@ -624,7 +637,7 @@ Result<Json> Service::GetDistribution(const std::string& ws, const std::string& 
 }
 
 Result<Json> Service::CreateDistribution(const std::string& ws, const Json& body) {
-  if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
+  if (!body.is_object()) return Status::Invalid("", "the body must be a JSON object");
   io::Problems p;
   core::Distribution d = io::ReadDistribution(body, "", p);
   EnsureId(d.id, "d_");
@@ -644,7 +657,7 @@ Result<Json> Service::CreateDistribution(const std::string& ws, const Json& body
 }
 
 Result<Json> Service::PatchDistribution(const std::string& ws, const std::string& id, const Json& patch) {
-  if (!patch.is_object()) return Status::Invalid("", "the body is a JSON object");
+  if (!patch.is_object()) return Status::Invalid("", "the body must be a JSON object");
   size_t index = 0;
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
     return PatchIn(c, c.distributions, "distribution", "distributions", id, patch, io::WriteDistribution,
@@ -714,7 +727,7 @@ Result<Json> Service::GetSettings(const std::string& ws) {
 }
 
 Result<Json> Service::PutSettings(const std::string& ws, const Json& body) {
-  if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
+  if (!body.is_object()) return Status::Invalid("", "the body must be a JSON object");
   core::Settings updated;
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
     Json merged = io::WriteSettings(c.settings);

@@ -136,7 +136,7 @@ Result<Json> Service::GetConnector(const std::string& ws, const std::string& id)
 }
 
 Result<Json> Service::PatchConnector(const std::string& ws, const std::string& id, const Json& patch) {
-  if (!patch.is_object()) return Status::Invalid("", "the body is a JSON object");
+  if (!patch.is_object()) return Status::Invalid("", "the body must be a JSON object");
   return Retrying([&]() { return PatchConnectorOnce(ws, id, patch); });
 }
 

@@ -43,7 +43,7 @@ Result<Json> Service::PutRecord(const std::string& ws, const std::string& type, 
                                 const Json& body, bool by_hand) {
   auto t = TypeOf(type);
   if (!t.ok()) return t.status();
-  if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
+  if (!body.is_object()) return Status::Invalid("", "the body must be a JSON object");
   io::Problems p;
   Json copy = body;
   copy.erase("object_type");

@@ -52,10 +52,11 @@ Json DeliveryPage(std::vector<store::DeliveryRow> rows, const Page& page) {
 }
 
 Result<Json> Service::CreateWebhook(const std::string& ws, const Json& body) {
-  if (!body.is_object()) return Status::Invalid("", "the body is a JSON object");
+  if (!body.is_object()) return Status::Invalid("", "the body must be a JSON object");
   io::Problems p;
   store::WebhookRow w;
   p.String(body, "id", "", w.id);
+  if (auto problem = io::NewIdProblem(w.id)) p.Add("id", *problem);
   p.String(body, "url", "", w.url);
   p.String(body, "secret", "", w.secret);
   if (!(w.url.rfind("http://", 0) == 0 || w.url.rfind("https://", 0) == 0) || w.url.size() < 10) {

@@ -99,6 +99,24 @@ TEST(ApiAssign, TheHistoryKeepsTheTraceOfDecisionsThatFoundNobody) {
   EXPECT_FALSE(assigned.contains("trace")) << "an assigned decision keeps a trace only when asked: " << assigned;
 }
 
+// A CRM's record id may hold "/" ("ACME/2024/7"): sent as %2F, the record is read and
+// written like any other.
+TEST(ApiAssign, ARecordIdWithASlashIsReadAndWritten) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedRoundRobin(a);
+  Reply r = a.Post("/v1/assign", AssignBody("ACME/2024/7"));
+  ASSERT_EQ(r.status, 200) << r.raw;
+  Reply got = a.Get("/v1/records/deal/ACME%2F2024%2F7");
+  ASSERT_EQ(got.status, 200) << got.raw;
+  EXPECT_EQ(got.body["id"], "ACME/2024/7");
+  EXPECT_EQ(got.body["owners"], Json::array({"A"}));
+  Reply put = a.Put("/v1/records/deal/ACME%2F2024%2F7", {{"owners", {"B"}}});
+  ASSERT_EQ(put.status, 200) << put.raw;
+  EXPECT_EQ(a.Get("/v1/records/deal/ACME%2F2024%2F7").body["owners"], Json::array({"B"}));
+  EXPECT_TRUE(IsError(a.Get("/v1/records/deal/ACME%2F2024%2F8"), 404));
+}
+
 TEST(ApiAssign, ValidationNamesEachProblem) {
   RotaServer s;
   As a{s, s.admin_key()};

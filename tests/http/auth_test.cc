@@ -164,6 +164,15 @@ TEST(ApiAuth, MemberRole) {
   EXPECT_TRUE(IsError(member.Post("/v1/assign", AssignBody("D-1", "assign_requested")), 403));
   EXPECT_TRUE(IsError(plain.Post("/v1/assign", Requested("D-1", {{"pool", "p"}})), 403));
   EXPECT_TRUE(IsError(plain.Post("/v1/assign", Requested("D-1", {{"rule", "r-pool"}})), 403));
+  // Such a key may never assign: the role is checked before the body is read.
+  EXPECT_TRUE(IsError(plain.Post("/v1/assign", Json{{"x", 1}}), 403));
+  EXPECT_TRUE(IsError(plain.Post("/v1/assign/batch", Json{{"items", Json::array()}}), 403));
+  {
+    auto c = s.Client();
+    auto raw = c->Post("/v1/assign", {{"Authorization", "Bearer " + plain.key}}, "{bad", "application/json");
+    ASSERT_TRUE(raw);
+    EXPECT_EQ(raw->status, 403) << raw->body;
+  }
   EXPECT_EQ(HistoryCount(admin), 0u);
   EXPECT_EQ(admin.Get("/v1/pools/p").body["next"], "A");
 

@@ -23,6 +23,14 @@ TEST(ApiUsers, CrudAndErrors) {
             {"out_of_office", {{{"from", "2030-01-01T00:00:00Z"}, {"to", "2030-01-08T00:00:00Z"}}}},
             {"working_hours", {{"tz", "Europe/Warsaw"}, {"days", {{"mon", {"09:00", "17:00"}}}}}},
             {"caps", {{"per_day", 10}, {"max_open", 50}}}};
+  // A client's id fits a list's cursor in a URL: at most 255 characters, and not blank.
+  Reply too_long = a.Post("/v1/users", {{"id", std::string(256, 'u')}});
+  EXPECT_TRUE(IsError(too_long, 422)) << too_long.raw;
+  EXPECT_TRUE(HasDetail(too_long, "id")) << too_long.raw;
+  EXPECT_TRUE(IsError(a.Post("/v1/pools", Pool(std::string(256, 'p'), {})), 422));
+  EXPECT_TRUE(IsError(a.Put("/v1/config", {{"users", {{{"id", std::string(256, 'u')}}}}}), 422));
+  ASSERT_EQ(a.Post("/v1/users", {{"id", std::string(255, 'u')}}).status, 201);
+  ASSERT_EQ(a.Delete("/v1/users/" + std::string(255, 'u')).status, 204);
   Reply r = a.Post("/v1/users", u);
   ASSERT_EQ(r.status, 201) << r.raw;
   EXPECT_EQ(r.body["id"], "u-1");

@@ -246,6 +246,12 @@ TEST(Webhooks, ValidationAndLifecycle) {
   EXPECT_EQ(server.Call("POST", "/v1/webhooks", key, {{"url", "ftp://x"}, {"events", {"decision.assigned"}}}).status, 422);
   EXPECT_EQ(server.Call("POST", "/v1/webhooks", key, {{"url", "http://127.0.0.1:1/x"}, {"events", {"nope"}}}).status,
             422);
+  // An id is not blank, and fits a list's cursor (at most 255 characters).
+  for (const std::string& bad : {std::string("   "), std::string(256, 'w')}) {
+    Reply r = server.Call("POST", "/v1/webhooks", key, {{"id", bad}, {"url", "http://127.0.0.1:1/x"}, {"events", {"record.updated"}}});
+    EXPECT_EQ(r.status, 422) << r.raw;
+  }
+  EXPECT_TRUE(server.Call("GET", "/v1/webhooks", key).body["items"].empty());
   Reply made = server.Call("POST", "/v1/webhooks", key, {{"url", "http://127.0.0.1:1/x"}, {"events", {"record.updated"}}});
   ASSERT_EQ(made.status, 201);
   EXPECT_TRUE(made.body["secret"].is_string());  // generated and shown once
