@@ -31,6 +31,8 @@ TEST(ApiUsers, CrudAndErrors) {
   EXPECT_TRUE(IsError(a.Put("/v1/config", {{"users", {{{"id", std::string(256, 'u')}}}}}), 422));
   ASSERT_EQ(a.Post("/v1/users", {{"id", std::string(255, 'u')}}).status, 201);
   ASSERT_EQ(a.Delete("/v1/users/" + std::string(255, 'u')).status, 204);
+  Reply huge = a.Get("/v1/users/" + std::string(9000, 'u'));  // no route needs a URL that long
+  EXPECT_TRUE(IsError(huge, 414, "uri_too_long")) << huge.raw;
   Reply r = a.Post("/v1/users", u);
   ASSERT_EQ(r.status, 201) << r.raw;
   EXPECT_EQ(r.body["id"], "u-1");
