@@ -14,6 +14,7 @@
 #include "core/workspace.h"
 #include "io/assign_json.h"
 #include "io/config_json.h"
+#include "service/service.h"
 
 namespace rota::cli {
 namespace {
@@ -33,25 +34,6 @@ void PrintProblems(const std::string& where, const Status& s) {
   for (const Problem& p : s.details()) {
     std::cerr << where << (p.path.empty() ? "" : p.path + ": ") << p.message << "\n";
   }
-}
-
-// A target must name a known pool or rule of the record's type (SPEC §3.2).
-Status CheckTarget(const core::Workspace& ws, const io::AssignBody& b) {
-  if (!b.target) return Status::Ok();
-  if (b.target->kind == core::Target::Kind::kPool) {
-    const core::Pool* pool = ws.FindPool(b.target->id);
-    if (pool == nullptr) return Status::Invalid("target.pool", "unknown pool \"" + b.target->id + "\"");
-    if (pool->object_type != b.record.object_type) {
-      return Status::Invalid("target.pool", "pool \"" + b.target->id + "\" is for another object type");
-    }
-  } else {
-    const core::CompiledRule* rule = ws.FindRule(b.target->id);
-    if (rule == nullptr) return Status::Invalid("target.rule", "unknown rule \"" + b.target->id + "\"");
-    if (rule->rule->object_type != b.record.object_type) {
-      return Status::Invalid("target.rule", "rule \"" + b.target->id + "\" is for another object type");
-    }
-  }
-  return Status::Ok();
 }
 
 void PrintSummary(const core::Tally& tally, const core::Workspace& ws) {
@@ -86,6 +68,11 @@ int Run(const Options& o) {
     PrintProblems(o.config + ": ", config.status());
     return 2;
   }
+  // What `rota config apply` would refuse in a new database, simulate refuses too.
+  if (Status s = service::CheckChange(core::Config{}, *config); !s.ok()) {
+    PrintProblems(o.config + ": ", s);
+    return 2;
+  }
   std::vector<core::Record> known = config->records;
   auto ws = core::Workspace::Build(std::move(config).value());
   if (!ws.ok()) {
@@ -105,7 +92,12 @@ int Run(const Options& o) {
   auto records = ReadFile(o.records);
   if (!records) return 2;
   std::istringstream in(*records);
-  std::vector<std::pair<int, io::AssignBody>> bodies;
+  struct Line {
+    int n;
+    io::Json json;
+    io::AssignBody body;
+  };
+  std::vector<Line> bodies;
   bool bad = false;
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
@@ -118,44 +110,50 @@ int Run(const Options& o) {
       continue;
     }
     auto body = io::ReadAssignBody(*j);
-    Status s = body.ok() ? CheckTarget(**ws, *body) : body.status();
-    if (!s.ok()) {
-      PrintProblems(where, s);
+    if (!body.ok()) {
+      PrintProblems(where, body.status());
       bad = true;
       continue;
     }
-    bodies.emplace_back(n, std::move(body).value());
+    bodies.push_back({n, *j, std::move(body).value()});
   }
-  if (bad) return 2;
+  if (bad) return 2;  // a file that is not assign bodies: nothing decided, as POST /v1/simulate's 422
 
   core::MemoryState state;
   for (core::Record& r : known) state.PutRecord(std::move(r));
   const core::Time wall = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-  std::vector<core::Request> requests;
-  for (auto& [n, body] : bodies) {
-    body.explain = o.explain;
-    requests.push_back(io::ToRequest(body, body.at ? *body.at : default_now.value_or(wall)));
+  std::vector<core::SimulatedRequest> requests;
+  for (Line& l : bodies) {
+    l.body.explain = o.explain;
+    requests.push_back(io::ToSimulated(l.body, l.json, l.body.at ? *l.body.at : default_now.value_or(wall)));
   }
   core::Tally tally;
   std::vector<core::SimulationStep> steps = core::Simulate(**ws, state, requests, &tally);
-  for (size_t i = 0; i < steps.size(); ++i) {  // targets were checked above; kept for safety
-    if (!steps[i].decision.ok()) {
-      PrintProblems(o.records + ":" + std::to_string(bodies[i].first) + ": ", steps[i].decision.status());
-      return 2;
-    }
-  }
+  int exit_code = 0;
   for (size_t i = 0; i < steps.size(); ++i) {
-    const io::AssignBody& body = bodies[i].second;
+    const io::AssignBody& body = bodies[i].body;
+    // A line the decision refuses (an unknown target, a key reused by another request) is
+    // a bad line: its error in its place, as `rota assign` prints it; the others go on.
+    if (!steps[i].decision.ok()) {
+      io::Json error = io::ErrorBody(steps[i].decision.status());
+      error["line"] = bodies[i].n;
+      std::cout << error.dump() << "\n";
+      PrintProblems(o.records + ":" + std::to_string(bodies[i].n) + ": ", steps[i].decision.status());
+      exit_code = 2;
+      continue;
+    }
     io::Json out = io::WriteDecision(*steps[i].decision, o.explain);
     out["record_id"] = body.record.id;
     out["object_type"] = core::ToString(body.record.object_type);
     out["event"] = core::ToString(body.event);
     out["at"] = io::FormatTime(steps[i].at);
+    if (body.dry_run) out["dry_run"] = true;
+    if (steps[i].replayed) out["replayed"] = true;
     std::cout << out.dump() << "\n";
   }
   std::cout.flush();
   PrintSummary(tally, **ws);
-  return 0;
+  return exit_code;
 }
 
 }  // namespace

@@ -102,13 +102,48 @@ TEST(RecordAsKnown, SimulationDecidesOnTheRecordAsKnown) {
   r2.record = &second;
   r1.now = r2.now = testing::Monday();
   MemoryState state;
-  auto steps = Simulate(*ws, state, {r1, r2}, nullptr);
+  auto steps = Simulate(*ws, state, {{r1, false, "", ""}, {r2, false, "", ""}}, nullptr);
   ASSERT_EQ(steps.size(), 2u);
   ASSERT_TRUE(steps[1].decision.ok());
   EXPECT_EQ(steps[1].decision->owner, "a");  // the region of the first line still holds
   auto kept = state.FindRecord(ObjectType::kLead, "L-1");
   ASSERT_TRUE(kept);
   EXPECT_EQ(kept->properties.size(), 2u);
+}
+
+// A simulation treats `dry_run` and `idempotency_key` as POST /v1/assign does: a dry run
+// decides and keeps nothing; the same request again with its key gets the same decision,
+// another request (a dry run too) with that key gets idempotency_conflict.
+TEST(Simulate, DryRunsKeepNothingAndKeysReplay) {
+  Config c;
+  c.users = {testing::MakeUser("a"), testing::MakeUser("b")};
+  c.pools = {testing::MakePool("p", {"a", "b"})};
+  c.rules = {testing::MakeRule("r", testing::ToPool("p"))};
+  auto ws = testing::BuildOrThrow(c);
+  Record l1 = testing::MakeRecord("L-1"), l2 = testing::MakeRecord("L-2");
+  auto line = [](const Record& r, bool dry, std::string key, std::string fingerprint) {
+    SimulatedRequest s;
+    s.request.record = &r;
+    s.request.now = testing::Monday();
+    s.dry_run = dry;
+    s.idempotency_key = std::move(key);
+    s.fingerprint = std::move(fingerprint);
+    return s;
+  };
+  MemoryState state;
+  Tally tally;
+  auto steps = Simulate(*ws, state,
+                        {line(l1, true, "", ""), line(l1, false, "k", "one"), line(l1, false, "k", "one"),
+                         line(l2, false, "k", "two"), line(l2, true, "k", "one"), line(l2, false, "", "")},
+                        &tally);
+  ASSERT_EQ(steps.size(), 6u);
+  std::vector<std::string> owners;
+  for (const SimulationStep& s : steps) owners.push_back(s.decision.ok() ? *s.decision->owner : s.decision.status().error_code());
+  EXPECT_EQ(owners, (std::vector<std::string>{"a", "a", "a", "idempotency_conflict", "idempotency_conflict", "b"}));
+  EXPECT_FALSE(steps[1].replayed);
+  EXPECT_TRUE(steps[2].replayed);
+  EXPECT_EQ(tally.total(), 2);  // the dry run and the replay are not counted again
+  EXPECT_TRUE(state.FindRecord(ObjectType::kLead, "L-2"));
 }
 
 TEST(ApplyOwner, TagAddedOnceAsTextComparesIt) {

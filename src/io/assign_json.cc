@@ -74,6 +74,26 @@ core::Request ToRequest(const AssignBody& body, core::Time now) {
   return r;
 }
 
+std::string CanonicalRequest(const Json& body) {
+  Json copy = body;
+  copy.erase("idempotency_key");
+  copy.erase("explain");
+  if (auto it = copy.find("dry_run"); it != copy.end() && *it == false) copy.erase(it);
+  if (auto rec = copy.find("record"); rec != copy.end() && rec->is_object()) {
+    if (auto it = rec->find("open"); it != rec->end() && it->is_null()) rec->erase(it);
+    for (const char* empty : {"owners", "links", "properties"}) {
+      if (auto it = rec->find(empty); it != rec->end() && (it->empty() || it->is_null())) rec->erase(it);
+    }
+  }
+  return copy.dump();
+}
+
+core::SimulatedRequest ToSimulated(const AssignBody& body, const Json& json, core::Time now) {
+  core::SimulatedRequest s{ToRequest(body, now), body.dry_run, body.idempotency_key, {}};
+  if (!body.idempotency_key.empty()) s.fingerprint = CanonicalRequest(json);
+  return s;
+}
+
 Json WriteTrace(const std::vector<core::TraceEntry>& trace) {
   using K = core::TraceEntry::Kind;
   Json list = Json::array();

@@ -8,6 +8,7 @@
 #include "core/decide.h"
 #include "core/decision.h"
 #include "core/model.h"
+#include "core/simulate.h"
 #include "io/json_util.h"
 
 namespace rota::io {
@@ -32,6 +33,15 @@ Result<AssignBody> ReadAssignBody(const Json& j);
 
 // The request as `core::Decide` takes it. `body` must outlive the result.
 core::Request ToRequest(const AssignBody& body, core::Time now);
+
+// An assign body as its idempotency key compares it: without the key and `explain`, keys
+// sorted, defaults spelled out taken as left out (`dry_run` false, a record's `open` null,
+// no owners, links or properties). (A record's `open` true is not a default: left out,
+// rota keeps what it knows.)
+std::string CanonicalRequest(const Json& body);
+
+// A line of `rota simulate` or POST /v1/simulate: `json` is the body `body` was read from.
+core::SimulatedRequest ToSimulated(const AssignBody& body, const Json& json, core::Time now);
 
 Json WriteTrace(const std::vector<core::TraceEntry>& trace);
 

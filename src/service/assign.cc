@@ -13,24 +13,9 @@ namespace {
 
 int64_t Unix(core::Time t) { return t.time_since_epoch().count(); }
 
-// The body without its idempotency key, hashed: the same key must come with the same
-// request. Keys are sorted; a default spelled out counts as left out (`dry_run` false, a
-// record's `open` null, no owners, links or properties), so that a retry spelling out a
-// default is the same request; and `explain` asks only for more of the same answer. (A
-// record's `open` true is not a default: left out, rota keeps what it knows.)
-std::string RequestHash(const Json& body) {
-  Json copy = body;
-  copy.erase("idempotency_key");
-  copy.erase("explain");
-  if (auto it = copy.find("dry_run"); it != copy.end() && *it == false) copy.erase(it);
-  if (auto rec = copy.find("record"); rec != copy.end() && rec->is_object()) {
-    if (auto it = rec->find("open"); it != rec->end() && it->is_null()) rec->erase(it);
-    for (const char* empty : {"owners", "links", "properties"}) {
-      if (auto it = rec->find(empty); it != rec->end() && (it->empty() || it->is_null())) rec->erase(it);
-    }
-  }
-  return Sha256Hex(copy.dump());
-}
+// The body as its idempotency key compares it, hashed: the same key must come with the
+// same request (io::CanonicalRequest says what counts as the same).
+std::string RequestHash(const Json& body) { return Sha256Hex(io::CanonicalRequest(body)); }
 
 // The workspace's webhooks, read once per batch.
 Result<const std::vector<store::WebhookRow>*> BatchWebhooks(store::Tx& tx, BatchState& batch) {

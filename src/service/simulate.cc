@@ -46,6 +46,13 @@ Result<Json> Service::Simulate(const std::string& ws, const Json& body) {
       for (const Problem& p : draft.status().details()) out.push_back({"config." + p.path, p.message});
       return Status::Invalid(std::move(out));
     }
+    // What applying the draft would refuse (a reversed `between`, a reserved id) it is
+    // refused here too: a draft that simulates is one that can be applied.
+    if (Status s = CheckChange((*current)->config(), *draft); !s.ok()) {
+      std::vector<Problem> out;
+      for (const Problem& p : s.details()) out.push_back({"config." + p.path, p.message});
+      return Status::Invalid(std::move(out));
+    }
     // The draft as applying it would leave the rotation: pools keep their positions, a
     // changed key starts afresh (SPEC §5.2), as PUT /v1/config does (reconcile.h).
     MemoryRotation rotation(state, **tx);
@@ -59,8 +66,10 @@ Result<Json> Service::Simulate(const std::string& ws, const Json& body) {
   }
 
   const core::Time now = clock_.Now();
-  std::vector<core::Request> requests;
-  for (const io::AssignBody& b : bodies) requests.push_back(io::ToRequest(b, b.at ? *b.at : now));
+  std::vector<core::SimulatedRequest> requests;
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    requests.push_back(io::ToSimulated(bodies[i], records[i], bodies[i].at ? *bodies[i].at : now));
+  }
   core::Tally tally;
   std::vector<core::SimulationStep> steps = core::Simulate(*workspace, state, requests, &tally);
 
@@ -75,6 +84,8 @@ Result<Json> Service::Simulate(const std::string& ws, const Json& body) {
     d["object_type"] = core::ToString(bodies[i].record.object_type);
     d["event"] = core::ToString(bodies[i].event);
     d["at"] = io::FormatTime(steps[i].at);
+    if (bodies[i].dry_run) d["dry_run"] = true;
+    if (steps[i].replayed) d["replayed"] = true;
     decisions.push_back(std::move(d));
   }
   Json owners = Json::array();

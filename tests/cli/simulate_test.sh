@@ -182,38 +182,69 @@ expect_rc 2 "config not JSON"
 expect_empty_stdout "config not JSON"
 expect_stderr "not-json.json" "config not JSON names the file"
 
-# --- 5. bad record lines: every line named, nothing on stdout ---------------------------------
+# --- 5. bad record lines ----------------------------------------------------------------------
+# A file that is not assign bodies (not JSON, a shape problem): every such line named,
+# nothing decided, nothing on stdout (as POST /v1/simulate's 422).
 {
   sed -n 1,2p "$EXAMPLES/records.jsonl"
   echo '{"object_type": "lead", "event": "created", "record": {"id": "L-9"'
   sed -n 4p "$EXAMPLES/records.jsonl"
-  echo '{"object_type": "lead", "event": "assign_requested", "target": {"pool": "south"}, "record": {"id": "L-8"}}'
+  echo '{"object_type": "lead", "event": "created", "target": {"pool": "north"}, "record": {"id": "L-2"}}'
+  echo '{"object_type": "ticket", "event": "closed", "record": {"id": "X-1"}}'
   sed -n '6,$p' "$EXAMPLES/records.jsonl"
 } >"$WORK/bad.jsonl"
 run simulate --config "$EXAMPLES/config.json" --records "$WORK/bad.jsonl"
 expect_rc 2 "bad records"
 expect_empty_stdout "bad records"
 expect_stderr "bad.jsonl:3:" "bad records: line 3"
-expect_stderr "bad.jsonl:5:" "bad records: line 5"
-expect_stderr 'target.pool' "bad records: line 5 path"
-expect_stderr 'south' "bad records: line 5 names the pool"
-if grep -qE 'bad\.jsonl:(1|2|4|6|7|8|9|10|11):' "$WORK/err"; then fail "bad records: good lines blamed"; else pass; fi
+expect_stderr "bad.jsonl:5: target" "target without assign_requested"
+expect_stderr "bad.jsonl:6: object_type" "unknown object type"
+expect_stderr "bad.jsonl:6: event" "unknown event"
+if grep -qE 'bad\.jsonl:(1|2|4|7|8|9|10|11|12):' "$WORK/err"; then fail "bad records: good lines blamed"; else pass; fi
 
-# An unknown rule target and a shape problem are bad lines too.
+# A target the decision cannot take (unknown, or of another object type) is a bad line
+# (SPEC §3.2): its error in its place on stdout, with its line, and the other lines decided.
 cat >"$WORK/bad2.jsonl" <<'JSONL'
 {"object_type": "lead", "event": "assign_requested", "target": {"rule": "no-such-rule"}, "record": {"id": "L-1"}}
-{"object_type": "lead", "event": "created", "target": {"pool": "north"}, "record": {"id": "L-2"}}
-{"object_type": "ticket", "event": "closed", "record": {"id": "X-1"}}
+{"object_type": "lead", "event": "created", "record": {"id": "L-2", "properties": {"source": "web", "country": "PL"}}}
+{"object_type": "lead", "event": "assign_requested", "target": {"pool": "south"}, "record": {"id": "L-8"}}
 {"object_type": "deal", "event": "assign_requested", "target": {"pool": "north"}, "record": {"id": "D-1"}}
 JSONL
-run simulate --config "$EXAMPLES/config.json" --records "$WORK/bad2.jsonl"
-expect_rc 2 "bad records 2"
-expect_empty_stdout "bad records 2"
-expect_stderr "bad2.jsonl:1: target.rule" "unknown rule target"
-expect_stderr "bad2.jsonl:2: target" "target without assign_requested"
-expect_stderr "bad2.jsonl:3: object_type" "unknown object type"
-expect_stderr "bad2.jsonl:3: event" "unknown event"
-expect_stderr "bad2.jsonl:4: target.pool" "pool of another object type"
+run simulate --config "$EXAMPLES/config.json" --records "$WORK/bad2.jsonl" --now 2026-11-23T09:00:00Z
+expect_rc 2 "bad targets"
+if [[ $(wc -l <"$WORK/out") -eq 4 ]]; then pass; else fail "bad targets: one stdout line per record line: $(cat "$WORK/out")"; fi
+if sed -n 1p "$WORK/out" | grep -q '"line":1' && sed -n 1p "$WORK/out" | grep -q 'no-such-rule'; then pass; else fail "bad targets: line 1 is its error"; fi
+if sed -n 2p "$WORK/out" | grep -q '"record_id":"L-2"'; then pass; else fail "bad targets: line 2 decided"; fi
+if sed -n 3p "$WORK/out" | grep -q '"line":3' && sed -n 3p "$WORK/out" | grep -q 'south'; then pass; else fail "bad targets: line 3 is its error"; fi
+if sed -n 4p "$WORK/out" | grep -q '"line":4' && sed -n 4p "$WORK/out" | grep -q '"code":"validation_failed"'; then pass; else fail "bad targets: line 4 (pool of another type) is its error"; fi
+expect_stderr "bad2.jsonl:1:" "unknown rule target named on stderr"
+expect_stderr "bad2.jsonl:4: target.pool" "pool of another object type named on stderr"
+
+# dry_run and idempotency_key mean what they mean to POST /v1/assign: a dry run keeps
+# nothing; the same request again with its key gets the same decision.
+cat >"$WORK/keys.jsonl" <<'JSONL'
+{"object_type": "lead", "event": "assign_requested", "target": {"pool": "north"}, "record": {"id": "K-1"}, "dry_run": true}
+{"object_type": "lead", "event": "assign_requested", "target": {"pool": "north"}, "record": {"id": "K-1"}, "idempotency_key": "k"}
+{"object_type": "lead", "event": "assign_requested", "target": {"pool": "north"}, "record": {"id": "K-1"}, "idempotency_key": "k"}
+JSONL
+run simulate --config "$EXAMPLES/config.json" --records "$WORK/keys.jsonl" --now 2026-11-23T09:00:00Z
+expect_rc 0 "dry run and keys"
+owners=$(grep -o '"owner":"[^"]*"' "$WORK/out" | tr '\n' ' ')
+first=$(sed -n 1p "$WORK/out" | grep -o '"owner":"[^"]*"')
+if [[ $owners == "$first $first $first " ]]; then pass; else fail "dry run and keys: one owner three times, got $owners"; fi
+if sed -n 1p "$WORK/out" | grep -q '"dry_run":true' && sed -n 3p "$WORK/out" | grep -q '"replayed":true'; then pass; else fail "dry run and replay marked"; fi
+
+# A draft that `rota config apply` would refuse (a reversed between) is refused here too.
+cat >"$WORK/reversed.json" <<'JSON'
+{"users": [{"id": "a"}],
+ "rules": [{"id": "r", "object_type": "lead", "events": ["created"],
+            "conditions": {"all": [{"field": "score", "op": "between", "value": [10, 1]}]},
+            "assign": {"type": "user", "user": "a"}}]}
+JSON
+run simulate --config "$WORK/reversed.json" --records "$WORK/keys.jsonl" --now 2026-11-23T09:00:00Z
+expect_rc 2 "reversed between"
+expect_empty_stdout "reversed between"
+expect_stderr "rules[0].conditions.all[0].value" "reversed between names the condition"
 
 # --- 6. missing files -------------------------------------------------------------------------
 run simulate --config "$WORK/nope.json" --records "$EXAMPLES/records.jsonl"

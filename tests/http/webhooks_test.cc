@@ -788,6 +788,37 @@ TEST(SimulateEndpoint, RunsFromCurrentStateWithCurrentOrDraftRulesAndStoresNothi
   EXPECT_EQ(invalid.status, 422);
   EXPECT_EQ(invalid.body["error"]["details"][0]["path"], "config.rules[0].conditions.all[0].op");
   EXPECT_EQ(server.Call("POST", "/v1/simulate", key, {{"records", {{{"event", "nope"}}}}}).status, 422);
+  // A draft that applying would refuse is refused here too: a reversed between.
+  Json reversed = PoolConfig();
+  reversed["rules"][0]["conditions"]["all"] = {{{"field", "score"}, {"op", "between"}, {"value", {10, 1}}}};
+  Reply refused = server.Call("POST", "/v1/simulate", key, {{"config", reversed}, {"records", records}});
+  EXPECT_EQ(refused.status, 422) << refused.raw;
+  EXPECT_EQ(refused.body["error"]["details"][0]["path"], "config.rules[0].conditions.all[0].value") << refused.raw;
+  EXPECT_EQ(server.Call("PUT", "/v1/config", key, reversed).status, 422);
+}
+
+// dry_run and idempotency_key mean in a simulation what they mean to POST /v1/assign.
+TEST(SimulateEndpoint, DryRunsKeepNothingAndARetriedKeyGetsTheSameDecision) {
+  RotaServer server;
+  const std::string key = server.admin_key();
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, PoolConfig()).status, 200);
+  Json dry = Lead("S-1");
+  dry["dry_run"] = true;
+  Json keyed = Lead("S-2");
+  keyed["idempotency_key"] = "k";
+  Json other = Lead("S-3");
+  other["idempotency_key"] = "k";
+  Reply sim = server.Call("POST", "/v1/simulate", key, {{"records", {dry, keyed, keyed, other, Lead("S-4")}}});
+  ASSERT_EQ(sim.status, 200) << sim.raw;
+  const Json& d = sim.body["decisions"];
+  EXPECT_EQ(d[0]["owner"], "a");
+  EXPECT_EQ(d[0]["dry_run"], true);
+  EXPECT_EQ(d[1]["owner"], "a");  // the dry run kept nothing
+  EXPECT_EQ(d[2]["owner"], "a");
+  EXPECT_EQ(d[2]["replayed"], true);
+  EXPECT_EQ(d[3]["error"]["code"], "idempotency_conflict") << d[3];
+  EXPECT_EQ(d[4]["owner"], "b");
+  EXPECT_EQ(sim.body["summary"]["total"], 2);
 }
 
 }  // namespace
