@@ -131,24 +131,15 @@ int Run(const Options& o) {
   std::vector<core::SimulationStep> steps = core::Simulate(**ws, state, requests, &tally);
   int exit_code = 0;
   for (size_t i = 0; i < steps.size(); ++i) {
-    const io::AssignBody& body = bodies[i].body;
+    io::Json out = io::WriteSimulationStep(steps[i], bodies[i].body);
     // A line the decision refuses (an unknown target, a key reused by another request) is
-    // a bad line: its error in its place, as `rota assign` prints it; the others go on.
+    // a bad line: its error in its place, with its line, as `rota assign` prints it; the
+    // others go on.
     if (!steps[i].decision.ok()) {
-      io::Json error = io::ErrorBody(steps[i].decision.status());
-      error["line"] = bodies[i].n;
-      std::cout << error.dump() << "\n";
+      out["line"] = bodies[i].n;
       PrintProblems(o.records + ":" + std::to_string(bodies[i].n) + ": ", steps[i].decision.status());
       exit_code = 2;
-      continue;
     }
-    io::Json out = io::WriteDecision(*steps[i].decision, o.explain);
-    out["record_id"] = body.record.id;
-    out["object_type"] = core::ToString(body.record.object_type);
-    out["event"] = core::ToString(body.event);
-    out["at"] = io::FormatTime(steps[i].at);
-    if (body.dry_run) out["dry_run"] = true;
-    if (steps[i].replayed) out["replayed"] = true;
     std::cout << out.dump() << "\n";
   }
   std::cout.flush();

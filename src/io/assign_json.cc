@@ -94,6 +94,18 @@ core::SimulatedRequest ToSimulated(const AssignBody& body, const Json& json, cor
   return s;
 }
 
+Json WriteSimulationStep(const core::SimulationStep& step, const AssignBody& body) {
+  if (!step.decision.ok()) return ErrorBody(step.decision.status());
+  Json d = WriteDecision(*step.decision, body.explain);
+  d["record_id"] = body.record.id;
+  d["object_type"] = core::ToString(body.record.object_type);
+  d["event"] = core::ToString(body.event);
+  d["at"] = FormatTime(step.at);
+  if (body.dry_run) d["dry_run"] = true;
+  if (step.replayed) d["replayed"] = true;
+  return d;
+}
+
 Json WriteTrace(const std::vector<core::TraceEntry>& trace) {
   using K = core::TraceEntry::Kind;
   Json list = Json::array();

@@ -43,6 +43,10 @@ std::string CanonicalRequest(const Json& body);
 // A line of `rota simulate` or POST /v1/simulate: `json` is the body `body` was read from.
 core::SimulatedRequest ToSimulated(const AssignBody& body, const Json& json, core::Time now);
 
+// A simulation step as both simulates answer it: the decision with its record, event and
+// time (and `dry_run`, `replayed`), or the API's error body where the decision refused it.
+Json WriteSimulationStep(const core::SimulationStep& step, const AssignBody& body);
+
 Json WriteTrace(const std::vector<core::TraceEntry>& trace);
 
 // The decision object of API.md (without decision_id and at, which the caller owns).

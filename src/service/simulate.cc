@@ -74,20 +74,7 @@ Result<Json> Service::Simulate(const std::string& ws, const Json& body) {
   std::vector<core::SimulationStep> steps = core::Simulate(*workspace, state, requests, &tally);
 
   Json decisions = Json::array();
-  for (size_t i = 0; i < steps.size(); ++i) {
-    if (!steps[i].decision.ok()) {
-      decisions.push_back(io::ErrorBody(steps[i].decision.status()));
-      continue;
-    }
-    Json d = io::WriteDecision(*steps[i].decision, bodies[i].explain);
-    d["record_id"] = bodies[i].record.id;
-    d["object_type"] = core::ToString(bodies[i].record.object_type);
-    d["event"] = core::ToString(bodies[i].event);
-    d["at"] = io::FormatTime(steps[i].at);
-    if (bodies[i].dry_run) d["dry_run"] = true;
-    if (steps[i].replayed) d["replayed"] = true;
-    decisions.push_back(std::move(d));
-  }
+  for (size_t i = 0; i < steps.size(); ++i) decisions.push_back(io::WriteSimulationStep(steps[i], bodies[i]));
   Json owners = Json::array();
   for (const auto& r : tally.Owners()) {
     owners.push_back({{"owner", r.owner.empty() ? Json(nullptr) : Json(r.owner)}, {"count", r.count}, {"percent", r.percent}});
