@@ -23,22 +23,6 @@ const $ = (id) => document.getElementById(id);
 
 // The API has no "who am I": an admin may list keys, a member may read users,
 // anything else (an integration key) may do neither.
-async function detectRole(key) {
-  try {
-    await api('GET', '/v1/keys', { key });
-    return 'admin';
-  } catch (e) {
-    if (!(e instanceof ApiError) || e.status !== 403) throw e;
-  }
-  try {
-    await api('GET', '/v1/users', { key, query: { limit: 1 } });
-    return 'member';
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 403) return 'integration';
-    throw e;
-  }
-}
-
 function showSignin(message) {
   $('shell').hidden = true;
   $('signin').hidden = false;
@@ -58,12 +42,12 @@ async function signin(ev) {
   const btn = ev.submitter || $('signin-form').querySelector('button');
   btn.disabled = true;
   try {
-    const role = await detectRole(key);
-    if (role === 'integration') {
+    const me = await api('GET', '/v1/me', { key });
+    if (me.role === 'integration') {
       slot.replaceChildren(errorBox(new Error('This is an integration key: it may only send decisions and records. Sign in with an admin or member key.'), { title: 'This key cannot use the console' }));
       return;
     }
-    session.set(key, role);
+    session.set(key, me);
     $('signin-key').value = '';
     start();
   } catch (e) {
@@ -94,7 +78,7 @@ async function route() {
     if (seq !== renderSeq) return;
     const root = h('div', { class: 'page', id: `page-${page || 'dashboard'}` });
     main.replaceChildren(root);
-    await mod.render(root, { params: new URLSearchParams(qs || ''), canEdit: session.canEdit, role: session.role });
+    await mod.render(root, { params: new URLSearchParams(qs || ''), canEdit: session.canEdit, canReassign: session.canReassign, role: session.role });
     document.title = `${root.querySelector('h1')?.textContent || 'rota'} · rota`;
   } catch (e) {
     if (seq !== renderSeq) return;
@@ -107,7 +91,7 @@ function start() {
   $('shell').hidden = false;
   const role = session.role;
   const b = $('role-badge');
-  b.textContent = role === 'admin' ? 'admin' : `${role} · read only`;
+  b.textContent = role === 'admin' ? 'admin' : `${role} · ${session.canReassign ? 'read, may reassign' : 'read only'}`;
   b.className = `badge role-${role}`;
   document.body.classList.toggle('readonly', role !== 'admin');
   document.querySelectorAll('#nav a').forEach((a) => {

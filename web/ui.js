@@ -31,13 +31,21 @@ export const SKIPS = {
 
 const KEY = 'rota.key';
 const ROLE = 'rota.role';
+const REASSIGN = 'rota.can_reassign';
 
 export const session = {
   get key() { return sessionStorage.getItem(KEY); },
   get role() { return sessionStorage.getItem(ROLE); },
-  set(key, role) { sessionStorage.setItem(KEY, key); sessionStorage.setItem(ROLE, role); },
-  clear() { sessionStorage.removeItem(KEY); sessionStorage.removeItem(ROLE); },
+  // What GET /v1/me answered at sign-in.
+  set(key, me) {
+    sessionStorage.setItem(KEY, key);
+    sessionStorage.setItem(ROLE, me.role);
+    sessionStorage.setItem(REASSIGN, String(!!me.can_reassign));
+  },
+  clear() { [KEY, ROLE, REASSIGN].forEach((k) => sessionStorage.removeItem(k)); },
   get canEdit() { return this.role === 'admin'; },
+  // Sends records to a pool or rule (assign_requested): admins, and members whose key may.
+  get canReassign() { return this.role === 'admin' || sessionStorage.getItem(REASSIGN) === 'true'; },
 };
 
 // ---------------------------------------------------------------- API

@@ -33,8 +33,8 @@ export async function render(root, ctx) {
         { label: 'Type', key: 'object_type' },
         { label: 'Record', render: (i) => h('button', { type: 'button', class: 'linkish', 'aria-label': `Details of ${i.object_type} ${i.record_id}`, onclick: () => showRecord(i) }, i.record_id) },
         { label: 'Reason', render: (i) => h('span', null, h('code', null, i.reason), h('div', { class: 'muted', style: { fontSize: '.82rem' } }, REASONS[i.reason] || '')) },
-        // Members send too when their key may reassign (the server answers 403 otherwise).
-        { label: 'Send to a pool or rule', cls: 'actions-cell', render: (i) => sendControl(i) },
+        // Members send too when their key may reassign (GET /v1/me said so at sign-in).
+        ...(ctx.canReassign ? [{ label: 'Send to a pool or rule', cls: 'actions-cell', render: (i) => sendControl(i) }] : []),
         ...(ctx.canEdit ? [{ label: 'Assign by hand', cls: 'actions-cell', render: (i) => assignControl(i) }] : []),
       ], items, { caption: 'Unassigned records', rowAttrs: (i) => ({ 'data-record': i.record_id }) })
         : empty('Nothing waiting: every record has an owner.')));

@@ -442,6 +442,14 @@ void Server::Install() {
   add("POST", "/v1/simulate", Access::kRead, [&svc, ws](Ctx& c) { return Answer{svc.Simulate(ws(c), c.body), 200}; });
 
   // ---- keys
+  // The caller's own key: what the console may offer it (a member's can_reassign).
+  add("GET", "/v1/me", Access::kRecordsRead, [](Ctx& c) {
+    return Answer{Json{{"workspace", c.who.workspace},
+                       {"key_id", c.who.key_id},
+                       {"role", service::ToString(c.who.role)},
+                       {"can_reassign", c.who.can_reassign}},
+                  200};
+  });
   add("POST", "/v1/keys", Access::kAdmin, [&svc, created](Ctx& c) { return created(svc.CreateKey(c.who, c.body)); });
   add("GET", "/v1/keys", Access::kAdmin, [&svc, ok](Ctx& c) { return ok(svc.ListKeys(c.who, c.Page())); });
   add("DELETE", "/v1/keys/{id}", Access::kAdmin,

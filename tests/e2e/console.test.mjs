@@ -911,6 +911,31 @@ try {
     await shot('18-member-pools');
   });
 
+  await step('unassigned: only a member key with can_reassign may send a record to a pool', async () => {
+    const d = await assign('D-20', { county: 'Devon', amount: 2 });
+    assert.equal(d.outcome, 'unassigned');
+    await go('unassigned');
+    await page.locator('tr[data-record="D-20"]').waitFor();
+    assert.equal(await page.getByLabel('Send deal D-20 to').count(), 0, 'a plain member is not offered a send it may not make');
+    assert.equal(await page.getByLabel('Owner for deal D-20').count(), 0);
+    const reassigner = await call('POST', '/v1/keys', { role: 'member', name: 'dispatcher', can_reassign: true });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').fill(reassigner.key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#page-dashboard h1').waitFor();
+    assert.match(await page.locator('#role-badge').innerText(), /member · read, may reassign/);
+    await go('unassigned');
+    const row = page.locator('tr[data-record="D-20"]');
+    await row.waitFor();
+    assert.equal(await page.getByLabel('Owner for deal D-20').count(), 0, 'assigning by hand stays with admins');
+    const pool = await call('GET', '/v1/pools/north');
+    await page.getByLabel('Send deal D-20 to').selectOption('pool:north');
+    await row.getByRole('button', { name: 'Send' }).click();
+    await row.waitFor({ state: 'detached' });
+    assert.deepEqual((await call('GET', '/v1/records/deal/D-20')).owners, [pool.next]);
+    await shot('18b-member-reassigns');
+  });
+
   await step('a member key sees connectors read only, and no webhooks, keys or settings', async () => {
     assert.equal(await page.getByRole('link', { name: 'Webhooks' }).isVisible(), false);
     assert.equal(await page.getByRole('link', { name: 'API keys' }).isVisible(), false);

@@ -102,6 +102,39 @@ TEST(ApiAuth, KeysCreateListRevoke) {
   EXPECT_TRUE(IsError(admin.Get("/v1/keys?cursor=nope"), 422));
 }
 
+// GET /v1/me names the caller's own key, for every role; a revoked key gets 401 there too.
+TEST(ApiAuth, MeNamesTheCallersKey) {
+  RotaServer s;
+  As admin{s, s.admin_key()};
+  Reply me = admin.Get("/v1/me");
+  ASSERT_EQ(me.status, 200) << me.raw;
+  EXPECT_EQ(me.body["workspace"], "default");
+  EXPECT_EQ(me.body["role"], "admin");
+  ASSERT_TRUE(me.body["key_id"].is_string());
+  Reply keys = admin.Get("/v1/keys");
+  ASSERT_EQ(keys.status, 200);
+  ASSERT_EQ(keys.body["items"].size(), 1u);
+  EXPECT_EQ(me.body["key_id"], keys.body["items"][0]["id"]);
+
+  Reply reassigner = admin.Post("/v1/keys", {{"role", "member"}, {"can_reassign", true}});
+  Reply plain = admin.Post("/v1/keys", {{"role", "member"}});
+  Reply integration = admin.Post("/v1/keys", {{"role", "integration"}});
+  ASSERT_EQ(reassigner.status, 201);
+  ASSERT_EQ(plain.status, 201);
+  ASSERT_EQ(integration.status, 201);
+  for (const Reply* k : {&reassigner, &plain, &integration}) {
+    Reply r = s.Call("GET", "/v1/me", k->body["key"]);
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(r.body["key_id"], k->body["id"]);
+    EXPECT_EQ(r.body["role"], k->body["role"]);
+    EXPECT_EQ(r.body["can_reassign"], k->body["can_reassign"]);
+    EXPECT_FALSE(r.body.contains("key")) << "the secret is never shown again: " << r.raw;
+  }
+  EXPECT_TRUE(IsError(s.Call("GET", "/v1/me", ""), 401));
+  ASSERT_EQ(s.Call("DELETE", "/v1/keys/" + plain.body["id"].get<std::string>(), s.admin_key()).status, 204);
+  EXPECT_TRUE(IsError(s.Call("GET", "/v1/me", plain.body["key"]), 401));
+}
+
 TEST(ApiAuth, RevokedCliKeyIs401) {
   RotaServer s;
   auto [code, out] = RunRota({"keys", "create", "--db", s.db(), "--workspace", "default", "--role", "integration"});
