@@ -242,21 +242,29 @@ static Json Answer(const core::Decision& d, const io::AssignBody& b, const std::
   return j;
 }
 
-// The stored decision: the answer, and for a decision that did not go to its strategy's
-// choice (fallback, default, unassigned) its trace even where the caller did not ask for
-// one, in `kept_trace`: why a CRM's record went unassigned is what the admin asks next,
-// from the history (SPEC §9 "every decision can return its trace"). The core is pure, so
-// deciding again with the trace on, on the same state, gives the same decision. A replay
-// answers as the first call was answered, without it.
-static std::string StoredBody(const core::Workspace& ws, const core::StateView& state, const core::Request& request,
-                              const core::Decision& d, const Json& answer) {
-  if (request.explain || d.outcome == core::Outcome::kAssigned) return answer.dump();
+// For a decision that did not go to its strategy's choice (fallback, default, unassigned),
+// its trace even where the caller did not ask for one, kept with the stored decision as
+// `kept_trace`: why a CRM's record went unassigned is what the admin asks next, from the
+// history (SPEC §9 "every decision can return its trace"). The core is pure, so deciding
+// again with the trace on, on the same state and record, gives the same decision: called
+// before the decision's own writes (its pool pointer, its record, linked records' owners),
+// which would change what a second decision sees.
+static std::optional<Json> KeptTrace(const core::Workspace& ws, const core::StateView& state,
+                                     const core::Request& request, const core::Decision& d) {
+  if (request.explain || d.outcome == core::Outcome::kAssigned) return std::nullopt;
   core::Request traced = request;
   traced.explain = true;
   auto again = core::Decide(ws, state, traced);
-  if (!again.ok()) return answer.dump();
+  if (!again.ok()) return std::nullopt;
+  return io::WriteTrace(again->trace);
+}
+
+// The stored decision: the answer and, where there is one, the kept trace. A replay
+// answers as the first call was answered, without it.
+static std::string StoredBody(const Json& answer, const std::optional<Json>& kept_trace) {
+  if (!kept_trace) return answer.dump();
   Json body = answer;
-  body[kKeptTrace] = io::WriteTrace(again->trace);
+  body[kKeptTrace] = *kept_trace;
   return body.dump();
 }
 
@@ -365,6 +373,7 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
     if (s = Emit(tx, **hooks, "record.updated", Json{{"record", io::WriteRecord(rec)}}, now_ms); !s.ok()) return s;
     return Json{{"ignored", kUntakenChange}, {"owners", rec.owners}};  // the owners it keeps
   }
+  const std::optional<Json> kept_trace = KeptTrace(**ws, tx, request, d);  // before the writes below
   for (const core::PoolAdvance& advance : d.changes.pools) {
     if (s = tx.SetPoolPointer(advance.pool, advance.position); !s.ok()) return s;
   }
@@ -407,7 +416,7 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
     if (const core::CompiledRule* cr = (*ws)->FindRule(*d.rule)) row.distribution = cr->rule->assign.ref;
   }
   if (!d.changes.keys.empty()) row.key_value = d.changes.keys.front().value;
-  row.body = StoredBody(**ws, tx, request, d, j);
+  row.body = StoredBody(j, kept_trace);
   row.idempotency_key = b.idempotency_key;
   row.request_hash = hash;
   if (s = tx.InsertDecision(row); !s.ok()) return s;

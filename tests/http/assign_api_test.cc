@@ -99,6 +99,39 @@ TEST(ApiAssign, TheHistoryKeepsTheTraceOfDecisionsThatFoundNobody) {
   EXPECT_FALSE(assigned.contains("trace")) << "an assigned decision keeps a trace only when asked: " << assigned;
 }
 
+// The kept trace is the trace of the decision stored, not of one made after its writes:
+// here the fallback owner given to the linked company would make the company's owner the
+// choice of a second decision.
+TEST(ApiAssign, TheKeptTraceIsOfTheDecisionStored) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedUsers(a, {"A", "F"});
+  ASSERT_EQ(a.Put("/v1/records/company/C-1", Json{{"properties", {{"name", "Acme"}}}}).status, 200);
+  Json rule = Rule("r-co", {{"type", "related_owner"}, {"relation", "company"}}, "deal", Json::array({"created"}));
+  rule["fallback_user"] = "F";
+  rule["actions"] = {{"apply_to_related", {"company"}}, {"related_mode", "replace"}};
+  ASSERT_EQ(a.Post("/v1/rules", rule).status, 201);
+  Reply r = a.Post("/v1/assign", Json{{"object_type", "deal"}, {"event", "created"},
+                                      {"record", {{"id", "D-1"}, {"links", {{"company", "C-1"}}}}}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  ASSERT_EQ(r.body["outcome"], "fallback") << r.raw;
+  EXPECT_EQ(r.body["owner"], "F");
+  EXPECT_EQ(a.Get("/v1/records/company/C-1").body["owners"], Json::array({"F"}));
+  Reply h = a.Get("/v1/history");
+  ASSERT_EQ(h.status, 200) << h.raw;
+  ASSERT_EQ(h.body["items"].size(), 1u) << h.raw;
+  const Json& item = h.body["items"][0];
+  ASSERT_TRUE(item["trace"].is_array()) << item;
+  // The trace that a decision asked with explain gets, on a second such deal.
+  ASSERT_EQ(a.Put("/v1/records/company/C-2", Json{{"properties", {{"name", "Bcme"}}}}).status, 200);
+  Reply asked = a.Post("/v1/assign", Json{{"object_type", "deal"}, {"event", "created"}, {"explain", true}, {"dry_run", true},
+                                          {"record", {{"id", "D-2"}, {"links", {{"company", "C-2"}}}}}});
+  ASSERT_EQ(asked.status, 200) << asked.raw;
+  ASSERT_EQ(asked.body["outcome"], "fallback") << asked.raw;
+  EXPECT_EQ(item["trace"], asked.body["trace"]);
+  EXPECT_EQ(item["trace"].back()["step"], "fallback") << item["trace"];
+}
+
 // A CRM's record id may hold "/" ("ACME/2024/7"): sent as %2F, the record is read and
 // written like any other.
 TEST(ApiAssign, ARecordIdWithASlashIsReadAndWritten) {
