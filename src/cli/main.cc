@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
     // --help and --version succeed; a usage error is an error like any other: exit code 2
     // (CLI11's own codes, 104–114, said nothing more).
     return app.exit(e) == 0 ? 0 : 2;
+  } catch (const std::exception& e) {  // a bug: said, not an abort with a core dump
+    std::cerr << "rota: internal error: " << e.what() << "\n";
+    return 2;
   }
   return exit_code;
 }

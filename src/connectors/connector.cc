@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/text.h"
+
 namespace rota::connectors {
 namespace {
 
@@ -42,10 +44,6 @@ const std::vector<std::string>& FieldNames() {
   return kNames;
 }
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 bool HttpUrl(const std::string& u) {
   return (u.rfind("http://", 0) == 0 && u.size() > 7) || (u.rfind("https://", 0) == 0 && u.size() > 8);
@@ -165,7 +163,7 @@ Result<Connector> ReadConnector(const Json& doc) {
     if (!core::ParseObjectType(rota)) {
       p.Add(io::Join("object_map", crm), "a rota object type: lead, contact, company, deal or task");
     } else {
-      c.object_map[Lower(crm)] = rota;
+      c.object_map[core::AsciiLower(crm)] = rota;
     }
   }
   StringMap(p, doc, "field_map", c.field_map);
@@ -214,7 +212,7 @@ Json SettingsJson(const Connector& c) {
 Json CredentialsJson(const Connector& c) { return Json(c.credentials); }
 
 std::optional<core::ObjectType> RotaType(const Connector& c, const std::string& crm_type) {
-  auto it = c.object_map.find(Lower(crm_type));
+  auto it = c.object_map.find(core::AsciiLower(crm_type));
   if (it == c.object_map.end()) return std::nullopt;
   return core::ParseObjectType(it->second);
 }

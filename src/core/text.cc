@@ -27,7 +27,47 @@ bool IsSpaceAt(std::string_view s, size_t i, size_t* len) {
   return c >= 0 && u_isUWhiteSpace(c);
 }
 
+// The length of the well-formed UTF-8 character at text[i], or 0 where it is ill-formed.
+size_t CharLength(std::string_view text, size_t i) {
+  UChar32 c;
+  int32_t off = static_cast<int32_t>(i);
+  U8_NEXT(text.data(), off, static_cast<int32_t>(text.size()), c);
+  return c < 0 ? 0 : static_cast<size_t>(off) - i;
+}
+
 }  // namespace
+
+bool ValidUtf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = CharLength(text, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string Utf8Prefix(std::string_view text, size_t max_bytes) {
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = CharLength(text, i);
+    if (out.size() + std::max<size_t>(n, 1) > max_bytes) break;
+    if (n == 0) {
+      out += '?';
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+std::string AsciiLower(std::string text) {
+  for (char& ch : text) {
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  }
+  return text;
+}
 
 std::string_view Trim(std::string_view s) {
   size_t begin = 0;

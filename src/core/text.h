@@ -10,6 +10,16 @@
 
 namespace rota::core {
 
+// Whether text is well-formed UTF-8 (no overlong forms, surrogates or stray bytes).
+bool ValidUtf8(std::string_view text);
+
+// Text from outside (a CRM's reply, say) made safe to store and show: at most max_bytes,
+// cut at a character boundary, each ill-formed byte replaced by '?'.
+std::string Utf8Prefix(std::string_view text, size_t max_bytes);
+
+// ASCII letters in lower case; other bytes as they are (header names, media types).
+std::string AsciiLower(std::string text);
+
 // Trim surrounding white space, NFC-normalize, case fold. Invalid UTF-8 is folded
 // byte-wise for ASCII and kept as it is otherwise.
 std::string Fold(std::string_view text);

@@ -21,6 +21,31 @@ TEST(TrimTest, RemovesAsciiAndUnicodeSpaceAtBothEndsOnly) {
   EXPECT_EQ(Trim("ó"), "ó");
 }
 
+TEST(Utf8Test, ValidUtf8RefusesIllFormedBytes) {
+  EXPECT_TRUE(ValidUtf8(""));
+  EXPECT_TRUE(ValidUtf8("Kraków \xF0\x9F\x98\x80"));
+  EXPECT_FALSE(ValidUtf8("Krak\xC3"));              // cut short
+  EXPECT_FALSE(ValidUtf8("\xC0\xAF"));              // overlong "/"
+  EXPECT_FALSE(ValidUtf8("\xED\xA0\x80"));          // a surrogate
+  EXPECT_FALSE(ValidUtf8("\xF4\x90\x80\x80"));      // past U+10FFFF
+  EXPECT_FALSE(ValidUtf8("a\xFF" "b"));
+}
+
+TEST(Utf8Test, PrefixCutsAtACharacterAndReplacesIllFormedBytes) {
+  EXPECT_EQ(Utf8Prefix("abc", 10), "abc");
+  EXPECT_EQ(Utf8Prefix("abc", 2), "ab");
+  EXPECT_EQ(Utf8Prefix("a\xC5\x82" "b", 2), "a");  // "ł" does not fit whole
+  EXPECT_EQ(Utf8Prefix("a\xC5\x82" "b", 3), "a\xC5\x82");
+  EXPECT_EQ(Utf8Prefix("a\xFF\xC5" "b", 10), "a??b");
+  EXPECT_TRUE(ValidUtf8(Utf8Prefix(std::string(199, 'x') + "\xC5\x82\xC5\x82", 200)));
+  EXPECT_EQ(Utf8Prefix(std::string(199, 'x') + "\xC5\x82", 200).size(), 199u);
+}
+
+TEST(Utf8Test, AsciiLowerLeavesOtherBytes) {
+  EXPECT_EQ(AsciiLower("Text/CSV; Charset=UTF-8"), "text/csv; charset=utf-8");
+  EXPECT_EQ(AsciiLower("\xC3\x89A"), "\xC3\x89a");
+}
+
 TEST(FoldTest, LowercasesAndTrims) {
   EXPECT_EQ(Fold("  Kent "), "kent");
   EXPECT_EQ(Fold("KRAKÓW"), "kraków");

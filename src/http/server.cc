@@ -12,6 +12,7 @@
 #include <regex>
 #include <thread>
 
+#include "core/text.h"
 #include "http/csv.h"
 #include "http/embedded.h"
 #include "http/listen.h"
@@ -136,24 +137,9 @@ void SendError(httplib::Response& res, const Status& s) {
   SendJson(res, HttpStatus(s.code()), io::ErrorBody(s));
 }
 
-bool ValidUtf8(const std::string& s) {
-  try {
-    (void)Json(s).dump();
-    return true;
-  } catch (const Json::type_error&) {
-    return false;
-  }
-}
-
-// ASCII lower case: header names and media types, which ignore case.
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  return s;
-}
-
 // `Accept: text/csv` (the history and the distribution report answer CSV then).
 bool AcceptsCsv(const httplib::Request& req) {
-  return Lower(req.get_header_value("Accept")).find("text/csv") != std::string::npos;
+  return core::AsciiLower(req.get_header_value("Accept")).find("text/csv") != std::string::npos;
 }
 
 std::string Bearer(const httplib::Request& req) {
@@ -352,7 +338,7 @@ void Server::Install() {
       // httplib matched the decoded path: parameters arrive decoded.
       for (size_t i = 1; i < req.matches.size(); ++i) ctx.params.push_back(req.matches[i].str());
       for (const std::string& p : ctx.params) {  // ids are text: bytes that are not UTF-8 are refused
-        if (!ValidUtf8(p)) {
+        if (!core::ValidUtf8(p)) {
           SendError(res, Status(Code::kMalformed, "bad_request", "the path is not valid UTF-8"));
           return finish(res.status);
         }
@@ -511,7 +497,7 @@ void Server::Install() {
   add("POST", "/v1/distributions/{id}/import", Access::kAdmin, [&svc, ok, ws](Ctx& c) {
     auto header = BoolQuery(c, "header");
     if (!header.ok()) return Answer{header.status(), 0};
-    const std::string ct = Lower(c.req.get_header_value("Content-Type"));
+    const std::string ct = core::AsciiLower(c.req.get_header_value("Content-Type"));
     const bool xlsx = io::LooksLikeZip(c.raw) || ct.find("spreadsheetml") != std::string::npos;
     if (!xlsx && ct.rfind("application/json", 0) == 0) {
       return Answer{Status::Malformed("send the file itself: Content-Type text/csv or " +
@@ -625,7 +611,7 @@ void Server::Install() {
       call.body = c.raw;
       call.json = c.body;
       for (const auto& [k, v] : c.req.params) call.query.emplace(k, v);
-      for (const auto& [k, v] : c.req.headers) call.headers.emplace(Lower(k), v);
+      for (const auto& [k, v] : c.req.headers) call.headers.emplace(core::AsciiLower(k), v);
       const std::string workspace = c.Query("workspace").value_or("default");
       return Answer{svc.ConnectorCallIn(workspace, c.params[0], call), 200};
     };

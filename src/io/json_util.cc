@@ -2,6 +2,7 @@
 
 #include <date/date.h>
 
+#include <charconv>
 #include <cstdio>
 #include <sstream>
 
@@ -212,9 +213,14 @@ Json ErrorBody(const Status& s) {
   for (const Problem& p : s.details()) {
     Json d = {{"path", p.path}, {"message", p.message}};
     // A file's row ("row 12", from an import) is also given as a number.
+    // Only such a path as a file's row can be: a body's own field named "row 99…9" is a path.
+    int64_t row = 0;
+    const char* digits = p.path.data() + 4;
+    const char* end = p.path.data() + p.path.size();
     if (p.path.size() > 4 && p.path.rfind("row ", 0) == 0 &&
-        p.path.find_first_not_of("0123456789", 4) == std::string::npos) {
-      d["row"] = std::stoll(p.path.substr(4));
+        p.path.find_first_not_of("0123456789", 4) == std::string::npos &&
+        std::from_chars(digits, end, row).ec == std::errc()) {
+      d["row"] = row;
     }
     details.push_back(std::move(d));
   }

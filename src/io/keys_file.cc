@@ -98,27 +98,6 @@ KeysFile Interpret(const std::vector<RawRow>& raw, bool header, bool count_colum
   return out;
 }
 
-bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t n;
-    if (c < 0x80) n = 0;
-    else if (c >= 0xC2 && c <= 0xDF) n = 1;
-    else if ((c >> 4) == 0xE) n = 2;
-    else if (c >= 0xF0 && c <= 0xF4) n = 3;
-    else return false;
-    if (i + n >= s.size() && n > 0) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    unsigned char d = n > 0 ? static_cast<unsigned char>(s[i + 1]) : 0;
-    if (n == 2 && ((c == 0xE0 && d < 0xA0) || (c == 0xED && d >= 0xA0))) return false;  // overlong, surrogates
-    if (n == 3 && ((c == 0xF0 && d < 0x90) || (c == 0xF4 && d >= 0x90))) return false;
-    i += n + 1;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -198,7 +177,7 @@ char GuessSeparator(std::string_view bytes) {
 
 Result<KeysFile> ReadKeysCsv(std::string_view bytes, bool header) {
   if (bytes.size() >= 3 && bytes.substr(0, 3) == "\xEF\xBB\xBF") bytes.remove_prefix(3);
-  if (!ValidUtf8(bytes)) {
+  if (!core::ValidUtf8(bytes)) {
     return Status::Invalid("file", "the file is not UTF-8 text (save it as \"CSV UTF-8\")");
   }
   const char sep = GuessSeparator(bytes);

@@ -234,6 +234,22 @@ TEST(XlsxRead, InlineStringsFromConstantMemoryMode) {
   EXPECT_EQ(Rows(*f), "1:Antwerp|u-1|100\n");
 }
 
+// A workbook's text that is not UTF-8 is refused as a CSV's is: nothing further stores it.
+TEST(XlsxRead, TextThatIsNotUtf8IsRefused) {
+  for (bool constant_memory : {false, true}) {
+    std::string bytes = Workbook(
+        [](lxw_workbook*, lxw_worksheet* ws) {
+          worksheet_write_string(ws, 0, 0, "Krak\xC3", nullptr);
+          worksheet_write_string(ws, 0, 1, "u-1", nullptr);
+          worksheet_write_string(ws, 0, 2, "100%", nullptr);
+        },
+        constant_memory);
+    auto f = ReadKeysXlsx(bytes, false);
+    ASSERT_FALSE(f.ok()) << Rows(*f);
+    EXPECT_NE(f.status().message().find("not UTF-8"), std::string::npos) << f.status().ToString();
+  }
+}
+
 TEST(XlsxRead, RowProblemsInAWorkbook) {
   std::string bytes = Workbook([](lxw_workbook*, lxw_worksheet* ws) {
     worksheet_write_string(ws, 0, 1, "u-1", nullptr);   // no value

@@ -11,6 +11,8 @@
 #include <optional>
 #include <pugixml.hpp>
 
+#include "core/text.h"
+
 namespace rota::io {
 namespace {
 
@@ -310,6 +312,11 @@ Result<std::vector<XlsxRow>> ReadXlsxFirstSheet(std::string_view bytes) {
         }
       }
       if (cell.kind == XlsxCell::Kind::kEmpty) return;
+      // The XML parser passes bytes through; a workbook's text must be UTF-8 as a CSV's is.
+      if (!core::ValidUtf8(cell.text)) {
+        problem = Bad("a cell's text is not UTF-8");
+        return;
+      }
       if (row.cells.size() <= static_cast<size_t>(col)) row.cells.resize(col + 1);
       row.cells[col] = std::move(cell);
     });

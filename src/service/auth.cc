@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "connectors/crypto.h"
+
 namespace rota::service {
 
 std::optional<Role> ParseRole(const std::string& s) {
@@ -26,29 +28,19 @@ std::string ToString(Role r) {
   return "member";
 }
 
-static std::string Hex(const unsigned char* data, size_t n) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kDigits[data[i] >> 4];
-    out[2 * i + 1] = kDigits[data[i] & 15];
-  }
-  return out;
-}
-
 std::string RandomHex(size_t bytes) {
   std::string buf(bytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(buf.data()), static_cast<int>(bytes)) != 1) {
     std::fprintf(stderr, "rota: no random bytes available\n");
     std::abort();
   }
-  return Hex(reinterpret_cast<const unsigned char*>(buf.data()), bytes);
+  return connectors::Hex(buf);
 }
 
 std::string Sha256Hex(const std::string& data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return Hex(digest, sizeof digest);
+  return connectors::Hex(std::string(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 std::string NewId(const std::string& prefix) {

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "core/text.h"
 #include "connectors/generic.h"
 #include "connectors/hubspot.h"
 #include "connectors/pipedrive.h"
@@ -169,7 +170,7 @@ store::AttemptResult SendWriteBack(const connectors::SecretBox* box, const store
     r.state = State::kDelivered;
     return r;
   }
-  if (!TriedAgain(a.status)) return fail(a.error + ": " + a.body.substr(0, 200));
+  if (!TriedAgain(a.status)) return fail(a.error + ": " + core::Utf8Prefix(a.body, 200));  // stored: UTF-8 for PostgreSQL
   if (attempt >= AttemptsAllowed(options, a)) {
     return fail(a.error + (a.status == 429 ? " (rate limited too often)" : " after " + std::to_string(attempt) + " attempts"));
   }

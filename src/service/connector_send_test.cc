@@ -8,6 +8,7 @@
 #include <optional>
 #include <thread>
 
+#include "core/text.h"
 #include "service/crm.h"
 
 namespace rota::service {
@@ -130,6 +131,34 @@ TEST(SendWriteBack, ATimedOutWriteBackWaitsItsBackoffAfterTheTimeout) {
   serving.join();
   EXPECT_EQ(r.state, State::kRetry) << r.error;
   EXPECT_GE(r.next_attempt_at, 5000 + 300 + 80);  // the timeout, then at least 80 % of the backoff
+}
+
+// A CRM's refusal is stored with the start of its reply: cut at a character, and with the
+// bytes that are not UTF-8 replaced, as PostgreSQL refuses such text (the attempt would not
+// be recorded and the write-back would be sent again and again).
+TEST(SendWriteBack, ARefusalKeepsTheReplysStartAsUtf8) {
+  httplib::Server crm;
+  crm.Patch(".*", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 400;
+    res.set_content(std::string(185, 'x') + "\xFF" + std::string(11, 'y') + "\xC5\x82\xC5\x82", "text/plain");
+  });
+  const int port = crm.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread serving([&] { crm.listen_after_bind(); });
+  auto box = connectors::SecretBox::FromText("0123456789abcdef-key");
+  ASSERT_TRUE(box.ok());
+  store::DeliveryRow d = Row(0);
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  d.target = store::ConnectorRow{"pd", "pipedrive", R"({"id":"pd","kind":"pipedrive","api_base":")" + base + R"("})",
+                                 box->Seal(R"({"webhook_user":"u","webhook_password":"p","api_token":"t"})"), 1, 1};
+  auto r = SendWriteBack(&*box, d, DeliveryOptions{}, 5000);
+  crm.stop();
+  serving.join();
+  ASSERT_EQ(r.state, State::kFailed) << r.error;
+  EXPECT_TRUE(core::ValidUtf8(r.error)) << r.error;
+  const std::string reply = std::string(185, 'x') + "?" + std::string(11, 'y') + "\xC5\x82";  // 199 of 200 bytes
+  EXPECT_NE(r.error.find(reply), std::string::npos) << r.error;
+  EXPECT_EQ(r.error.find(reply + "\xC5"), std::string::npos) << r.error;
 }
 
 }  // namespace

@@ -682,6 +682,10 @@ TEST(ApiSettings, GetPutAndDefaultOwner) {
   EXPECT_EQ(g.body["history_retention_days"], 30);
   EXPECT_EQ(g.body["time_zone"], "UTC");
 
+  // An unknown field is a 422 whatever its name (one named like a file's huge row was a 500).
+  Reply odd = a.Put("/v1/settings", {{"row 99999999999999999999", 1}});
+  EXPECT_TRUE(IsError(odd, 422)) << odd.raw;
+
   Reply p = a.Put("/v1/settings", {{"default_owners", {{"deal", "u-9"}}}, {"history_retention_days", 7},
                                    {"time_zone", "Europe/Warsaw"}});
   ASSERT_EQ(p.status, 200) << p.raw;
