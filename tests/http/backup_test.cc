@@ -154,6 +154,35 @@ TEST(Backup, WrongUsesAreClearErrors) {
   EXPECT_TRUE(Contains(exists, "exists")) << exists;
   auto [force_code, forced] = RunRota({"backup", "--db", db, target, "--force"});
   EXPECT_EQ(force_code, 0) << forced;
+  auto [self_code, self] = RunRota({"backup", "--db", db, db, "--force"});
+  EXPECT_EQ(self_code, 2) << self;
+  EXPECT_TRUE(Contains(self, "is the database being backed up")) << self;
+
+  // What a killed backup left is tidied by the next one into the same FILE; another
+  // process's partial file is left alone.
+  const std::string stale = target + ".partial-999999999";
+  std::ofstream(stale) << "half";
+  std::ofstream(stale + "-journal") << "half";
+  const std::string running = target + ".partial-1";  // init never ends
+  std::ofstream(running) << "half";
+  auto [tidy_code, tidy] = RunRota({"backup", "--db", db, target, "--force"});
+  EXPECT_EQ(tidy_code, 0) << tidy;
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  EXPECT_FALSE(std::filesystem::exists(stale + "-journal"));
+  EXPECT_TRUE(std::filesystem::exists(running));
+
+  // A database a server has open is not replaced, not even with --force: the server would
+  // go on with the file it opened (or the database would be corrupted).
+  {
+    RotaServer live(db, {}, {"--quiet"});
+    auto [busy_code, busy] = RunRota({"backup", "--db", target, db, "--force"});
+    EXPECT_EQ(busy_code, 2) << busy;
+    EXPECT_TRUE(Contains(busy, "in use")) << busy;
+    EXPECT_EQ(live.Call("GET", "/healthz", "").status, 200);
+  }
+  // Stopped (closed): the restore goes ahead.
+  auto [restore_code, restored] = RunRota({"backup", "--db", target, db, "--force"});
+  EXPECT_EQ(restore_code, 0) << restored;
 
   auto [help_code, help] = RunRota({"--help"});
   EXPECT_EQ(help_code, 0);

@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -30,6 +32,23 @@ int64_t Scalar(sqlite3* db, const char* sql) {
   return v;
 }
 
+// Removes what earlier backups into `target` left when they were killed (their
+// `FILE.partial-PID` and its journal), for processes that no longer run.
+void RemoveStalePartials(const std::filesystem::path& target) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const std::string prefix = target.filename().string() + ".partial-";
+  for (const fs::directory_entry& e : fs::directory_iterator(target.parent_path(), ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    std::string rest = name.substr(prefix.size());
+    if (rest.size() > 8 && rest.ends_with("-journal")) rest.resize(rest.size() - 8);
+    if (rest.empty() || rest.size() > 9 || rest.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(rest));
+    if (pid == getpid() || (kill(pid, 0) == -1 && errno == ESRCH)) fs::remove(e.path(), ec);
+  }
+}
+
 }  // namespace
 
 Result<BackupProgress> Backup(const std::string& source, const std::string& target, const BackupOptions& options) {
@@ -40,6 +59,18 @@ Result<BackupProgress> Backup(const std::string& source, const std::string& targ
     return Status::Conflict(target + " exists; choose a new name or pass --force to replace it");
   }
   if (fs::is_directory(target, ec)) return Status::Conflict(target + " is a directory");
+  if (fs::exists(target, ec)) {
+    // Replacing a database that is open (a server's, or the source itself) corrupts it or is
+    // silently undone: SQLite's log beside it belongs to the file it replaces.
+    if (fs::equivalent(source, target, ec)) return Status::Conflict(target + " is the database being backed up");
+    for (const char* beside : {"-wal", "-shm"}) {
+      if (fs::exists(target + beside, ec)) {
+        return Status::Conflict(target + " is in use or was not closed (" + target + beside +
+                                " is beside it): stop the server that uses it first; a server that stopped "
+                                "without closing it leaves that file too, and is started and stopped once to tidy it");
+      }
+    }
+  }
 
   sqlite3* raw = nullptr;
   // Read-write so that the WAL index can be used like the server does; nothing is written.
@@ -47,13 +78,16 @@ Result<BackupProgress> Backup(const std::string& source, const std::string& targ
   Db src(raw);
   if (rc != SQLITE_OK) return Status::Internal("cannot open " + source + ": " + Message(raw));
   sqlite3_busy_timeout(src.get(), 30000);
-  if (Scalar(src.get(), "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='decisions'") != 1) {
-    return Status(Code::kInvalid, "not_a_rota_database", source + " is not a rota database");
+  const int64_t tables = Scalar(src.get(), "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='decisions'");
+  if (tables < 0 && sqlite3_errcode(src.get()) != SQLITE_NOTADB) {  // a database that cannot be read here
+    return Status::Internal("cannot read " + source + ": " + Message(src.get()));
   }
+  if (tables != 1) return Status(Code::kInvalid, "not_a_rota_database", source + " is not a rota database");
 
   // Written beside the target, renamed into place once complete: a failed or interrupted
   // backup never leaves a half-written FILE.
   const fs::path final_path = fs::absolute(target, ec);
+  RemoveStalePartials(final_path);
   const fs::path tmp = final_path.parent_path() / (final_path.filename().string() + ".partial-" + std::to_string(getpid()));
   raw = nullptr;
   rc = sqlite3_open_v2(tmp.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
