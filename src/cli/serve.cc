@@ -41,6 +41,13 @@ int Run(const Options& o) {
     std::cerr << "rota serve: --listen is HOST:PORT, got \"" << o.listen << "\"\n";
     return 2;
   }
+  // A delivery that outlasts its claim's lease may be sent again by another node.
+  if (o.webhooks.lease_ms <= o.webhooks.timeout_ms) {
+    std::cerr << "rota serve: --webhook-lease-ms (" << o.webhooks.lease_ms << ") must be longer than --webhook-timeout-ms ("
+              << o.webhooks.timeout_ms << "), twice as long or more: a delivery still being sent when its lease ends may "
+              << "be sent again by another node\n";
+    return 2;
+  }
   // Signals are taken by one thread with sigwait; every other thread blocks them.
   sigset_t signals;
   sigemptyset(&signals);

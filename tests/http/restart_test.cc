@@ -3,10 +3,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
-#include <chrono>
 #include <set>
 #include <string>
 #include <thread>
@@ -195,6 +196,34 @@ TEST(Bootstrap, ChosenKeyWorksAndNoKeyIsPrinted) {
   EXPECT_NE(again.Output().find("ROTA_BOOTSTRAP_KEY ignored"), std::string::npos) << again.Output();
   EXPECT_EQ(again.Call("GET", "/v1/users", chosen).status, 200);
   EXPECT_EQ(again.Call("GET", "/v1/users", "rota_some_other_key_9876543210").status, 401);
+}
+
+// Settings that cannot work are refused at start (exit 2, nothing made), not taken quietly.
+TEST(Bootstrap, BadSettingsAreRefusedAtStart) {
+  TempDir dir;
+  const std::string db = dir.path() + "/rota.db";
+  setenv("ROTA_BOOTSTRAP_KEY", "short", 1);
+  auto [short_code, short_out] = RunRota({"serve", "--db", db, "--listen", "127.0.0.1:0", "--quiet"});
+  unsetenv("ROTA_BOOTSTRAP_KEY");
+  EXPECT_EQ(short_code, 2) << short_out;
+  EXPECT_NE(short_out.find("ROTA_BOOTSTRAP_KEY must be at least 16 characters"), std::string::npos) << short_out;
+  auto [keys_code, keys] = RunRota({"keys", "list", "--db", db});
+  EXPECT_EQ(keys_code, 0) << keys;
+  EXPECT_EQ(std::count(keys.begin(), keys.end(), '\n'), 1) << "only the heading: no key was made: " << keys;
+
+  auto [lease_code, lease] = RunRota({"serve", "--db", db, "--listen", "127.0.0.1:0", "--webhook-timeout-ms", "2000",
+                                      "--webhook-lease-ms", "1000"});
+  EXPECT_EQ(lease_code, 2) << lease;
+  EXPECT_NE(lease.find("--webhook-lease-ms (1000) must be longer than --webhook-timeout-ms (2000)"), std::string::npos)
+      << lease;
+
+  for (const char* bad : {"0", "-1", "abc", "12x"}) {
+    setenv("ROTA_PG_MAX_CONNECTIONS", bad, 1);
+    auto [pg_code, pg] = RunRota({"keys", "list", "--db", "postgresql://rota@127.0.0.1:1/rota"});
+    unsetenv("ROTA_PG_MAX_CONNECTIONS");
+    EXPECT_EQ(pg_code, 2) << pg;
+    EXPECT_NE(pg.find("ROTA_PG_MAX_CONNECTIONS is a whole number from 1 to 1000"), std::string::npos) << bad << ": " << pg;
+  }
 }
 
 }  // namespace rota::testing

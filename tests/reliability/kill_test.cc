@@ -165,7 +165,8 @@ TEST_P(KillUnderLoad, AcknowledgedDecisionsSurviveAndNothingIsHalfStored) {
   fig.Set("seed", seed);
 
   Receiver receiver;
-  const std::vector<std::string> args = {"--quiet", "--webhook-backoff-ms", "50", "--webhook-lease-ms", "1000"};
+  const std::vector<std::string> args = {"--quiet", "--webhook-backoff-ms", "50", "--webhook-lease-ms", "1000",
+                                         "--webhook-timeout-ms", "400"};
   auto server = std::make_unique<RotaServer>(backend.db, std::map<std::string, std::string>{}, args);
   const std::string key = server->admin_key();
   ASSERT_FALSE(key.empty()) << server->Output();

@@ -1,6 +1,7 @@
 #include "store/postgres/postgres_store.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -1052,9 +1053,15 @@ class PostgresStore final : public Store {
 
 Result<std::unique_ptr<Store>> OpenPostgres(const std::string& conninfo) {
   size_t max = 32;
-  if (const char* env = std::getenv("ROTA_PG_MAX_CONNECTIONS")) {
-    long n = std::strtol(env, nullptr, 10);
-    if (n > 0) max = static_cast<size_t>(n);
+  if (const char* env = std::getenv("ROTA_PG_MAX_CONNECTIONS"); env && *env) {
+    char* end = nullptr;
+    errno = 0;
+    const long n = std::strtol(env, &end, 10);
+    if (errno != 0 || *end != '\0' || n < 1 || n > 1000) {
+      return Status(Code::kInvalid, "bad_setting",
+                    "ROTA_PG_MAX_CONNECTIONS is a whole number from 1 to 1000, got \"" + std::string(env) + "\"");
+    }
+    max = static_cast<size_t>(n);
   }
   auto store = std::make_unique<PostgresStore>(conninfo, max);
   Status s = store->Migrate();
