@@ -62,6 +62,9 @@ int Run(const Options& o) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
   http::Options hopts;
   hopts.host = o.listen.substr(0, colon);
+  if (hopts.host.size() > 2 && hopts.host.front() == '[' && hopts.host.back() == ']') {
+    hopts.host = hopts.host.substr(1, hopts.host.size() - 2);  // [::1]:8080, as in a URL
+  }
   hopts.port = port;
   hopts.threads = o.threads;
   hopts.body_limit = o.body_limit;

@@ -72,6 +72,11 @@ struct User {
   friend bool operator==(const User&, const User&) = default;
 };
 
+// The largest join position a document may give (2^53 - 1, exact in JavaScript too): the
+// positions made after it, and a rotation's turns (position + the top one), stay far from
+// int64_t's limit.
+inline constexpr int64_t kMaxJoinPosition = (int64_t{1} << 53) - 1;
+
 struct PoolMember {
   std::string user;
   int64_t position = 0;  // join position; later joiners have larger ones

@@ -2,7 +2,10 @@
 
 #include <httplib.h>
 #include <malloc.h>
+#include <netdb.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -215,13 +218,40 @@ Server::Server(service::Service& service, Options options, std::unique_ptr<httpl
 
 Server::~Server() = default;
 
+// Why HOST:PORT cannot be listened on, found again by hand (httplib says only that it
+// failed): a host that does not resolve, or bind's own error (in use, not this machine's
+// address, a port that needs privileges).
+static std::string WhyNotBound(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found); rc != 0) {
+    return "cannot resolve \"" + host + "\": " + gai_strerror(rc);
+  }
+  std::string why = "address in use?";
+  const int fd = socket(found->ai_family, found->ai_socktype, found->ai_protocol);
+  if (fd < 0) {
+    why = std::strerror(errno);
+  } else {
+    int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    if (bind(fd, found->ai_addr, found->ai_addrlen) != 0) why = std::strerror(errno);
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return why;
+}
+
 Status Server::Bind() {
   if (options_.port == 0) {
     port_ = server_->bind_to_any_port(options_.host);
-    if (port_ < 0) return Status::Internal("cannot listen on " + options_.host);
+    if (port_ < 0) return Status::Internal("cannot listen on " + options_.host + " (" + WhyNotBound(options_.host, 0) + ")");
   } else if (!server_->bind_to_port(options_.host, options_.port)) {
-    return Status::Internal("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
-                            " (address in use?)");
+    return Status::Internal("cannot listen on " + options_.host + ":" + std::to_string(options_.port) + " (" +
+                            WhyNotBound(options_.host, options_.port) + ")");
   } else {
     port_ = options_.port;
   }

@@ -83,7 +83,24 @@ TEST_F(ListenTest, ASecondServerCannotTakeAPortInUse) {
   Server second(*service_, same);
   Status s = second.Bind();
   EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("address in use"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("Address already in use"), std::string::npos) << s.message();
+}
+
+// A host that does not resolve, or is not this machine's, is named as such (it used to be
+// "address in use?" whatever the cause).
+TEST_F(ListenTest, WhyAnAddressCannotBeListenedOnIsSaid) {
+  Options unknown = options_;
+  unknown.host = "nosuchhost.invalid";
+  unknown.port = 1;
+  Status s = Server(*service_, unknown).Bind();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("cannot resolve \"nosuchhost.invalid\""), std::string::npos) << s.message();
+  Options foreign = options_;
+  foreign.host = "192.0.2.1";  // TEST-NET-1: never this machine's
+  foreign.port = 18999;
+  s = Server(*service_, foreign).Bind();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("Cannot assign requested address"), std::string::npos) << s.message();
 }
 
 // Run() on another thread; true when it has returned within `wait`. A Run() that

@@ -356,7 +356,16 @@ core::Pool ReadPool(const Json& j, const std::string& path, Problems& p) {
       } else if (list[i].is_object() && list[i].contains("user") && IdText(list[i]["user"])) {
         user = *IdText(list[i]["user"]);  // GET's shape, for round trips
         if (list[i].contains("position") && list[i]["position"].is_number_integer()) {
-          pool.members.push_back({user, list[i]["position"].get<int64_t>()});
+          const Json& pos = list[i]["position"];
+          const bool in_range = pos.is_number_unsigned()
+                                    ? pos.get<uint64_t>() >= 1 && pos.get<uint64_t>() <= uint64_t{core::kMaxJoinPosition}
+                                    : pos.get<int64_t>() >= 1 && pos.get<int64_t>() <= core::kMaxJoinPosition;
+          if (!in_range) {
+            p.Add(Join(Index(Join(path, "members"), i), "position"),
+                  "a join position is a whole number from 1 to " + std::to_string(core::kMaxJoinPosition));
+            continue;
+          }
+          pool.members.push_back({user, pos.get<int64_t>()});
           continue;
         }
       } else {

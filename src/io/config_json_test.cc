@@ -568,6 +568,21 @@ TEST(ConfigJsonTest, ConditionSetNotAList) {
 
 // --- references -----------------------------------------------------------------------------
 
+// Join positions (GET's shape) from 1 to 2^53 - 1: one at int64_t's limit made the next
+// member's position overflow.
+TEST(ConfigJsonTest, JoinPositionsAreBounded) {
+  Json doc = Base();
+  doc["pools"][0]["members"] = {{{"user", "u-1"}, {"position", 9223372036854775807LL}}, "u-2"};
+  auto ps = ProblemsOf(doc);
+  EXPECT_PROBLEM(ps, "pools[0].members[0].position", "from 1 to 9007199254740991");
+  for (const Json& bad : {Json(0), Json(-3), Json(9007199254740992ULL), Json(18446744073709551615ULL)}) {
+    doc["pools"][0]["members"] = {{{"user", "u-1"}, {"position", bad}}, "u-2"};
+    EXPECT_PROBLEM(ProblemsOf(doc), "pools[0].members[0].position", "from 1 to");
+  }
+  doc["pools"][0]["members"] = {{{"user", "u-1"}, {"position", 9007199254740991LL}}, "u-2"};
+  EXPECT_TRUE(ProblemsOf(doc).empty()) << Dump(ProblemsOf(doc));
+}
+
 TEST(ConfigJsonTest, UnknownUsersAndPoolsReferenced) {
   Json doc = Base();
   doc["pools"][0]["members"] = {"u-1", "ghost", "u-1"};

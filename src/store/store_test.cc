@@ -1868,6 +1868,37 @@ TEST_P(StoreTest, MigrationFiveCountsOpenRecords) {
   EXPECT_EQ(Read("ws2")->OpenRecords("ann", core::ObjectType::kLead, ""), 1);
 }
 
+// Another program's database (tables of its own, none of rota's) is refused, on either
+// backend, and rota makes none of its tables there; rota's own opens as before.
+TEST_P(StoreTest, AnotherProgramsDatabaseIsRefusedAndGetsNoTables) {
+  std::string err, other_url, other_db;
+  if (GetParam() == "sqlite") {
+    other_url = (dir_ / "other.db").string();
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(other_url.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE customers(id INTEGER)", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  } else {
+    other_db = db_ + "_other";
+    ASSERT_TRUE(PgExec(base_, "CREATE DATABASE " + other_db + " TEMPLATE template0", &err)) << err;
+    other_url = WithDatabase(base_, other_db);
+    ASSERT_TRUE(PgExec(other_url, "CREATE TABLE customers (id INT)", &err)) << err;
+  }
+  auto s = OpenStore(other_url);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().error_code(), "not_a_rota_database") << s.status().ToString();
+  if (!other_db.empty()) {
+    EXPECT_TRUE(PgExec(other_url,
+                       "DO $$ BEGIN IF to_regclass('rota_schema_migrations') IS NOT NULL OR to_regclass('decisions') "
+                       "IS NOT NULL THEN RAISE EXCEPTION 'rota made its tables'; END IF; END $$",
+                       &err))
+        << err;
+    EXPECT_TRUE(PgExec(base_, "DROP DATABASE IF EXISTS " + other_db + " WITH (FORCE)", &err)) << err;
+  }
+  auto again = OpenStore(url_);
+  EXPECT_TRUE(again.ok()) << again.status().ToString();
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgres"), Param);
 
 // rota opens only its own SQLite databases (or a new or empty file): another program's
@@ -1945,6 +1976,43 @@ TEST(OpenStoreTest, PostgresUrlThatCannotConnectIsAnError) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), Code::kUnavailable);
 }
+
+// A read of the decision's state that fails (here the table is gone) is not read as
+// "nothing stored": the unit and the transaction fail, and nothing decided on it is kept.
+TEST(SqliteTxTest, AFailedStateReadFailsTheUnitAndTheCommit) {
+  const fs::path dir = fs::temp_directory_path() / ("rota-readfail-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const std::string path = (dir / "r.db").string();
+  auto store = OpenStore(path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->CreateWorkspace("ws", "{}", 1).ok());
+  {
+    auto tx = (*store)->BeginWrite("ws");
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE((*tx)->BeginUnit().ok());
+    EXPECT_EQ((*tx)->PoolPointer("p"), 0);
+    EXPECT_TRUE((*tx)->EndUnit().ok()) << "a read that works keeps the unit";
+    EXPECT_TRUE((*tx)->Commit().ok());
+  }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "DROP TABLE pool_state", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto tx = (*store)->BeginWrite("ws");
+  ASSERT_TRUE(tx.ok());
+  ASSERT_TRUE((*tx)->BeginUnit().ok());
+  EXPECT_EQ((*tx)->PoolPointer("p"), 0);
+  Status unit = (*tx)->EndUnit();
+  EXPECT_FALSE(unit.ok());
+  EXPECT_NE(unit.message().find("pool_state"), std::string::npos) << unit.ToString();
+  EXPECT_FALSE((*tx)->Commit().ok());
+  tx->reset();
+  store->reset();
+  fs::remove_all(dir);
+}
+
 
 }  // namespace
 }  // namespace rota::store

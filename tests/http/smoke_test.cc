@@ -30,7 +30,7 @@ TEST(ServerSmoke, ASecondServerOnAPortInUseFailsToStart) {
   auto [code, out] = RunRota({"serve", "--db", dir.path() + "/second.db", "--listen",
                               "127.0.0.1:" + std::to_string(first.port())});
   EXPECT_EQ(code, 2) << out;
-  EXPECT_NE(out.find("address in use"), std::string::npos) << out;
+  EXPECT_NE(out.find("Address already in use"), std::string::npos) << out;
   EXPECT_EQ(out.find("admin key"), std::string::npos) << out;
   EXPECT_EQ(first.Call("GET", "/healthz", "").status, 200);
   // The start that failed made no key: the first one that succeeds prints it.

@@ -1028,6 +1028,16 @@ class PostgresStore final : public Store {
     Status s = conn.Exec("BEGIN");
     if (!s.ok()) return s;
     if (s = conn.Run(std::string("SELECT pg_advisory_xact_lock(") + kMigrationLock + ")"); !s.ok()) return s;
+    // A database that holds another program's tables (and none of rota's) is refused and
+    // left as it was, as SQLite's is: rota's tables go into an empty database or its own.
+    auto foreign = conn.Query(
+        "SELECT to_regclass('rota_schema_migrations') IS NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_tables "
+        "WHERE schemaname = current_schema())");
+    if (!foreign.ok()) return foreign.status();
+    if (foreign->Text(0, 0) == "t") {
+      return Status(Code::kInvalid, "not_a_rota_database",
+                    "the database holds another program's tables and none of rota's: give rota a database of its own");
+    }
     s = conn.Exec(
         "CREATE TABLE IF NOT EXISTS rota_schema_migrations (version INTEGER PRIMARY KEY, "
         "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");

@@ -66,7 +66,7 @@ class SqliteTx final : public Tx {
   }
 
   Status Commit() override {
-    Status s = FlushCounts();
+    Status s = read_error_.ok() ? FlushCounts() : read_error_;
     if (s.ok()) s = c_->Prepare("COMMIT").Run();
     if (!s.ok()) {
       (void)c_->Prepare("ROLLBACK").Run();
@@ -82,6 +82,7 @@ class SqliteTx final : public Tx {
     return c_->Prepare("SAVEPOINT unit").Run();
   }
   Status EndUnit() override {
+    if (!read_error_.ok()) return read_error_;  // decided on a read that failed: not kept
     pending_.EndUnit();
     return c_->Prepare("RELEASE unit").Run();
   }
@@ -93,11 +94,20 @@ class SqliteTx final : public Tx {
   }
 
   // ---- core::StateView
+  // StateView's reads have no error to give: one that fails is kept, and fails the unit
+  // (EndUnit) and the transaction (Commit), so that nothing decided on it is stored. A
+  // record read as missing would otherwise be written over, its notes and links lost.
+  template <typename T>
+  T Failed(const Status& err, T fallback) const {
+    if (!err.ok() && read_error_.ok()) read_error_ = err;
+    return fallback;
+  }
+
   int64_t PoolPointer(const std::string& pool) const override {
     Stmt q = c_->Prepare("SELECT pointer FROM pool_state WHERE workspace=? AND pool=?");
     q.Bind(1, ws_).Bind(2, pool);
     Status err;
-    return q.Step(&err) ? q.Int(0) : 0;
+    return q.Step(&err) ? q.Int(0) : Failed(err, 0);
   }
 
   std::vector<int64_t> KeyCredits(const std::string& distribution, const std::string& folded_value,
@@ -110,7 +120,7 @@ class SqliteTx final : public Tx {
       auto it = std::find(users.begin(), users.end(), q.Text(0));
       if (it != users.end()) credits[static_cast<size_t>(it - users.begin())] = q.Int(1);
     }
-    return credits;
+    return Failed(err, std::move(credits));
   }
 
   int64_t AssignedSince(const std::string& user, core::Time since, core::Time until) const override {
@@ -118,7 +128,7 @@ class SqliteTx final : public Tx {
     q.Bind(1, ws_).Bind(2, user).Bind(3, static_cast<int64_t>(since.time_since_epoch().count()));
     q.Bind(4, static_cast<int64_t>(until.time_since_epoch().count()));
     Status err;
-    return q.Step(&err) ? q.Int(0) : 0;
+    return q.Step(&err) ? q.Int(0) : Failed(err, 0);
   }
 
   int64_t OpenRecords(const std::string& user, ObjectType type, const std::string& exclude_id) const override {
@@ -126,12 +136,11 @@ class SqliteTx final : public Tx {
     Stmt q = c_->Prepare("SELECT n FROM open_counts WHERE workspace=? AND user=? AND object_type=?");
     q.Bind(1, ws_).Bind(2, user).Bind(3, t);
     Status err;
-    int64_t n = q.Step(&err) ? q.Int(0) : 0;
-    // The record being decided does not count itself. (A failed read counts it, as a
-    // failed count reads 0: StateView has no error to give, and the decision's write
-    // fails the same way.)
+    int64_t n = q.Step(&err) ? q.Int(0) : Failed(err, 0);
+    // The record being decided does not count itself.
     auto stored = Known(t, exclude_id);
-    if (stored.ok() && *stored && (*stored)->Counts(user)) --n;
+    if (!stored.ok()) return Failed(stored.status(), n);
+    if (*stored && (*stored)->Counts(user)) --n;
     return n;
   }
 
@@ -142,7 +151,7 @@ class SqliteTx final : public Tx {
     Status err;
     if (!q.Step(&err)) {
       if (err.ok()) known_.Remember(t, id, std::nullopt);
-      return std::nullopt;
+      return Failed(err, std::nullopt);
     }
     io::Problems p;
     io::Json j = io::Json::parse(q.Text(0), nullptr, false);
@@ -927,6 +936,7 @@ class SqliteTx final : public Tx {
   bool done_ = false;
   counts::PendingCounts pending_;
   mutable open_counts::Memory known_;  // the record last read or written
+  mutable Status read_error_;          // the first StateView read that failed (Failed)
 };
 
 class SqliteStore final : public Store {
