@@ -320,11 +320,11 @@ Json PlainValue(const Json& v) {
   return v;
 }
 
-std::optional<std::string> IdText(const Json& v) {
+std::optional<std::string> CrmIdText(const Json& v) {
   const Json& plain = v.is_object() && v.contains("value") ? v["value"] : v;
   if (plain.is_string() && !plain.get<std::string>().empty()) return plain.get<std::string>();
   if (plain.is_number_integer()) return plain.dump();
-  if (v.is_object() && v.contains("id")) return IdText(v["id"]);
+  if (v.is_object() && v.contains("id")) return CrmIdText(v["id"]);
   return std::nullopt;
 }
 

@@ -95,8 +95,9 @@ bool ValidPath(const std::string& path);
 // A CRM value as a property value: scalars as they are, {"value": V} as V (HubSpot's
 // and Pipedrive's v1 shapes), other objects and arrays as JSON.
 Json PlainValue(const Json& v);
-// A CRM id (number or text) as text; nullopt for anything else.
-std::optional<std::string> IdText(const Json& v);
+// A CRM id (number or text, or HubSpot's {"value"} and Pipedrive's {"id"} wrapping one) as
+// text; nullopt for anything else, an empty text included. (io::IdText reads rota's own API.)
+std::optional<std::string> CrmIdText(const Json& v);
 // `text` as one segment of a URL path, or a query value (RFC 3986): every byte but A–Z a–z 0–9 - . _ ~
 // percent-encoded, so that an id holding "/" or "?" cannot name another resource.
 std::string PathSegment(const std::string& text);

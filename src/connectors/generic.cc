@@ -43,7 +43,7 @@ Result<Json> ReadInbound(const Connector& c, const Json& body) {
   Json a = Json::object();
   Json record = Json::object();
   auto id = field("record_id");
-  std::optional<std::string> id_text = id ? IdText(*id) : std::nullopt;
+  std::optional<std::string> id_text = id ? CrmIdText(*id) : std::nullopt;
   if (!id_text) p.Add(c.field_map.count("record_id") ? where("record_id") : "record_id", "the body gives no record id");
   record["id"] = id_text.value_or("");
   auto type = field("object_type");
@@ -72,7 +72,7 @@ Result<Json> ReadInbound(const Connector& c, const Json& body) {
   a["record"] = record;
   if (a["event"] == "updated") object_of("previous", a, "previous");
   if (auto key = field("idempotency_key")) {
-    if (auto k = IdText(*key)) a["idempotency_key"] = "generic:" + c.id + ":" + *k;
+    if (auto k = CrmIdText(*key)) a["idempotency_key"] = "generic:" + c.id + ":" + *k;
   }
   auto pool = field("pool"), rule = field("rule");
   if ((pool && pool->is_string()) || (rule && rule->is_string())) {

@@ -57,7 +57,7 @@ Json Links(const Json& body, const Json& props) {
   auto first = [&](const char* relation, const Json& list, const char* field) {
     if (links.contains(relation) || !list.is_array() || list.empty()) return;
     const Json& item = list.front();
-    auto id = field == nullptr ? IdText(item) : item.is_object() && item.contains(field) ? IdText(item[field]) : std::nullopt;
+    auto id = field == nullptr ? CrmIdText(item) : item.is_object() && item.contains(field) ? CrmIdText(item[field]) : std::nullopt;
     if (id && !id->empty()) links[relation] = *id;
   };
   if (body.contains("associations") && body["associations"].is_object()) {
@@ -69,7 +69,7 @@ Json Links(const Json& body, const Json& props) {
     if (a.contains("associatedVids")) first("person", a["associatedVids"], nullptr);
   }
   if (!links.contains("company") && props.contains("associatedcompanyid")) {
-    if (auto id = IdText(props["associatedcompanyid"]); id && !id->empty()) links["company"] = *id;
+    if (auto id = CrmIdText(props["associatedcompanyid"]); id && !id->empty()) links["company"] = *id;
   }
   return links;
 }
@@ -117,7 +117,7 @@ Result<Inbound> ReadWorkflow(const Connector& c, const Json& body, const std::ma
     in.custom_action = true;
     const Json& object = body.value("object", Json::object());
     if (!object.is_object()) return Status::Invalid("object", "the custom action's object is missing");
-    id = IdText(object.value("objectId", Json()));
+    id = CrmIdText(object.value("objectId", Json()));
     type = object.value("objectType", Json("")).is_string() ? object["objectType"].get<std::string>() : "";
     if (object.contains("properties") && object["properties"].is_object()) properties = object["properties"];
     for (const char* key : {"inputFields", "fields"}) {
@@ -126,10 +126,10 @@ Result<Inbound> ReadWorkflow(const Connector& c, const Json& body, const std::ma
     if (!body["callbackId"].is_string()) return Status::Invalid("callbackId", "callbackId is a text");
   } else {  // "Send a webhook": the object as the objects API gives it
     for (const char* key : {"objectId", "id", "vid", "dealId", "companyId", "hs_object_id"}) {
-      if (!id && body.contains(key)) id = IdText(body[key]);
+      if (!id && body.contains(key)) id = CrmIdText(body[key]);
     }
     if (body.contains("properties") && body["properties"].is_object()) properties = body["properties"];
-    if (!id && properties.contains("hs_object_id")) id = IdText(properties["hs_object_id"]);
+    if (!id && properties.contains("hs_object_id")) id = CrmIdText(properties["hs_object_id"]);
     if (body.contains("objectType") && body["objectType"].is_string()) type = body["objectType"];
     if (type.empty() && body.contains("vid")) type = "contacts";
     if (type.empty() && body.contains("dealId")) type = "deals";
@@ -156,7 +156,7 @@ Result<Inbound> ReadWorkflow(const Connector& c, const Json& body, const std::ma
     if (std::find(Reserved().begin(), Reserved().end(), k) == Reserved().end()) props[k] = PlainValue(v);
   }
   for (const auto& [k, v] : properties.items()) props[k] = PlainValue(v);
-  if (props.contains("hubspot_owner_id")) in.owner = IdText(props["hubspot_owner_id"]);
+  if (props.contains("hubspot_owner_id")) in.owner = CrmIdText(props["hubspot_owner_id"]);
 
   std::string event = input("event");
   std::string pool = input("pool"), rule = input("rule");
@@ -222,7 +222,7 @@ Result<UsersPage> ReadOwners(const Json& body, bool archived) {
   UsersPage page;
   for (const Json& o : body["results"]) {
     if (!o.is_object()) continue;
-    auto id = IdText(o.value("id", Json()));
+    auto id = CrmIdText(o.value("id", Json()));
     if (!id) continue;
     CrmUser u;
     u.crm_id = *id;
@@ -236,7 +236,7 @@ Result<UsersPage> ReadOwners(const Json& body, bool archived) {
   }
   if (body.contains("paging") && body["paging"].is_object()) {
     const Json& next = body["paging"].value("next", Json());
-    if (next.is_object() && next.contains("after")) page.next = IdText(next["after"]);
+    if (next.is_object() && next.contains("after")) page.next = CrmIdText(next["after"]);
   }
   return page;
 }

@@ -151,7 +151,7 @@ Result<Inbound> ReadWebhook(const Connector& c, const Json& body) {
     }
   }
   std::string owner_field = current.contains("owner_id") ? "owner_id" : "user_id";
-  if (current.contains(owner_field)) in.owner = IdText(current[owner_field]);
+  if (current.contains(owner_field)) in.owner = CrmIdText(current[owner_field]);
   if (event != "created") {
     bool owner_changed = false, other_changed = false;
     for (const auto& [k, v] : previous.items()) {
@@ -161,10 +161,10 @@ Result<Inbound> ReadWebhook(const Connector& c, const Json& body) {
   }
 
   Json links = Json::object();
-  if (auto person = current.contains("person_id") ? IdText(current["person_id"]) : std::nullopt) links["person"] = *person;
+  if (auto person = current.contains("person_id") ? CrmIdText(current["person_id"]) : std::nullopt) links["person"] = *person;
   for (const char* org : {"org_id", "organization_id"}) {
     if (current.contains(org)) {
-      if (auto o = IdText(current[org])) links["company"] = *o;
+      if (auto o = CrmIdText(current[org])) links["company"] = *o;
     }
   }
   Json record = {{"id", id}, {"properties", props}, {"links", links}};
@@ -226,7 +226,7 @@ Result<UsersPage> ReadUsers(const Json& body) {
   UsersPage page;
   if (body["data"].is_array()) {
     for (const Json& u : body["data"]) {
-      auto id = u.is_object() ? IdText(u.value("id", Json())) : std::nullopt;
+      auto id = u.is_object() ? CrmIdText(u.value("id", Json())) : std::nullopt;
       if (!id) continue;
       CrmUser user;
       user.crm_id = *id;
@@ -241,7 +241,7 @@ Result<UsersPage> ReadUsers(const Json& body) {
   if (extra.is_object() && extra.contains("pagination") && extra["pagination"].is_object()) {
     const Json& p = extra["pagination"];
     if (p.value("more_items_in_collection", false) == true && p.contains("next_start")) {
-      page.next = IdText(p["next_start"]);
+      page.next = CrmIdText(p["next_start"]);
     }
   }
   return page;

@@ -430,6 +430,12 @@ void Server::Install() {
 
   // ---- public
   add("GET", "/healthz", Access::kPublic, [](Ctx&) { return Answer{Json{{"status", "ok"}}, 200}; });
+  // Ready to serve: the database answers a read (a load balancer's probe; /healthz says
+  // only that the process is up).
+  add("GET", "/readyz", Access::kPublic, [&svc](Ctx&) {
+    Status s = svc.Ready();
+    return s.ok() ? Answer{Json{{"status", "ready"}}, 200} : Answer{s, 0};
+  });
   add("GET", "/metrics", Access::kPublic, [&svc](Ctx& c) {
     c.res.set_content(svc.RenderMetrics(), "text/plain; version=0.0.4");
     return Answer{Json(nullptr), 200};

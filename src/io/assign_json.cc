@@ -50,6 +50,8 @@ Result<AssignBody> ReadAssignBody(const Json& j) {
   p.String(j, "idempotency_key", "", b.idempotency_key);
   if (b.idempotency_key.size() > kMaxIdempotencyKey) {
     p.Add("idempotency_key", "at most " + std::to_string(kMaxIdempotencyKey) + " characters");
+  } else if (auto why = ControlCharProblem(b.idempotency_key)) {
+    p.Add("idempotency_key", *why);
   }
   p.Bool(j, "explain", "", b.explain);
   p.Bool(j, "dry_run", "", b.dry_run);

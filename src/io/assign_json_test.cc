@@ -185,6 +185,19 @@ TEST(AssignJsonTest, RecordRequiredWithId) {
   EXPECT_PROBLEM(s, "record.properties", "object");
 }
 
+// Ids with control characters are refused: PostgreSQL ends text at a NUL ("a\0b" was
+// stored and found as "a", so two records were one there).
+TEST(AssignJsonTest, IdsHoldNoControlCharacters) {
+  Status s = Problems(R"({"object_type": "lead", "event": "created", "record": {"id": "a\u0000b"}})");
+  EXPECT_PROBLEM(s, "record.id", "control characters");
+  s = Problems(R"({"object_type": "lead", "event": "created", "record": {"id": "L-1", "links": {"company": "C\n1"}}})");
+  EXPECT_PROBLEM(s, "record.links.company", "control characters");
+  s = Problems(R"({"object_type": "lead", "event": "created", "record": {"id": "L-1"}, "idempotency_key": "k\u0000"})");
+  EXPECT_PROBLEM(s, "idempotency_key", "control characters");
+  EXPECT_TRUE(ReadAssignBody(Json::parse(R"({"object_type": "lead", "event": "created",
+                                              "record": {"id": "Łódź 7/ü", "links": {"company": "C 1"}}})")).ok());
+}
+
 TEST(AssignJsonTest, EveryProblemAtOnce) {
   Status s = Problems(R"({"object_type": "ticket", "event": "deleted", "record": {"open": 1},
                           "explain": "yes", "dry_run": 0, "previous": {"a": 1}, "target": {"pool": "p"},

@@ -563,11 +563,13 @@ core::Record ReadRecord(const Json& j, const std::string& path, Problems& p) {
     if (auto t = ReadObjectType(j, "object_type", path, p)) r.object_type = *t;
   }
   p.String(j, "id", path, r.id);
+  if (auto why = ControlCharProblem(r.id)) p.Add(Join(path, "id"), *why);
   if (p.Object(j, "properties", path)) r.properties = ToProperties(j["properties"]);
   if (p.Object(j, "links", path)) {
     const Json& links = j["links"];
     for (auto it = links.begin(); it != links.end(); ++it) {
       if (auto id = IdText(it.value())) {
+        if (auto why = ControlCharProblem(*id)) p.Add(Join(path, "links." + it.key()), *why);
         r.links[it.key()] = std::move(*id);
       } else if (it.value().is_null()) {
         r.links[it.key()] = "";  // unlinked, as "" is: not left out

@@ -126,6 +126,13 @@ std::string Index(const std::string& path, size_t i) { return path + "[" + std::
 std::optional<std::string> NewIdProblem(const std::string& id) {
   if (id.size() > kMaxId) return "an id has at most " + std::to_string(kMaxId) + " characters";
   if (!id.empty() && id.find_first_not_of(" \t\r\n") == std::string::npos) return "an id is not blank";
+  return ControlCharProblem(id);
+}
+
+std::optional<std::string> ControlCharProblem(const std::string& id) {
+  for (unsigned char c : id) {
+    if (c < 0x20 || c == 0x7F) return "an id holds no control characters (tabs, line breaks, NUL)";
+  }
   return std::nullopt;
 }
 

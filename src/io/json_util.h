@@ -35,6 +35,9 @@ inline constexpr size_t kMaxId = 255;
 // The problem with a client's id for a new object, if any: blank (but not empty, which
 // asks rota to make one) or over kMaxId.
 std::optional<std::string> NewIdProblem(const std::string& id);
+// An id or key from outside (a record's, a link's, an idempotency key) holds no control
+// characters: PostgreSQL ends text at a NUL, so "a\0b" would be stored and found as "a".
+std::optional<std::string> ControlCharProblem(const std::string& id);
 
 // Collects problems while reading a document; each has the path it concerns.
 class Problems {

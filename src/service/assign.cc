@@ -119,6 +119,12 @@ Status EmitWriteBack(store::Tx& tx, const WriteBackTarget& wb, core::ObjectType 
   return superseded.ok() ? tx.InsertDelivery(row) : superseded.status();
 }
 
+Status Service::Ready() {
+  auto n = store_.CountWorkspaces();
+  if (n.ok()) return Status::Ok();
+  return Status(Code::kUnavailable, "not_ready", "the database does not answer: " + n.status().message());
+}
+
 Result<std::optional<std::string>> Service::Bootstrap(const std::string& secret) {
   auto n = store_.CountWorkspaces();
   if (!n.ok()) return n.status();
@@ -242,6 +248,7 @@ Result<Service::PreparedAssign> Service::Prepare(const Principal& p, const Json&
       return Status::Invalid("idempotency_key", "the Idempotency-Key header has at most " +
                                                     std::to_string(io::kMaxIdempotencyKey) + " characters");
     }
+    if (auto why = io::ControlCharProblem(idempotency_header)) return Status::Invalid("idempotency_key", *why);
     if (!b.idempotency_key.empty() && b.idempotency_key != idempotency_header) {
       return Status::Invalid("idempotency_key", "the Idempotency-Key header and the body's idempotency_key differ");
     }

@@ -127,6 +127,8 @@ class Service {
   // On an empty database: creates workspace "default" and its admin key (`secret`, or
   // a random one). Answers the secret when it made one, nothing otherwise.
   Result<std::optional<std::string>> Bootstrap(const std::string& secret);
+  // Whether the database answers a read now (GET /readyz): Ok, or why not (503).
+  Status Ready();
   // A new workspace and its first admin key (`first_secret`, or a random one).
   Result<NewKey> CreateWorkspace(const std::string& id, const std::string& first_secret = "");
   Result<Json> CreateKey(const Principal& p, const Json& body);

@@ -148,6 +148,10 @@ TEST(ApiAssign, ARecordIdWithASlashIsReadAndWritten) {
   ASSERT_EQ(put.status, 200) << put.raw;
   EXPECT_EQ(a.Get("/v1/records/deal/ACME%2F2024%2F7").body["owners"], Json::array({"B"}));
   EXPECT_TRUE(IsError(a.Get("/v1/records/deal/ACME%2F2024%2F8"), 404));
+  // A NUL (or another control character) is no part of an id: refused, nothing stored.
+  Reply nul = a.Put("/v1/records/deal/a%00b", {{"owners", {"B"}}});
+  EXPECT_TRUE(IsError(nul, 422)) << nul.raw;
+  EXPECT_TRUE(IsError(a.Get("/v1/records/deal/a"), 404));
 }
 
 TEST(ApiAssign, ValidationNamesEachProblem) {

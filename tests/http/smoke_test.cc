@@ -18,6 +18,9 @@ TEST(ServerSmoke, StartsPrintsAKeyAndAnswersHealthz) {
   Reply r = server.Call("GET", "/healthz", "");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body["status"], "ok");
+  Reply ready = server.Call("GET", "/readyz", "");
+  EXPECT_EQ(ready.status, 200) << ready.raw;
+  EXPECT_EQ(ready.body["status"], "ready");
   EXPECT_EQ(server.Call("GET", "/v1/users", "").status, 401);
   EXPECT_EQ(server.Call("GET", "/v1/users", server.admin_key()).status, 200);
 }

@@ -88,6 +88,30 @@ long long TxRetries(const RotaServer& node) {
   return at == std::string::npos ? -1 : std::atoll(m.raw.c_str() + at + name.size());
 }
 
+// GET /readyz follows the database (a load balancer takes a node whose database is gone
+// out of service); /healthz only says the process is up.
+TEST(TwoNodes, postgres_ReadinessFollowsTheDatabase) {
+  Backend backend = FreshPostgres();
+  if (!backend.skip_reason.empty()) GTEST_SKIP() << backend.skip_reason;
+  if (std::getenv("ROTA_TEST_PG_URL") != nullptr) GTEST_SKIP() << "drops its database: only on the test server";
+  RotaServer node(backend.db, {}, {"--quiet"});
+  Reply ready = node.Call("GET", "/readyz", "");
+  ASSERT_EQ(ready.status, 200) << ready.raw;
+  EXPECT_EQ(ready.body["status"], "ready");
+  const std::string db = backend.db.substr(backend.db.rfind('/') + 1);
+  const std::string maintenance = backend.db.substr(0, backend.db.rfind('/') + 1) + "postgres";
+  PGconn* c = PQconnectdb(maintenance.c_str());
+  ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+  PGresult* r = PQexec(c, ("DROP DATABASE " + db + " WITH (FORCE)").c_str());
+  EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQresultErrorMessage(r);
+  PQclear(r);
+  PQfinish(c);
+  Reply gone = node.Call("GET", "/readyz", "");
+  EXPECT_EQ(gone.status, 503) << gone.raw;
+  EXPECT_EQ(gone.body["error"]["code"], "not_ready") << gone.raw;
+  EXPECT_EQ(node.Call("GET", "/healthz", "").status, 200);
+}
+
 TEST(TwoNodes, postgres_OnePoolAndOneKeyStayExactAcrossNodes) {
   Backend backend = FreshPostgres();
   if (!backend.skip_reason.empty()) GTEST_SKIP() << backend.skip_reason;
