@@ -37,11 +37,14 @@ std::string Cell(const io::Json& v) {
 
 }  // namespace
 
-std::string HistoryCsv(const std::vector<store::DecisionRow>& rows) {
-  std::string out = "decision_id,at,event,object_type,record_id,rule,strategy,outcome,owner,reason\r\n";
-  for (const store::DecisionRow& d : rows) {
-    out += Line({d.id, io::FormatTime(core::Time(std::chrono::seconds(d.at))), d.event, d.object_type, d.record_id,
-                 d.rule.value_or(""), d.strategy.value_or(""), d.outcome, d.owner.value_or(""), d.reason.value_or("")});
+std::string HistoryCsv(const io::Json& history) {
+  static const char* kColumns[] = {"decision_id", "at",       "event",   "object_type", "record_id",
+                                   "rule",        "strategy", "outcome", "owner",       "reason"};
+  std::string out = Line(std::vector<std::string>(std::begin(kColumns), std::end(kColumns)));
+  for (const io::Json& d : history.value("items", io::Json::array())) {
+    std::vector<std::string> fields;
+    for (const char* column : kColumns) fields.push_back(Cell(d.value(column, io::Json())));
+    out += Line(fields);
   }
   return out;
 }

@@ -7,12 +7,13 @@
 #include <vector>
 
 #include "io/json_util.h"
-#include "store/store.h"
 
 namespace rota::http {
 
 std::string CsvField(const std::string& s);
-std::string HistoryCsv(const std::vector<store::DecisionRow>& rows);
+// The history's answer (`{"items": [...]}`, as GET /v1/history gives it in JSON), a line a
+// decision.
+std::string HistoryCsv(const io::Json& history);
 // The distribution report's rows: each owner's over everything (value empty), then each
 // key value's (`by_value`), as value,owner,count,percent,target_percent.
 std::string ReportCsv(const io::Json& report);

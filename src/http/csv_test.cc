@@ -93,51 +93,34 @@ TEST(Csv, FieldsAFormulaCouldStartWithGetAnApostrophe) {
 }
 
 TEST(Csv, HistoryHasAHeaderAndCrlfLines) {
-  EXPECT_EQ(HistoryCsv({}), "decision_id,at,event,object_type,record_id,rule,strategy,outcome,owner,reason\r\n");
-
-  store::DecisionRow assigned;
-  assigned.id = "dec_1";
-  assigned.at = 1795341600;  // 2026-11-22T10:00:00Z
-  assigned.event = "created";
-  assigned.object_type = "deal";
-  assigned.record_id = "D-1";
-  assigned.rule = "r-1";
-  assigned.strategy = "pool";
-  assigned.outcome = "assigned";
-  assigned.owner = "u-2";
-  store::DecisionRow unassigned;
-  unassigned.id = "dec_2";
-  unassigned.at = 0;
-  unassigned.event = "updated";
-  unassigned.object_type = "lead";
-  unassigned.record_id = "L-1";
-  unassigned.outcome = "unassigned";
-  unassigned.reason = "no_rule_matched";
-  EXPECT_EQ(HistoryCsv({assigned, unassigned}),
+  EXPECT_EQ(HistoryCsv(io::Json{{"items", io::Json::array()}}),
+            "decision_id,at,event,object_type,record_id,rule,strategy,outcome,owner,reason\r\n");
+  const io::Json assigned = {{"decision_id", "dec_1"}, {"at", "2026-11-22T10:00:00Z"}, {"event", "created"},
+                             {"object_type", "deal"},  {"record_id", "D-1"},          {"rule", "r-1"},
+                             {"strategy", "pool"},     {"outcome", "assigned"},       {"owner", "u-2"},
+                             {"reason", nullptr},      {"trace", io::Json::array()}};
+  const io::Json unassigned = {{"decision_id", "dec_2"}, {"at", "1970-01-01T00:00:00Z"}, {"event", "updated"},
+                               {"object_type", "lead"},  {"record_id", "L-1"},           {"rule", nullptr},
+                               {"outcome", "unassigned"}, {"owner", nullptr},           {"reason", "no_rule_matched"}};
+  EXPECT_EQ(HistoryCsv(io::Json{{"items", {assigned, unassigned}}, {"next_cursor", nullptr}}),
             "decision_id,at,event,object_type,record_id,rule,strategy,outcome,owner,reason\r\n"
             "dec_1,2026-11-22T10:00:00Z,created,deal,D-1,r-1,pool,assigned,u-2,\r\n"
             "dec_2,1970-01-01T00:00:00Z,updated,lead,L-1,,,unassigned,,no_rule_matched\r\n");
 }
 
 TEST(Csv, HistoryRoundTripsThroughAnRfc4180Reader) {
-  store::DecisionRow d;
-  d.id = "dec_x";
-  d.at = 1795341600;
-  d.event = "created";
-  d.object_type = "deal";
-  d.record_id = "ACME, \"Inc.\"\r\nsecond line";
-  d.rule = "rule,with,commas";
-  d.strategy = "distribution";
-  d.outcome = "default";
-  d.owner = "\"quoted\"";
-  d.reason = "line\nbreak";
-  const std::string csv = HistoryCsv({d, d});
+  const std::vector<std::string> expected = {"dec_x",        "2026-11-22T10:00:00Z", "created",    "deal",
+                                             "ACME, \"Inc.\"\r\nsecond line", "rule,with,commas",
+                                             "distribution", "default",              "\"quoted\"", "line\nbreak"};
+  const char* columns[] = {"decision_id", "at",       "event",   "object_type", "record_id",
+                           "rule",        "strategy", "outcome", "owner",       "reason"};
+  io::Json d = io::Json::object();
+  for (size_t i = 0; i < expected.size(); ++i) d[columns[i]] = expected[i];
+  const std::string csv = HistoryCsv(io::Json{{"items", {d, d}}});
   std::string error;
   auto rows = ParseCsv(csv, &error);
   ASSERT_TRUE(error.empty()) << error << "\n" << csv;
   ASSERT_EQ(rows.size(), 3u);
-  const std::vector<std::string> expected = {d.id,        "2026-11-22T10:00:00Z", d.event,  d.object_type, d.record_id,
-                                             *d.rule,     *d.strategy,            d.outcome, *d.owner,      *d.reason};
   EXPECT_EQ(rows[0].size(), expected.size());
   EXPECT_EQ(rows[1], expected);
   EXPECT_EQ(rows[2], expected);

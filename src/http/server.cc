@@ -353,7 +353,7 @@ void Server::Install() {
         }
       }
       if (access != Access::kPublic) {
-        auto who = service::Authenticate(svc.store(), Bearer(req));
+        auto who = svc.Authenticate(Bearer(req));
         if (!who.ok()) {
           SendError(res, who.status());
           return finish(res.status);
@@ -593,11 +593,9 @@ void Server::Install() {
     q.owner = c.Query("owner");
     q.outcome = c.Query("outcome");
     q.page = c.Page();
-    const bool csv = AcceptsCsv(c.req);
-    std::vector<store::DecisionRow> rows;
-    auto r = svc.History(ws(c), q, csv ? &rows : nullptr);
-    if (r.ok() && csv) {
-      c.res.set_content(HistoryCsv(rows), "text/csv; charset=utf-8");
+    auto r = svc.History(ws(c), q);
+    if (r.ok() && AcceptsCsv(c.req)) {
+      c.res.set_content(HistoryCsv(*r), "text/csv; charset=utf-8");
       if ((*r)["next_cursor"].is_string()) c.res.set_header("Next-Cursor", (*r)["next_cursor"].get<std::string>());
     }
     return Answer{std::move(r), 200};

@@ -168,7 +168,7 @@ Result<Json> Service::GetRecord(const std::string& ws, const std::string& type, 
   return j;
 }
 
-Result<Json> Service::History(const std::string& ws, const HistoryQuery& q, std::vector<store::DecisionRow>* out) {
+Result<Json> Service::History(const std::string& ws, const HistoryQuery& q) {
   io::Problems p;
   store::HistoryFilter f;
   auto limit = Limit(q.page);
@@ -219,7 +219,6 @@ Result<Json> Service::History(const std::string& ws, const HistoryQuery& q, std:
     items.push_back(std::move(j));
   }
   Json next = more ? Json(std::to_string(rows->back().seq)) : Json(nullptr);
-  if (out != nullptr) *out = std::move(rows).value();
   return Json{{"items", items}, {"next_cursor", next}};
 }
 

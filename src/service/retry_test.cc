@@ -228,7 +228,7 @@ class RetryTest : public ::testing::Test {
   }
   Result<Json> Assign(const std::string& id) { return svc_->Assign(principal_, Body(id), ""); }
   std::vector<std::string> HistoryOwners() {
-    auto h = svc_->History("w", {}, nullptr);
+    auto h = svc_->History("w", {});
     EXPECT_TRUE(h.ok()) << h.status().message();
     std::vector<std::string> owners;
     if (h.ok()) {

@@ -118,7 +118,8 @@ class Service {
         retry_(retry),
         committer_(store, group_commit_max, retry, [this] { metrics_.TxRetried(); }) {}
 
-  store::Store& store() { return store_; }
+  // The key's principal (401 unauthenticated for an unknown or revoked key).
+  Result<Principal> Authenticate(const std::string& secret) { return service::Authenticate(store_, secret); }
   Clock& clock() { return clock_; }
   Metrics& metrics() { return metrics_; }
   std::string RenderMetrics() const { return metrics_.Render(committer_.batches(), committer_.items()); }
@@ -199,7 +200,7 @@ class Service {
   // `max_open` and `least_loaded`, and it leaves the unassigned queue; its owners and
   // history stay. False when rota does not know the record or it was closed already.
   Result<bool> CloseRecord(const std::string& ws, core::ObjectType type, const std::string& id);
-  Result<Json> History(const std::string& ws, const HistoryQuery& q, std::vector<store::DecisionRow>* rows);
+  Result<Json> History(const std::string& ws, const HistoryQuery& q);
   Result<Json> Unassigned(const std::string& ws, const std::optional<std::string>& object_type, const Page& page);
 
   // ---- reports and retention

@@ -44,7 +44,7 @@ class ServiceTest : public ::testing::Test {
     return r.ok() ? *r : Json();
   }
   size_t HistorySize(HistoryQuery q = {}) {
-    auto h = svc_->History("w", q, nullptr);
+    auto h = svc_->History("w", q);
     EXPECT_TRUE(h.ok()) << h.status().message();
     return h.ok() ? (*h)["items"].size() : 0;
   }
@@ -161,7 +161,7 @@ TEST_F(ServiceTest, TodayAndYesterdayAreDaysInTheWorkspaceTimeZone) {
   EXPECT_EQ(HistorySize(yesterday), 1u);
   HistoryQuery bad;
   bad.period = "last_week";
-  EXPECT_FALSE(svc_->History("w", bad, nullptr).ok());
+  EXPECT_FALSE(svc_->History("w", bad).ok());
 }
 
 TEST_F(ServiceTest, DryRunDecidesWithoutStoringOrAdvancing) {
