@@ -320,6 +320,21 @@ Json PlainValue(const Json& v) {
   return v;
 }
 
+std::string Text(const Json& obj, const char* key) {
+  if (!obj.is_object()) return "";
+  auto it = obj.find(key);
+  if (it == obj.end()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_number()) return it->dump();
+  return "";
+}
+
+bool Flag(const Json& obj, const char* key, bool fallback) {
+  if (!obj.is_object()) return fallback;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_boolean() ? it->get<bool>() : fallback;
+}
+
 std::optional<std::string> CrmIdText(const Json& v) {
   const Json& plain = v.is_object() && v.contains("value") ? v["value"] : v;
   if (plain.is_string() && !plain.get<std::string>().empty()) return plain.get<std::string>();

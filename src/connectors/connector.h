@@ -95,6 +95,11 @@ bool ValidPath(const std::string& path);
 // A CRM value as a property value: scalars as they are, {"value": V} as V (HubSpot's
 // and Pipedrive's v1 shapes), other objects and arrays as JSON.
 Json PlainValue(const Json& v);
+// A CRM object's text field: a string as it is, a number as its text; "" when the field is
+// missing, null or anything else (a CRM leaves fields out or null freely).
+std::string Text(const Json& obj, const char* key);
+// A CRM object's true/false field; `fallback` when it is missing or not a boolean.
+bool Flag(const Json& obj, const char* key, bool fallback);
 // A CRM id (number or text, or HubSpot's {"value"} and Pipedrive's {"id"} wrapping one) as
 // text; nullopt for anything else, an empty text included. (io::IdText reads rota's own API.)
 std::optional<std::string> CrmIdText(const Json& v);

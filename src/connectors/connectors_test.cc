@@ -284,6 +284,17 @@ TEST(HubSpot, OwnersPages) {
   auto archived = hubspot::ReadOwners(Fixture("hubspot/owners_archived.json"), true);
   EXPECT_FALSE(archived->users[0].active);
   EXPECT_FALSE(hubspot::ReadOwners({{"error", "x"}}, false).ok());
+  // Owners with parts missing or null (no last name is common) are read, not a 500.
+  auto partial = hubspot::ReadOwners(Json::parse(R"({"results": [
+      {"id": "9003", "email": "c@x", "firstName": "C"},
+      {"id": "9004", "lastName": "Doe", "email": null, "archived": null},
+      {"id": "9005"}]})"), false);
+  ASSERT_TRUE(partial.ok()) << partial.status().ToString();
+  ASSERT_EQ(partial->users.size(), 3u);
+  EXPECT_EQ(partial->users[0].name, "C");
+  EXPECT_EQ(partial->users[1].name, "Doe");
+  EXPECT_TRUE(partial->users[1].active);
+  EXPECT_EQ(partial->users[2].name, "9005");
   EXPECT_EQ(hubspot::OwnersRequest(HubSpot(), std::string("2"), false).path, "/crm/v3/owners?limit=100&archived=false&after=2");
 }
 
@@ -455,6 +466,13 @@ TEST(Pipedrive, WriteBackAndUsers) {
   auto p2 = pipedrive::ReadUsers(Fixture("pipedrive/users_page2.json"));
   EXPECT_FALSE(p2->next);
   EXPECT_FALSE(p2->users[0].active);
+  auto nulls = pipedrive::ReadUsers(Json::parse(
+      R"({"data": [{"id": 5, "name": null, "active_flag": null}],
+          "additional_data": {"pagination": {"more_items_in_collection": null}}})"));
+  ASSERT_TRUE(nulls.ok()) << nulls.status().ToString();
+  EXPECT_EQ(nulls->users[0].name, "5");
+  EXPECT_TRUE(nulls->users[0].active);
+  EXPECT_FALSE(nulls->next);
   EXPECT_EQ(pipedrive::UsersRequest(c, std::string("2")).path, "/api/v1/users?limit=100&start=2");
 }
 

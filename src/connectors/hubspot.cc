@@ -118,7 +118,7 @@ Result<Inbound> ReadWorkflow(const Connector& c, const Json& body, const std::ma
     const Json& object = body.value("object", Json::object());
     if (!object.is_object()) return Status::Invalid("object", "the custom action's object is missing");
     id = CrmIdText(object.value("objectId", Json()));
-    type = object.value("objectType", Json("")).is_string() ? object["objectType"].get<std::string>() : "";
+    type = Text(object, "objectType");
     if (object.contains("properties") && object["properties"].is_object()) properties = object["properties"];
     for (const char* key : {"inputFields", "fields"}) {
       if (body.contains(key) && body[key].is_object()) inputs = body[key];
@@ -177,7 +177,11 @@ Result<Inbound> ReadWorkflow(const Connector& c, const Json& body, const std::ma
   } else {
     a["event"] = event.empty() ? "created" : event;
   }
-  if (in.custom_action) a["idempotency_key"] = "hubspot:" + body["callbackId"].get<std::string>();
+  if (in.custom_action) {
+    const std::string callback = Text(body, "callbackId");
+    if (callback.empty()) return Status::Invalid("callbackId", "the custom action's callbackId is missing");
+    a["idempotency_key"] = "hubspot:" + callback;
+  }
   in.assign = std::move(a);
   in.crm_type = crm_type;
   return in;
@@ -226,12 +230,12 @@ Result<UsersPage> ReadOwners(const Json& body, bool archived) {
     if (!id) continue;
     CrmUser u;
     u.crm_id = *id;
-    u.email = o.value("email", Json("")).is_string() ? o["email"].get<std::string>() : "";
-    std::string first = o.value("firstName", Json("")).is_string() ? o["firstName"].get<std::string>() : "";
-    std::string last = o.value("lastName", Json("")).is_string() ? o["lastName"].get<std::string>() : "";
+    // Any of these may be missing or null (an owner with no last name is common).
+    u.email = Text(o, "email");
+    const std::string first = Text(o, "firstName"), last = Text(o, "lastName");
     u.name = first + (first.empty() || last.empty() ? "" : " ") + last;
     if (u.name.empty()) u.name = u.email.empty() ? u.crm_id : u.email;
-    u.active = !archived && !o.value("archived", false);
+    u.active = !archived && !Flag(o, "archived", false);
     page.users.push_back(std::move(u));
   }
   if (body.contains("paging") && body["paging"].is_object()) {

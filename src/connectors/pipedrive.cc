@@ -52,13 +52,6 @@ Json Properties(const Json& object) {
   return props;
 }
 
-std::string Text(const Json& obj, const char* key) {
-  if (!obj.is_object() || !obj.contains(key)) return "";
-  const Json& v = obj[key];
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number()) return v.dump();
-  return "";
-}
 
 // Whether the CRM says the object is still open (SPEC §1: false when a deal is won or
 // lost, a task done): a deal's `status`, an activity's `done`, a lead's `is_archived`.
@@ -117,7 +110,7 @@ Result<Inbound> ReadWebhook(const Connector& c, const Json& body) {
   if (id.empty()) id = Text(current, "id");
 
   std::string event;
-  const bool bulk = meta.value("is_bulk_update", false) == true || meta.value("is_bulk_edit", false) == true;
+  const bool bulk = Flag(meta, "is_bulk_update", false) || Flag(meta, "is_bulk_edit", false);
   if (action == "added" || action == "create") {
     event = "created";
   } else if (action == "updated" || action == "change") {
@@ -233,14 +226,14 @@ Result<UsersPage> ReadUsers(const Json& body) {
       user.name = Text(u, "name");
       user.email = Text(u, "email");
       if (user.name.empty()) user.name = user.email.empty() ? user.crm_id : user.email;
-      user.active = u.value("active_flag", true) == true;
+      user.active = Flag(u, "active_flag", true);
       page.users.push_back(std::move(user));
     }
   }
   const Json& extra = body.value("additional_data", Json());
   if (extra.is_object() && extra.contains("pagination") && extra["pagination"].is_object()) {
     const Json& p = extra["pagination"];
-    if (p.value("more_items_in_collection", false) == true && p.contains("next_start")) {
+    if (Flag(p, "more_items_in_collection", false) && p.contains("next_start")) {
       page.next = CrmIdText(p["next_start"]);
     }
   }
