@@ -143,6 +143,9 @@ class FlakyTx final : public store::Tx {
                                                                int limit) override {
     return tx_->ConnectorDeliveries(c, before, limit);
   }
+  Result<std::optional<store::DeliveryRow>> FindWriteBack(const std::string& c, const std::string& id) override {
+    return tx_->FindWriteBack(c, id);
+  }
 
  private:
   std::unique_ptr<store::Tx> tx_;

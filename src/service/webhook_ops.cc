@@ -1,4 +1,6 @@
 // Webhook subscriptions and their deliveries.
+#include <algorithm>
+
 #include "service/deliveries.h"
 #include "service/list_page.h"
 #include "service/service.h"
@@ -138,8 +140,31 @@ Result<Json> Service::RetryDelivery(const std::string& ws, const std::string& we
   return Requeue(ws, delivery, [&](store::Tx& tx, int64_t now_ms) { return tx.RetryDelivery(webhook, delivery, now_ms); });
 }
 
+// A write-back's owner that rota no longer holds for its record (a later decision gave it
+// another, perhaps one the CRM already had, so that no later write-back was made): sending
+// it again would write an older owner over a newer one.
+static Status StaleOwner(store::Tx& tx, const std::string& connector, const std::string& delivery) {
+  auto row = tx.FindWriteBack(connector, delivery);
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::Ok();  // RetryWriteBack says it is unknown
+  auto w = connectors::ReadWriteBack((*row)->body);
+  if (!w.ok() || w->owner.empty()) return Status::Ok();
+  auto type = core::ParseObjectType(w->object_type);
+  if (!type) return Status::Ok();
+  const std::optional<core::Record> now = tx.FindRecord(*type, w->record_id);
+  if (!now || std::find(now->owners.begin(), now->owners.end(), w->owner) != now->owners.end()) return Status::Ok();
+  return store::Superseded(delivery, "the record's owner in rota is now " +
+                                         (now->owners.empty() ? std::string("nobody") : "\"" + now->owners.front() + "\"") +
+                                         ", not \"" + w->owner + "\"");
+}
+
 Result<Json> Service::RetryWriteBack(const std::string& ws, const std::string& connector, const std::string& delivery) {
-  return Requeue(ws, delivery, [&](store::Tx& tx, int64_t now_ms) { return tx.RetryWriteBack(connector, delivery, now_ms); });
+  return Requeue(ws, delivery, [&](store::Tx& tx, int64_t now_ms) {
+    // The store refuses first (unknown, superseded, a later write-back of the record);
+    // a stale owner then undoes the requeue with the transaction.
+    Status s = tx.RetryWriteBack(connector, delivery, now_ms);
+    return s.ok() ? StaleOwner(tx, connector, delivery) : s;
+  });
 }
 
 Result<Json> Service::Requeue(const std::string& ws, const std::string& delivery,

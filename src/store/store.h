@@ -291,6 +291,8 @@ class Tx : public core::StateView {
   virtual Status DeleteConnector(const std::string& id) = 0;
   virtual Result<std::vector<DeliveryRow>> ConnectorDeliveries(const std::string& connector,
                                                                std::optional<int64_t> before_seq, int limit) = 0;
+  // One of a connector's write-backs by id; nullopt when it has none so named.
+  virtual Result<std::optional<DeliveryRow>> FindWriteBack(const std::string& connector, const std::string& id) = 0;
 };
 
 class Store {

@@ -855,6 +855,46 @@ TEST_F(Connectors, AnEarlierOwnerIsNeverWrittenOverALaterOne) {
   EXPECT_EQ(server->Call("GET", "/v1/connectors/pd/deliveries", key).body, list.body);  // nothing changed
 }
 
+// A failed write-back retried after a later decision gave the record an owner the CRM
+// already had (so no later write-back was made) is refused: it would write the older owner.
+TEST_F(Connectors, ARetryNeverWritesAnOwnerRotaNoLongerHolds) {
+  Start({{"ROTA_SECRET_KEY", kSecretKey}});
+  FakeCrm crm;
+  ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", crm.base()},
+                       {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}, {"api_token", "tok"}}}})
+                .status,
+            201);
+  auto deal = [](const std::string& file, int crm_owner, const std::string& correlation) {
+    Json w = Fixture("pipedrive/" + file);
+    w["meta"]["id"] = w["meta"]["entity_id"] = "7001";
+    w["meta"]["correlation_id"] = correlation;
+    w["data"]["id"] = 7001;
+    w["data"]["owner_id"] = crm_owner;
+    return w;
+  };
+  crm.FailNext(404);  // refused for good: failed at once
+  Reply first = Pipedrive(deal("v2_deal_create.json", 99, "d1"));
+  ASSERT_EQ(first.body["owner"], "7") << first.raw;
+  ASSERT_TRUE(WaitFor([&] {
+    Reply d = server->Call("GET", "/v1/connectors/pd/deliveries", key);
+    return d.body["items"].size() == 1 && d.body["items"][0]["status"] == "failed";
+  }));
+  // The stage changes and the CRM already has the owner rota now decides: nothing to write.
+  Reply second = Pipedrive(deal("v2_deal_stage_change.json", 12, "d2"));
+  ASSERT_EQ(second.body["owner"], "12") << second.raw;
+  Reply list = server->Call("GET", "/v1/connectors/pd/deliveries", key);
+  ASSERT_EQ(list.body["items"].size(), 1u) << list.raw;
+  Reply retry = server->Call("POST", "/v1/connectors/pd/deliveries/" + list.body["items"][0]["id"].get<std::string>() +
+                                         "/retry", key);
+  EXPECT_EQ(retry.status, 409) << retry.raw;
+  EXPECT_EQ(retry.body["error"]["code"], "superseded") << retry.raw;
+  EXPECT_NE(retry.body["error"]["message"].get<std::string>().find("owner in rota is now \"12\""), std::string::npos)
+      << retry.raw;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(crm.Writes().size(), 1u);  // the refused one only
+  EXPECT_EQ(server->Call("GET", "/v1/connectors/pd/deliveries", key).body, list.body);
+}
+
 TEST_F(Connectors, WriteBackSwitchedOffWhilePendingFailsCleanly) {
   Start();
   ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", "http://127.0.0.1:1"},
@@ -874,8 +914,10 @@ TEST_F(Connectors, WriteBackSwitchedOffWhilePendingFailsCleanly) {
   EXPECT_NE(d.body["items"][0]["last_error"].get<std::string>().find("switched off"), std::string::npos);
   EXPECT_EQ(server->Call("GET", "/healthz", "").status, 200);
   // Decisions go on, with nothing more to write back.
-  Json next = Fixture("pipedrive/v2_deal_create.json");
+  Json next = Fixture("pipedrive/v2_deal_create.json");  // another deal (4002's owner stays the one refused)
   next["meta"]["correlation_id"] = "again";
+  next["meta"]["id"] = next["meta"]["entity_id"] = "4003";
+  next["data"]["id"] = 4003;
   ASSERT_EQ(Pipedrive(next).status, 200);
   EXPECT_EQ(server->Call("GET", "/v1/connectors/pd/deliveries", key).body["items"].size(), 1u);
 

@@ -657,6 +657,15 @@ class PostgresTx final : public Tx {
     return rows;
   }
 
+  Result<std::optional<DeliveryRow>> FindWriteBack(const std::string& connector, const std::string& id) override {
+    auto q = c_->Query(std::string("SELECT ") + kDeliveryColumns +
+                           " FROM outbox o WHERE o.workspace=$1 AND o.connector=$2 AND o.id=$3",
+                       {ws_, connector, id});
+    if (!q.ok()) return q.status();
+    if (q->rows() == 0) return std::optional<DeliveryRow>();
+    return std::optional<DeliveryRow>(ReadDelivery(*q, 0));
+  }
+
   Status RetryDelivery(const std::string& webhook, const std::string& id, int64_t now_ms) override {
     return Requeue("webhook", webhook, id, now_ms, "delivery");
   }

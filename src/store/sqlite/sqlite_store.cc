@@ -789,6 +789,16 @@ class SqliteTx final : public Tx {
     return rows;
   }
 
+  Result<std::optional<DeliveryRow>> FindWriteBack(const std::string& connector, const std::string& id) override {
+    Stmt q = c_->Prepare(std::string("SELECT ") + kDeliveryColumns +
+                         " FROM outbox o WHERE o.workspace=?1 AND o.connector=?2 AND o.id=?3");
+    q.Bind(1, ws_).Bind(2, connector).Bind(3, id);
+    Status err;
+    if (q.Step(&err)) return std::optional<DeliveryRow>(ReadDelivery(q));
+    if (!err.ok()) return err;
+    return std::optional<DeliveryRow>();
+  }
+
   Status RetryDelivery(const std::string& webhook, const std::string& id, int64_t now_ms) override {
     return Requeue("webhook", webhook, id, now_ms, "delivery");
   }
