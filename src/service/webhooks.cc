@@ -153,6 +153,7 @@ store::AttemptResult DeliveryWorker::Attempt(const store::DeliveryRow& d) {
   connectors::OutRequest req{"POST", "",
                              {{"Rota-Event", d.event},
                               {"Rota-Delivery", d.id},
+                              {"Rota-Sequence", std::to_string(d.seq)},
                               {"Rota-Signature", Signature(d.secret, r.at / 1000, d.body)},
                               {"User-Agent", "rota-webhooks/1"}},
                              d.body};

@@ -56,6 +56,7 @@ class Receiver {
       g.at = arrived;
       g.event = req.get_header_value("Rota-Event");
       g.delivery = req.get_header_value("Rota-Delivery");
+      g.sequence = req.get_header_value("Rota-Sequence");
       std::string sig = req.get_header_value("Rota-Signature");
       auto comma = sig.find(",v1=");
       if (sig.rfind("t=", 0) == 0 && comma != std::string::npos) {
@@ -76,7 +77,7 @@ class Receiver {
     thread_.join();
   }
   struct Got {
-    std::string event, delivery;
+    std::string event, delivery, sequence;
     bool signature_ok = false;
     Json body;
     std::chrono::steady_clock::time_point at;
@@ -150,6 +151,35 @@ TEST(Webhooks, RetriesUntilDeliveredWithValidSignatureAndStableDeliveryId) {
   EXPECT_EQ(list.body["items"][0]["status"], "delivered");
   EXPECT_EQ(list.body["items"][0]["attempts"], 3);
   EXPECT_EQ(list.body["items"][0]["id"], got[0].delivery);
+}
+
+// A retry arrives after deliveries made later; Rota-Sequence gives the order the events
+// were stored in (created_at has whole seconds), the same on every attempt.
+TEST(Webhooks, TheSequenceHeaderOrdersDeliveriesThatRetriesReordered) {
+  Receiver receiver("s3cret", /*fail_first=*/1);
+  RotaServer server("", {}, {"--webhook-backoff-ms", "400"});
+  const std::string key = server.admin_key();
+  ASSERT_EQ(server.Call("PUT", "/v1/config", key, PoolConfig()).status, 200);
+  ASSERT_EQ(server.Call("POST", "/v1/webhooks", key,
+                        {{"id", "crm"}, {"url", receiver.url()}, {"events", {"decision.assigned"}}, {"secret", "s3cret"}})
+                .status,
+            201);
+  std::vector<std::string> decisions;
+  for (const char* id : {"L-1", "L-2", "L-3"}) decisions.push_back(server.Call("POST", "/v1/assign", key, Lead(id)).body["decision_id"]);
+  ASSERT_TRUE(WaitFor([&] { return receiver.attempts().size() >= 4; })) << server.Output();
+  auto got = receiver.attempts();
+  ASSERT_EQ(got.size(), 4u);
+  std::map<std::string, std::set<std::string>> sequences;  // decision: the sequences its attempts carried
+  for (const auto& g : got) sequences[g.body["data"]["decision_id"]].insert(g.sequence);
+  ASSERT_EQ(sequences.size(), 3u);
+  std::vector<int64_t> order;
+  for (const std::string& d : decisions) {
+    ASSERT_EQ(sequences[d].size(), 1u) << d << ": one sequence for every attempt";
+    order.push_back(std::stoll(*sequences[d].begin()));
+  }
+  EXPECT_LT(order[0], order[1]);
+  EXPECT_LT(order[1], order[2]);
+  EXPECT_EQ(got.back().body["data"]["decision_id"], decisions[0]) << "the first, retried, came last";
 }
 
 TEST(Webhooks, FailedDeliveryIsMarkedAndCanBeResent) {
