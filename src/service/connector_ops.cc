@@ -396,7 +396,16 @@ Result<Json> Service::ConnectorCallIn(const std::string& ws, const std::string& 
           k != a->end() && k->is_string() && k->get<std::string>().size() > io::kMaxIdempotencyKey) {
         *k = "sha256:" + Sha256Hex(k->get<std::string>());
       }
-      return Assign(who, *a, key, FromCrm{wb, std::nullopt, false});
+      // The owner the body sent (field_map "owners"; its first, as the CRM's id or a rota
+      // user id): the owner the CRM has, not written back to it when rota decides it again.
+      std::optional<std::string> crm_owner;
+      if (auto owners = a->find("record"); owners != a->end() && owners->contains("owners")) {
+        const Json& list = (*owners)["owners"];
+        if (list.is_array() && !list.empty()) {
+          if (auto first = cx::CrmIdText(list[0])) crm_owner = cx::RotaUser(*c, *first);
+        }
+      }
+      return Assign(who, *a, key, FromCrm{wb, crm_owner, false});
     }
   }
   return NotAuthorized();

@@ -1041,6 +1041,27 @@ TEST_F(Connectors, GenericMapsAnyBodyAndSignsItsWriteBack) {
     ASSERT_EQ(again.status, 200) << again.raw;
     EXPECT_EQ(again.body["decision_id"], first.body["decision_id"]) << in_header;
   }
+  // The owner the body says the CRM has (field_map "owners") is not written back to it when
+  // rota decides it again.
+  ASSERT_TRUE(WaitFor([&] { return crm.Writes().size() == 3; })) << crm.Writes().size();
+  Reply patched = server->Call("PATCH", "/v1/connectors/crm", key,
+                               {{"field_map", {{"record_id", "$.payload.key"}, {"object_type", "$.payload.kind"},
+                                               {"properties", "$.payload.fields"}, {"owners", "$.payload.owners"}}}});
+  ASSERT_EQ(patched.status, 200) << patched.raw;
+  Reply next = server->Call("POST", "/v1/assign", key,
+                            {{"object_type", "deal"}, {"event", "created"}, {"dry_run", true},
+                             {"record", {{"id", "52"}, {"properties", {{"county", "Kent"}}}}}});
+  ASSERT_EQ(next.status, 200) << next.raw;
+  Json owned = body;
+  owned["payload"]["key"] = 52;
+  owned["payload"]["owners"] = {next.body["owner"]};
+  const std::string raw4 = owned.dump();
+  Reply same = server->Call("POST", "/v1/connectors/crm/generic", "", owned,
+                            {{"Rota-Signature", "t=" + std::to_string(now) + ",v1=" + Hex(Hmac("shh", std::to_string(now) + "." + raw4))}});
+  ASSERT_EQ(same.status, 200) << same.raw;
+  EXPECT_EQ(same.body["owner"], next.body["owner"]) << same.raw;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(crm.Writes().size(), 3u) << "the owner the CRM sent was written back to it";
 }
 
 }  // namespace
