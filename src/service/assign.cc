@@ -65,17 +65,18 @@ Status EmitDecisionEvents(store::Tx& tx, BatchState& batch, const core::Decision
 }
 
 // The owner, written back to the CRM the record came from: the record's, unless the CRM
-// said it has that owner already (`crm_owner`), and each linked record's the decision gave
-// that owner alone (a CRM keeps one owner).
+// said it has that owner already (`crm_owner`), and each linked record's whose owners the
+// decision changed (`changed`: rota's copy had others) to that owner alone (a CRM keeps one).
 Status EmitWriteBacks(store::Tx& tx, const WriteBackTarget& wb, const core::Decision& d, const core::Record& record,
-                      const std::optional<std::string>& crm_owner, const std::string& decision_id, core::Time now) {
+                      const std::vector<core::RelatedChange>& changed, const std::optional<std::string>& crm_owner,
+                      const std::string& decision_id, core::Time now) {
   if (!d.owner) return Status::Ok();
   const int64_t now_ms = now.time_since_epoch().count() * 1000;
   Status s = crm_owner == d.owner ? OwnerKnown(tx, wb, record.object_type, record.id, *d.owner, decision_id,
                                                 wb.crm_type, now_ms)
                                   : EmitWriteBack(tx, wb, record.object_type, record.id, *d.owner, decision_id,
                                                   wb.crm_type, now_ms);
-  for (const core::RelatedChange& rc : d.related) {
+  for (const core::RelatedChange& rc : changed) {
     if (!s.ok()) break;
     if (rc.owners == std::vector<std::string>{*d.owner}) {
       s = EmitWriteBack(tx, wb, rc.object_type, rc.id, *d.owner, decision_id, "", now_ms);
@@ -454,7 +455,7 @@ Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std
   if (!s.ok()) return s;
   if (s = EmitDecisionEvents(tx, batch, d, j, row, rec, changed, now); !s.ok()) return s;
   if (write_back) {
-    if (s = EmitWriteBacks(tx, *write_back, d, rec, crm_has, id, now); !s.ok()) return s;
+    if (s = EmitWriteBacks(tx, *write_back, d, rec, changed, crm_has, id, now); !s.ok()) return s;
   }
   return j;  // committed, with the rest of its group, by GroupCommit
 }

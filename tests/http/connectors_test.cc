@@ -895,6 +895,32 @@ TEST_F(Connectors, ARetryNeverWritesAnOwnerRotaNoLongerHolds) {
   EXPECT_EQ(server->Call("GET", "/v1/connectors/pd/deliveries", key).body, list.body);
 }
 
+// A linked record is written back only when the decision changed its owners: an
+// organization that already had the owner gets no call (nor a record.updated).
+TEST_F(Connectors, ALinkedRecordThatHasTheOwnerAlreadyGetsNoWriteBack) {
+  Start();
+  FakeCrm crm;
+  ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", crm.base()},
+                       {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}, {"api_token", "tok"}}}})
+                .status,
+            201);
+  Reply rule = server->Call("GET", "/v1/rules/new-deals", key);
+  ASSERT_EQ(rule.status, 200) << rule.raw;
+  Json changed = rule.body;
+  changed["actions"] = {{"apply_to_related", {"company"}}, {"related_mode", "replace"}};
+  ASSERT_EQ(server->Call("PUT", "/v1/rules/new-deals", key, changed).status, 200);
+  // Organization 22 already has 7, the pool's next owner.
+  ASSERT_EQ(server->Call("PUT", "/v1/records/company/22", key, {{"owners", {"7"}}}).status, 200);
+  Reply deal = Pipedrive(Fixture("pipedrive/v2_deal_create.json"));
+  ASSERT_EQ(deal.status, 200) << deal.raw;
+  ASSERT_EQ(deal.body["owner"], "7") << deal.raw;
+  ASSERT_TRUE(WaitFor([&] { return !crm.Writes().empty(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::set<std::string> paths;
+  for (const auto& g : crm.Writes()) paths.insert(g.path);
+  EXPECT_EQ(paths, (std::set<std::string>{"/api/v2/deals/4002"}));
+}
+
 TEST_F(Connectors, WriteBackSwitchedOffWhilePendingFailsCleanly) {
   Start();
   ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", "http://127.0.0.1:1"},
