@@ -1868,6 +1868,53 @@ TEST_P(StoreTest, MigrationFiveCountsOpenRecords) {
   EXPECT_EQ(Read("ws2")->OpenRecords("ann", core::ObjectType::kLead, ""), 1);
 }
 
+// A webhook or connector made with a deleted one's id starts with no deliveries: the old
+// ones were another receiver's (a retry would send an old event to the new one), and a
+// connector's old write-backs would hold the new one's.
+TEST_P(StoreTest, ANewWebhookOrConnectorWithAnOldIdHasNoDeliveries) {
+  auto delivery = [](const std::string& id, const std::string& webhook, const std::string& connector) {
+    DeliveryRow d;
+    d.id = id;
+    d.webhook = webhook;
+    d.connector = connector;
+    d.event = connector.empty() ? "decision.assigned" : "owner.write_back";
+    d.body = "{}";
+    d.next_attempt_at = 1000;
+    d.created_at = 900;
+    return d;
+  };
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->PutWebhook({"wh", "http://old", {}, "s", 5}));
+    ASSERT_OK(tx->PutWebhook({"other", "http://other", {}, "s", 5}));
+    ASSERT_OK(tx->InsertConnector({"pd", "pipedrive", R"({"id":"pd"})", "v1:sealed", 5, 5}));
+    ASSERT_OK(tx->InsertDelivery(delivery("dlv_1", "wh", "")));
+    ASSERT_OK(tx->InsertDelivery(delivery("dlv_2", "other", "")));
+    ASSERT_OK(tx->InsertDelivery(delivery("wb_1", "", "pd")));
+    ASSERT_OK(tx->Commit());
+  }
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->DeleteWebhook("wh"));
+    ASSERT_OK(tx->DeleteConnector("pd"));
+    ASSERT_OK(tx->Commit());
+  }
+  {
+    auto tx = Read();
+    EXPECT_EQ(tx->Deliveries("wh", std::nullopt, 10)->size(), 1u);  // kept while the id is free
+  }
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->PutWebhook({"wh", "http://new", {}, "s2", 6}));
+    ASSERT_OK(tx->InsertConnector({"pd", "pipedrive", R"({"id":"pd"})", "v1:sealed", 6, 6}));
+    ASSERT_OK(tx->Commit());
+  }
+  auto tx = Read();
+  EXPECT_TRUE(tx->Deliveries("wh", std::nullopt, 10)->empty());
+  EXPECT_TRUE(tx->ConnectorDeliveries("pd", std::nullopt, 10)->empty());
+  EXPECT_EQ(tx->Deliveries("other", std::nullopt, 10)->size(), 1u);  // another webhook's are its own
+}
+
 // Another program's database (tables of its own, none of rota's) is refused, on either
 // backend, and rota makes none of its tables there; rota's own opens as before.
 TEST_P(StoreTest, AnotherProgramsDatabaseIsRefusedAndGetsNoTables) {

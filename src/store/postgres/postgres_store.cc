@@ -605,7 +605,11 @@ class PostgresTx final : public Tx {
         "ON CONFLICT DO NOTHING",
         {ws_, w.id, w.url, io::Json(w.events).dump(), w.secret, w.created_at});
     if (s.code() == Code::kConflict) return Status::Conflict("webhook \"" + w.id + "\" already exists");
-    return s;
+    if (!s.ok()) return s;
+    // A new webhook with a deleted one's id starts with no deliveries: the old ones were for
+    // another receiver (and a retry would send an old event to this one).
+    auto q = c_->Query("DELETE FROM outbox WHERE workspace=$1 AND webhook=$2 AND COALESCE(connector, '')=''", {ws_, w.id});
+    return q.ok() ? Status::Ok() : q.status();
   }
 
   Status DeleteWebhook(const std::string& id) override {
@@ -719,7 +723,10 @@ class PostgresTx final : public Tx {
                       "VALUES($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
                       {ws_, c.id, c.kind, c.doc, c.secrets, c.created_at, c.updated_at});
     if (s.code() == Code::kConflict) return Status::Conflict("connector \"" + c.id + "\" already exists");
-    return s;
+    if (!s.ok()) return s;
+    // Nor does a new connector with a deleted one's id (its write-backs would hold this one's).
+    auto q = c_->Query("DELETE FROM outbox WHERE workspace=$1 AND connector=$2", {ws_, c.id});
+    return q.ok() ? Status::Ok() : q.status();
   }
 
   Status UpdateConnector(const ConnectorRow& c) override {

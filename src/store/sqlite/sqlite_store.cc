@@ -703,7 +703,13 @@ class SqliteTx final : public Tx {
                    .Bind(6, w.created_at)
                    .Run();
     if (s.code() == Code::kConflict) return Status::Conflict("webhook \"" + w.id + "\" already exists");
-    return s;
+    if (!s.ok()) return s;
+    // A new webhook with a deleted one's id starts with no deliveries: the old ones were for
+    // another receiver (and a retry would send an old event to this one).
+    return c_->Prepare("DELETE FROM outbox WHERE workspace=? AND webhook=? AND COALESCE(connector, '')=''")
+        .Bind(1, ws_)
+        .Bind(2, w.id)
+        .Run();
   }
 
   Status DeleteWebhook(const std::string& id) override {
@@ -871,7 +877,9 @@ class SqliteTx final : public Tx {
                    .Bind(7, c.updated_at)
                    .Run();
     if (s.code() == Code::kConflict) return Status::Conflict("connector \"" + c.id + "\" already exists");
-    return s;
+    if (!s.ok()) return s;
+    // Nor does a new connector with a deleted one's id (its write-backs would hold this one's).
+    return c_->Prepare("DELETE FROM outbox WHERE workspace=? AND connector=?").Bind(1, ws_).Bind(2, c.id).Run();
   }
 
   Status UpdateConnector(const ConnectorRow& c) override {
