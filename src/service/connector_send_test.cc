@@ -106,29 +106,51 @@ TEST(SendWriteBack, NoSecretKeyWaitsThenGivesUp) {
   EXPECT_EQ(SendWriteBack(&*box, d, options, 5000).state, State::kFailed);
 }
 
+// A Pipedrive CRM on loopback whose PATCH answers are `answer`'s, and a write-back row
+// sealed for it (`box` holds the secret key).
+class LoopbackCrm {
+ public:
+  explicit LoopbackCrm(httplib::Server::Handler answer) {
+    crm_.Patch(".*", std::move(answer));
+    port_ = crm_.bind_to_any_port("127.0.0.1");
+    serving_ = std::thread([this] { crm_.listen_after_bind(); });
+  }
+  ~LoopbackCrm() {
+    crm_.stop();
+    serving_.join();
+  }
+  int port() const { return port_; }
+  store::DeliveryRow RowFor(const connectors::SecretBox& box) const {
+    store::DeliveryRow d = Row(0);
+    const std::string base = "http://127.0.0.1:" + std::to_string(port_);
+    d.target = store::ConnectorRow{"pd", "pipedrive", R"({"id":"pd","kind":"pipedrive","api_base":")" + base + R"("})",
+                                   box.Seal(R"({"webhook_user":"u","webhook_password":"p","api_token":"t"})"), 1, 1};
+    return d;
+  }
+
+ private:
+  httplib::Server crm_;
+  int port_ = -1;
+  std::thread serving_;
+};
+
 // A CRM that answers after the attempt's time limit: the retry waits its backoff from the
 // timeout, not from the attempt's start (a backoff shorter than the timeout had passed).
 TEST(SendWriteBack, ATimedOutWriteBackWaitsItsBackoffAfterTheTimeout) {
-  httplib::Server crm;
-  crm.Patch(".*", [](const httplib::Request&, httplib::Response& res) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(900));
-    res.status = 200;
-  });
-  const int port = crm.bind_to_any_port("127.0.0.1");
-  ASSERT_GT(port, 0);
-  std::thread serving([&] { crm.listen_after_bind(); });
   auto box = connectors::SecretBox::FromText("0123456789abcdef-key");
   ASSERT_TRUE(box.ok());
-  store::DeliveryRow d = Row(0);
-  const std::string base = "http://127.0.0.1:" + std::to_string(port);
-  d.target = store::ConnectorRow{"pd", "pipedrive", R"({"id":"pd","kind":"pipedrive","api_base":")" + base + R"("})",
-                                 box->Seal(R"({"webhook_user":"u","webhook_password":"p","api_token":"t"})"), 1, 1};
-  DeliveryOptions options;
-  options.timeout_ms = 300;
-  options.base_backoff_ms = 100;
-  auto r = SendWriteBack(&*box, d, options, 5000);
-  crm.stop();
-  serving.join();
+  store::AttemptResult r;
+  {
+    LoopbackCrm crm([](const httplib::Request&, httplib::Response& res) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(900));
+      res.status = 200;
+    });
+    ASSERT_GT(crm.port(), 0);
+    DeliveryOptions options;
+    options.timeout_ms = 300;
+    options.base_backoff_ms = 100;
+    r = SendWriteBack(&*box, crm.RowFor(*box), options, 5000);
+  }
   EXPECT_EQ(r.state, State::kRetry) << r.error;
   EXPECT_GE(r.next_attempt_at, 5000 + 300 + 80);  // the timeout, then at least 80 % of the backoff
 }
@@ -137,23 +159,17 @@ TEST(SendWriteBack, ATimedOutWriteBackWaitsItsBackoffAfterTheTimeout) {
 // bytes that are not UTF-8 replaced, as PostgreSQL refuses such text (the attempt would not
 // be recorded and the write-back would be sent again and again).
 TEST(SendWriteBack, ARefusalKeepsTheReplysStartAsUtf8) {
-  httplib::Server crm;
-  crm.Patch(".*", [](const httplib::Request&, httplib::Response& res) {
-    res.status = 400;
-    res.set_content(std::string(185, 'x') + "\xFF" + std::string(11, 'y') + "\xC5\x82\xC5\x82", "text/plain");
-  });
-  const int port = crm.bind_to_any_port("127.0.0.1");
-  ASSERT_GT(port, 0);
-  std::thread serving([&] { crm.listen_after_bind(); });
   auto box = connectors::SecretBox::FromText("0123456789abcdef-key");
   ASSERT_TRUE(box.ok());
-  store::DeliveryRow d = Row(0);
-  const std::string base = "http://127.0.0.1:" + std::to_string(port);
-  d.target = store::ConnectorRow{"pd", "pipedrive", R"({"id":"pd","kind":"pipedrive","api_base":")" + base + R"("})",
-                                 box->Seal(R"({"webhook_user":"u","webhook_password":"p","api_token":"t"})"), 1, 1};
-  auto r = SendWriteBack(&*box, d, DeliveryOptions{}, 5000);
-  crm.stop();
-  serving.join();
+  store::AttemptResult r;
+  {
+    LoopbackCrm crm([](const httplib::Request&, httplib::Response& res) {
+      res.status = 400;
+      res.set_content(std::string(185, 'x') + "\xFF" + std::string(11, 'y') + "\xC5\x82\xC5\x82", "text/plain");
+    });
+    ASSERT_GT(crm.port(), 0);
+    r = SendWriteBack(&*box, crm.RowFor(*box), DeliveryOptions{}, 5000);
+  }
   ASSERT_EQ(r.state, State::kFailed) << r.error;
   EXPECT_TRUE(core::ValidUtf8(r.error)) << r.error;
   const std::string reply = std::string(185, 'x') + "?" + std::string(11, 'y') + "\xC5\x82";  // 199 of 200 bytes

@@ -181,6 +181,11 @@ struct Fixture_ : ::testing::Test {
     ASSERT_EQ(r.status, 200) << r.raw;
   }
   Reply Connector(const Json& body) { return server->Call("POST", "/v1/connectors", key, body); }
+  // The Pipedrive connector "pd" most cases use, its write-backs sent to `api_base`.
+  Reply PipedriveConnector(const std::string& api_base) {
+    return Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", api_base},
+                      {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}, {"api_token", "tok"}}}});
+  }
   Reply Pipedrive(const Json& body, const std::string& user = "hook", const std::string& password = "s3cret",
                   const std::string& workspace = "default") {
     auto cli = server->Client();
@@ -268,10 +273,7 @@ TEST_F(Connectors, CredentialsAreSealedNeverAnsweredAndNeedTheServerKey) {
 TEST_F(Connectors, PipedriveEveryEntityWritesBackAndTheLoopGuardHolds) {
   Start();
   FakeCrm crm;
-  ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", crm.base()},
-                       {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}, {"api_token", "tok"}}}})
-                .status,
-            201);
+  ASSERT_EQ(PipedriveConnector(crm.base()).status, 201);
   // Signature-like checks: basic auth wrong, missing, wrong workspace.
   EXPECT_EQ(Pipedrive(Fixture("pipedrive/v2_deal_create.json"), "hook", "wrong").status, 401);
   EXPECT_EQ(server->Call("POST", "/v1/connectors/pd/pipedrive/webhook", "", Fixture("pipedrive/v2_deal_create.json")).status, 401);
@@ -519,10 +521,7 @@ TEST_F(Connectors, FixesOfACrmRecordInRotaGoBackToTheCrm) {
                "assign": {"type": "pool", "pool": "p"}}]
   })");
   ASSERT_EQ(server->Call("PUT", "/v1/config", key, config).status, 200);
-  ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", crm.base()},
-                       {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}, {"api_token", "tok"}}}})
-                .status,
-            201);
+  ASSERT_EQ(PipedriveConnector(crm.base()).status, 201);
   Reply in = Pipedrive(Fixture("pipedrive/v2_deal_create.json"));  // deal 4002: no rule takes it
   ASSERT_EQ(in.status, 200) << in.raw;
   EXPECT_EQ(in.body["outcome"], "unassigned") << in.raw;
@@ -712,10 +711,7 @@ TEST_F(Connectors, CrmDownForAWhileThenBackLosesNothing) {
     FakeCrm probe;
     port = probe.port();
   }
-  ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", "http://127.0.0.1:" + std::to_string(port)},
-                       {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}, {"api_token", "tok"}}}})
-                .status,
-            201);
+  ASSERT_EQ(PipedriveConnector("http://127.0.0.1:" + std::to_string(port)).status, 201);
   std::map<std::string, std::string> decided;
   for (int i = 0; i < 12; ++i) {
     Json w = Fixture("pipedrive/v2_deal_create.json");
@@ -755,10 +751,7 @@ TEST_F(Connectors, CrmDownForAWhileThenBackLosesNothing) {
 TEST_F(Connectors, AnEarlierOwnerIsNeverWrittenOverALaterOne) {
   Start({{"ROTA_SECRET_KEY", kSecretKey}}, "5000");  // a retry 4-6 s after a 500
   FakeCrm crm;
-  ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", crm.base()},
-                       {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}, {"api_token", "tok"}}}})
-                .status,
-            201);
+  ASSERT_EQ(PipedriveConnector(crm.base()).status, 201);
   auto deal = [](const std::string& file, int id, int crm_owner, const std::string& correlation) {
     Json w = Fixture("pipedrive/" + file);
     w["meta"]["id"] = w["meta"]["entity_id"] = std::to_string(id);
@@ -860,10 +853,7 @@ TEST_F(Connectors, AnEarlierOwnerIsNeverWrittenOverALaterOne) {
 TEST_F(Connectors, ARetryNeverWritesAnOwnerRotaNoLongerHolds) {
   Start({{"ROTA_SECRET_KEY", kSecretKey}});
   FakeCrm crm;
-  ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", crm.base()},
-                       {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}, {"api_token", "tok"}}}})
-                .status,
-            201);
+  ASSERT_EQ(PipedriveConnector(crm.base()).status, 201);
   auto deal = [](const std::string& file, int crm_owner, const std::string& correlation) {
     Json w = Fixture("pipedrive/" + file);
     w["meta"]["id"] = w["meta"]["entity_id"] = "7001";
@@ -900,10 +890,7 @@ TEST_F(Connectors, ARetryNeverWritesAnOwnerRotaNoLongerHolds) {
 TEST_F(Connectors, ALinkedRecordThatHasTheOwnerAlreadyGetsNoWriteBack) {
   Start();
   FakeCrm crm;
-  ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", crm.base()},
-                       {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}, {"api_token", "tok"}}}})
-                .status,
-            201);
+  ASSERT_EQ(PipedriveConnector(crm.base()).status, 201);
   Reply rule = server->Call("GET", "/v1/rules/new-deals", key);
   ASSERT_EQ(rule.status, 200) << rule.raw;
   Json changed = rule.body;
@@ -923,10 +910,7 @@ TEST_F(Connectors, ALinkedRecordThatHasTheOwnerAlreadyGetsNoWriteBack) {
 
 TEST_F(Connectors, WriteBackSwitchedOffWhilePendingFailsCleanly) {
   Start();
-  ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", "http://127.0.0.1:1"},
-                       {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}, {"api_token", "tok"}}}})
-                .status,
-            201);
+  ASSERT_EQ(PipedriveConnector("http://127.0.0.1:1").status, 201);
   ASSERT_EQ(Pipedrive(Fixture("pipedrive/v2_deal_create.json")).status, 200);
   // The CRM is unreachable; the admin turns write-back off and removes the token.
   Reply p = server->Call("PATCH", "/v1/connectors/pd", key, {{"write_back", false}, {"credentials", {{"api_token", nullptr}}}});
@@ -967,10 +951,7 @@ TEST_F(Connectors, WriteBackSwitchedOffWhilePendingFailsCleanly) {
 TEST_F(Connectors, UserSyncReadsEveryPage) {
   Start();
   FakeCrm crm;
-  ASSERT_EQ(Connector({{"id", "pd"}, {"kind", "pipedrive"}, {"api_base", crm.base()},
-                       {"credentials", {{"webhook_user", "hook"}, {"webhook_password", "s3cret"}, {"api_token", "tok"}}}})
-                .status,
-            201);
+  ASSERT_EQ(PipedriveConnector(crm.base()).status, 201);
   Reply sync = server->Call("POST", "/v1/connectors/pd/sync-users", key);
   ASSERT_EQ(sync.status, 200) << sync.raw;
   EXPECT_EQ(sync.body["users"], 3);

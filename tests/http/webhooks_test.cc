@@ -123,6 +123,14 @@ Json Lead(const std::string& id) {
   return {{"object_type", "lead"}, {"event", "created"}, {"record", {{"id", id}, {"properties", {{"source", "web"}}}}}};
 }
 
+// The pool config and a webhook "crm" on decision.assigned to `url`: the hook's status.
+int PoolAndHook(const RotaServer& server, const std::string& key, const std::string& url, const std::string& secret) {
+  EXPECT_EQ(server.Call("PUT", "/v1/config", key, PoolConfig()).status, 200);
+  return server.Call("POST", "/v1/webhooks", key,
+                     {{"id", "crm"}, {"url", url}, {"events", {"decision.assigned"}}, {"secret", secret}})
+      .status;
+}
+
 TEST(Webhooks, RetriesUntilDeliveredWithValidSignatureAndStableDeliveryId) {
   Receiver receiver("s3cret", /*fail_first=*/2);
   RotaServer server("", {}, {"--webhook-backoff-ms", "50"});
@@ -159,11 +167,7 @@ TEST(Webhooks, TheSequenceHeaderOrdersDeliveriesThatRetriesReordered) {
   Receiver receiver("s3cret", /*fail_first=*/1);
   RotaServer server("", {}, {"--webhook-backoff-ms", "400"});
   const std::string key = server.admin_key();
-  ASSERT_EQ(server.Call("PUT", "/v1/config", key, PoolConfig()).status, 200);
-  ASSERT_EQ(server.Call("POST", "/v1/webhooks", key,
-                        {{"id", "crm"}, {"url", receiver.url()}, {"events", {"decision.assigned"}}, {"secret", "s3cret"}})
-                .status,
-            201);
+  ASSERT_EQ(PoolAndHook(server, key, receiver.url(), "s3cret"), 201);
   std::vector<std::string> decisions;
   for (const char* id : {"L-1", "L-2", "L-3"}) decisions.push_back(server.Call("POST", "/v1/assign", key, Lead(id)).body["decision_id"]);
   ASSERT_TRUE(WaitFor([&] { return receiver.attempts().size() >= 4; })) << server.Output();
@@ -335,11 +339,7 @@ TEST(Webhooks, ATimedOutAttemptWaitsItsBackoffAfterTheTimeout) {
   Receiver receiver("s3cret", /*fail_first=*/0, /*port=*/0, /*slow_first_ms=*/2500);
   RotaServer server("", {}, {"--webhook-backoff-ms", "600", "--webhook-timeout-ms", "1000"});
   const std::string key = server.admin_key();
-  ASSERT_EQ(server.Call("PUT", "/v1/config", key, PoolConfig()).status, 200);
-  ASSERT_EQ(server.Call("POST", "/v1/webhooks", key,
-                        {{"id", "crm"}, {"url", receiver.url()}, {"events", {"decision.assigned"}}, {"secret", "s3cret"}})
-                .status,
-            201);
+  ASSERT_EQ(PoolAndHook(server, key, receiver.url(), "s3cret"), 201);
   ASSERT_EQ(server.Call("POST", "/v1/assign", key, Lead("L-1")).status, 200);
   // The first attempt's handler still sleeps when the second one arrives: both are seen.
   ASSERT_TRUE(WaitFor([&] { return receiver.attempts().size() >= 2; })) << server.Output();
@@ -408,11 +408,7 @@ TEST(Webhooks, AReceiverThatAsksForAPauseGetsNothingUntilItsRetryAfter) {
   receiver.FailWith(429, "3");
   RotaServer server("", {}, {"--webhook-backoff-ms", "50"});
   const std::string key = server.admin_key();
-  ASSERT_EQ(server.Call("PUT", "/v1/config", key, PoolConfig()).status, 200);
-  ASSERT_EQ(server.Call("POST", "/v1/webhooks", key,
-                        {{"id", "crm"}, {"url", receiver.url()}, {"events", {"decision.assigned"}}, {"secret", "k"}})
-                .status,
-            201);
+  ASSERT_EQ(PoolAndHook(server, key, receiver.url(), "k"), 201);
   Json items = Json::array();
   for (int i = 0; i < 4; ++i) items.push_back(Lead("L-" + std::to_string(i)));
   ASSERT_EQ(server.Call("POST", "/v1/assign/batch", key, {{"items", items}}).status, 200);
