@@ -1,4 +1,5 @@
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -51,6 +52,10 @@ bool Bootstrap(Env& env) {
     std::cout << "admin key for workspace \"default\" (shown once, keep it): " << **boot << "\n";
   } else if (chosen && *chosen && empty_db) {
     std::cout << "admin key for workspace \"default\": the one in ROTA_BOOTSTRAP_KEY\n";
+    if (std::strlen(chosen) < 16) {
+      std::cerr << "rota: warning: ROTA_BOOTSTRAP_KEY has fewer than 16 characters; an admin key that short is easy to "
+                   "guess: create another with POST /v1/keys and revoke it\n";
+    }
   } else if (chosen && *chosen) {
     std::cout << "ROTA_BOOTSTRAP_KEY ignored: the database already has its workspaces and keys\n";
   }

@@ -102,28 +102,6 @@ TEST(ApiAuth, KeysCreateListRevoke) {
   EXPECT_TRUE(IsError(admin.Get("/v1/keys?cursor=nope"), 422));
 }
 
-// The workspace's last admin key that works is not revoked over the API: nobody could manage
-// the workspace afterwards. With another admin key, it is.
-TEST(ApiAuth, TheLastAdminKeyIsNotRevoked) {
-  RotaServer s;
-  As admin{s, s.admin_key()};
-  const std::string own = admin.Get("/v1/me").body["key_id"];
-  Reply refused = admin.Delete("/v1/keys/" + own);
-  EXPECT_TRUE(IsError(refused, 409)) << refused.raw;
-  EXPECT_NE(refused.raw.find("last admin key"), std::string::npos) << refused.raw;
-  EXPECT_EQ(admin.Get("/v1/users").status, 200);
-  Reply member = admin.Post("/v1/keys", {{"role", "member"}});
-  ASSERT_EQ(member.status, 201);
-  EXPECT_TRUE(IsError(admin.Delete("/v1/keys/" + own), 409)) << "a member key manages nothing";
-  Reply other = admin.Post("/v1/keys", {{"role", "admin"}});
-  ASSERT_EQ(other.status, 201);
-  EXPECT_EQ(admin.Delete("/v1/keys/" + own).status, 204);
-  EXPECT_TRUE(IsError(admin.Get("/v1/users"), 401));
-  As second{s, other.body["key"]};
-  EXPECT_TRUE(IsError(second.Delete("/v1/keys/" + other.body["id"].get<std::string>()), 409));
-  EXPECT_EQ(second.Delete("/v1/keys/" + own).status, 204) << "revoking a revoked key is accepted";
-}
-
 // GET /v1/me names the caller's own key, for every role; a revoked key gets 401 there too.
 TEST(ApiAuth, MeNamesTheCallersKey) {
   RotaServer s;
