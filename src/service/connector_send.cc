@@ -161,6 +161,9 @@ store::AttemptResult SendWriteBack(const connectors::SecretBox* box, const store
       break;
     case connectors::Kind::kGeneric:
       req = connectors::generic::WriteBackRequest(*c, *w, now_ms / 1000);
+      // As a webhook's: the same id on every attempt to de-duplicate on, and the order.
+      req.headers.emplace_back("Rota-Delivery", d.id);
+      req.headers.emplace_back("Rota-Sequence", std::to_string(d.seq));
       break;
   }
   HttpAnswer a = HttpCall(c->api_base, req, options.timeout_ms);

@@ -66,13 +66,15 @@ class FakeCrm {
     Json body;
     int64_t at_ms = 0;
     int answered = 0;
+    std::string delivery;  // Rota-Delivery
   };
 
   explicit FakeCrm(int port = 0) {
     auto record = [this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard<std::mutex> lock(mu_);
       Got g{req.method, req.path, req.get_header_value("Authorization"), req.get_header_value("x-api-token"),
-            req.get_header_value("Rota-Signature"), Json::parse(req.body, nullptr, false), NowMs(), 200};
+            req.get_header_value("Rota-Signature"), Json::parse(req.body, nullptr, false), NowMs(), 200,
+            req.get_header_value("Rota-Delivery")};
       if (!fail_with_.empty()) {
         auto [status, retry_after] = fail_with_.front();
         fail_with_.erase(fail_with_.begin());
@@ -1018,6 +1020,9 @@ TEST_F(Connectors, GenericMapsAnyBodyAndSignsItsWriteBack) {
   EXPECT_EQ(g.body["owner"], "7");
   std::string t = g.signature.substr(2, g.signature.find(',') - 2);
   EXPECT_EQ(g.signature, "t=" + t + ",v1=" + Hex(Hmac("shh", t + "." + g.body.dump())));
+  Reply sent = server->Call("GET", "/v1/connectors/crm/deliveries", key);
+  ASSERT_EQ(sent.body["items"].size(), 1u) << sent.raw;
+  EXPECT_EQ(g.delivery, sent.body["items"][0]["id"]) << "a generic write-back carries its delivery id";
   Json unmapped = body;
   unmapped["payload"]["kind"] = "spaceship";
   const std::string raw2 = unmapped.dump();
