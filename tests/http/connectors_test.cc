@@ -888,7 +888,8 @@ TEST_F(Connectors, ARetryNeverWritesAnOwnerRotaNoLongerHolds) {
 }
 
 // A linked record is written back only when the decision changed its owners: an
-// organization that already had the owner gets no call (nor a record.updated).
+// organization that already had the owner gets no call (its record.updated, likewise only for a
+// change, is AfterDecision.RecordUpdatedOnlyForLinkedRecordsWhoseOwnersChanged's).
 TEST_F(Connectors, ALinkedRecordThatHasTheOwnerAlreadyGetsNoWriteBack) {
   Start();
   FakeCrm crm;
