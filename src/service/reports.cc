@@ -137,7 +137,8 @@ Result<Json> Service::Summary(const std::string& ws) {
               {"month_start", io::FormatTime(core::Time(std::chrono::seconds(from)))}};
 }
 
-Result<int64_t> Service::PurgeHistory(const std::string& ws) {
+Result<int64_t> Service::PurgeHistory(const std::string& ws, int64_t chunk) {
+  chunk = std::max<int64_t>(chunk, 1);
   auto w = Current(ws);
   if (!w.ok()) return w.status();
   int64_t days = (*w)->config().settings.history_retention_days;
@@ -153,15 +154,21 @@ Result<int64_t> Service::PurgeHistory(const std::string& ws) {
   const int64_t month_hour = store::counts::BucketOf(month_start);
   const int64_t counts_before = std::min(before, month_hour);
   const int64_t keep_to = month_start == month_hour ? month_start : month_hour + store::counts::kBucketSeconds;
-  return Retrying([&]() -> Result<int64_t> {
-    auto tx = store_.BeginWrite(ws);
-    if (!tx.ok()) return tx.status();
-    auto n = (*tx)->PurgeDecisions(before, counts_before, month_start, keep_to);
+  int64_t total = 0;
+  for (;;) {
+    auto n = Retrying([&]() -> Result<int64_t> {
+      auto tx = store_.BeginWrite(ws);
+      if (!tx.ok()) return tx.status();
+      auto n = (*tx)->PurgeDecisions(before, counts_before, month_start, keep_to, chunk);
+      if (!n.ok()) return n.status();
+      Status s = (*tx)->Commit();
+      if (!s.ok()) return s;
+      return *n;
+    });
     if (!n.ok()) return n.status();
-    Status s = (*tx)->Commit();
-    if (!s.ok()) return s;
-    return *n;
-  });
+    total += *n;
+    if (*n < chunk) return total;
+  }
 }
 
 Result<int64_t> Service::PurgeAllHistory() {

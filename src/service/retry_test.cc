@@ -102,8 +102,9 @@ class FlakyTx final : public store::Tx {
   }
   Result<int64_t> CountDecisions() override { return tx_->CountDecisions(); }
   Result<int64_t> LastDecisionAt() override { return tx_->LastDecisionAt(); }
-  Result<int64_t> PurgeDecisions(int64_t before, int64_t counts_before, int64_t keep_from, int64_t keep_to) override {
-    return tx_->PurgeDecisions(before, counts_before, keep_from, keep_to);
+  Result<int64_t> PurgeDecisions(int64_t before, int64_t counts_before, int64_t keep_from, int64_t keep_to,
+                                 int64_t limit) override {
+    return tx_->PurgeDecisions(before, counts_before, keep_from, keep_to, limit);
   }
   Result<std::vector<store::OwnerCount>> CountByOwner(const store::ReportFilter& f) override {
     return tx_->CountByOwner(f);

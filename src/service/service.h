@@ -206,8 +206,11 @@ class Service {
   // ---- reports and retention
   Result<Json> DistributionReport(const std::string& ws, const ReportQuery& q);
   Result<Json> Summary(const std::string& ws);
-  // Removes the workspace's decisions older than its retention; answers how many.
-  Result<int64_t> PurgeHistory(const std::string& ws);
+  // Removes the workspace's decisions older than its retention; answers how many. It
+  // removes them `chunk` at a time, each in a transaction of its own, so that decisions
+  // made meanwhile wait for one chunk at most (not for a purge of millions).
+  Result<int64_t> PurgeHistory(const std::string& ws, int64_t chunk = kPurgeChunk);
+  static constexpr int64_t kPurgeChunk = 5000;
   // The same for every workspace.
   Result<int64_t> PurgeAllHistory();
 

@@ -1,5 +1,6 @@
 // The service over a real SQLite file with a fixed clock: retention, periods in the
 // workspace's time zone, and dry runs.
+#include <algorithm>
 #include "service/service.h"
 
 #include <gtest/gtest.h>
@@ -68,6 +69,28 @@ TEST_F(ServiceTest, PurgeRemovesOnlyDecisionsPastRetentionAndKeepsRotationState)
   EXPECT_EQ((*svc_->GetPool("w", "p"))["next"], "a");  // the pointer did not move back
   EXPECT_EQ(Assign("L-3")["owner"], "a");
   EXPECT_EQ(*svc_->PurgeAllHistory(), 0);
+}
+
+// A purge goes a chunk at a time, each chunk its own transaction: all past retention go,
+// the oldest first, and the rest stay.
+TEST_F(ServiceTest, APurgeInChunksRemovesAllPastRetention) {
+  for (int day = 1; day <= 5; ++day) {
+    clock_.Set(*io::ParseTime("2026-01-0" + std::to_string(day) + "T12:00:00Z"));
+    Assign("L-" + std::to_string(day));
+  }
+  clock_.Set(*io::ParseTime("2026-02-03T12:00:00Z"));  // L-1..L-3 past 30 days
+  auto n = svc_->PurgeHistory("w", 2);
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  EXPECT_EQ(*n, 3);
+  auto h = svc_->History("w", {});
+  ASSERT_TRUE(h.ok());
+  std::vector<std::string> left;
+  for (const Json& d : (*h)["items"]) left.push_back(d["record_id"]);
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"L-4", "L-5"}));
+  clock_.Set(*io::ParseTime("2026-03-03T12:00:00Z"));
+  EXPECT_EQ(*svc_->PurgeHistory("w", 1), 2);  // exactly a chunk's worth each time, then none
+  EXPECT_EQ(HistorySize(), 0u);
 }
 
 // Retention shortens the history, not this month's figure (SPEC §8) nor today's count for

@@ -253,9 +253,11 @@ class Tx : public core::StateView {
   // (decision_counts) go only where older than `counts_before` (at most `before`), so that a
   // report can outlive the history (this month's figure, SPEC §8). The kept decisions are
   // the part of an hour a report window starts in (a month that starts on a half hour),
-  // which the hour's count cannot split.
-  virtual Result<int64_t> PurgeDecisions(int64_t before, int64_t counts_before, int64_t keep_from,
-                                         int64_t keep_to) = 0;
+  // which the hour's count cannot split. At most `limit` decisions go, the oldest first
+  // (a large purge is made of several transactions, so that decisions need not wait for
+  // it); the counts are right once a call removes fewer than `limit`.
+  virtual Result<int64_t> PurgeDecisions(int64_t before, int64_t counts_before, int64_t keep_from, int64_t keep_to,
+                                         int64_t limit) = 0;
 
   // Reports: decisions that gave an owner, per owner (and per key value).
   virtual Result<std::vector<OwnerCount>> CountByOwner(const ReportFilter& f) = 0;

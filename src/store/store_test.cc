@@ -745,7 +745,7 @@ TEST_P(StoreTest, PurgeKeepsRotationState) {
   }
   {
     auto tx = Write();
-    auto n = tx->PurgeDecisions(30, 30, 0, 0);
+    auto n = tx->PurgeDecisions(30, 30, 0, 0, 100);
     ASSERT_OK(n.status());
     EXPECT_EQ(*n, 2);
     ASSERT_OK(tx->Commit());
@@ -756,7 +756,7 @@ TEST_P(StoreTest, PurgeKeepsRotationState) {
   // A kept range [40, 50) survives a purge before 60: the decision at 40 stays, 30 and 50 go.
   {
     auto tx = Write();
-    auto n = tx->PurgeDecisions(60, 30, 40, 50);
+    auto n = tx->PurgeDecisions(60, 30, 40, 50, 100);
     ASSERT_OK(n.status());
     EXPECT_EQ(*n, 2);
     ASSERT_OK(tx->Commit());
@@ -1474,12 +1474,18 @@ TEST_P(StoreTest, ReportCountsMatchDecisionsOverRandomWindows) {
   // A purge at a time inside an hour: the hours before it go, that hour is recounted.
   int64_t before = RandomDecisions::kT0 + 3600 * (24 + r.Pick(int64_t{24})) + 1 + r.Pick(int64_t{3598});
   {
-    auto tx = Write();
-    auto n = tx->PurgeDecisions(before, before, 0, 0);
-    ASSERT_OK(n.status());
+    // In chunks of 7, oldest first, each its own transaction, as the service purges.
     auto gone = std::erase_if(kept, [&](const DecisionRow& d) { return d.at < before; });
-    EXPECT_EQ(*n, static_cast<int64_t>(gone));
-    ASSERT_OK(tx->Commit());
+    int64_t purged = 0;
+    for (int64_t n = 7; n == 7;) {
+      auto tx = Write();
+      auto chunk = tx->PurgeDecisions(before, before, 0, 0, 7);
+      ASSERT_OK(chunk.status());
+      ASSERT_OK(tx->Commit());
+      n = *chunk;
+      purged += n;
+    }
+    EXPECT_EQ(purged, static_cast<int64_t>(gone));
   }
   ExpectReportsMatch(*store_, kept, r, 150, "after a purge before " + std::to_string(before));
   EXPECT_EQ(*Read("ws2")->CountDecisions(), 20);
@@ -1490,14 +1496,14 @@ TEST_P(StoreTest, ReportCountsMatchDecisionsOverRandomWindows) {
   {
     auto tx = Write();
     before = RandomDecisions::kT0 + 3600 * 60;
-    ASSERT_OK(tx->PurgeDecisions(before, before, 0, 0).status());
+    ASSERT_OK(tx->PurgeDecisions(before, before, 0, 0, INT64_MAX).status());
     ASSERT_OK(tx->Commit());
     std::erase_if(kept, [&](const DecisionRow& d) { return d.at < before; });
   }
   ExpectReportsMatch(*store_, kept, r, 50, "after a purge on an hour");
   {
     auto tx = Write();
-    ASSERT_OK(tx->PurgeDecisions(INT64_MAX, INT64_MAX, 0, 0).status());
+    ASSERT_OK(tx->PurgeDecisions(INT64_MAX, INT64_MAX, 0, 0, INT64_MAX).status());
     ASSERT_OK(tx->Commit());
     kept.clear();
   }

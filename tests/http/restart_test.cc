@@ -231,6 +231,14 @@ TEST(Bootstrap, BadSettingsAreRefusedAtStart) {
     EXPECT_EQ(pg_code, 2) << pg;
     EXPECT_NE(pg.find("ROTA_PG_MAX_CONNECTIONS is a whole number from 1 to 1000"), std::string::npos) << bad << ": " << pg;
   }
+  for (const char* bad : {"99", "3600001", "1s"}) {
+    setenv("ROTA_PG_STATEMENT_TIMEOUT_MS", bad, 1);
+    auto [pg_code, pg] = RunRota({"keys", "list", "--db", "postgresql://rota@127.0.0.1:1/rota"});
+    unsetenv("ROTA_PG_STATEMENT_TIMEOUT_MS");
+    EXPECT_EQ(pg_code, 2) << pg;
+    EXPECT_NE(pg.find("ROTA_PG_STATEMENT_TIMEOUT_MS is a whole number from 100 to 3600000"), std::string::npos)
+        << bad << ": " << pg;
+  }
 }
 
 }  // namespace rota::testing

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 
 #include "reliability.h"
 
@@ -110,6 +111,53 @@ TEST(TwoNodes, postgres_ReadinessFollowsTheDatabase) {
   EXPECT_EQ(gone.status, 503) << gone.raw;
   EXPECT_EQ(gone.body["error"]["code"], "not_ready") << gone.raw;
   EXPECT_EQ(node.Call("GET", "/healthz", "").status, 200);
+}
+
+// The backends of the node's database, stopped (SIGSTOP) or resumed (SIGCONT): a server
+// that stalls (on its disk, say) while its connections stay open.
+void SignalBackends(const std::string& url, int sig) {
+  const std::string db = url.substr(url.rfind('/') + 1);
+  PGconn* c = PQconnectdb((url.substr(0, url.rfind('/') + 1) + "postgres").c_str());
+  ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+  const char* params[] = {db.c_str()};
+  PGresult* r = PQexecParams(c, "SELECT pid FROM pg_stat_activity WHERE datname=$1", 1, nullptr, params, nullptr,
+                             nullptr, 0);
+  ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQresultErrorMessage(r);
+  EXPECT_GT(PQntuples(r), 0);
+  for (int i = 0; i < PQntuples(r); ++i) EXPECT_EQ(kill(std::atoi(PQgetvalue(r, i, 0)), sig), 0);
+  PQclear(r);
+  PQfinish(c);
+}
+
+// A database that stops answering holds a request for the statement timeout
+// (ROTA_PG_STATEMENT_TIMEOUT_MS), which then gets 503 database_unavailable, not for
+// ever; once the database answers again, so does the node.
+TEST(TwoNodes, postgres_AStalledDatabaseGets503AfterTheStatementTimeout) {
+  Backend backend = FreshPostgres();
+  if (!backend.skip_reason.empty()) GTEST_SKIP() << backend.skip_reason;
+  if (std::getenv("ROTA_TEST_PG_URL") != nullptr) GTEST_SKIP() << "stops its backends: only on the test server";
+  RotaServer node(backend.db, {{"ROTA_PG_STATEMENT_TIMEOUT_MS", "700"}}, {"--quiet"});
+  const std::string key = node.admin_key();
+  ASSERT_EQ(node.Call("PUT", "/v1/config", key, Config()).status, 200);
+  const Json lead = {{"object_type", "lead"}, {"event", "created"}, {"record", {{"id", "L-1"}, {"properties", {{"source", "web"}}}}}};
+  Reply first = node.Call("POST", "/v1/assign", key, lead);
+  ASSERT_EQ(first.status, 200) << first.raw;
+
+  SignalBackends(backend.db, SIGSTOP);
+  const auto started = std::chrono::steady_clock::now();
+  Reply stalled = node.Call("POST", "/v1/assign", key, lead);
+  const auto took = std::chrono::steady_clock::now() - started;
+  SignalBackends(backend.db, SIGCONT);
+  EXPECT_EQ(stalled.status, 503) << stalled.raw;
+  EXPECT_EQ(stalled.body["error"]["code"], "database_unavailable") << stalled.raw;
+  EXPECT_NE(stalled.raw.find("did not answer within 700 ms"), std::string::npos) << stalled.raw;
+  EXPECT_GE(took, std::chrono::milliseconds(700));
+  EXPECT_LT(took, std::chrono::seconds(5));
+
+  const Json next = {{"object_type", "lead"}, {"event", "created"}, {"record", {{"id", "L-2"}, {"properties", {{"source", "web"}}}}}};
+  Reply again = node.Call("POST", "/v1/assign", key, next);
+  EXPECT_EQ(again.status, 200) << again.raw;
+  EXPECT_EQ(node.Call("GET", "/readyz", "").status, 200);
 }
 
 TEST(TwoNodes, postgres_OnePoolAndOneKeyStayExactAcrossNodes) {

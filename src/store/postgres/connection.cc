@@ -1,5 +1,8 @@
 #include "store/postgres/connection.h"
 
+#include <poll.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -26,7 +29,8 @@ Status ErrorStatus(PGconn* c, const PGresult* r) {
   return Status::Internal("database: " + msg);
 }
 
-Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& conninfo) {
+Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& conninfo,
+                                                         std::chrono::milliseconds timeout) {
   // A server that takes the connection and never answers would hold every command (and
   // rota serve, signals blocked) for ever: 10 s, unless the URL or PGCONNECT_TIMEOUT says.
   // Parameters before the expanded URL are overridden by the URL's own.
@@ -42,6 +46,9 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& conn
     return Status(Code::kUnavailable, "database_unavailable", "cannot connect to PostgreSQL: " + msg);
   }
   std::unique_ptr<PgConnection> conn(new PgConnection(c));
+  conn->set_timeout(timeout);
+  // Statements are sent without blocking and their answers waited for within the timeout.
+  if (PQsetnonblocking(c, 1) != 0) return ErrorStatus(c, nullptr);
   // Quiet notices; UTC; the text forms rota reads.
   PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
   Status s = conn->Exec("SET client_encoding='UTF8'; SET TIME ZONE 'UTC'; SET client_min_messages=warning;");
@@ -69,14 +76,78 @@ Result<PgResult> PgConnection::Check(PGresult* r) {
   return s;
 }
 
+namespace {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// Waits until the socket is ready for `events`; false once `deadline` has passed first.
+bool WaitFor(PGconn* c, short events, SteadyTime deadline) {
+  for (;;) {
+    int ms = -1;
+    if (deadline != SteadyTime::max()) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      ms = static_cast<int>(std::min<int64_t>(left.count(), 60'000));
+    }
+    pollfd p{PQsocket(c), events, 0};
+    const int n = poll(&p, 1, ms);
+    if (n > 0) return true;
+    if (n < 0 && errno != EINTR) return true;  // libpq's next read or write reports it
+  }
+}
+
+bool Failed(const PGresult* r) {
+  const ExecStatusType st = PQresultStatus(r);
+  return st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY;
+}
+
+}  // namespace
+
+Result<PgResult> PgConnection::Await(int sent) {
+  if (spent_) return last_error_;
+  if (!sent) return Check(nullptr);
+  const SteadyTime deadline =
+      timeout_.count() > 0 ? std::chrono::steady_clock::now() + timeout_ : SteadyTime::max();
+  const auto timed_out = [&]() -> Result<PgResult> {
+    spent_ = true;
+    last_error_ = Status(Code::kUnavailable, "database_unavailable",
+                         "database: PostgreSQL did not answer within " + std::to_string(timeout_.count()) + " ms");
+    return last_error_;
+  };
+  for (int left = PQflush(c_); left != 0; left = PQflush(c_)) {
+    if (left < 0) return Check(nullptr);
+    if (!WaitFor(c_, POLLIN | POLLOUT, deadline)) return timed_out();
+    if (PQconsumeInput(c_) == 0) return Check(nullptr);
+  }
+  PGresult* kept = nullptr;
+  for (;;) {
+    while (PQisBusy(c_)) {
+      if (!WaitFor(c_, POLLIN, deadline)) {
+        if (kept) PQclear(kept);
+        return timed_out();
+      }
+      if (PQconsumeInput(c_) == 0) break;  // PQgetResult then answers the failure
+    }
+    PGresult* r = PQgetResult(c_);
+    if (!r) break;
+    if (kept && Failed(kept)) {
+      PQclear(r);
+    } else {
+      if (kept) PQclear(kept);
+      kept = r;
+    }
+  }
+  return Check(kept);
+}
+
 Result<PgResult> PgConnection::Query(const std::string& sql, const std::vector<Param>& params) {
+  if (spent_) return last_error_;
   std::vector<const char*> values(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
     values[i] = params[i].value() ? params[i].value()->c_str() : nullptr;
   }
-  PGresult* r = PQexecParams(c_, sql.c_str(), static_cast<int>(params.size()), nullptr,
-                             values.empty() ? nullptr : values.data(), nullptr, nullptr, 0);
-  return Check(r);
+  return Await(PQsendQueryParams(c_, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                                 values.empty() ? nullptr : values.data(), nullptr, nullptr, 0));
 }
 
 Status PgConnection::Run(const std::string& sql, const std::vector<Param>& params) {
@@ -85,12 +156,13 @@ Status PgConnection::Run(const std::string& sql, const std::vector<Param>& param
 }
 
 Status PgConnection::Exec(const std::string& sql) {
-  auto r = Check(PQexec(c_, sql.c_str()));
+  if (spent_) return last_error_;
+  auto r = Await(PQsendQuery(c_, sql.c_str()));
   return r.ok() ? Status::Ok() : r.status();
 }
 
 bool PgConnection::Idle() const {
-  return PQstatus(c_) == CONNECTION_OK && PQtransactionStatus(c_) == PQTRANS_IDLE;
+  return !spent_ && PQstatus(c_) == CONNECTION_OK && PQtransactionStatus(c_) == PQTRANS_IDLE;
 }
 
 }  // namespace rota::store::postgres

@@ -7,6 +7,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -70,8 +71,10 @@ class PgResult {
 
 class PgConnection {
  public:
-  // `conninfo`: any libpq connection string or URL.
-  static Result<std::unique_ptr<PgConnection>> Open(const std::string& conninfo);
+  // `conninfo`: any libpq connection string or URL. `timeout`: the longest wait for one
+  // statement's answer (zero: no limit), see set_timeout.
+  static Result<std::unique_ptr<PgConnection>> Open(const std::string& conninfo,
+                                                    std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
@@ -81,6 +84,14 @@ class PgConnection {
   Status Run(const std::string& sql, const std::vector<Param>& params = {});
   // One or more statements without parameters or results.
   Status Exec(const std::string& sql);
+
+  // A statement not answered within `timeout` (zero: no limit) fails with
+  // database_unavailable, and the connection is spent: its state is unknown (a COMMIT may
+  // or may not have been applied), so every later statement fails alike and it is never
+  // Idle() again. A PostgreSQL that stalls, or a network that drops every packet, would
+  // otherwise hold the caller (and a server's shutdown) for ever.
+  void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
+  std::chrono::milliseconds timeout() const { return timeout_; }
 
   // Healthy and outside any transaction: fit to go back to the pool.
   bool Idle() const;
@@ -93,8 +104,13 @@ class PgConnection {
  private:
   explicit PgConnection(PGconn* c) : c_(c) {}
   Result<PgResult> Check(PGresult* r);
+  // The answer to the statement(s) just sent (`sent`: what PQsendQuery* returned), waited
+  // for within the timeout: the first failed result, else the last one (as PQexec).
+  Result<PgResult> Await(int sent);
   PGconn* c_;
   Status last_error_;
+  std::chrono::milliseconds timeout_{0};
+  bool spent_ = false;  // a statement timed out
 };
 
 // The Status for a failed result (SQLSTATE mapped as the header says).

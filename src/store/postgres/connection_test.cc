@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -60,6 +61,57 @@ TEST(PgConnection, postgres_SerializationFailureIsRetryableAndStaysTheCause) {
   EXPECT_EQ(next.status().code(), Code::kConflict);
   ASSERT_TRUE((*a)->Exec("ROLLBACK").ok());
   EXPECT_TRUE((*a)->Exec("DROP TABLE " + table).ok());
+}
+
+// A statement that PostgreSQL does not answer in time (its backend stopped, as a server
+// stalled on its disk or a network that drops every packet) fails with
+// database_unavailable after the timeout, and the connection is spent: its state is
+// unknown, so it is never used again, and later statements fail at once.
+TEST(PgConnection, postgres_AStatementNotAnsweredInTimeFailsAndSpendsTheConnection) {
+  const std::string url = BaseUrl();
+  if (url.empty()) GTEST_SKIP() << "no PostgreSQL server: run through ctest (fixture PostgresServerStart)";
+  auto c = PgConnection::Open(url, std::chrono::milliseconds(300));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto pid = (*c)->Query("SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid.ok()) << pid.status().ToString();
+  const pid_t backend = static_cast<pid_t>(pid->Int(0, 0));
+  ASSERT_GT(backend, 0);
+  ASSERT_TRUE((*c)->Idle());
+
+  ASSERT_EQ(kill(backend, SIGSTOP), 0);
+  auto started = std::chrono::steady_clock::now();
+  auto stalled = (*c)->Query("SELECT 1");
+  auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_EQ(kill(backend, SIGCONT), 0);
+  ASSERT_FALSE(stalled.ok());
+  EXPECT_EQ(stalled.status().code(), Code::kUnavailable);
+  EXPECT_EQ(stalled.status().error_code(), "database_unavailable");
+  EXPECT_NE(stalled.status().message().find("did not answer within 300 ms"), std::string::npos)
+      << stalled.status().message();
+  EXPECT_FALSE(stalled.status().retryable());
+  EXPECT_GE(took, std::chrono::milliseconds(300));
+  EXPECT_LT(took, std::chrono::seconds(3));
+
+  // Spent: not idle, and the next statement fails at once with the same error, even
+  // though the backend answers again.
+  EXPECT_FALSE((*c)->Idle());
+  started = std::chrono::steady_clock::now();
+  Status again = (*c)->Exec("SELECT 1");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(100));
+  EXPECT_EQ(again.error_code(), "database_unavailable") << again.ToString();
+
+  // No timeout: a slow statement is waited for; a statement in time answers as before.
+  auto slow = PgConnection::Open(url, std::chrono::milliseconds(0));
+  ASSERT_TRUE(slow.ok()) << slow.status().ToString();
+  EXPECT_TRUE((*slow)->Exec("SELECT pg_sleep(0.4)").ok());
+  (*slow)->set_timeout(std::chrono::milliseconds(5000));
+  auto seven = (*slow)->Query("SELECT $1::int", {7});
+  ASSERT_TRUE(seven.ok()) << seven.status().ToString();
+  EXPECT_EQ(seven->Text(0, 0), "7");
+  EXPECT_TRUE((*slow)->Exec("SELECT 1; SELECT 2").ok());
+  Status bad = (*slow)->Exec("SELECT 1; SELECT nope; SELECT 3");
+  EXPECT_NE(bad.message().find("nope"), std::string::npos) << bad.ToString();  // the failed one's
+  EXPECT_TRUE((*slow)->Idle());
 }
 
 }  // namespace

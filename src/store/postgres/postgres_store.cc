@@ -25,7 +25,8 @@ constexpr const char* kMigrationLock = "1919906913";
 // A thread-safe pool of connections, one per transaction, at most `max` at once.
 class ConnectionPool {
  public:
-  ConnectionPool(std::string conninfo, size_t max) : conninfo_(std::move(conninfo)), max_(max) {}
+  ConnectionPool(std::string conninfo, size_t max, std::chrono::milliseconds timeout)
+      : conninfo_(std::move(conninfo)), max_(max), timeout_(timeout) {}
 
   Result<std::unique_ptr<PgConnection>> Take() {
     std::unique_lock<std::mutex> lock(mu_);
@@ -47,7 +48,7 @@ class ConnectionPool {
     }
     ++in_use_;
     lock.unlock();
-    auto c = PgConnection::Open(conninfo_);
+    auto c = PgConnection::Open(conninfo_, timeout_);
     if (!c.ok()) {
       std::lock_guard<std::mutex> relock(mu_);
       --in_use_;
@@ -73,6 +74,7 @@ class ConnectionPool {
  private:
   const std::string conninfo_;
   const size_t max_;
+  const std::chrono::milliseconds timeout_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<PgConnection>> free_;  // GUARDED_BY(mu_)
@@ -471,9 +473,12 @@ class PostgresTx final : public Tx {
     return Count("SELECT COALESCE(MAX(at), 0) FROM decisions WHERE workspace=$1");
   }
 
-  Result<int64_t> PurgeDecisions(int64_t before, int64_t counts_before, int64_t keep_from, int64_t keep_to) override {
-    auto q = c_->Query("DELETE FROM decisions WHERE workspace=$1 AND at<$2 AND NOT (at>=$3 AND at<$4)",
-                       {ws_, before, keep_from, keep_to});
+  Result<int64_t> PurgeDecisions(int64_t before, int64_t counts_before, int64_t keep_from, int64_t keep_to,
+                                 int64_t limit) override {
+    auto q = c_->Query(
+        "DELETE FROM decisions WHERE seq IN (SELECT seq FROM decisions WHERE workspace=$1 AND at<$2 "
+        "AND NOT (at>=$3 AND at<$4) ORDER BY at LIMIT $5)",
+        {ws_, before, keep_from, keep_to, limit});
     if (!q.ok()) return q.status();
     if (Status s = FlushCounts(); !s.ok()) return s;
     if (Status s = PurgeCounts(std::min(before, counts_before)); !s.ok()) return s;
@@ -806,13 +811,18 @@ constexpr const char* kKeyColumns = "id, workspace, role, can_reassign, name, ha
 
 class PostgresStore final : public Store {
  public:
-  PostgresStore(std::string conninfo, size_t max_connections) : pool_(std::move(conninfo), max_connections) {}
+  PostgresStore(std::string conninfo, size_t max_connections, std::chrono::milliseconds timeout)
+      : pool_(std::move(conninfo), max_connections, timeout) {}
 
   Status Migrate() {
     auto c = pool_.Take();
     if (!c.ok()) return c.status();
     PgConnection& conn = **c;
+    // A migration may rebuild a large table: no statement timeout for it.
+    const auto timeout = conn.timeout();
+    conn.set_timeout(std::chrono::milliseconds(0));
     Status s = MigrateOn(conn);
+    conn.set_timeout(timeout);
     if (!s.ok() && !conn.Idle()) (void)conn.Exec("ROLLBACK");
     pool_.Give(std::move(c).value());
     return s;
@@ -1077,19 +1087,32 @@ class PostgresStore final : public Store {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenPostgres(const std::string& conninfo) {
-  size_t max = 32;
-  if (const char* env = std::getenv("ROTA_PG_MAX_CONNECTIONS"); env && *env) {
-    char* end = nullptr;
-    errno = 0;
-    const long n = std::strtol(env, &end, 10);
-    if (errno != 0 || *end != '\0' || n < 1 || n > 1000) {
-      return Status(Code::kInvalid, "bad_setting",
-                    "ROTA_PG_MAX_CONNECTIONS is a whole number from 1 to 1000, got \"" + std::string(env) + "\"");
-    }
-    max = static_cast<size_t>(n);
+namespace {
+
+// A whole number from the environment within [low, high], else `fallback` when unset.
+Result<long> Setting(const char* name, long low, long high, long fallback) {
+  const char* env = std::getenv(name);
+  if (!env || !*env) return fallback;
+  char* end = nullptr;
+  errno = 0;
+  const long n = std::strtol(env, &end, 10);
+  if (errno != 0 || *end != '\0' || n < low || n > high) {
+    return Status(Code::kInvalid, "bad_setting",
+                  std::string(name) + " is a whole number from " + std::to_string(low) + " to " + std::to_string(high) +
+                      ", got \"" + env + "\"");
   }
-  auto store = std::make_unique<PostgresStore>(conninfo, max);
+  return n;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenPostgres(const std::string& conninfo) {
+  auto max = Setting("ROTA_PG_MAX_CONNECTIONS", 1, 1000, 32);
+  if (!max.ok()) return max.status();
+  auto timeout_ms = Setting("ROTA_PG_STATEMENT_TIMEOUT_MS", 100, 3'600'000, 30'000);
+  if (!timeout_ms.ok()) return timeout_ms.status();
+  auto store = std::make_unique<PostgresStore>(conninfo, static_cast<size_t>(*max),
+                                               std::chrono::milliseconds(*timeout_ms));
   Status s = store->Migrate();
   if (!s.ok()) return s;
   return std::unique_ptr<Store>(std::move(store));

@@ -518,12 +518,16 @@ class SqliteTx final : public Tx {
     return rows;
   }
 
-  Result<int64_t> PurgeDecisions(int64_t before, int64_t counts_before, int64_t keep_from, int64_t keep_to) override {
-    Status s = c_->Prepare("DELETE FROM decisions WHERE workspace=? AND at<? AND NOT (at>=? AND at<?)")
+  Result<int64_t> PurgeDecisions(int64_t before, int64_t counts_before, int64_t keep_from, int64_t keep_to,
+                                 int64_t limit) override {
+    Status s = c_->Prepare(
+                     "DELETE FROM decisions WHERE rowid IN (SELECT rowid FROM decisions WHERE workspace=? AND at<? "
+                     "AND NOT (at>=? AND at<?) ORDER BY at LIMIT ?)")
                    .Bind(1, ws_)
                    .Bind(2, before)
                    .Bind(3, keep_from)
                    .Bind(4, keep_to)
+                   .Bind(5, limit)
                    .Run();
     if (!s.ok()) return s;
     const auto purged = static_cast<int64_t>(sqlite3_changes(c_->raw()));
