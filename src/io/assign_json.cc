@@ -80,6 +80,7 @@ std::string CanonicalRequest(const Json& body) {
   Json copy = body;
   copy.erase("idempotency_key");
   copy.erase("explain");
+  copy.erase("at");  // a simulated line's arrival time: a retry comes later with the same request
   if (auto it = copy.find("dry_run"); it != copy.end() && *it == false) copy.erase(it);
   if (auto rec = copy.find("record"); rec != copy.end() && rec->is_object()) {
     if (auto it = rec->find("open"); it != rec->end() && it->is_null()) rec->erase(it);

@@ -91,7 +91,15 @@ std::optional<core::Time> ReadTime(const Json& obj, const char* key, const std::
     return std::nullopt;
   }
   auto t = ParseTime(s);
-  if (!t) p.Add(Join(path, key), "not an RFC 3339 time: \"" + s + "\"");
+  if (!t) {
+    p.Add(Join(path, key), "not an RFC 3339 time: \"" + s + "\"");
+    return t;
+  }
+  // Decisions are timed to the second: a bound inside a second could not be kept exactly.
+  if (s.size() > 19 && s[19] == '.' && s.find_first_not_of('0', 20) != s.find_first_not_of("0123456789", 20)) {
+    p.Add(Join(path, key), "a time in whole seconds, got \"" + s + "\"");
+    return std::nullopt;
+  }
   return t;
 }
 

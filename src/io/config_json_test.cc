@@ -470,7 +470,8 @@ TEST(ConfigJsonTest, PathsStayAlignedPastBadItems) {
   doc["distributions"][0]["keys"] = Json::parse(R"([
     "junk", {"value": "Kent", "owners": [5, {"user": "u-1", "percent": 100}, {"user": "u-x", "percent": 0.001}]}])");
   doc["users"][0]["out_of_office"] = Json::parse(R"([
-    "junk", {"from": "later"}, {"from": "2026-12-27T00:00:00Z", "to": "2026-12-24T00:00:00Z"}])");
+    "junk", {"from": "later"}, {"from": "2026-12-27T00:00:00Z", "to": "2026-12-24T00:00:00Z"},
+    {"from": "2027-01-05T10:00:00.500Z", "to": "2027-01-05T11:00:00.000+01:00"}])");
   auto ps = ProblemsOf(doc);
   EXPECT_PROBLEM(ps, "rules[0]", "must be an object");
   EXPECT_PROBLEM(ps, "rules[2].assign.user", "unknown user \"ghost\"");
@@ -484,12 +485,15 @@ TEST(ConfigJsonTest, PathsStayAlignedPastBadItems) {
   EXPECT_PROBLEM(ps, "users[0].out_of_office[0]", "an absence is");
   EXPECT_PROBLEM(ps, "users[0].out_of_office[1].from", "RFC 3339");
   EXPECT_PROBLEM(ps, "users[0].out_of_office[2]", "\"from\" must be before \"to\"");
+  // Decisions are timed to the second; zeros after it are whole seconds all the same.
+  EXPECT_PROBLEM(ps, "users[0].out_of_office[3].from", "a time in whole seconds, got \"2027-01-05T10:00:00.500Z\"");
+  EXPECT_EQ(Find(ps, "users[0].out_of_office[3].to"), nullptr) << Dump(ps);
   // The placeholders kept for bad items add no problems of their own.
   EXPECT_EQ(Find(ps, "rules[0].id"), nullptr) << Dump(ps);
   EXPECT_EQ(Find(ps, "rules[1].conditions.all[0].field"), nullptr) << Dump(ps);
   EXPECT_EQ(Find(ps, "rules[1].conditions.all[1].value"), nullptr) << Dump(ps);
   EXPECT_EQ(Find(ps, "pools[0].members[1]"), nullptr) << Dump(ps);
-  EXPECT_EQ(ps.size(), 13u) << Dump(ps);
+  EXPECT_EQ(ps.size(), 14u) << Dump(ps);
 }
 
 // "rules[1]" covers problems inside rules[1], not those of rules[10].

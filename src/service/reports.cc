@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "core/eligibility.h"
 #include "core/text.h"
 #include "service/service.h"
 #include "service/window.h"
@@ -13,7 +14,22 @@
 namespace rota::service {
 
 namespace {
-constexpr int64_t kLongestDaySeconds = 25 * 3600;
+
+// Idempotency keys are remembered for at least this long, whatever the retention.
+constexpr int64_t kKeysKeptSeconds = 25 * 3600;
+
+// The earliest start of today among the days the per-day caps count in (SPEC §5: since
+// midnight in the user's working-hours time zone, else the workspace's). A day is not
+// always 24 hours or 25: Antarctica/Troll's autumn day has 26.
+int64_t EarliestDayStart(const core::Workspace& ws, core::Time now) {
+  core::Time earliest = core::StartOfDay(ws.time_zone(), now);
+  for (const core::User& u : ws.config().users) {
+    if (!u.caps.per_day || !u.working_hours) continue;
+    if (const core::CompiledUser* cu = ws.FindUser(u.id)) earliest = std::min(earliest, core::StartOfDay(cu->tz, now));
+  }
+  return earliest.time_since_epoch().count();
+}
+
 }  // namespace
 
 Result<Json> Service::DistributionReport(const std::string& ws, const ReportQuery& q) {
@@ -143,9 +159,10 @@ Result<int64_t> Service::PurgeHistory(const std::string& ws, int64_t chunk) {
   if (!w.ok()) return w.status();
   int64_t days = (*w)->config().settings.history_retention_days;
   const core::Time now = clock_.Now();
-  // Today's decisions stay whatever the retention, for the per-day caps (SPEC §5: since
-  // midnight in the user's time zone, at most 25 hours back on a day that gains an hour).
-  const int64_t before = now.time_since_epoch().count() - std::max(days * 86400, kLongestDaySeconds);
+  // Today's decisions stay whatever the retention, for the per-day caps, and so does the
+  // last day's idempotency keys.
+  const int64_t before = std::min(now.time_since_epoch().count() - std::max(days * 86400, kKeysKeptSeconds),
+                                  EarliestDayStart(**w, now));
   // This month's counts stay too, for the dashboard's figure (from the hour that holds the
   // month's start in the workspace's time zone). Where the month starts inside an hour (a
   // half-hour zone), that hour's decisions from the month's start stay as well: the

@@ -117,6 +117,42 @@ TEST_F(ServiceTest, APurgeKeepsThisMonthsFigureAndToday) {
   EXPECT_EQ((*svc_->Summary("w"))["processed_this_month"], 0);
 }
 
+// The per-day cap counts since midnight in the user's zone, and a day there may be longer
+// than 25 hours (Antarctica/Troll goes from +02 to +00 on 25 October 2026: 26 hours): the
+// purge keeps the whole day, so the cap still holds after it.
+TEST_F(ServiceTest, APurgeKeepsAllOfADayLongerThan25Hours) {
+  auto r = svc_->PutConfig("w", Json::parse(R"({
+    "users": [{"id": "a", "caps": {"per_day": 1}}, {"id": "b"}],
+    "pools": [{"id": "p", "object_type": "lead", "members": ["a"]}],
+    "rules": [{"id": "r", "object_type": "lead", "events": ["created"], "fallback_user": "b",
+               "conditions": {"all": [{"field": "x", "op": "is_empty"}]}, "assign": {"type": "pool", "pool": "p"}}],
+    "settings": {"time_zone": "Antarctica/Troll", "history_retention_days": 1}
+  })"), false);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  clock_.Set(*io::ParseTime("2026-10-24T22:10:00Z"));  // 00:10 on the 25th, +02
+  EXPECT_EQ(Assign("T-1")["owner"], "a");
+  clock_.Set(*io::ParseTime("2026-10-25T23:30:00Z"));  // 23:30 on the 25th, +00: 25 h 20 min later
+  ASSERT_TRUE(svc_->PurgeHistory("w").ok());
+  EXPECT_EQ(HistorySize(), 1u);
+  Json second = Assign("T-2");
+  EXPECT_EQ(second["owner"], "b") << second.dump();
+  EXPECT_EQ(second["outcome"], "fallback");
+  // The same when the day is the user's own (working hours in Troll, workspace in UTC).
+  r = svc_->PutConfig("w", Json::parse(R"({
+    "users": [{"id": "a", "caps": {"per_day": 1},
+               "working_hours": {"tz": "Antarctica/Troll", "days": {"sun": ["00:00", "24:00"], "mon": ["00:00", "24:00"]}}},
+              {"id": "b"}],
+    "pools": [{"id": "p", "object_type": "lead", "members": ["a"]}],
+    "rules": [{"id": "r", "object_type": "lead", "events": ["created"], "fallback_user": "b",
+               "conditions": {"all": [{"field": "x", "op": "is_empty"}]}, "assign": {"type": "pool", "pool": "p"}}],
+    "settings": {"time_zone": "UTC", "history_retention_days": 1}
+  })"), false);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_TRUE(svc_->PurgeHistory("w").ok());
+  EXPECT_EQ(HistorySize(), 2u);  // T-1 is still in a's day
+  EXPECT_EQ(Assign("T-3")["owner"], "b");
+}
+
 // In a half-hour zone the month starts inside an hour, whose count also holds the month
 // before: the purge keeps that hour's decisions from the month's start, so the figure stays.
 TEST_F(ServiceTest, APurgeKeepsThisMonthsFigureInAHalfHourZone) {

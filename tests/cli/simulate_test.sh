@@ -234,6 +234,19 @@ first=$(sed -n 1p "$WORK/out" | grep -o '"owner":"[^"]*"')
 if [[ $owners == "$first $first $first " ]]; then pass; else fail "dry run and keys: one owner three times, got $owners"; fi
 if sed -n 1p "$WORK/out" | grep -q '"dry_run":true' && sed -n 3p "$WORK/out" | grep -q '"replayed":true'; then pass; else fail "dry run and replay marked"; fi
 
+# A retry comes later: a line's "at" is when it arrives, not part of the request.
+cat >"$WORK/retry.jsonl" <<'JSONL'
+{"object_type": "lead", "event": "assign_requested", "target": {"pool": "north"}, "record": {"id": "K-2"}, "idempotency_key": "k2", "at": "2026-11-23T10:00:00Z"}
+{"object_type": "lead", "event": "assign_requested", "target": {"pool": "north"}, "record": {"id": "K-2"}, "idempotency_key": "k2", "at": "2026-11-23T10:05:00Z"}
+JSONL
+run simulate --config "$EXAMPLES/config.json" --records "$WORK/retry.jsonl"
+expect_rc 0 "a later retry"
+if sed -n 2p "$WORK/out" | grep -q '"replayed":true' && sed -n 2p "$WORK/out" | grep -q '"at":"2026-11-23T10:00:00Z"'; then
+  pass
+else
+  fail "a later retry is the first decision again: $(cat "$WORK/out")"
+fi
+
 # A draft that `rota config apply` would refuse (a reversed between) is refused here too.
 cat >"$WORK/reversed.json" <<'JSON'
 {"users": [{"id": "a"}],
