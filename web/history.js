@@ -1,7 +1,7 @@
 // History: filtered, paged decisions; CSV download; a decision's explain trace.
 import {
   add, fill, api, h, listAll, pageHeader, card, field, select, userOptions, badge, busy, empty, showError, download,
-  outcomeBadge, fmtTime, fromLocalInput, toLocalInput, REASONS, SKIPS, OBJECT_TYPES, EVENTS, OUTCOMES, table,
+  outcomeBadge, fmtTime, fromLocalInput, toLocalInput, periodHint, REASONS, SKIPS, OBJECT_TYPES, EVENTS, OUTCOMES, table,
 } from './ui.js';
 
 export function traceList(trace) {
@@ -43,7 +43,7 @@ export function decisionFacts(d) {
 }
 
 export async function render(root, ctx) {
-  const [rules, users] = await Promise.all([listAll('/v1/rules'), listAll('/v1/users')]);
+  const [rules, users, settings] = await Promise.all([listAll('/v1/rules'), listAll('/v1/users'), api('GET', '/v1/settings')]);
   const p = ctx.params;
   const period = select([['', 'Any time'], ['today', 'Today'], ['yesterday', 'Yesterday'], ['month', 'This month'], ['range', 'A range…']],
     p.get('period') || (p.get('from') || p.get('to') ? 'range' : ''), { name: 'period' });
@@ -66,7 +66,7 @@ export async function render(root, ctx) {
   const apply = h('button', { type: 'submit', class: 'primary' }, 'Apply filters');
   const csv = h('button', { type: 'button', id: 'csv-download' }, '⬇ Download CSV');
   const form = h('form', { class: 'card', 'aria-label': 'Filters' },
-    h('div', { class: 'filters' }, field('Period', period), fromF, toF, field('Object type', otype), field('Event', event),
+    h('div', { class: 'filters' }, field('Period', period, { hint: periodHint(settings.time_zone) }), fromF, toF, field('Object type', otype), field('Event', event),
       field('Rule', rule), field('Owner', owner), field('Outcome', outcome), field('Rows per page', limit)),
     h('div', { class: 'actions' }, apply, h('button', { type: 'reset' }, 'Clear'), h('span', { class: 'spacer' }), csv));
 

@@ -1,6 +1,6 @@
 // Reports: records per owner for a period, actual vs target per distribution; the month's figures.
 import {
-  add, fill, api, h, listAll, pageHeader, card, field, select, empty, showError, barChart, table, fmtPct, fromLocalInput, OBJECT_TYPES,
+  add, fill, api, h, listAll, pageHeader, card, field, select, empty, showError, barChart, table, fmtPct, fromLocalInput, periodHint, OBJECT_TYPES,
   busy, download,
 } from './ui.js';
 
@@ -12,7 +12,7 @@ export function diffPt(d) {
 }
 
 export async function render(root, ctx) {
-  const [rules, dists, sum, users] = await Promise.all([listAll('/v1/rules'), listAll('/v1/distributions'), api('GET', '/v1/reports/summary'), listAll('/v1/users')]);
+  const [rules, dists, sum, users, settings] = await Promise.all([listAll('/v1/rules'), listAll('/v1/distributions'), api('GET', '/v1/reports/summary'), listAll('/v1/users'), api('GET', '/v1/settings')]);
   const who = (id) => { if (!id) return '(no owner)'; const u = users.find((x) => x.id === id); return u && u.name ? `${u.name} (${id})` : id; };
   const p = ctx.params;
   const period = select([['month', 'This month'], ['today', 'Today'], ['yesterday', 'Yesterday'], ['range', 'A range…'], ['', 'All time']], p.get('period') ?? 'month');
@@ -32,7 +32,7 @@ export async function render(root, ctx) {
   const out = h('div', { id: 'report' });
   const csv = h('button', { type: 'button', id: 'report-csv' }, '⬇ Download CSV');
   const form = h('form', { class: 'card', 'aria-label': 'Report options' },
-    h('div', { class: 'filters' }, field('Period', period), fromF, toF, field('Rule or distribution', subject), field('Object type', otype)),
+    h('div', { class: 'filters' }, field('Period', period, { hint: periodHint(settings.time_zone) }), fromF, toF, field('Rule or distribution', subject), field('Object type', otype)),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Show report'), h('span', { class: 'spacer' }), csv));
   const by = sum.by_outcome_this_month || {};
   add(root, pageHeader('Reports', 'Records received per owner, and for distribution keys the target share beside the actual one.'),

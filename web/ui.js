@@ -198,6 +198,13 @@ export function fmtTime(t) {
 // Two decimals: a key's 33.33 / 33.33 / 33.34 shows as it is, not as 33.3 three times.
 export const fmtPct = (n) => (n === null || n === undefined ? '—' : `${(Math.round(n * 100) / 100).toLocaleString()}%`);
 
+// Which clock a period reads: the named days and month are the workspace's (as the API
+// counts them), a range and every time shown are the browser's.
+export function periodHint(workspaceZone) {
+  const mine = Intl.DateTimeFormat().resolvedOptions().timeZone || 'the browser’s';
+  return `Today, yesterday and this month are in the workspace’s time zone (${workspaceZone}); a range and the times shown are in yours (${mine}).`;
+}
+
 // datetime-local value <-> RFC 3339 UTC
 export function toLocalInput(iso) {
   if (!iso) return '';

@@ -480,6 +480,9 @@ try {
     // paging: two per page … limit options are 25+, so page through the API's cursor via the UI with owner filter
     await page.getByLabel('Outcome').selectOption('');
     await page.getByLabel('Period').selectOption('today');
+    // which clock each period reads
+    assert.match(await page.locator('#' + await page.getByLabel('Period').getAttribute('aria-describedby')).innerText(),
+      /Today, yesterday and this month are in the workspace’s time zone \(UTC\); a range and the times shown are in yours \(.+\)/);
     await page.getByLabel('Owner').selectOption('u-ann');
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await page.locator('#page-info', { hasText: '2 decisions' }).waitFor();
