@@ -173,6 +173,15 @@ store::AttemptResult SendWriteBack(const connectors::SecretBox* box, const store
     r.state = State::kDelivered;
     return r;
   }
+  if (a.status == 401) {
+    // The CRM refused the connector's credentials: it would refuse every write-back alike.
+    // This one waits (holding the others, store::HoldsDestination) for new credentials,
+    // which make it due at once (Tx::UpdateConnector), and is tried again meanwhile at the
+    // longest backoff, with no limit on its attempts: none is failed, none lost.
+    return again(a.error + ": the CRM refused the connector's credentials; its write-backs wait until they are "
+                               "updated: " + core::Utf8Prefix(a.body, 200),
+                 options.max_backoff_ms);
+  }
   if (!TriedAgain(a.status)) return fail(a.error + ": " + core::Utf8Prefix(a.body, 200));  // stored: UTF-8 for PostgreSQL
   if (attempt >= AttemptsAllowed(options, a)) {
     return fail(a.error + (a.status == 429 ? " (rate limited too often)" : " after " + std::to_string(attempt) + " attempts"));

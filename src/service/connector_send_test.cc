@@ -155,6 +155,32 @@ TEST(SendWriteBack, ATimedOutWriteBackWaitsItsBackoffAfterTheTimeout) {
   EXPECT_GE(r.next_attempt_at, 5000 + 300 + 80);  // the timeout, then at least 80 % of the backoff
 }
 
+// A CRM that refuses the connector's credentials (401) would refuse every write-back
+// alike: the write-back waits for new credentials (tried again at the longest backoff,
+// however many attempts it has had), holding the others, instead of failing.
+TEST(SendWriteBack, ARefusedCredentialWaitsAndNeverFails) {
+  auto box = connectors::SecretBox::FromText("0123456789abcdef-key");
+  ASSERT_TRUE(box.ok());
+  store::AttemptResult r;
+  DeliveryOptions options;
+  {
+    LoopbackCrm crm([](const httplib::Request&, httplib::Response& res) {
+      res.status = 401;
+      res.set_content(R"({"success":false,"error":"unauthorized access"})", "application/json");
+    });
+    ASSERT_GT(crm.port(), 0);
+    store::DeliveryRow d = crm.RowFor(*box);
+    d.attempts = options.max_attempts * 10;
+    r = SendWriteBack(&*box, d, options, 5000);
+  }
+  EXPECT_EQ(r.state, State::kRetry) << r.error;
+  EXPECT_EQ(r.http_status, 401);
+  EXPECT_TRUE(store::HoldsDestination(r));
+  EXPECT_GE(r.next_attempt_at, 5000 + options.max_backoff_ms);
+  EXPECT_NE(r.error.find("the CRM refused the connector's credentials"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("unauthorized access"), std::string::npos) << r.error;
+}
+
 // A CRM's refusal is stored with the start of its reply: cut at a character, and with the
 // bytes that are not UTF-8 replaced, as PostgreSQL refuses such text (the attempt would not
 // be recorded and the write-back would be sent again and again).

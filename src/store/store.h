@@ -153,17 +153,19 @@ struct AttemptResult {
 
 // An attempt to be retried that holds its destination until then (ClaimDeliveries): the
 // receiver did not answer, or asked for a pause (429 Too Many Requests, 503 Service
-// Unavailable). Any other answer holds nothing: the next row may well be taken.
+// Unavailable), or a CRM refused a connector's credentials (401, retried only for
+// connectors). Any other answer holds nothing: the next row may well be taken.
 inline bool HoldsDestination(const AttemptResult& r) {
   return r.state == AttemptResult::State::kRetry &&
-         (!r.http_status || *r.http_status == 429 || *r.http_status == 503);
+         (!r.http_status || *r.http_status == 401 || *r.http_status == 429 || *r.http_status == 503);
 }
 // The same, as SQL over an outbox row `h` (both stores). The `outbox_holding` index (as
 // migration 9 made it) repeats it term for term (SQLite uses a partial index only so):
 // change both. A row superseded while it held its destination (SupersedeWriteBacks) holds
 // it still: the receiver's pause is kept by the rows after it.
 inline constexpr const char* kHoldingRowSql =
-    "h.status IN ('pending', 'superseded') AND h.attempts>0 AND (h.last_status IS NULL OR h.last_status IN (429, 503))";
+    "h.status IN ('pending', 'superseded') AND h.attempts>0 AND (h.last_status IS NULL OR h.last_status IN (401, 429, "
+    "503))";
 // A row of destination `d` being sent now, by any node (its lease not over), as SQL over
 // an outbox row `l` (both stores, through migration 9's `outbox_leased`): no claim takes
 // that destination meanwhile, so a receiver gets one delivery at a time from all nodes.
@@ -288,7 +290,9 @@ class Tx : public core::StateView {
   virtual Result<std::vector<ConnectorRow>> Connectors() = 0;
   virtual Result<std::optional<ConnectorRow>> FindConnector(const std::string& id) = 0;
   virtual Status InsertConnector(const ConnectorRow& c) = 0;  // Conflict when the id is taken
-  virtual Status UpdateConnector(const ConnectorRow& c) = 0;  // NotFound
+  // NotFound. The connector's write-backs held by a refusal of its credentials (401) are
+  // due at once: the new ones may be accepted.
+  virtual Status UpdateConnector(const ConnectorRow& c) = 0;
   // NotFound; pending write-backs of the connector fail with it.
   virtual Status DeleteConnector(const std::string& id) = 0;
   virtual Result<std::vector<DeliveryRow>> ConnectorDeliveries(const std::string& connector,

@@ -210,15 +210,24 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     UndoLastMigration("DROP INDEX outbox_subject; ALTER TABLE outbox DROP COLUMN subject;", 7);
   }
 
-  // Back to the schema before migration 9: no outbox_leased index.
   // Back to the schema before migration 9: no outbox_leased index, and outbox_holding as
   // migration 7 made it.
   void BeforeMigrationNine() {
+    BeforeMigrationTen();
     UndoLastMigration(
         "DROP INDEX outbox_leased; DROP INDEX outbox_holding; CREATE INDEX outbox_holding ON outbox(workspace, "
         "webhook, (COALESCE(connector, '')), next_attempt_at) WHERE status='pending' AND attempts>0 AND "
         "(last_status IS NULL OR last_status IN (429, 503));",
         8);
+  }
+
+  // Back to the schema before migration 10: outbox_holding as migration 9 made it.
+  void BeforeMigrationTen() {
+    UndoLastMigration(
+        "DROP INDEX outbox_holding; CREATE INDEX outbox_holding ON outbox(workspace, webhook, (COALESCE(connector, "
+        "'')), next_attempt_at) WHERE status IN ('pending', 'superseded') AND attempts>0 AND (last_status IS NULL "
+        "OR last_status IN (429, 503));",
+        9);
   }
 
   std::string base_, db_, url_;
@@ -1138,6 +1147,39 @@ TEST_P(StoreTest, ClaimsTakeOneDestinationAtATime) {
     EXPECT_EQ(ids(store_->ClaimDeliveries(retry, 5000, 10)), (V{"d6", "d7"})) << status;  // leased until retry + 5000
   }
   EXPECT_FALSE(HoldsDestination({AttemptResult::State::kFailed, std::nullopt, "gone", 0, 0}));
+}
+
+// A CRM that refuses a connector's credentials (401) holds the connector's write-backs
+// until its retry; new credentials make the refused write-back due at once, and the others
+// follow it in order.
+TEST_P(StoreTest, ARefusedCredentialHoldsItsConnectorUntilItChanges) {
+  const ConnectorRow pd{"pd", "pipedrive", R"({"id":"pd"})", "v1:sealed", 1, 1};
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->InsertConnector(pd));
+    ASSERT_OK(tx->InsertDelivery(Due("wb_1", "", "pd", 100)));
+    ASSERT_OK(tx->InsertDelivery(Due("wb_2", "", "pd", 100)));
+    ASSERT_OK(tx->Commit());
+  }
+  auto first = store_->ClaimDeliveries(100, 5000, 1);
+  ASSERT_OK(first.status());
+  EXPECT_EQ(ids(first), std::vector<std::string>{"wb_1"});
+  const AttemptResult refused{AttemptResult::State::kRetry, 401, "HTTP 401", 600100, 200};
+  EXPECT_TRUE(HoldsDestination(refused));
+  ASSERT_OK(store_->FinishAttempt("wb_1", refused, 5100));
+  EXPECT_TRUE(store_->ClaimDeliveries(300, 5000, 10)->empty());  // wb_2 is due, but held
+  {
+    auto tx = Write();
+    ConnectorRow updated = pd;
+    updated.secrets = "v1:sealed-again";
+    updated.updated_at = 2;
+    ASSERT_OK(tx->UpdateConnector(updated));
+    ASSERT_OK(tx->Commit());
+  }
+  auto resumed = store_->ClaimDeliveries(400, 5000, 10);
+  ASSERT_OK(resumed.status());
+  EXPECT_EQ(ids(resumed), (std::vector<std::string>{"wb_1", "wb_2"}));
+  EXPECT_EQ((*resumed)[0].attempts, 1);
 }
 
 // Callers claiming at once (on PostgreSQL, each on its own connection, as nodes are): each

@@ -850,6 +850,51 @@ TEST_F(Connectors, AnEarlierOwnerIsNeverWrittenOverALaterOne) {
   EXPECT_EQ(server->Call("GET", "/v1/connectors/pd/deliveries", key).body, list.body);  // nothing changed
 }
 
+// A CRM that refuses the connector's token (401) would refuse every write-back: they wait,
+// none failed, and new credentials send them at once, in order.
+TEST_F(Connectors, ARefusedTokenHoldsTheWriteBacksUntilItIsReplaced) {
+  Start();
+  FakeCrm crm;
+  ASSERT_EQ(PipedriveConnector(crm.base()).status, 201);
+  crm.FailNext(401);
+  ASSERT_EQ(Pipedrive(Fixture("pipedrive/v2_deal_create.json")).status, 200);
+  Json other = Fixture("pipedrive/v2_deal_create.json");
+  other["meta"]["id"] = other["meta"]["entity_id"] = "5001";
+  other["meta"]["correlation_id"] = "second";
+  other["data"]["id"] = 5001;
+  other["data"]["owner_id"] = 99;  // not the owner rota gives it: written back
+  ASSERT_EQ(Pipedrive(other).status, 200);
+  ASSERT_TRUE(WaitFor([&] {
+    Reply d = server->Call("GET", "/v1/connectors/pd/deliveries", key);
+    return d.body["items"].size() == 2 && d.body["items"][1]["last_status"] == 401;
+  })) << server->Call("GET", "/v1/connectors/pd/deliveries", key).raw;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // ten backoffs: nothing more is sent
+  Reply waiting = server->Call("GET", "/v1/connectors/pd/deliveries", key);
+  for (const Json& d : waiting.body["items"]) EXPECT_EQ(d["status"], "pending") << waiting.raw;
+  EXPECT_EQ(waiting.body["items"][1]["attempts"], 1) << waiting.raw;
+  EXPECT_EQ(waiting.body["items"][0]["attempts"], 0) << waiting.raw;  // held behind the refused one
+  EXPECT_NE(waiting.body["items"][1]["last_error"].get<std::string>().find("refused the connector's credentials"),
+            std::string::npos)
+      << waiting.raw;
+  ASSERT_EQ(crm.Writes().size(), 1u);
+
+  Reply patched = server->Call("PATCH", "/v1/connectors/pd", key, {{"credentials", {{"api_token", "tok2"}}}});
+  ASSERT_EQ(patched.status, 200) << patched.raw;
+  ASSERT_TRUE(WaitFor([&] { return crm.Writes().size() == 3; }));
+  const auto writes = crm.Writes();
+  EXPECT_EQ(writes[0].path, "/api/v2/deals/4002");
+  EXPECT_EQ(writes[0].token, "tok");
+  EXPECT_EQ(writes[0].answered, 401);
+  EXPECT_EQ(writes[1].path, "/api/v2/deals/4002");
+  EXPECT_EQ(writes[1].token, "tok2");
+  EXPECT_EQ(writes[2].path, "/api/v2/deals/5001");
+  EXPECT_EQ(writes[2].token, "tok2");
+  ASSERT_TRUE(WaitFor([&] {
+    Reply d = server->Call("GET", "/v1/connectors/pd/deliveries", key);
+    return d.body["items"][0]["status"] == "delivered" && d.body["items"][1]["status"] == "delivered";
+  }));
+}
+
 // A failed write-back retried after a later decision gave the record an owner the CRM
 // already had (so no later write-back was made) is refused: it would write the older owner.
 TEST_F(Connectors, ARetryNeverWritesAnOwnerRotaNoLongerHolds) {

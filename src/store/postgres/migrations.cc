@@ -218,6 +218,13 @@ DROP INDEX outbox_holding;
 CREATE INDEX outbox_holding ON outbox(workspace, webhook, (COALESCE(connector, '')), next_attempt_at)
   WHERE status IN ('pending', 'superseded') AND attempts>0 AND (last_status IS NULL OR last_status IN (429, 503));
 )sql",
+      // 10: a CRM's refusal of a connector's credentials (401) holds the connector's other
+      // write-backs too (kHoldingRowSql).
+      R"sql(
+DROP INDEX outbox_holding;
+CREATE INDEX outbox_holding ON outbox(workspace, webhook, (COALESCE(connector, '')), next_attempt_at)
+  WHERE status IN ('pending', 'superseded') AND attempts>0 AND (last_status IS NULL OR last_status IN (401, 429, 503));
+)sql",
   };
   return kMigrations;
 }

@@ -739,7 +739,10 @@ class PostgresTx final : public Tx {
                        {c.kind, c.doc, c.secrets, c.updated_at, ws_, c.id});
     if (!q.ok()) return q.status();
     if (q->Affected() == 0) return Status::NotFound("unknown connector \"" + c.id + "\"");
-    return Status::Ok();
+    return c_->Run(
+        "UPDATE outbox SET next_attempt_at=0 WHERE workspace=$1 AND connector=$2 AND status IN ('pending', "
+        "'superseded') AND last_status=401",
+        {ws_, c.id});
   }
 
   Status DeleteConnector(const std::string& id) override {

@@ -897,7 +897,11 @@ class SqliteTx final : public Tx {
                    .Run();
     if (!s.ok()) return s;
     if (sqlite3_changes(c_->raw()) == 0) return Status::NotFound("unknown connector \"" + c.id + "\"");
-    return Status::Ok();
+    return c_->Prepare("UPDATE outbox SET next_attempt_at=0 WHERE workspace=? AND connector=? AND status IN "
+                       "('pending', 'superseded') AND last_status=401")
+        .Bind(1, ws_)
+        .Bind(2, c.id)
+        .Run();
   }
 
   Status DeleteConnector(const std::string& id) override {
