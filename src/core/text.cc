@@ -37,6 +37,19 @@ size_t CharLength(std::string_view text, size_t i) {
 
 }  // namespace
 
+bool HasControlChar(std::string_view text, bool text_spacing) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (text_spacing && (c == '\t' || c == '\n' || c == '\r')) continue;
+    if (c < 0x20 || c == 0x7F) return true;
+    if (c == 0xC2 && i + 1 < text.size()) {
+      const auto next = static_cast<unsigned char>(text[i + 1]);
+      if (next >= 0x80 && next <= 0x9F) return true;
+    }
+  }
+  return false;
+}
+
 bool ValidUtf8(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
     const size_t n = CharLength(text, i);

@@ -17,6 +17,11 @@ bool ValidUtf8(std::string_view text);
 // cut at a character boundary, each ill-formed byte replaced by '?'.
 std::string Utf8Prefix(std::string_view text, size_t max_bytes);
 
+// Whether text holds a control character: C0 (tab, line break, NUL …), DEL, or C1 as
+// UTF-8 (U+0080–U+009F, the next line U+0085 among them). `text_spacing`: tabs, line
+// feeds and carriage returns are text (a property's value may have lines), the rest not.
+bool HasControlChar(std::string_view text, bool text_spacing = false);
+
 // ASCII letters in lower case; other bytes as they are (header names, media types).
 std::string AsciiLower(std::string text);
 

@@ -113,6 +113,7 @@ class Validator {
         const DistributionKey& key = d.keys[k];
         std::string folded = Fold(key.value);
         if (folded.empty()) Add(kp + ".value", "a key needs a value");
+        else if (HasControlChar(key.value, /*text_spacing=*/true)) Add(kp + ".value", "a key's value holds no control characters (NUL, say)");
         else if (!values.insert(folded).second) Add(kp + ".value", "duplicate key value \"" + key.value + "\"");
         CheckKeyOwners(kp, key.owners);
       }

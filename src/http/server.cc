@@ -414,6 +414,9 @@ void Server::Install() {
   // A path no route of the request's method serves: 405 with `Allow` when other methods
   // serve it, else 404 (the error handler writes the body).
   auto unrouted = [patterns](const httplib::Request& req, httplib::Response& res) {
+    if (!core::ValidUtf8(req.path)) {  // as a route's parameters are
+      return SendError(res, Status(Code::kMalformed, "bad_request", "the path is not valid UTF-8"));
+    }
     std::string allow;
     for (const auto& [method, re] : *patterns) {
       if (method != req.method && std::regex_match(req.path, re) && allow.find(method) == std::string::npos) {
@@ -679,6 +682,7 @@ void Server::Install() {
   s.Put("/(.*)", unrouted_with_body);
   s.Patch("/(.*)", unrouted_with_body);
   s.Delete("/(.*)", unrouted_with_body);
+  s.Options("/(.*)", unrouted);  // no CORS: 405 with `Allow` for a path rota serves, else 404
 
   // ---- the console's static files
   s.Get("/(.*)", [unrouted](const httplib::Request& req, httplib::Response& res) {

@@ -194,6 +194,17 @@ TEST(AssignJsonTest, IdsHoldNoControlCharacters) {
   EXPECT_PROBLEM(s, "record.links.company", "control characters");
   s = Problems(R"({"object_type": "lead", "event": "created", "record": {"id": "L-1"}, "idempotency_key": "k\u0000"})");
   EXPECT_PROBLEM(s, "idempotency_key", "control characters");
+  // C1 controls too (U+0085 is a line break), and in the owners the record names.
+  s = Problems(R"({"object_type": "lead", "event": "created", "record": {"id": "a\u0085b"}})");
+  EXPECT_PROBLEM(s, "record.id", "control characters");
+  s = Problems(R"({"object_type": "lead", "event": "created", "record": {"id": "L-1", "owners": ["u-1", "a\tb"]}})");
+  EXPECT_PROBLEM(s, "record.owners[1]", "control characters");
+  // A number the parser cannot keep exactly is no id (it would be stored as other text).
+  s = Problems(R"({"object_type": "lead", "event": "created", "record": {"id": 18446744073709551616}})");
+  EXPECT_PROBLEM(s, "record.id", "must be a string");
+  auto numeric = ReadAssignBody(Json::parse(R"({"object_type": "lead", "event": "created", "record": {"id": 18446744073709551615}})"));
+  ASSERT_TRUE(numeric.ok());
+  EXPECT_EQ(numeric->record.id, "18446744073709551615");
   EXPECT_TRUE(ReadAssignBody(Json::parse(R"({"object_type": "lead", "event": "created",
                                               "record": {"id": "Łódź 7/ü", "links": {"company": "C 1"}}})")).ok());
 }

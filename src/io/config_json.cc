@@ -598,6 +598,9 @@ core::Record ReadRecord(const Json& j, const std::string& path, Problems& p) {
     }
   };
   strings("owners", r.owners);
+  for (size_t i = 0; i < r.owners.size(); ++i) {
+    if (auto why = ControlCharProblem(r.owners[i])) p.Add(Index(Join(path, "owners"), i), *why);
+  }
   strings("tags", r.tags);
   p.Bool(j, "open", path, r.open);
   return r;

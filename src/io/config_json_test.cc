@@ -644,10 +644,12 @@ TEST(ConfigJsonTest, PercentsMustAddTo100) {
     {"value": "Bath", "owners": []},
     {"value": "kent", "owners": [{"user": "u-1", "percent": 100}]},
     {"value": "Leeds", "owners": [{"user": "u-1", "percent": 50}, {"user": "u-1", "percent": 50}]},
-    {"value": "York", "owners": [{"user": "u-1", "percent": 50.0101}, {"user": "u-2", "percent": 50}]}
+    {"value": "York", "owners": [{"user": "u-1", "percent": 50.0101}, {"user": "u-2", "percent": 50}]},
+    {"value": "K\u0000nt", "owners": [{"user": "u-1", "percent": 100}]}
   ])");
   auto ps = ProblemsOf(doc);
   const std::string k = "distributions[0].keys";
+  EXPECT_PROBLEM(ps, k + "[9].value", "holds no control characters");
   EXPECT_PROBLEM(ps, k + "[0].owners", "add up to 80, not 100");
   EXPECT_PROBLEM(ps, k + "[1].owners", "add up to 120, not 100");
   EXPECT_PROBLEM(ps, k + "[8].owners", "add up to 100.0101, not 100");  // not rounded into the tolerance
@@ -780,6 +782,18 @@ TEST(ConfigJsonTest, ParseJsonRefusesDeepNesting) {
   EXPECT_FALSE(ParseJson(std::string(kMaxJsonDepth + 1, '{') + std::string(kMaxJsonDepth + 1, '}')).ok());
   // Brackets in strings, escaped quotes included, are text.
   EXPECT_TRUE(ParseJson("[\"\\\"" + std::string(1000, '[') + "\"]").ok());
+}
+
+// A body that is not JSON is told where and why, without the parser's own tag.
+TEST(ConfigJsonTest, ParseJsonSaysWhereAndWhy) {
+  auto r = ParseJson("{\"id\": x}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().rfind("the body is not valid JSON: parse error at line 1, column 8", 0), 0u)
+      << r.status().message();
+  EXPECT_EQ(r.status().message().find("json.exception"), std::string::npos) << r.status().message();
+  r = ParseJson("{\"id\": 1e400}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "the body is not valid JSON: number overflow parsing '1e400'") << r.status().message();
 }
 
 TEST(ConfigJsonTest, FormatTimeIsUtcSeconds) {

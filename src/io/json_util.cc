@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "core/text.h"
+
 namespace rota::io {
 
 // RFC 3339 by hand: date::parse converts a NaN to an integer (undefined behaviour) on
@@ -130,15 +132,19 @@ std::optional<std::string> NewIdProblem(const std::string& id) {
 }
 
 std::optional<std::string> ControlCharProblem(const std::string& id) {
-  for (unsigned char c : id) {
-    if (c < 0x20 || c == 0x7F) return "an id holds no control characters (tabs, line breaks, NUL)";
-  }
+  if (core::HasControlChar(id)) return "an id holds no control characters (tabs, line breaks, NUL)";
   return std::nullopt;
 }
 
 std::optional<std::string> IdText(const Json& v) {
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_number()) return v.dump();
+  if (v.is_number_integer()) return v.dump();
+  if (v.is_number()) {
+    // A number the parser could not keep exactly (past 64 bits, or an exponent) would be
+    // stored as some other text ("1.8446744073709552e+19"): not an id.
+    std::string text = v.dump();
+    if (text.find_first_of("eE") == std::string::npos) return text;
+  }
   return std::nullopt;
 }
 
@@ -263,7 +269,13 @@ Result<Json> ParseJson(const std::string& text) {
     return Json::parse(text);
   } catch (const Json::exception& e) {  // parse_error, and out_of_range for numbers like 1e400
     // The message quotes the offending bytes, which may not be UTF-8: make it printable.
-    std::string what = Json(std::string(e.what())).dump(-1, ' ', false, Json::error_handler_t::replace);
+    // Without the library's own tag ("[json.exception.parse_error.101] "): the reader needs
+    // where and why, not which exception.
+    std::string_view text_of = e.what();
+    if (text_of.rfind("[json.exception.", 0) == 0 && text_of.find("] ") != std::string_view::npos) {
+      text_of.remove_prefix(text_of.find("] ") + 2);
+    }
+    std::string what = Json(std::string(text_of)).dump(-1, ' ', false, Json::error_handler_t::replace);
     return Status::Malformed("the body is not valid JSON: " + what.substr(1, what.size() - 2));
   }
 }

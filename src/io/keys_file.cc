@@ -70,7 +70,11 @@ KeysFile Interpret(const std::vector<RawRow>& raw, bool header, bool count_colum
       problem("the value (column A) is an error cell (" + a.text + ")");
     } else {
       row.value = std::string(core::Trim(a.text));
-      if (core::Fold(row.value).empty()) problem("empty value (column A)");
+      if (core::Fold(row.value).empty()) {
+        problem("empty value (column A)");
+      } else if (core::HasControlChar(row.value, /*text_spacing=*/true)) {
+        problem("the value (column A) holds a control character (NUL, say)");
+      }
     }
     if (b.error) {
       problem("the user id (column B) is an error cell (" + b.text + ")");

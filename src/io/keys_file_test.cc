@@ -136,7 +136,8 @@ TEST(KeysFileCsv, ListsEveryRowsProblem) {
                        "A,u-2\n"             // 4: missing column
                        "A,u-3,lots\n"        // 5: bad percent
                        "B,u-1,\n"            // 6: missing percent
-                       "C,u-1,100\n",        // 7: fine
+                       "C,u-1,100\n"         // 7: fine
+                       "K\x01nt,u-1,100\n",  // 8: a control character
                        true);
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(ProblemsText(*f),
@@ -145,9 +146,11 @@ TEST(KeysFileCsv, ListsEveryRowsProblem) {
             "row 4: missing columns: a row has the value, the user id and the percentage (columns A–C); this one "
             "has 2 columns\n"
             "row 5: \"lots\" is not a percentage (column C; write 50, 50% or 50,5)\n"
-            "row 6: missing percentage (column C)\n");
-  ASSERT_EQ(f->rows.size(), 6u);
-  EXPECT_TRUE(f->rows.back().ok);
+            "row 6: missing percentage (column C)\n"
+            "row 8: the value (column A) holds a control character (NUL, say)\n");
+  ASSERT_EQ(f->rows.size(), 7u);
+  EXPECT_TRUE(f->rows[5].ok);
+  EXPECT_FALSE(f->rows.back().ok);
   EXPECT_FALSE(f->rows[0].ok);
 }
 

@@ -681,6 +681,9 @@ Result<Json> Service::PutKey(const std::string& ws, const std::string& id, const
     return Status::Invalid("owners", "the body is {\"owners\": [{\"user\", \"percent\"}]}");
   }
   if (core::Fold(value).empty()) return Status::Invalid("value", "a key needs a value");
+  if (core::HasControlChar(value, /*text_spacing=*/true)) {
+    return Status::Invalid("value", "a key's value holds no control characters (NUL, say)");
+  }
   io::Problems p;
   core::DistributionKey key{value, io::ReadKeyOwners(body["owners"], "owners", p)};
   std::string prefix;

@@ -36,7 +36,10 @@ void ReadWindow(const WindowQuery& q, const date::time_zone* tz, core::Time now,
   };
   bound(q.from, "from", from);
   bound(q.to, "to", to);
-  if (!q.period) return;
+  if (!q.period) {
+    if (from && to && *to < *from) p.Add("to", "the range ends before it starts (from " + *q.from + ")");
+    return;
+  }
   const bool today = *q.period == "today", yesterday = *q.period == "yesterday";
   const bool month = *q.period == "month";
   if (!today && !yesterday && !month) {

@@ -573,6 +573,12 @@ TEST(ApiHistory, FiltersPaginationAndCsv) {
   EXPECT_TRUE(IsError(a.Get("/v1/history?event=exploded"), 422));
   EXPECT_TRUE(IsError(a.Get("/v1/history?period=lastweek"), 422));
   EXPECT_TRUE(HasDetail(a.Get("/v1/history?from=yesterday"), "from"));
+  // A range that ends before it starts is a mistake, not an empty page; a named period
+  // overrides the range.
+  EXPECT_TRUE(HasDetail(a.Get("/v1/history?from=2027-01-01T00:00:00Z&to=2026-01-01T00:00:00Z"), "to"));
+  EXPECT_TRUE(HasDetail(a.Get("/v1/reports/distribution?from=2027-01-01T00:00:00Z&to=2026-01-01T00:00:00Z"), "to"));
+  EXPECT_EQ(a.Get("/v1/history?from=2027-01-01T00:00:00Z&to=2026-01-01T00:00:00Z&period=today").status, 200);
+  EXPECT_EQ(count("from=2026-01-01T00:00:00Z&to=2026-01-01T00:00:00Z"), 0u);
   EXPECT_TRUE(IsError(a.Get("/v1/history?limit=0"), 422));
   EXPECT_TRUE(IsError(a.Get("/v1/history?limit=1001"), 422));
   EXPECT_TRUE(IsError(a.Get("/v1/history?cursor=abc"), 422));
@@ -766,11 +772,25 @@ TEST(ApiTransport, AWrongMethodOnARouteIs405WithAllow) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 405);
   EXPECT_EQ(r->get_header_value("Allow"), "POST");
+  // OPTIONS (no CORS here) is a method like the others.
+  r = c->Options("/v1/users", auth);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(r->get_header_value("Allow"), "POST, GET");
   // No route at all: 404, for every method.
   EXPECT_TRUE(IsError(a.Get("/v1/nothing-here"), 404));
   r = c->Delete("/v1/nothing-here", auth);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 404);
+  r = c->Options("/v1/nothing-here", auth);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  // A path that is not UTF-8 is a bad request on any path, as in a route's parameters.
+  c->set_url_encode(false);
+  r = c->Get("/v1/\xff\xfe", auth);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_EQ(Json::parse(r->body, nullptr, false)["error"]["code"], "bad_request") << r->body;
 }
 
 // A CRM's own `notes` field on a record is the caller's (rota's notes are not read from
