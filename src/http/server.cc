@@ -146,7 +146,10 @@ bool AcceptsCsv(const httplib::Request& req) {
 }
 
 std::string Bearer(const httplib::Request& req) {
-  std::string h = req.get_header_value("Authorization");
+  // The header as received: httplib's get_header_value ends it at a NUL, so that
+  // "Bearer KEY\0anything" would pass as KEY.
+  const auto found = req.headers.find("Authorization");
+  const std::string h = found == req.headers.end() ? "" : found->second;
   const std::string prefix = "Bearer ";
   if (h.size() > prefix.size() && std::equal(prefix.begin(), prefix.end(), h.begin(), [](char a, char b) {
         return std::tolower(a) == std::tolower(b);

@@ -1,5 +1,9 @@
 // Keys, roles and workspace isolation over HTTP (issue 4).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -21,6 +25,32 @@ TEST(ApiAuth, MissingOrBadKeyIs401) {
   // A 401 stores nothing.
   EXPECT_TRUE(IsError(s.Call("POST", "/v1/users", "nope", User("u-1")), 401));
   EXPECT_TRUE(IsError(s.Call("GET", "/v1/users/u-1", s.admin_key()), 404));
+}
+
+// One request written byte for byte (a client library would not send a NUL in a header);
+// the status line's code, or 0.
+int RawStatus(int port, const std::string& request) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int status = 0;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size())) {
+    char buf[64] = {};
+    if (recv(fd, buf, sizeof buf - 1, MSG_WAITALL) > 12) status = std::atoi(buf + 9);  // "HTTP/1.1 401"
+  }
+  close(fd);
+  return status;
+}
+
+// The key is the whole header: one followed by a NUL and more is not the key.
+TEST(ApiAuth, AKeyWithMoreAfterANulIsNotTheKey) {
+  RotaServer s;
+  const std::string head = "GET /v1/me HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer " + s.admin_key();
+  EXPECT_EQ(RawStatus(s.port(), head + "\r\n\r\n"), 200);
+  EXPECT_EQ(RawStatus(s.port(), head + std::string("\0garbage", 8) + "\r\n\r\n"), 401);
 }
 
 TEST(ApiAuth, BootstrapKeyFromEnvironment) {
