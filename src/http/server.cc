@@ -145,6 +145,24 @@ bool AcceptsCsv(const httplib::Request& req) {
   return core::AsciiLower(req.get_header_value("Accept")).find("text/csv") != std::string::npos;
 }
 
+// What is wrong with the request's path, if anything: a '%' not followed by two hex digits
+// (httplib would keep it as it is: "%zz" would be an id), bytes that are not UTF-8, or,
+// with `control`, control characters (a route's ids are refused by the service, 422).
+std::optional<Status> PathProblem(const httplib::Request& req, bool control) {
+  const std::string_view raw = std::string_view(req.target).substr(0, req.target.find('?'));
+  for (size_t i = raw.find('%'); i != std::string_view::npos; i = raw.find('%', i + 1)) {
+    if (i + 2 >= raw.size() || !std::isxdigit(static_cast<unsigned char>(raw[i + 1])) ||
+        !std::isxdigit(static_cast<unsigned char>(raw[i + 2]))) {
+      return Status(Code::kMalformed, "bad_request", "the path has a '%' that is not followed by two hex digits");
+    }
+  }
+  if (!core::ValidUtf8(req.path)) return Status(Code::kMalformed, "bad_request", "the path is not valid UTF-8");
+  if (control && core::HasControlChar(req.path)) {
+    return Status(Code::kMalformed, "bad_request", "the path holds control characters (tabs, line breaks, NUL)");
+  }
+  return std::nullopt;
+}
+
 std::string Bearer(const httplib::Request& req) {
   // The header as received: httplib's get_header_value ends it at a NUL, so that
   // "Bearer KEY\0anything" would pass as KEY.
@@ -291,8 +309,15 @@ void Server::Install() {
   s.set_payload_max_length(options_.body_limit);
 
   // Fill an empty error answer (unknown route, body too large…) with API.md's body.
-  s.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+  s.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    // A path no pattern matched because of a line break in it: a bad path, not a missing one.
+    if (res.status == 404) {
+      if (auto problem = PathProblem(req, /*control=*/true)) {
+        SendError(res, *problem);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
     Status st;
     switch (res.status) {
       case 404: st = Status::NotFound("no such route"); break;
@@ -370,9 +395,9 @@ void Server::Install() {
       }
       // httplib matched the decoded path: parameters arrive decoded.
       for (size_t i = 1; i < req.matches.size(); ++i) ctx.params.push_back(req.matches[i].str());
-      for (const std::string& p : ctx.params) {  // ids are text: bytes that are not UTF-8 are refused
-        if (!core::ValidUtf8(p)) {
-          SendError(res, Status(Code::kMalformed, "bad_request", "the path is not valid UTF-8"));
+      if (!ctx.params.empty()) {  // ids are text: bytes that are not UTF-8 are refused
+        if (auto problem = PathProblem(req, /*control=*/false)) {
+          SendError(res, *problem);
           return finish(res.status);
         }
       }
@@ -417,9 +442,7 @@ void Server::Install() {
   // A path no route of the request's method serves: 405 with `Allow` when other methods
   // serve it, else 404 (the error handler writes the body).
   auto unrouted = [patterns](const httplib::Request& req, httplib::Response& res) {
-    if (!core::ValidUtf8(req.path)) {  // as a route's parameters are
-      return SendError(res, Status(Code::kMalformed, "bad_request", "the path is not valid UTF-8"));
-    }
+    if (auto problem = PathProblem(req, /*control=*/true)) return SendError(res, *problem);
     std::string allow;
     for (const auto& [method, re] : *patterns) {
       if (method != req.method && std::regex_match(req.path, re) && allow.find(method) == std::string::npos) {

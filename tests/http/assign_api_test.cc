@@ -791,6 +791,16 @@ TEST(ApiTransport, AWrongMethodOnARouteIs405WithAllow) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400) << r->body;
   EXPECT_EQ(Json::parse(r->body, nullptr, false)["error"]["code"], "bad_request") << r->body;
+  // So is a '%' without two hex digits (it was kept as it is: "%zz" became an id), and a
+  // control character no route takes.
+  for (const char* path : {"/v1/records/deal/%zz", "/v1/records/deal/%2", "/v1/distributions/d/keys/50%",
+                           "/v1/records/deal/%0a"}) {
+    r = c->Put(path, auth, "{}", "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << path << ": " << r->body;
+    EXPECT_EQ(Json::parse(r->body, nullptr, false)["error"]["code"], "bad_request") << path << ": " << r->body;
+  }
+  EXPECT_TRUE(IsError(a.Get("/v1/records/deal/%25zz"), 404));  // "%zz" written as it should be: no such record
 }
 
 // A CRM's own `notes` field on a record is the caller's (rota's notes are not read from
