@@ -233,9 +233,11 @@ Result<Json> Service::SyncUsers(const std::string& ws, const std::string& id) {
       HttpAnswer a = HttpCall(c->api_base, req, kCrmTimeoutMs);
       if (a.status < 200 || a.status >= 300) {
         std::string path = req.path.substr(0, req.path.find('?'));
+        const std::string kind(cx::ToString(c->kind));
         return Status(Code::kUnavailable, "crm_unavailable",
-                      std::string(cx::ToString(c->kind)) + " answered " + (a.status ? std::to_string(a.status) : a.error) +
-                          " to GET " + path + (a.status == 401 ? " (check the token)" : "") +
+                      (a.status ? kind + " answered " + std::to_string(a.status) + " to GET " + path +
+                                      (a.status == 401 ? " (check the token)" : "")
+                                : "GET " + path + " from " + kind + " got no answer (" + a.error + ")") +
                           "; no user was changed");
       }
       Json body = Json::parse(a.body, nullptr, false);

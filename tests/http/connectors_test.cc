@@ -1031,11 +1031,15 @@ TEST_F(Connectors, UserSyncReadsEveryPage) {
   }
   EXPECT_EQ(owner_pages, 3);
 
-  // The CRM refusing the token: a clear error, no user changed.
+  // The CRM not answering: a clear error, no user changed.
   ASSERT_EQ(server->Call("PATCH", "/v1/connectors/hs", key, {{"api_base", "http://127.0.0.1:1"}}).status, 200);
   Reply down = server->Call("POST", "/v1/connectors/hs/sync-users", key);
   EXPECT_EQ(down.status, 503) << down.raw;
   EXPECT_EQ(down.body["error"]["code"], "crm_unavailable");
+  EXPECT_EQ(down.body["error"]["message"].get<std::string>().rfind(
+                "GET /crm/v3/owners from hubspot got no answer (Connection", 0),
+            0u)
+      << down.raw;
 }
 
 TEST_F(Connectors, GenericMapsAnyBodyAndSignsItsWriteBack) {
