@@ -784,6 +784,18 @@ TEST(ConfigJsonTest, ParseJsonRefusesDeepNesting) {
   EXPECT_TRUE(ParseJson("[\"\\\"" + std::string(1000, '[') + "\"]").ok());
 }
 
+// A cap past 64 bits is refused as such (it wrapped round to a negative number, "must be 0
+// or more"); a fraction is no whole number.
+TEST(ConfigJsonTest, CapsAreWholeNumbersThatFit) {
+  Json doc = Base();
+  doc["users"][0]["caps"] = Json::parse(R"({"per_day": 9223372036854775808, "max_open": 2.5})");
+  auto ps = ProblemsOf(doc);
+  EXPECT_PROBLEM(ps, "users[0].caps.per_day", "a whole number up to 9223372036854775807");
+  EXPECT_PROBLEM(ps, "users[0].caps.max_open", "must be a whole number");
+  doc["users"][0]["caps"] = Json::parse(R"({"per_day": 9223372036854775807})");
+  EXPECT_EQ(Find(ProblemsOf(doc), "users[0].caps.per_day"), nullptr);
+}
+
 // A body that is not JSON is told where and why, without the parser's own tag.
 TEST(ConfigJsonTest, ParseJsonSaysWhereAndWhy) {
   auto r = ParseJson("{\"id\": x}");

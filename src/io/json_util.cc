@@ -189,6 +189,10 @@ bool Problems::Int(const Json& obj, const char* key, const std::string& path, in
     Add(Join(path, key), "must be a whole number");
     return false;
   }
+  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+    Add(Join(path, key), "must be a whole number up to " + std::to_string(INT64_MAX));  // it would wrap round
+    return false;
+  }
   out = it->get<int64_t>();
   return true;
 }

@@ -175,7 +175,7 @@ TEST(SendWriteBack, ARefusedCredentialWaitsAndNeverFails) {
   }
   EXPECT_EQ(r.state, State::kRetry) << r.error;
   EXPECT_EQ(r.http_status, 401);
-  EXPECT_TRUE(store::HoldsDestination(r));
+  EXPECT_TRUE(store::HoldsDestination(r, /*write_back=*/true));
   EXPECT_GE(r.next_attempt_at, 5000 + options.max_backoff_ms);
   EXPECT_NE(r.error.find("the CRM refused the connector's credentials"), std::string::npos) << r.error;
   EXPECT_NE(r.error.find("unauthorized access"), std::string::npos) << r.error;

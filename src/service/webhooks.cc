@@ -133,7 +133,7 @@ int DeliveryWorker::RunOnce() {
     if (!s.ok()) spdlog::error("webhooks: cannot record attempt of {}: {}", d.id, s.message());
     // No answer, or asked to pause: the destination is held until this row's retry
     // (ClaimDeliveries), the rest of this claim with it.
-    if (store::HoldsDestination(r)) break;
+    if (store::HoldsDestination(r, !d.connector.empty())) break;
   }
   std::vector<std::string> untried = std::move(skipped);
   for (size_t i = next; i < due.size(); ++i) untried.push_back(due[i].id);

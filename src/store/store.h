@@ -153,19 +153,20 @@ struct AttemptResult {
 
 // An attempt to be retried that holds its destination until then (ClaimDeliveries): the
 // receiver did not answer, or asked for a pause (429 Too Many Requests, 503 Service
-// Unavailable), or a CRM refused a connector's credentials (401, retried only for
-// connectors). Any other answer holds nothing: the next row may well be taken.
-inline bool HoldsDestination(const AttemptResult& r) {
+// Unavailable), or a CRM refused the credentials of a connector (`write_back`: a
+// connector's row) with a 401. Any other answer holds nothing: the next row may well be
+// taken (a webhook's 401 among them).
+inline bool HoldsDestination(const AttemptResult& r, bool write_back) {
   return r.state == AttemptResult::State::kRetry &&
-         (!r.http_status || *r.http_status == 401 || *r.http_status == 429 || *r.http_status == 503);
+         (!r.http_status || *r.http_status == 429 || *r.http_status == 503 || (write_back && *r.http_status == 401));
 }
-// The same, as SQL over an outbox row `h` (both stores). The `outbox_holding` index (as
-// migration 9 made it) repeats it term for term (SQLite uses a partial index only so):
-// change both. A row superseded while it held its destination (SupersedeWriteBacks) holds
+// The same, as SQL over an outbox row `h` (both stores; a connector's rows have no
+// webhook). The `outbox_holding` index (as migration 10 made it) repeats it term for term
+// (SQLite uses a partial index only so): change both. A row superseded while it held its destination (SupersedeWriteBacks) holds
 // it still: the receiver's pause is kept by the rows after it.
 inline constexpr const char* kHoldingRowSql =
-    "h.status IN ('pending', 'superseded') AND h.attempts>0 AND (h.last_status IS NULL OR h.last_status IN (401, 429, "
-    "503))";
+    "h.status IN ('pending', 'superseded') AND h.attempts>0 AND (h.last_status IS NULL OR h.last_status IN (429, 503) "
+    "OR (h.last_status=401 AND h.webhook=''))";
 // A row of destination `d` being sent now, by any node (its lease not over), as SQL over
 // an outbox row `l` (both stores, through migration 9's `outbox_leased`): no claim takes
 // that destination meanwhile, so a receiver gets one delivery at a time from all nodes.
@@ -257,7 +258,8 @@ class Tx : public core::StateView {
   // the part of an hour a report window starts in (a month that starts on a half hour),
   // which the hour's count cannot split. At most `limit` decisions go, the oldest first
   // (a large purge is made of several transactions, so that decisions need not wait for
-  // it); the counts are right once a call removes fewer than `limit`.
+  // it); the counts are purged by the call that removes fewer than `limit` (until then,
+  // reports still count the decisions gone: an interrupted purge loses no count).
   virtual Result<int64_t> PurgeDecisions(int64_t before, int64_t counts_before, int64_t keep_from, int64_t keep_to,
                                          int64_t limit) = 0;
 

@@ -1132,7 +1132,7 @@ TEST_P(StoreTest, ClaimsTakeOneDestinationAtATime) {
   EXPECT_EQ(ids(a_again), (V{"d3", "d6", "d7"}));
   EXPECT_EQ((*a_again)[0].attempts, 1);
   const AttemptResult failed{AttemptResult::State::kRetry, 500, "HTTP 500", 20000, 9100};
-  EXPECT_FALSE(HoldsDestination(failed));
+  EXPECT_FALSE(HoldsDestination(failed, false));
   ASSERT_OK(store_->FinishAttempt("d3", failed, 14000));
   ASSERT_OK(store_->ReleaseDeliveries({"d6", "d7"}, 14000));
   EXPECT_EQ(ids(store_->ClaimDeliveries(9200, 5000, 10)), (V{"d6", "d7"}));  // leased until 14200
@@ -1140,13 +1140,13 @@ TEST_P(StoreTest, ClaimsTakeOneDestinationAtATime) {
   ASSERT_OK(store_->FinishAttempt("w3", {AttemptResult::State::kDelivered, 200, "", 0, 9300}));  // ws2's, done
   for (const auto& [status, retry, lease] : {std::tuple<int, int64_t, int64_t>{429, 12000, 14200}, {503, 15000, 17000}}) {
     const AttemptResult pause{AttemptResult::State::kRetry, status, "HTTP " + std::to_string(status), retry, retry - 2000};
-    EXPECT_TRUE(HoldsDestination(pause));
+    EXPECT_TRUE(HoldsDestination(pause, false));
     ASSERT_OK(store_->FinishAttempt("d6", pause, lease));
     ASSERT_OK(store_->ReleaseDeliveries({"d7"}, lease));
     EXPECT_TRUE(store_->ClaimDeliveries(retry - 1, 5000, 10)->empty()) << status;
     EXPECT_EQ(ids(store_->ClaimDeliveries(retry, 5000, 10)), (V{"d6", "d7"})) << status;  // leased until retry + 5000
   }
-  EXPECT_FALSE(HoldsDestination({AttemptResult::State::kFailed, std::nullopt, "gone", 0, 0}));
+  EXPECT_FALSE(HoldsDestination({AttemptResult::State::kFailed, std::nullopt, "gone", 0, 0}, false));
 }
 
 // A CRM that refuses a connector's credentials (401) holds the connector's write-backs
@@ -1165,9 +1165,21 @@ TEST_P(StoreTest, ARefusedCredentialHoldsItsConnectorUntilItChanges) {
   ASSERT_OK(first.status());
   EXPECT_EQ(ids(first), std::vector<std::string>{"wb_1"});
   const AttemptResult refused{AttemptResult::State::kRetry, 401, "HTTP 401", 600100, 200};
-  EXPECT_TRUE(HoldsDestination(refused));
+  EXPECT_TRUE(HoldsDestination(refused, true));
   ASSERT_OK(store_->FinishAttempt("wb_1", refused, 5100));
   EXPECT_TRUE(store_->ClaimDeliveries(300, 5000, 10)->empty());  // wb_2 is due, but held
+  // A webhook's 401 is its receiver's answer to that delivery: it holds nothing.
+  EXPECT_FALSE(HoldsDestination(refused, false));
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->PutWebhook({"wh", "http://w", {}, "s", 1}));
+    ASSERT_OK(tx->InsertDelivery(Due("wh_1", "wh", "", 100)));
+    ASSERT_OK(tx->InsertDelivery(Due("wh_2", "wh", "", 100)));
+    ASSERT_OK(tx->Commit());
+  }
+  EXPECT_EQ(ids(store_->ClaimDeliveries(300, 5000, 1)), std::vector<std::string>{"wh_1"});
+  ASSERT_OK(store_->FinishAttempt("wh_1", refused, 5300));
+  EXPECT_EQ(ids(store_->ClaimDeliveries(301, 5000, 10)), std::vector<std::string>{"wh_2"});
   {
     auto tx = Write();
     ConnectorRow updated = pd;

@@ -1,5 +1,6 @@
 #include "store/postgres/connection.h"
 
+#include <openssl/ssl.h>
 #include <poll.h>
 
 #include <cerrno>
@@ -53,6 +54,7 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& conn
   PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
   Status s = conn->Exec("SET client_encoding='UTF8'; SET TIME ZONE 'UTC'; SET client_min_messages=warning;");
   if (!s.ok()) return s;
+  if (s = conn->ServerTimeout(); !s.ok()) return s;
   return conn;
 }
 
@@ -81,7 +83,12 @@ namespace {
 using SteadyTime = std::chrono::steady_clock::time_point;
 
 // Waits until the socket is ready for `events`; false once `deadline` has passed first.
+// Over TLS, bytes OpenSSL has read and not yet handed to libpq count as readable (the
+// socket has nothing more to say about them), as libpq's own waits count them.
 bool WaitFor(PGconn* c, short events, SteadyTime deadline) {
+  if ((events & POLLIN) && PQsslInUse(c)) {
+    if (auto* ssl = static_cast<SSL*>(PQsslStruct(c, "OpenSSL")); ssl != nullptr && SSL_pending(ssl) > 0) return true;
+  }
   for (;;) {
     int ms = -1;
     if (deadline != SteadyTime::max()) {
@@ -159,6 +166,12 @@ Status PgConnection::Exec(const std::string& sql) {
   if (spent_) return last_error_;
   auto r = Await(PQsendQuery(c_, sql.c_str()));
   return r.ok() ? Status::Ok() : r.status();
+}
+
+Status PgConnection::ServerTimeout() {
+  // A statement given up on here would otherwise run on in its backend, with its locks: the
+  // server ends it a second after rota stops waiting (when it is alive to).
+  return Exec("SET statement_timeout=" + std::to_string(timeout_.count() > 0 ? timeout_.count() + 1000 : 0));
 }
 
 bool PgConnection::Idle() const {

@@ -90,7 +90,10 @@ class PgConnection {
   // or may not have been applied), so every later statement fails alike and it is never
   // Idle() again. A PostgreSQL that stalls, or a network that drops every packet, would
   // otherwise hold the caller (and a server's shutdown) for ever.
+  // The server's statement_timeout follows it (a second longer) from the next
+  // ServerTimeout() on (Open calls it).
   void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
+  Status ServerTimeout();
   std::chrono::milliseconds timeout() const { return timeout_; }
 
   // Healthy and outside any transaction: fit to go back to the pool.

@@ -72,6 +72,11 @@ TEST(PgConnection, postgres_AStatementNotAnsweredInTimeFailsAndSpendsTheConnecti
   if (url.empty()) GTEST_SKIP() << "no PostgreSQL server: run through ctest (fixture PostgresServerStart)";
   auto c = PgConnection::Open(url, std::chrono::milliseconds(300));
   ASSERT_TRUE(c.ok()) << c.status().ToString();
+  // The server gives the statement up a second after rota does (it would run on, with its
+  // locks, for nobody).
+  auto server_limit = (*c)->Query("SHOW statement_timeout");
+  ASSERT_TRUE(server_limit.ok()) << server_limit.status().ToString();
+  EXPECT_EQ(server_limit->Text(0, 0), "1300ms");
   auto pid = (*c)->Query("SELECT pg_backend_pid()");
   ASSERT_TRUE(pid.ok()) << pid.status().ToString();
   const pid_t backend = static_cast<pid_t>(pid->Int(0, 0));
@@ -103,6 +108,7 @@ TEST(PgConnection, postgres_AStatementNotAnsweredInTimeFailsAndSpendsTheConnecti
   // No timeout: a slow statement is waited for; a statement in time answers as before.
   auto slow = PgConnection::Open(url, std::chrono::milliseconds(0));
   ASSERT_TRUE(slow.ok()) << slow.status().ToString();
+  EXPECT_EQ((*slow)->Query("SHOW statement_timeout")->Text(0, 0), "0");
   EXPECT_TRUE((*slow)->Exec("SELECT pg_sleep(0.4)").ok());
   (*slow)->set_timeout(std::chrono::milliseconds(5000));
   auto seven = (*slow)->Query("SELECT $1::int", {7});

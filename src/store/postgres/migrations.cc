@@ -219,11 +219,12 @@ CREATE INDEX outbox_holding ON outbox(workspace, webhook, (COALESCE(connector, '
   WHERE status IN ('pending', 'superseded') AND attempts>0 AND (last_status IS NULL OR last_status IN (429, 503));
 )sql",
       // 10: a CRM's refusal of a connector's credentials (401) holds the connector's other
-      // write-backs too (kHoldingRowSql).
+      // write-backs too (kHoldingRowSql; a connector's rows have no webhook).
       R"sql(
 DROP INDEX outbox_holding;
 CREATE INDEX outbox_holding ON outbox(workspace, webhook, (COALESCE(connector, '')), next_attempt_at)
-  WHERE status IN ('pending', 'superseded') AND attempts>0 AND (last_status IS NULL OR last_status IN (401, 429, 503));
+  WHERE status IN ('pending', 'superseded') AND attempts>0 AND (last_status IS NULL OR last_status IN (429, 503)
+    OR (last_status=401 AND webhook=''));
 )sql",
   };
   return kMigrations;

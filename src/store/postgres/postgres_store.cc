@@ -480,6 +480,7 @@ class PostgresTx final : public Tx {
         "AND NOT (at>=$3 AND at<$4) ORDER BY at LIMIT $5)",
         {ws_, before, keep_from, keep_to, limit});
     if (!q.ok()) return q.status();
+    if (q->Affected() == limit) return q->Affected();  // more to come: the counts go with the last chunk
     if (Status s = FlushCounts(); !s.ok()) return s;
     if (Status s = PurgeCounts(std::min(before, counts_before)); !s.ok()) return s;
     return q->Affected();
@@ -824,9 +825,11 @@ class PostgresStore final : public Store {
     // A migration may rebuild a large table: no statement timeout for it.
     const auto timeout = conn.timeout();
     conn.set_timeout(std::chrono::milliseconds(0));
-    Status s = MigrateOn(conn);
-    conn.set_timeout(timeout);
+    Status s = conn.ServerTimeout();
+    if (s.ok()) s = MigrateOn(conn);
     if (!s.ok() && !conn.Idle()) (void)conn.Exec("ROLLBACK");
+    conn.set_timeout(timeout);
+    if (Status back = conn.ServerTimeout(); s.ok()) s = back;
     pool_.Give(std::move(c).value());
     return s;
   }

@@ -531,6 +531,7 @@ class SqliteTx final : public Tx {
                    .Run();
     if (!s.ok()) return s;
     const auto purged = static_cast<int64_t>(sqlite3_changes(c_->raw()));
+    if (purged == limit) return purged;  // more to come: the counts go with the last chunk
     if (s = FlushCounts(); !s.ok()) return s;
     if (s = PurgeCounts(std::min(before, counts_before)); !s.ok()) return s;
     return purged;
