@@ -121,13 +121,14 @@ TEST_F(ServiceTest, APurgeKeepsThisMonthsFigureAndToday) {
 // than 25 hours (Antarctica/Troll goes from +02 to +00 on 25 October 2026: 26 hours): the
 // purge keeps the whole day, so the cap still holds after it.
 TEST_F(ServiceTest, APurgeKeepsAllOfADayLongerThan25Hours) {
-  auto r = svc_->PutConfig("w", Json::parse(R"({
+  Json config = Json::parse(R"({
     "users": [{"id": "a", "caps": {"per_day": 1}}, {"id": "b"}],
     "pools": [{"id": "p", "object_type": "lead", "members": ["a"]}],
     "rules": [{"id": "r", "object_type": "lead", "events": ["created"], "fallback_user": "b",
                "conditions": {"all": [{"field": "x", "op": "is_empty"}]}, "assign": {"type": "pool", "pool": "p"}}],
     "settings": {"time_zone": "Antarctica/Troll", "history_retention_days": 1}
-  })"), false);
+  })");
+  auto r = svc_->PutConfig("w", config, false);
   ASSERT_TRUE(r.ok()) << r.status().message();
   clock_.Set(*io::ParseTime("2026-10-24T22:10:00Z"));  // 00:10 on the 25th, +02
   EXPECT_EQ(Assign("T-1")["owner"], "a");
@@ -138,15 +139,10 @@ TEST_F(ServiceTest, APurgeKeepsAllOfADayLongerThan25Hours) {
   EXPECT_EQ(second["owner"], "b") << second.dump();
   EXPECT_EQ(second["outcome"], "fallback");
   // The same when the day is the user's own (working hours in Troll, workspace in UTC).
-  r = svc_->PutConfig("w", Json::parse(R"({
-    "users": [{"id": "a", "caps": {"per_day": 1},
-               "working_hours": {"tz": "Antarctica/Troll", "days": {"sun": ["00:00", "24:00"], "mon": ["00:00", "24:00"]}}},
-              {"id": "b"}],
-    "pools": [{"id": "p", "object_type": "lead", "members": ["a"]}],
-    "rules": [{"id": "r", "object_type": "lead", "events": ["created"], "fallback_user": "b",
-               "conditions": {"all": [{"field": "x", "op": "is_empty"}]}, "assign": {"type": "pool", "pool": "p"}}],
-    "settings": {"time_zone": "UTC", "history_retention_days": 1}
-  })"), false);
+  config["users"][0]["working_hours"] = Json::parse(
+      R"({"tz": "Antarctica/Troll", "days": {"sun": ["00:00", "24:00"], "mon": ["00:00", "24:00"]}})");
+  config["settings"]["time_zone"] = "UTC";
+  r = svc_->PutConfig("w", config, false);
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_TRUE(svc_->PurgeHistory("w").ok());
   EXPECT_EQ(HistorySize(), 2u);  // T-1 is still in a's day

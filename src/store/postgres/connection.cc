@@ -111,7 +111,6 @@ bool Failed(const PGresult* r) {
 }  // namespace
 
 Result<PgResult> PgConnection::Await(int sent) {
-  if (spent_) return last_error_;
   if (!sent) return Check(nullptr);
   const SteadyTime deadline =
       timeout_.count() > 0 ? std::chrono::steady_clock::now() + timeout_ : SteadyTime::max();

@@ -109,6 +109,7 @@ class PgConnection {
   Result<PgResult> Check(PGresult* r);
   // The answer to the statement(s) just sent (`sent`: what PQsendQuery* returned), waited
   // for within the timeout: the first failed result, else the last one (as PQexec).
+  // REQUIRES: not spent (Query and Exec send nothing on a spent connection).
   Result<PgResult> Await(int sent);
   PGconn* c_;
   Status last_error_;
