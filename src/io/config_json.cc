@@ -42,6 +42,7 @@ std::optional<std::pair<int, int>> ReadInterval(const Json& j, const std::string
 
 core::WorkingHours ReadWorkingHours(const Json& j, const std::string& path, Problems& p) {
   core::WorkingHours wh;
+  p.Unknown(j, {"tz", "days"}, path);
   p.String(j, "tz", path, wh.tz);
   if (wh.tz.empty()) p.Add(Join(path, "tz"), "working hours need a time zone");
   if (!p.Object(j, "days", path)) return wh;
@@ -173,6 +174,8 @@ core::Assignee ReadAssignee(const Json& j, const std::string& path, Problems& p)
     p.Add(path, "a rule needs an assignee {\"type\", …}");
     return a;
   }
+  // Every type's field is known: a rule changed by a merge keeps the one it had before.
+  p.Unknown(j, {"type", "user", "pool", "distribution", "field", "relation"}, path);
   std::string type;
   p.String(j, "type", path, type);
   auto t = core::ParseAssigneeType(type);
@@ -306,6 +309,7 @@ std::optional<ObjectType> ReadObjectType(const Json& j, const char* key, const s
 
 core::User ReadUser(const Json& j, const std::string& path, Problems& p) {
   core::User u;
+  p.Unknown(j, {"id", "name", "email", "active", "out_of_office", "working_hours", "caps"}, path);
   p.String(j, "id", path, u.id);
   p.String(j, "name", path, u.name);
   p.String(j, "email", path, u.email);
@@ -319,6 +323,7 @@ core::User ReadUser(const Json& j, const std::string& path, Problems& p) {
         u.out_of_office.emplace_back();  // keeps later absences at their own index
         continue;
       }
+      p.Unknown(list[i], {"from", "to"}, op);
       auto from = ReadTime(list[i], "from", op, p);
       auto to = ReadTime(list[i], "to", op, p);
       u.out_of_office.push_back({from.value_or(core::Time{}), to.value_or(core::Time{})});
@@ -328,6 +333,7 @@ core::User ReadUser(const Json& j, const std::string& path, Problems& p) {
   if (p.Object(j, "caps", path)) {
     const Json& caps = j["caps"];
     std::string cp = Join(path, "caps");
+    p.Unknown(caps, {"per_day", "max_open"}, cp);
     int64_t n = 0;
     if (p.Int(caps, "per_day", cp, n)) u.caps.per_day = n;
     if (p.Int(caps, "max_open", cp, n)) u.caps.max_open = n;
@@ -352,6 +358,8 @@ Json WriteUser(const core::User& u) {
 
 core::Pool ReadPool(const Json& j, const std::string& path, Problems& p) {
   core::Pool pool;
+  // "next" and "last_position" are GET's, read-only: a pool read and sent back is accepted.
+  p.Unknown(j, {"id", "name", "object_type", "members", "next", "last_position"}, path);
   p.String(j, "id", path, pool.id);
   p.String(j, "name", path, pool.name);
   if (auto t = ReadObjectType(j, "object_type", path, p)) pool.object_type = *t;
@@ -363,6 +371,7 @@ core::Pool ReadPool(const Json& j, const std::string& path, Problems& p) {
         user = std::move(*id);
       } else if (list[i].is_object() && list[i].contains("user") && IdText(list[i]["user"])) {
         user = *IdText(list[i]["user"]);  // GET's shape, for round trips
+        p.Unknown(list[i], {"user", "position"}, Index(Join(path, "members"), i));
         if (list[i].contains("position") && list[i]["position"].is_number_integer()) {
           const Json& pos = list[i]["position"];
           const bool in_range = pos.is_number_unsigned()
@@ -409,6 +418,7 @@ std::vector<core::KeyOwner> ReadKeyOwners(const Json& list, const std::string& p
       continue;
     }
     core::KeyOwner o;
+    p.Unknown(list[i], {"user", "percent", "assigned"}, op);  // "assigned" is GET's, read-only
     p.String(list[i], "user", op, o.user);
     auto pct = list[i].find("percent");
     if (pct == list[i].end() || !pct->is_number()) {
@@ -429,6 +439,8 @@ Json WriteKeyOwners(const std::vector<core::KeyOwner>& owners) {
 
 core::Distribution ReadDistribution(const Json& j, const std::string& path, Problems& p) {
   core::Distribution d;
+  // "unkeyed_values" is GET's, read-only.
+  p.Unknown(j, {"id", "name", "object_type", "property", "default_owner", "keys", "unkeyed_values"}, path);
   p.String(j, "id", path, d.id);
   p.String(j, "name", path, d.name);
   if (auto t = ReadObjectType(j, "object_type", path, p)) d.object_type = *t;
@@ -444,9 +456,8 @@ core::Distribution ReadDistribution(const Json& j, const std::string& path, Prob
         continue;
       }
       core::DistributionKey k;
-      if (!p.String(keys[i], "value", kp, k.value)) {
-        if (keys[i].contains("value") && keys[i]["value"].is_boolean()) k.value = keys[i]["value"].dump();
-      }
+      p.Unknown(keys[i], {"value", "owners"}, kp);
+      p.String(keys[i], "value", kp, k.value);
       k.owners = ReadKeyOwners(keys[i].value("owners", Json::array()), Join(kp, "owners"), p);
       d.keys.push_back(std::move(k));
     }
@@ -467,6 +478,10 @@ Json WriteDistribution(const core::Distribution& d) {
 
 core::Rule ReadRule(const Json& j, const std::string& path, Problems& p) {
   core::Rule r;
+  // "priority" is GET's, read-only (PUT /v1/rules/priority sets it).
+  p.Unknown(j, {"id", "name", "description", "object_type", "active", "events", "conditions", "assign",
+                "fallback_user", "actions", "priority"},
+            path);
   p.String(j, "id", path, r.id);
   p.String(j, "name", path, r.name);
   p.String(j, "description", path, r.description);
@@ -533,6 +548,7 @@ Json WriteRule(const core::Rule& r) {
 
 core::Settings ReadSettings(const Json& j, const std::string& path, Problems& p) {
   core::Settings s;
+  p.Unknown(j, {"default_owners", "history_retention_days", "time_zone"}, path);
   if (p.Object(j, "default_owners", path)) {
     const Json& d = j["default_owners"];
     for (auto it = d.begin(); it != d.end(); ++it) {

@@ -338,6 +338,48 @@ TEST(ConfigJsonTest, MissingAndUnknownObjectTypes) {
   EXPECT_PROBLEM(ps, "rules[0].object_type", "object type");
 }
 
+// A misspelt field anywhere in the document is refused where it is, not dropped: a
+// reviewed file's "priorty" or "fallback" would otherwise change nothing without a word.
+TEST(ConfigJsonTest, MisspeltFieldsAreRefusedWhereTheyAre) {
+  Json doc = Rich();
+  doc["users"][0]["nmae"] = "x";
+  doc["users"][0]["caps"]["per_dya"] = 3;
+  doc["users"][0]["working_hours"]["timezone"] = "UTC";
+  doc["users"][0]["out_of_office"][0]["until"] = "2027-01-01T00:00:00Z";
+  doc["pools"][0]["memebrs"] = Json::array();
+  doc["distributions"][0]["propery"] = "x";
+  doc["distributions"][0]["keys"][0]["val"] = "x";
+  doc["distributions"][0]["keys"][0]["owners"][0]["pct"] = 5;
+  doc["rules"][0]["priorty"] = 1;
+  doc["rules"][0]["fallback"] = "u-1";
+  doc["rules"][0]["assign"]["users"] = "u-1";
+  doc["settings"]["timezone"] = "UTC";
+  auto ps = ProblemsOf(doc);
+  for (const char* path :
+       {"users[0].nmae", "users[0].caps.per_dya", "users[0].working_hours.timezone", "users[0].out_of_office[0].until",
+        "pools[0].memebrs", "distributions[0].propery", "distributions[0].keys[0].val",
+        "distributions[0].keys[0].owners[0].pct", "rules[0].priorty", "rules[0].fallback", "rules[0].assign.users",
+        "settings.timezone"}) {
+    EXPECT_PROBLEM(ps, path, "unknown field");
+  }
+  EXPECT_EQ(ps.size(), 12u) << Dump(ps);
+}
+
+// What GET adds to an object (a pool's next member, a key's counts, a rule's priority)
+// is read-only and accepted back: an object read, changed and sent again is not refused.
+TEST(ConfigJsonTest, WhatGetAddsIsAcceptedBack) {
+  Json doc = Base();
+  doc["pools"][0]["next"] = "u-1";
+  doc["pools"][0]["last_position"] = 2;
+  doc["pools"][0]["members"] = Json::parse(R"([{"user": "u-1", "position": 1}, {"user": "u-2", "position": 2}])");
+  doc["distributions"][0]["unkeyed_values"] = Json::array({"Essex"});
+  doc["distributions"][0]["keys"][0]["owners"][0]["assigned"] = 7;
+  doc["rules"][0]["priority"] = 1;
+  EXPECT_TRUE(ProblemsOf(doc).empty()) << Dump(ProblemsOf(doc));
+  doc["pools"][0]["members"][0]["positon"] = 1;
+  EXPECT_PROBLEM(ProblemsOf(doc), "pools[0].members[0].positon", "unknown field");
+}
+
 TEST(ConfigJsonTest, UnknownOperatorPathIsExact) {
   Json doc = Base();
   doc["rules"][0]["conditions"]["all"][0]["op"] = "equals";

@@ -218,6 +218,7 @@ bool Problems::Array(const Json& obj, const char* key, const std::string& path) 
 }
 
 void Problems::Unknown(const Json& obj, std::initializer_list<const char*> known, const std::string& path) {
+  if (allow_unknown_ || !obj.is_object()) return;
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     bool ok = false;
     for (const char* k : known) ok = ok || it.key() == k;

@@ -55,11 +55,15 @@ class Problems {
   bool Int(const Json& obj, const char* key, const std::string& path, int64_t& out);
   bool Object(const Json& obj, const char* key, const std::string& path);  // present and an object?
   bool Array(const Json& obj, const char* key, const std::string& path);   // present and an array?
-  // Problems for keys of `obj` not in `known`.
+  // Problems for keys of `obj` not in `known` (none once AllowUnknown was called).
   void Unknown(const Json& obj, std::initializer_list<const char*> known, const std::string& path);
+  // For documents rota wrote itself (a stored configuration): a field an older rota wrote
+  // and this one no longer reads is no reason to refuse the whole document.
+  void AllowUnknown() { allow_unknown_ = true; }
 
  private:
   std::vector<Problem> list_;
+  bool allow_unknown_ = false;
 };
 
 std::string Join(const std::string& path, const std::string& key);

@@ -685,6 +685,7 @@ Result<Json> Service::PutKey(const std::string& ws, const std::string& id, const
     return Status::Invalid("value", "a key's value holds no control characters (NUL, say)");
   }
   io::Problems p;
+  p.Unknown(body, {"value", "owners"}, "");  // "value" as GET shows a key; the URL's is the one kept
   core::DistributionKey key{value, io::ReadKeyOwners(body["owners"], "owners", p)};
   std::string prefix;
   auto r = Mutate(ws, [&](core::Config& c, store::Tx&) -> Status {
@@ -737,7 +738,6 @@ Result<Json> Service::PutSettings(const std::string& ws, const Json& body) {
     for (auto it = body.begin(); it != body.end(); ++it) merged[it.key()] = it.value();
     io::Problems p;
     updated = io::ReadSettings(merged, "", p);
-    p.Unknown(body, {"default_owners", "history_retention_days", "time_zone"}, "");
     c.settings = updated;
     if (!p.empty()) return WithMeaning(p, c, "settings");  // and an unknown zone or owner too
     return Status::Ok();

@@ -300,5 +300,17 @@ TEST_F(ServiceTest, ABetweenTheWrongWayRoundIsRefusedWhenSaved) {
   EXPECT_TRUE(svc_->PutConfig("w", *svc_->GetConfig("w"), false).ok());
 }
 
+// A configuration an older rota stored may hold a field this one no longer reads: it still
+// loads (input from outside is refused for one; what rota wrote itself is not).
+TEST(StoredConfigTest, AFieldThisRotaDoesNotReadStillLoads) {
+  auto c = ParseStoredConfig(R"({"users": [{"id": "a", "retired_field": 1}],
+                                 "rules": [{"id": "r", "object_type": "lead", "events": ["created"], "old": true,
+                                            "conditions": {"all": [{"field": "x", "op": "is_empty"}]},
+                                            "assign": {"type": "user", "user": "a"}}]})");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_EQ(c->users.size(), 1u);
+  EXPECT_EQ(c->rules.at(0).assign.ref, "a");
+}
+
 }  // namespace
 }  // namespace rota::service

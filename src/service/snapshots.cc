@@ -8,6 +8,7 @@ Result<core::Config> ParseStoredConfig(const std::string& doc) {
   auto j = io::ParseJson(doc);
   if (!j.ok()) return Status::Internal("stored configuration is not JSON");
   io::Problems p;
+  p.AllowUnknown();
   core::Config c;
   // The stored document was valid when saved; read it without re-validating.
   auto list = [&](const char* key, auto read, auto& out) {

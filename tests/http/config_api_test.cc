@@ -521,6 +521,60 @@ TEST(ApiRules, ValidationNamesEachProblemAndStoresNothing) {
   EXPECT_EQ(a.Get("/v1/rules").body["items"].size(), 1u);
 }
 
+// A misspelt field is a 422 naming it, on every route that takes a configuration object,
+// and nothing is stored; an object as GET shows it, sent back, is accepted.
+TEST(ApiConfig, AMisspeltFieldIsRefusedAndWhatGetShowsIsAcceptedBack) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedRoundRobin(a);
+  Reply r = a.Post("/v1/users", {{"id", "zz"}, {"nmae", "Zed"}});
+  EXPECT_TRUE(IsError(r, 422)) << r.raw;
+  EXPECT_TRUE(HasDetail(r, "nmae")) << r.raw;
+  EXPECT_TRUE(IsError(a.Get("/v1/users/zz"), 404));
+  r = a.Patch("/v1/users/A", {{"caps", {{"per_dya", 3}}}});
+  EXPECT_TRUE(HasDetail(r, "caps.per_dya")) << r.raw;
+  EXPECT_TRUE(a.Get("/v1/users/A").body["caps"]["per_day"].is_null());
+
+  Reply rule = a.Get("/v1/rules/r-pool");
+  ASSERT_EQ(rule.status, 200);
+  Json misspelt = rule.body;
+  misspelt["fallback"] = "A";
+  r = a.Put("/v1/rules/r-pool", misspelt);
+  EXPECT_TRUE(IsError(r, 422)) << r.raw;
+  EXPECT_TRUE(HasDetail(r, "fallback")) << r.raw;
+  Json back = rule.body;  // with its "priority", which PUT /v1/rules/priority sets
+  back["name"] = "Round robin";
+  r = a.Put("/v1/rules/r-pool", back);
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["name"], "Round robin");
+
+  Reply pool = a.Get("/v1/pools/p");  // members with positions, "next", "last_position"
+  ASSERT_EQ(pool.status, 200);
+  r = a.Patch("/v1/pools/p", pool.body);
+  EXPECT_EQ(r.status, 200) << r.raw;
+  r = a.Patch("/v1/pools/p", {{"memebrs", {"A"}}});
+  EXPECT_TRUE(HasDetail(r, "memebrs")) << r.raw;
+  EXPECT_EQ(a.Get("/v1/pools/p").body["members"].size(), 3u);
+
+  ASSERT_EQ(a.Post("/v1/distributions", {{"id", "d"}, {"object_type", "deal"}, {"property", "county"}}).status, 201);
+  r = a.Put("/v1/distributions/d/keys/Kent", {{"owners", {{{"user", "A"}, {"pct", 100}}}}});
+  EXPECT_TRUE(HasDetail(r, "owners[0].pct")) << r.raw;
+  ASSERT_EQ(a.Put("/v1/distributions/d/keys/Kent", {{"owners", {{{"user", "A"}, {"percent", 100}}}}}).status, 200);
+  Reply dist = a.Get("/v1/distributions/d");  // owners with "assigned", and "unkeyed_values"
+  ASSERT_EQ(dist.status, 200);
+  r = a.Patch("/v1/distributions/d", dist.body);
+  EXPECT_EQ(r.status, 200) << r.raw;
+  r = a.Put("/v1/distributions/d/keys/Kent", dist.body["keys"][0]);
+  EXPECT_EQ(r.status, 200) << r.raw;
+
+  Json doc = a.Get("/v1/config").body;
+  doc["settings"]["timezone"] = "UTC";
+  r = a.Put("/v1/config", doc);
+  EXPECT_TRUE(HasDetail(r, "settings.timezone")) << r.raw;
+  doc["settings"].erase("timezone");
+  EXPECT_EQ(a.Put("/v1/config", doc).status, 200);
+}
+
 TEST(ApiRules, FiftyFirstRuleForOneTypeAndEventIsRefused) {
   RotaServer s;
   As a{s, s.admin_key()};
