@@ -232,6 +232,14 @@ Result<Service::PreparedAssign> Service::Prepare(const Principal& p, const Json&
       return Status::Forbidden(
           "a member key may only request assignment to a pool or rule, and only with can_reassign");
     }
+    // Decided on the record as rota knows it: a member may not write a record's data
+    // (PUT /v1/records is not theirs), which a decision would store.
+    const core::Record& r = b.record;
+    if (!r.properties.empty() || !r.owners.empty() || !r.links.empty() || !r.tags.empty() || b.open_given) {
+      return Status::Forbidden(
+          "a member key requests assignment of a record as rota knows it: send only record.id, not its "
+          "properties, owners, links, tags or open");
+    }
   }
   if (!idempotency_header.empty()) {
     if (idempotency_header.size() > io::kMaxIdempotencyKey) {  // as in the body: a retry may move it there

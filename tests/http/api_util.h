@@ -115,10 +115,10 @@ inline Json AssignBody(const std::string& record_id, const std::string& event = 
           {"record", {{"id", record_id}, {"properties", properties}, {"owners", Json::array()}, {"open", true}}}};
 }
 
+// A request to send a record to a pool or rule, as the console makes it: the record's id
+// alone (a member key may send no more).
 inline Json Requested(const std::string& record_id, const Json& target, const std::string& type = "deal") {
-  Json b = AssignBody(record_id, "assign_requested", Json::object(), type);
-  b["target"] = target;
-  return b;
+  return {{"object_type", type}, {"event", "assign_requested"}, {"record", {{"id", record_id}}}, {"target", target}};
 }
 
 // Users A, B, C; pool "p" (deal) of A, B, C; rule "r-pool" sends created deals to it.

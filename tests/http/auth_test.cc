@@ -247,6 +247,26 @@ TEST(ApiAuth, MemberRole) {
   EXPECT_EQ(ok.body["owner"], "B");
   // Unknown target: 404 for the member as for anyone.
   EXPECT_TRUE(IsError(member.Post("/v1/assign", Requested("D-3", {{"pool", "nope"}})), 404));
+  // The record as rota knows it: a member's request writes none of its data (properties,
+  // owners, links, tags, open), which PUT /v1/records would refuse it.
+  for (const auto& [field, value] :
+       std::vector<std::pair<std::string, Json>>{{"properties", {{"x", 999}}},
+                                                 {"owners", {"A", "someone"}},
+                                                 {"links", {{"company", "C-9"}}},
+                                                 {"tags", {"vip"}},
+                                                 {"open", false}}) {
+    Json body = Requested("D-0", {{"pool", "p"}});
+    body["record"][field] = value;
+    Reply r = member.Post("/v1/assign", body);
+    EXPECT_TRUE(IsError(r, 403, "forbidden")) << field << ": " << r.raw;
+  }
+  Reply d0 = member.Post("/v1/assign", Requested("D-0", {{"pool", "p"}}));
+  ASSERT_EQ(d0.status, 200) << d0.raw;
+  EXPECT_EQ(d0.body["owner"], "C");
+  Reply kept = admin.Get("/v1/records/deal/D-0");
+  EXPECT_EQ(kept.body["properties"], Json({{"x", 1}})) << kept.raw;
+  EXPECT_EQ(kept.body["owners"], Json::array({"C"})) << kept.raw;
+  EXPECT_EQ(kept.body["open"], true) << kept.raw;
 
   // Nothing changed by the refused calls.
   EXPECT_EQ(admin.Get("/v1/users/A").body["name"], "User A");
