@@ -118,6 +118,16 @@ inline std::string WriteBackSubject(std::string_view object_type, std::string_vi
   return s;
 }
 
+// A database whose schema a newer rota wrote (`version`, past the `known` migrations of
+// this one) is refused, never written to: this rota's statements could damage what it
+// does not know. Downgrading is restoring the backup taken before the upgrade.
+inline Status NewerSchema(int64_t version, size_t known) {
+  return Status(Code::kInvalid, "newer_schema",
+                "the database's schema is version " + std::to_string(version) + ", written by a newer rota; this one "
+                "knows versions up to " + std::to_string(known) +
+                    ": run that newer rota, or restore the backup taken before the upgrade");
+}
+
 // The answer to a retry of a write-back that a later decision on the same record made
 // obsolete (`why`): sending it could write an older owner over a newer one.
 inline Status Superseded(const std::string& id, const std::string& why) {

@@ -21,6 +21,8 @@
 #include <thread>
 #include <tuple>
 
+#include "store/sqlite/migrations.h"
+
 namespace rota::store {
 namespace {
 
@@ -1973,6 +1975,43 @@ TEST_P(StoreTest, ANewWebhookOrConnectorWithAnOldIdHasNoDeliveries) {
   EXPECT_TRUE(tx->Deliveries("wh", std::nullopt, 10)->empty());
   EXPECT_TRUE(tx->ConnectorDeliveries("pd", std::nullopt, 10)->empty());
   EXPECT_EQ(tx->Deliveries("other", std::nullopt, 10)->size(), 1u);  // another webhook's are its own
+}
+
+// A database a newer rota migrated is refused with the versions named, on either backend,
+// and left as it was; this rota's own version opens as before.
+TEST_P(StoreTest, ADatabaseOfANewerRotaIsRefusedAndLeftAlone) {
+  {
+    auto tx = Write();
+    ASSERT_OK(tx->SaveConfig(7, R"({"users":[]})"));
+    ASSERT_OK(tx->Commit());
+  }
+  std::string err;
+  const std::string newer = GetParam() == "sqlite" ? "PRAGMA user_version=999"
+                                                   : "INSERT INTO rota_schema_migrations(version) VALUES (999)";
+  if (GetParam() == "sqlite") {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(url_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, newer.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  } else {
+    ASSERT_TRUE(PgExec(url_, newer, &err)) << err;
+  }
+  auto s = OpenStore(url_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().error_code(), "newer_schema") << s.status().ToString();
+  EXPECT_NE(s.status().message().find("version 999"), std::string::npos) << s.status().message();
+  EXPECT_EQ(*Read()->ConfigVersion(), 7);  // the open store still reads what was there
+  const std::string back = GetParam() == "sqlite" ? "PRAGMA user_version=" + std::to_string(sqlite::Migrations().size())
+                                                  : "DELETE FROM rota_schema_migrations WHERE version = 999";
+  if (GetParam() == "sqlite") {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(url_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, back.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  } else {
+    ASSERT_TRUE(PgExec(url_, back, &err)) << err;
+  }
+  EXPECT_TRUE(OpenStore(url_).ok());
 }
 
 // Another program's database (tables of its own, none of rota's) is refused, on either

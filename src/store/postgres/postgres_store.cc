@@ -1078,6 +1078,7 @@ class PostgresStore final : public Store {
     if (!v.ok()) return v.status();
     const int64_t version = v->Int(0, 0);
     const auto& migrations = Migrations();
+    if (version > static_cast<int64_t>(migrations.size())) return NewerSchema(version, migrations.size());
     for (size_t i = static_cast<size_t>(version); i < migrations.size(); ++i) {
       s = conn.Exec(migrations[i]);
       if (s.ok()) {

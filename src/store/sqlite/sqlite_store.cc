@@ -982,6 +982,7 @@ class SqliteStore final : public Store {
       if (q.Step(&err)) version = q.Int(0);
     }
     const auto& migrations = Migrations();
+    if (version > static_cast<int64_t>(migrations.size())) return NewerSchema(version, migrations.size());
     for (size_t i = static_cast<size_t>(version); i < migrations.size(); ++i) {
       Status s = conn.Exec(std::string("BEGIN IMMEDIATE;") + migrations[i] + "PRAGMA user_version=" +
                            std::to_string(i + 1) + "; COMMIT;");
