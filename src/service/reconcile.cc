@@ -165,13 +165,21 @@ Result<std::vector<Change>> Reconcile(const core::Config& before, core::Config& 
   Diff("pool", before.pools, after.pools, changes);
   Diff("distribution", before.distributions, after.distributions, changes);
   Diff("rule", before.rules, after.rules, changes);
-  // A change of priority is a change too.
-  std::vector<std::string> old_order, new_order;
-  for (const auto& r : before.rules) old_order.push_back(r.id);
-  for (const auto& r : after.rules) new_order.push_back(r.id);
-  if (old_order != new_order && changes.end() == std::find_if(changes.begin(), changes.end(), [](const Change& c) {
-        return c.kind == "rule";
-      })) {
+  // A change of priority is a change too: priority is per object type, so it changed where
+  // the rules of a type kept on both sides (of that type on both) come in another order.
+  // Rules added or removed, or the types' rules interleaved otherwise, change no priority.
+  auto kept_order = [](const std::vector<core::Rule>& rules, const std::vector<core::Rule>& other) {
+    std::map<std::string, core::ObjectType> types;
+    for (const core::Rule& x : other) types.emplace(x.id, x.object_type);
+    std::vector<std::pair<core::ObjectType, std::string>> order;
+    for (const core::Rule& r : rules) {
+      auto it = types.find(r.id);
+      if (it != types.end() && it->second == r.object_type) order.emplace_back(r.object_type, r.id);
+    }
+    std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    return order;
+  };
+  if (kept_order(before.rules, after.rules) != kept_order(after.rules, before.rules)) {
     changes.push_back({"rules", "priority", "changed"});
   }
   if (!(before.settings == after.settings)) changes.push_back({"settings", "settings", "changed"});

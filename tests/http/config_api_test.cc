@@ -575,6 +575,43 @@ TEST(ApiConfig, AMisspeltFieldIsRefusedAndWhatGetShowsIsAcceptedBack) {
   EXPECT_EQ(a.Put("/v1/config", doc).status, 200);
 }
 
+// The whole document's changes name a change of priority where the rules of one object
+// type come in another order, with rules added beside it or not, and only then.
+TEST(ApiConfig, ChangesNameAPriorityChangeOnlyWhereATypesOrderChanged) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedUsers(a, {"A"});
+  Json user = {{"type", "user"}, {"user", "A"}};
+  Json doc = a.Get("/v1/config").body;
+  doc["rules"] = {Rule("l1", user, "lead"), Rule("l2", user, "lead"), Rule("d1", user, "deal"), Rule("d2", user, "deal")};
+  ASSERT_EQ(a.Put("/v1/config", doc).status, 200);
+  doc = a.Get("/v1/config").body;
+  auto changes = [&](const Json& d) {
+    Reply r = a.Put("/v1/config?dry_run=true", d);
+    EXPECT_EQ(r.status, 200) << r.raw;
+    return r.body["changes"];
+  };
+  const Json priority = {{"kind", "rules"}, {"id", "priority"}, {"change", "changed"}};
+  auto has = [](const Json& list, const Json& item) { return std::find(list.begin(), list.end(), item) != list.end(); };
+
+  Json swapped_and_added = doc;  // l2 before l1, and a new lead rule
+  std::swap(swapped_and_added["rules"][0], swapped_and_added["rules"][1]);
+  swapped_and_added["rules"].push_back(Rule("l3", user, "lead"));
+  Json c = changes(swapped_and_added);
+  EXPECT_TRUE(has(c, priority)) << c;
+  EXPECT_TRUE(has(c, Json{{"kind", "rule"}, {"id", "l3"}, {"change", "added"}})) << c;
+
+  Json interleaved = doc;  // deal rules first: each type's order is as it was
+  interleaved["rules"] = {doc["rules"][2], doc["rules"][0], doc["rules"][3], doc["rules"][1]};
+  EXPECT_EQ(changes(interleaved), Json::array()) << changes(interleaved);
+
+  Json added_first = doc;  // a new rule at the top of its type moves no other rule
+  added_first["rules"].insert(added_first["rules"].begin(), Rule("l0", user, "lead"));
+  c = changes(added_first);
+  EXPECT_FALSE(has(c, priority)) << c;
+  EXPECT_EQ(c.size(), 1u) << c;
+}
+
 TEST(ApiRules, FiftyFirstRuleForOneTypeAndEventIsRefused) {
   RotaServer s;
   As a{s, s.admin_key()};
