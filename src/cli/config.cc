@@ -55,22 +55,17 @@ void AddConfig(CLI::App& app, int* exit_code) {
       *exit_code = Fail(o->file, doc.status());
       return;
     }
-    // The document is checked before the database is opened: a bad file makes nothing,
-    // not even a new database file. Where there is no database yet, it is checked as a
-    // change from nothing too, as the service will check it.
-    auto valid = io::ReadConfig(*doc);
-    if (!valid.ok()) {
-      *exit_code = Fail(o->file, valid.status());
-      return;
-    }
+    // Where there is no database yet, the document is checked (as a change from nothing, as
+    // the service will check it) before one is made: a bad file makes nothing, not even a
+    // new database file. A new one holds only the workspace "default".
     std::error_code ec;
-    if (!store::IsPostgresUrl(o->db) && !std::filesystem::exists(o->db, ec)) {
-      if (Status s = service::CheckChange(core::Config{}, *valid); !s.ok()) {
-        *exit_code = Fail(o->file, s);
+    if (!store::IsPostgresUrl(o->db) && !std::filesystem::exists(o->db, ec) && o->workspace == "default") {
+      if (auto valid = service::ReadChange(core::Config{}, *doc); !valid.ok()) {
+        *exit_code = Fail(o->file, valid.status());
         return;
       }
     }
-    auto env = OpenEnv(o->db, /*must_exist=*/o->dry_run);
+    auto env = OpenEnv(o->db, /*must_exist=*/o->dry_run || o->workspace != "default");
     if (!env) {
       *exit_code = 2;
       return;
@@ -78,8 +73,8 @@ void AddConfig(CLI::App& app, int* exit_code) {
     // A new database gets its workspace "default" and first admin key, as from `rota serve`.
     auto workspaces = env->store->CountWorkspaces();
     if (!o->dry_run && o->workspace == "default" && workspaces.ok() && *workspaces == 0) {
-      if (Status s = service::CheckChange(core::Config{}, *valid); !s.ok()) {  // a PostgreSQL database, say
-        *exit_code = Fail(o->file, s);
+      if (auto valid = service::ReadChange(core::Config{}, *doc); !valid.ok()) {  // a PostgreSQL database, say
+        *exit_code = Fail(o->file, valid.status());
         return;
       }
       if (!Bootstrap(*env)) {

@@ -44,6 +44,8 @@ using Properties = std::map<std::string, Value, std::less<>>;
 // Working hours: per weekday (0 = Sunday … 6 = Saturday), intervals of minutes since
 // local midnight, start included, end excluded (1440 is "24:00").
 struct WorkingHours {
+  // The days' names as the config document writes them, by index.
+  static constexpr const char* kDayNames[7] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
   std::string tz;
   std::vector<std::pair<int, int>> days[7];
   friend bool operator==(const WorkingHours&, const WorkingHours&) = default;

@@ -65,9 +65,14 @@ class Validator {
           Add(p + ".working_hours.tz", "unknown time zone \"" + u.working_hours->tz + "\"");
         }
         for (int d = 0; d < 7; ++d) {
-          for (auto [from, to] : u.working_hours->days[d]) {
+          const auto& intervals = u.working_hours->days[d];
+          for (size_t j = 0; j < intervals.size(); ++j) {
+            auto [from, to] = intervals[j];
             if (from < 0 || to > 1440 || from >= to) {
-              Add(p + ".working_hours.days", "a working-hours interval must start before it ends, within 00:00–24:00");
+              // The day's own path, as the document writes it: one interval, or a list of them.
+              const std::string day = p + ".working_hours.days." + WorkingHours::kDayNames[d];
+              Add(intervals.size() == 1 ? day : At(day, j),
+                  "a working-hours interval must start before it ends, within 00:00–24:00");
             }
           }
         }

@@ -357,7 +357,9 @@ TEST(SettingsValidationTest, WorkingHoursIntervalsMustBeWithinTheDay) {
   h.days[1] = {{9 * 60, 1441}};
   u.working_hours = h;
   c.users.push_back(u);
-  EXPECT_TRUE(HasPath(Problems(c), "users[2].working_hours.days"));
+  EXPECT_TRUE(HasPath(Problems(c), "users[2].working_hours.days.mon"));
+  c.users.back().working_hours->days[1] = {{0, 60}, {600, 540}};
+  EXPECT_TRUE(HasPath(Problems(c), "users[2].working_hours.days.mon[1]")) << Paths(Problems(c));
   c.users.back().working_hours->days[1] = {{0, 1440}};
   EXPECT_TRUE(Problems(c).empty());
 }

@@ -9,7 +9,7 @@ namespace {
 
 using core::ObjectType;
 
-constexpr const char* kDays[7] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+constexpr const auto& kDays = core::WorkingHours::kDayNames;
 
 std::optional<int> ParseClock(const std::string& s) {
   auto digit = [&](size_t i) { return s[i] >= '0' && s[i] <= '9'; };
@@ -670,11 +670,18 @@ Json WriteStoredRecord(const core::Record& r) {
 }
 
 Result<core::Config> ReadConfig(const Json& doc) {
+  std::vector<Problem> problems;
+  core::Config c = ReadConfig(doc, &problems);
+  if (!problems.empty()) return Status::Invalid(std::move(problems));
+  return c;
+}
+
+core::Config ReadConfig(const Json& doc, std::vector<Problem>* problems) {
   Problems p;
   core::Config c;
   if (!doc.is_object()) {
-    p.Add("", "the config document is a JSON object");
-    return p.ToStatus();
+    *problems = {{"", "the config document is a JSON object"}};
+    return c;
   }
   c.users = ReadList<core::User>(doc, "users", p, ReadUser);
   c.pools = ReadList<core::Pool>(doc, "pools", p, ReadPool);
@@ -687,8 +694,7 @@ Result<core::Config> ReadConfig(const Json& doc) {
   });
   p.Unknown(doc, {"users", "pools", "distributions", "rules", "settings", "records", "version"}, "");
   // Semantic problems, except where the shape was already wrong.
-  std::vector<Problem> all = WithMeaning(p.list(), core::Validate(c));
-  if (!all.empty()) return Status::Invalid(std::move(all));
+  *problems = WithMeaning(p.list(), core::Validate(c));
   return c;
 }
 

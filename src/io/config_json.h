@@ -35,6 +35,9 @@ core::Record ReadStoredRecord(const Json& j, Problems& p);
 
 // The whole document: shape problems and core::Validate's problems together (422).
 Result<core::Config> ReadConfig(const Json& doc);
+// The same, giving what could be read and every problem in *problems (none: it is valid),
+// for a caller that adds problems of its own to the same answer.
+core::Config ReadConfig(const Json& doc, std::vector<Problem>* problems);
 // The shape's problems and, after them, those of `meaning` (the core's) where the shape
 // left something to check: not inside or around a path the shape found wrong, not a
 // condition's value beside an unknown operator, not an assignee's fields beside an unknown

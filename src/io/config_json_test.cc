@@ -763,14 +763,19 @@ TEST(ConfigJsonTest, WorkingHoursBadShapes) {
                                                 {"thu", {{"09:00", "12:00"}, {"13:00"}}}}}};
   doc["users"][1]["working_hours"] = {{"tz", "UTC"}, {"days", {"09:00", "17:00"}}};
   doc["users"].push_back({{"id", "u-3"}, {"working_hours", {{"tz", "UTC"}, {"days", {{"fri", {"17:00", "09:00"}}}}}}});
+  // A reversed interval beside an unknown day is still named, by its own day and place.
+  doc["users"].push_back(Json::parse(R"({"id": "u-4", "working_hours": {"tz": "UTC", "days": {
+    "fun": ["09:00", "17:00"], "mon": [["08:00", "09:00"], ["17:00", "09:00"]]}}})"));
   auto ps = ProblemsOf(doc);
   EXPECT_PROBLEM(ps, "users[0].working_hours.tz", "time zone");
   EXPECT_PROBLEM(ps, "users[0].working_hours.days.monday", "unknown day");
   EXPECT_PROBLEM(ps, "users[0].working_hours.days.tue", "interval");
   EXPECT_PROBLEM(ps, "users[0].working_hours.days.wed", "interval");
   EXPECT_PROBLEM(ps, "users[0].working_hours.days.thu[1]", "interval");
-  EXPECT_PROBLEM(ps, "users[2].working_hours.days", "start before it ends");  // fri 17:00–09:00
+  EXPECT_PROBLEM(ps, "users[2].working_hours.days.fri", "start before it ends");  // fri 17:00–09:00
   EXPECT_PROBLEM(ps, "users[1].working_hours.days", "must be an object");
+  EXPECT_PROBLEM(ps, "users[3].working_hours.days.fun", "unknown day");
+  EXPECT_PROBLEM(ps, "users[3].working_hours.days.mon[1]", "start before it ends");
 }
 
 // --- times ----------------------------------------------------------------------------------

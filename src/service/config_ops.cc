@@ -165,37 +165,46 @@ Status EraseFrom(std::vector<T>& list, const char* kind, const std::string& id) 
 }  // namespace
 
 Status CheckChange(const core::Config& before, const core::Config& after) {
+  std::vector<Problem> problems;
   // PUT /v1/rules/priority orders the rules, so a new rule cannot take that id (one
   // stored before it was reserved keeps working).
   for (size_t i = 0; i < after.rules.size(); ++i) {
     if (after.rules[i].id == kReservedRuleId && !Find(before.rules, kReservedRuleId)) {
-      return Status::Invalid(io::Index("rules", i) + ".id",
-                             "\"priority\" is reserved (PUT /v1/rules/priority sets the order)");
+      problems.push_back({io::Index("rules", i) + ".id", "\"priority\" is reserved (PUT /v1/rules/priority sets the order)"});
     }
   }
   // A new object's id fits a list's cursor in a URL (one stored before keeps working).
-  std::vector<Problem> ids;
   auto new_ids = [&](const auto& now, const auto& was, const char* list) {
     for (size_t i = 0; i < now.size(); ++i) {
       if (Find(was, now[i].id) != nullptr) continue;
-      if (auto problem = io::NewIdProblem(now[i].id)) ids.push_back({io::Index(list, i) + ".id", *problem});
+      if (auto problem = io::NewIdProblem(now[i].id)) problems.push_back({io::Index(list, i) + ".id", *problem});
     }
   };
   new_ids(after.users, before.users, "users");
   new_ids(after.pools, before.pools, "pools");
   new_ids(after.distributions, before.distributions, "distributions");
   new_ids(after.rules, before.rules, "rules");
-  if (!ids.empty()) return Status::Invalid(std::move(ids));
   // A `between` whose ends are the wrong way round never holds: refused in a rule whose
   // conditions this change sets (one stored before keeps working).
-  std::vector<Problem> reversed;
   for (size_t i = 0; i < after.rules.size(); ++i) {
     const core::Rule* was = Find(before.rules, after.rules[i].id);
     if (was != nullptr && was->conditions == after.rules[i].conditions) continue;
-    for (Problem& p : core::ReversedRanges(after.rules[i], io::Index("rules", i))) reversed.push_back(std::move(p));
+    for (Problem& p : core::ReversedRanges(after.rules[i], io::Index("rules", i))) problems.push_back(std::move(p));
   }
-  if (!reversed.empty()) return Status::Invalid(std::move(reversed));
+  if (!problems.empty()) return Status::Invalid(std::move(problems));
   return Status::Ok();
+}
+
+Result<core::Config> ReadChange(const core::Config& before, const Json& doc) {
+  std::vector<Problem> read;
+  core::Config after = io::ReadConfig(doc, &read);
+  Status change = CheckChange(before, after);
+  if (read.empty()) {
+    if (!change.ok()) return change;
+    return after;
+  }
+  // The change's problems beside the document's, except where the document's cover them.
+  return Status::Invalid(io::WithMeaning(read, change.ok() ? std::vector<Problem>{} : change.details()));
 }
 
 template <typename F>
@@ -245,7 +254,9 @@ Result<Json> Service::GetConfig(const std::string& ws) {
 }
 
 Result<Json> Service::PutConfig(const std::string& ws, const Json& doc, bool dry_run) {
-  auto incoming = io::ReadConfig(doc);
+  auto current = Current(ws);
+  if (!current.ok()) return current.status();
+  auto incoming = ReadChange((*current)->config(), doc);  // Mutate checks the change again, in its transaction
   if (!incoming.ok()) return incoming.status();
   std::vector<core::Record> records = std::move(incoming->records);
   incoming->records.clear();

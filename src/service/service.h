@@ -92,6 +92,9 @@ Status PutGivenRecord(store::Tx& tx, core::Record record, int64_t at);
 // What a configuration saved over `before` must meet beyond core::Validate: no new rule
 // takes the id "priority", and no `between` it sets has its ends the wrong way round.
 Status CheckChange(const core::Config& before, const core::Config& after);
+// The document `doc` as a change from `before`: io::ReadConfig's problems and CheckChange's
+// together, every one in one 422.
+Result<core::Config> ReadChange(const core::Config& before, const Json& doc);
 // One write-back of `owner` for a record, into the outbox of `tx`, when `wb` maps its type.
 Status EmitWriteBack(store::Tx& tx, const WriteBackTarget& wb, core::ObjectType type, const std::string& id,
                      const std::string& owner, const std::string& decision_id, const std::string& crm_type,

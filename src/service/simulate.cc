@@ -40,17 +40,12 @@ Result<Json> Service::Simulate(const std::string& ws, const Json& body) {
   if (!current.ok()) return current.status();
   std::shared_ptr<const core::Workspace> workspace = *current;
   if (body.contains("config") && !body["config"].is_null()) {
-    auto draft = io::ReadConfig(body["config"]);
+    // What applying the draft would refuse (a reversed `between`, a reserved id) it is
+    // refused here too: a draft that simulates is one that can be applied.
+    auto draft = ReadChange((*current)->config(), body["config"]);
     if (!draft.ok()) {
       std::vector<Problem> out;
       for (const Problem& p : draft.status().details()) out.push_back({"config." + p.path, p.message});
-      return Status::Invalid(std::move(out));
-    }
-    // What applying the draft would refuse (a reversed `between`, a reserved id) it is
-    // refused here too: a draft that simulates is one that can be applied.
-    if (Status s = CheckChange((*current)->config(), *draft); !s.ok()) {
-      std::vector<Problem> out;
-      for (const Problem& p : s.details()) out.push_back({"config." + p.path, p.message});
       return Status::Invalid(std::move(out));
     }
     // The draft as applying it would leave the rotation: pools keep their positions, a

@@ -612,6 +612,30 @@ TEST(ApiConfig, ChangesNameAPriorityChangeOnlyWhereATypesOrderChanged) {
   EXPECT_EQ(c.size(), 1u) << c;
 }
 
+// One 422 names every problem of a document: its shape's, its meaning's and the change's
+// (a new id too long, a `between` the wrong way round), on PUT /v1/config and in simulate.
+TEST(ApiConfig, OneAnswerNamesEveryProblemOfADocument) {
+  RotaServer s;
+  As a{s, s.admin_key()};
+  SeedRoundRobin(a);
+  Json doc = a.Get("/v1/config").body;
+  doc["users"].push_back({{"id", std::string(300, 'u')}});
+  doc["rules"].push_back(Rule("r-user", {{"type", "user"}, {"user", "nobody"}}));
+  doc["rules"].push_back(Rule("r-range", ToPool("p"), "deal", {"created"},
+                              {{{"field", "amount"}, {"op", "between"}, {"value", {10, 1}}}}));
+  doc["pools"][0]["nmae"] = "x";
+  Reply r = a.Put("/v1/config?dry_run=true", doc);
+  ASSERT_TRUE(IsError(r, 422)) << r.raw;
+  for (const char* path : {"users[3].id", "rules[1].assign.user", "rules[2].conditions.all[0].value", "pools[0].nmae"}) {
+    EXPECT_TRUE(HasDetail(r, path)) << path << ": " << r.raw;
+  }
+  Reply sim = a.Post("/v1/simulate", {{"config", doc}, {"records", Json::array()}});
+  ASSERT_TRUE(IsError(sim, 422)) << sim.raw;
+  EXPECT_TRUE(HasDetail(sim, "config.users[3].id")) << sim.raw;
+  EXPECT_TRUE(HasDetail(sim, "config.rules[2].conditions.all[0].value")) << sim.raw;
+  EXPECT_EQ(a.Get("/v1/rules").body["items"].size(), 1u);
+}
+
 TEST(ApiRules, FiftyFirstRuleForOneTypeAndEventIsRefused) {
   RotaServer s;
   As a{s, s.admin_key()};
@@ -893,6 +917,11 @@ TEST(ApiConfig, CliApplyOnANewDatabasePrintsTheFirstAdminKey) {
     EXPECT_EQ(refused_out.find(said), refused_out.rfind(said)) << refused_out;
   }
   std::ofstream(file, std::ios::trunc) << R"({"users": [{"id": "A"}], "pools": [{"id": "p", "object_type": "deal", "members": ["A"]}]})";
+  // A new database holds only the workspace "default": another is refused before one is made.
+  auto [other, other_out] = RunRota({"config", "apply", "--db", db, "--workspace", "sales", file});
+  EXPECT_EQ(other, 2) << other_out;
+  EXPECT_NE(other_out.find("no database there"), std::string::npos) << other_out;
+  EXPECT_FALSE(std::filesystem::exists(db)) << other_out;
   auto [code, out] = RunRota({"config", "apply", "--db", db, file});
   ASSERT_EQ(code, 0) << out;
   std::smatch m;
