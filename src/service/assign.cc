@@ -160,6 +160,8 @@ Result<Json> Service::CreateKey(const Principal& p, const Json& body) {
   pr.String(body, "role", "", role_name);
   pr.String(body, "name", "", name);
   pr.Bool(body, "can_reassign", "", can_reassign);
+  // A key is for the caller's workspace: {"workspace": …}, say, is refused, not ignored.
+  pr.Unknown(body, {"role", "name", "can_reassign"}, "");
   auto role = ParseRole(role_name);
   if (!role) pr.Add("role", "role is admin, member or integration");
   if (!pr.empty()) return pr.ToStatus();

@@ -77,6 +77,10 @@ TEST(ApiAuth, KeysCreateListRevoke) {
   EXPECT_EQ(r.body["name"], "console");
   const std::string secret = r.body["key"], id = r.body["id"];
   EXPECT_EQ(s.Call("GET", "/v1/users", secret).status, 200);
+  // A key is the caller's workspace's: a field naming another (or misspelt) is refused.
+  Reply other = admin.Post("/v1/keys", {{"role", "admin"}, {"workspace", "elsewhere"}});
+  EXPECT_TRUE(IsError(other, 422)) << other.raw;
+  EXPECT_TRUE(HasDetail(other, "workspace")) << other.raw;
 
   Reply list = admin.Get("/v1/keys");
   ASSERT_EQ(list.status, 200) << list.raw;
