@@ -128,6 +128,13 @@ inline Status NewerSchema(int64_t version, size_t known) {
                     ": run that newer rota, or restore the backup taken before the upgrade");
 }
 
+// A workspace keeps an admin key: revoking its last one would leave nobody able to change
+// its configuration or make keys through the API.
+inline Status LastAdminKey(const std::string& id) {
+  return Status(Code::kConflict, "last_admin_key",
+                "key \"" + id + "\" is its workspace's last admin key: create another admin key before revoking this one");
+}
+
 // The answer to a retry of a write-back that a later decision on the same record made
 // obsolete (`why`): sending it could write an older owner over a newer one.
 inline Status Superseded(const std::string& id, const std::string& why) {
@@ -326,7 +333,8 @@ class Store {
   virtual Result<std::optional<KeyRow>> FindKeyByHash(const std::string& hash) = 0;
   // All keys, or one workspace's.
   virtual Result<std::vector<KeyRow>> ListKeys(const std::optional<std::string>& workspace) = 0;
-  // NotFound when there is no such key (in that workspace, when given).
+  // NotFound when there is no such key (in that workspace, when given); LastAdminKey (and
+  // nothing revoked) when it is its workspace's last admin key not revoked.
   virtual Status RevokeKey(const std::string& id, const std::optional<std::string>& workspace, int64_t at) = 0;
 
   virtual Result<std::vector<std::string>> ListWorkspaces() = 0;

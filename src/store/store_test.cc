@@ -278,9 +278,36 @@ TEST_P(StoreTest, Keys) {
 
   EXPECT_EQ(store_->RevokeKey("k1", std::string("ws2"), 50).code(), Code::kNotFound);
   EXPECT_EQ(store_->RevokeKey("zz", std::nullopt, 50).code(), Code::kNotFound);
+  // k1 is ws1's only admin key: it stays (another role's last key goes).
+  Status last = store_->RevokeKey("k1", std::string("ws1"), 50);
+  EXPECT_EQ(last.error_code(), "last_admin_key") << last.ToString();
+  EXPECT_FALSE((*store_->FindKeyByHash("hash1"))->revoked_at);
+  ASSERT_OK(store_->RevokeKey("k2", std::nullopt, 50));
+  ASSERT_OK(store_->CreateKey({"k4", "ws1", "admin", false, "", "hash4", 13, std::nullopt}));
   ASSERT_OK(store_->RevokeKey("k1", std::string("ws1"), 50));
   ASSERT_OK(store_->RevokeKey("k1", std::nullopt, 60));  // keeps the first revocation time
   EXPECT_EQ((*store_->FindKeyByHash("hash1"))->revoked_at, 50);
+  EXPECT_EQ(store_->RevokeKey("k4", std::nullopt, 70).error_code(), "last_admin_key");
+}
+
+// Two revocations at once of a workspace's last two admin keys: one goes, one stays.
+TEST_P(StoreTest, RevokingTheLastTwoAdminKeysAtOnceKeepsOne) {
+  for (int round = 0; round < 20; ++round) {
+    const std::string a = "ka" + std::to_string(round), b = "kb" + std::to_string(round);
+    const std::string ws = "wr" + std::to_string(round);
+    ASSERT_OK(store_->CreateWorkspace(ws, "{}", 1));
+    ASSERT_OK(store_->CreateKey({a, ws, "admin", false, "", "h" + a, 1, std::nullopt}));
+    ASSERT_OK(store_->CreateKey({b, ws, "admin", false, "", "h" + b, 1, std::nullopt}));
+    Status sa, sb;
+    std::thread ta([&] { sa = store_->RevokeKey(a, ws, 5); });
+    std::thread tb([&] { sb = store_->RevokeKey(b, ws, 5); });
+    ta.join();
+    tb.join();
+    EXPECT_NE(sa.ok(), sb.ok()) << sa.ToString() << " / " << sb.ToString();
+    auto keys = store_->ListKeys(ws);
+    ASSERT_OK(keys.status());
+    EXPECT_EQ(std::count_if(keys->begin(), keys->end(), [](const KeyRow& k) { return !k.revoked_at; }), 1);
+  }
 }
 
 TEST_P(StoreTest, ConfigVersion) {

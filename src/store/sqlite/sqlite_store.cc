@@ -1106,14 +1106,20 @@ class SqliteStore final : public Store {
     return WithWriter([&](Connection& c) -> Status {
       Status s = c.Prepare(
                       "UPDATE api_keys SET revoked_at=COALESCE(revoked_at, ?1) WHERE id=?2 AND (?3 IS NULL OR "
-                      "workspace=?3)")
+                      "workspace=?3) AND (role <> 'admin' OR revoked_at IS NOT NULL OR (SELECT COUNT(*) FROM api_keys k "
+                      "WHERE k.workspace=api_keys.workspace AND k.role='admin' AND k.revoked_at IS NULL) > 1)")
                      .Bind(1, at)
                      .Bind(2, id)
                      .Bind(3, workspace)
                      .Run();
       if (!s.ok()) return s;
-      if (sqlite3_changes(c.raw()) == 0) return Status::NotFound("unknown key \"" + id + "\"");
-      return Status::Ok();
+      if (sqlite3_changes(c.raw()) > 0) return Status::Ok();
+      Stmt q = c.Prepare("SELECT 1 FROM api_keys WHERE id=?1 AND (?2 IS NULL OR workspace=?2)");
+      q.Bind(1, id).Bind(2, workspace);
+      Status err;
+      if (q.Step(&err)) return LastAdminKey(id);
+      if (!err.ok()) return err;
+      return Status::NotFound("unknown key \"" + id + "\"");
     });
   }
 
