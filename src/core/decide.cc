@@ -321,7 +321,10 @@ class Decider {
     std::string folded = raw.empty() ? "" : Fold(raw);
     auto key = folded.empty() ? cd.keys.end() : cd.keys.find(folded);
     if (key == cd.keys.end()) {
-      if (!folded.empty()) d_.changes.unkeyed.push_back({dist.id, raw});
+      // Listed as a value that could have a key: one holding NUL or another control
+      // character a key's value may not could never have one (and PostgreSQL's text
+      // would cut it at the NUL, merging it with another value).
+      if (!folded.empty() && !HasControlChar(raw, /*text_spacing=*/true)) d_.changes.unkeyed.push_back({dist.id, raw});
       Trace({TraceEntry::Kind::kStrategy, dist.id, false,
              folded.empty() ? "the record has no value for \"" + dist.property + "\""
                             : "no key for value \"" + raw + "\""});

@@ -595,6 +595,18 @@ TEST(DistributionStrategyTest, ValueWithoutAKeyGoesToTheDefaultOwnerAndIsListed)
   EXPECT_EQ(h.state.Unkeyed().count({"d", "Gdańsk"}), 1u);
 }
 
+// A value no key could have (a key's value holds no NUL or other control character) goes
+// to the default owner as any value without a key, but is not listed as one to give a key.
+TEST(DistributionStrategyTest, AValueNoKeyCouldHaveIsNotListed) {
+  Harness h = DistHarness("D");
+  Decision d = h.DecideNew(Monday(), {{"county", Str(std::string("a\0b", 3))}});
+  EXPECT_EQ(d.outcome, Outcome::kDefault);
+  EXPECT_EQ(d.owner, "D");
+  EXPECT_TRUE(d.changes.unkeyed.empty());
+  d = h.DecideNew(Monday(), {{"county", Str("two\nlines")}});  // a key's value may have lines
+  ASSERT_EQ(d.changes.unkeyed.size(), 1u);
+}
+
 TEST(DistributionStrategyTest, ValueWithoutAKeyAndNoDefaultOwnerIsNoDistributionKey) {
   Harness h = DistHarness(std::nullopt);
   Decision d = h.DecideNew(Monday(), {{"county", Str("Gdańsk")}});

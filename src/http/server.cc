@@ -157,8 +157,22 @@ std::optional<Status> PathProblem(const httplib::Request& req, bool control) {
     }
   }
   if (!core::ValidUtf8(req.path)) return Status(Code::kMalformed, "bad_request", "the path is not valid UTF-8");
-  if (control && core::HasControlChar(req.path)) {
-    return Status(Code::kMalformed, "bad_request", "the path holds control characters (tabs, line breaks, NUL)");
+  // A route's parameter may be a distribution key's value, which may hold tabs and line
+  // breaks (`control` false); no path holds NUL or another control character.
+  if (core::HasControlChar(req.path, /*text_spacing=*/!control)) {
+    return Status(Code::kMalformed, "bad_request",
+                  control ? "the path holds control characters (tabs, line breaks, NUL)"
+                          : "the path holds control characters (NUL, say)");
+  }
+  // Nor does a query parameter (a filter's id, a cursor): PostgreSQL would end its text at
+  // a NUL, and `?owner=u-1%00x` match u-1's decisions.
+  for (const auto& [name, value] : req.params) {
+    const bool name_ok = core::ValidUtf8(name) && !core::HasControlChar(name, true);
+    if (!name_ok || core::HasControlChar(value, true) || !core::ValidUtf8(value)) {
+      return Status(Code::kMalformed, "bad_request",
+                    (name_ok ? "the query parameter \"" + name + "\"" : std::string("a query parameter")) +
+                        " holds control characters (NUL, say) or is not UTF-8");
+    }
   }
   return std::nullopt;
 }
@@ -395,11 +409,10 @@ void Server::Install() {
       }
       // httplib matched the decoded path: parameters arrive decoded.
       for (size_t i = 1; i < req.matches.size(); ++i) ctx.params.push_back(req.matches[i].str());
-      if (!ctx.params.empty()) {  // ids are text: bytes that are not UTF-8 are refused
-        if (auto problem = PathProblem(req, /*control=*/false)) {
-          SendError(res, *problem);
-          return finish(res.status);
-        }
+      // Ids and filters are text: bytes that are not UTF-8, and NUL, are refused.
+      if (auto problem = PathProblem(req, /*control=*/false)) {
+        SendError(res, *problem);
+        return finish(res.status);
       }
       if ((method == "POST" || method == "PUT" || method == "PATCH") && !file_body) {
         if (ctx.raw.empty() && body_required) {

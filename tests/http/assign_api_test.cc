@@ -148,9 +148,10 @@ TEST(ApiAssign, ARecordIdWithASlashIsReadAndWritten) {
   ASSERT_EQ(put.status, 200) << put.raw;
   EXPECT_EQ(a.Get("/v1/records/deal/ACME%2F2024%2F7").body["owners"], Json::array({"B"}));
   EXPECT_TRUE(IsError(a.Get("/v1/records/deal/ACME%2F2024%2F8"), 404));
-  // A NUL (or another control character) is no part of an id: refused, nothing stored.
+  // A NUL (or another control character) is no part of an id: refused (as no path holds
+  // one), nothing stored.
   Reply nul = a.Put("/v1/records/deal/a%00b", {{"owners", {"B"}}});
-  EXPECT_TRUE(IsError(nul, 422)) << nul.raw;
+  EXPECT_TRUE(IsError(nul, 400, "bad_request")) << nul.raw;
   EXPECT_TRUE(IsError(a.Get("/v1/records/deal/a"), 404));
 }
 
@@ -801,6 +802,24 @@ TEST(ApiTransport, AWrongMethodOnARouteIs405WithAllow) {
     EXPECT_EQ(Json::parse(r->body, nullptr, false)["error"]["code"], "bad_request") << path << ": " << r->body;
   }
   EXPECT_TRUE(IsError(a.Get("/v1/records/deal/%25zz"), 404));  // "%zz" written as it should be: no such record
+  // NUL in a route's parameter or a query parameter is refused before it reaches a store:
+  // PostgreSQL's text ends at it, so "D-1\0zz" would find D-1, and "?owner=A%00zz" A's.
+  SeedRoundRobin(a);
+  ASSERT_EQ(a.Post("/v1/assign", AssignBody("D-1")).status, 200);
+  for (const char* path : {"/v1/records/deal/D-1%00zz", "/v1/keys/key_x%00zz", "/v1/history?owner=A%00zz",
+                           "/v1/reports/distribution?rule=r-pool%00zz", "/v1/history?rule=%01"}) {
+    r = c->Get(path, auth);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << path << ": " << r->body;
+    EXPECT_EQ(Json::parse(r->body, nullptr, false)["error"]["code"], "bad_request") << path << ": " << r->body;
+  }
+  r = c->Delete("/v1/keys/key_x%00zz", auth);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400) << r->body;
+  // A key's value may hold a tab, in its path too.
+  ASSERT_EQ(a.Post("/v1/distributions", {{"id", "d"}, {"object_type", "deal"}, {"property", "county"}}).status, 201);
+  Reply tab = a.Put("/v1/distributions/d/keys/a%09b", {{"owners", {{{"user", "A"}, {"percent", 100}}}}});
+  EXPECT_EQ(tab.status, 200) << tab.raw;
 }
 
 // A CRM's own `notes` field on a record is the caller's (rota's notes are not read from

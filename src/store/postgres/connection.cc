@@ -150,7 +150,13 @@ Result<PgResult> PgConnection::Query(const std::string& sql, const std::vector<P
   if (spent_) return last_error_;
   std::vector<const char*> values(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
-    values[i] = params[i].value() ? params[i].value()->c_str() : nullptr;
+    const std::optional<std::string>& v = params[i].value();
+    // libpq ends a text parameter at its first NUL: "k\0x" would be sent, matched and
+    // stored as "k". Refused instead (the API refuses NUL in ids, keys and filters before).
+    if (v && v->find('\0') != std::string::npos) {
+      return Status(Code::kInvalid, "nul_in_text", "a value holds NUL (U+0000), which PostgreSQL's text cannot hold");
+    }
+    values[i] = v ? v->c_str() : nullptr;
   }
   return Await(PQsendQueryParams(c_, sql.c_str(), static_cast<int>(params.size()), nullptr,
                                  values.empty() ? nullptr : values.data(), nullptr, nullptr, 0));

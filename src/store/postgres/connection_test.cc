@@ -63,6 +63,20 @@ TEST(PgConnection, postgres_SerializationFailureIsRetryableAndStaysTheCause) {
   EXPECT_TRUE((*a)->Exec("DROP TABLE " + table).ok());
 }
 
+// A text parameter holding NUL is refused, not sent cut at it ("k\0x" matched as "k").
+TEST(PgConnection, postgres_AParameterWithNulIsRefusedNotCut) {
+  const std::string url = BaseUrl();
+  if (url.empty()) GTEST_SKIP() << "no PostgreSQL server: run through ctest (fixture PostgresServerStart)";
+  auto c = PgConnection::Open(url);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto r = (*c)->Query("SELECT $1::text = 'k'", {std::string("k\0x", 3)});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().error_code(), "nul_in_text") << r.status().ToString();
+  auto fine = (*c)->Query("SELECT $1::text", {std::string("k\tx")});
+  ASSERT_TRUE(fine.ok()) << fine.status().ToString();
+  EXPECT_EQ(fine->Text(0, 0), "k\tx");
+}
+
 // A statement that PostgreSQL does not answer in time (its backend stopped, as a server
 // stalled on its disk or a network that drops every packet) fails with
 // database_unavailable after the timeout, and the connection is spent: its state is
