@@ -126,6 +126,19 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     EXPECT_TRUE(tx.ok()) << tx.status().ToString();
     return tx.ok() ? std::move(tx).value() : nullptr;
   }
+  // Runs SQL on the database from outside the store (as another program, or an operator,
+  // would): `sqlite_sql` or `pg_sql`, for the backend under test.
+  void ExecOutside(const std::string& sqlite_sql, const std::string& pg_sql) {
+    if (GetParam() == "sqlite") {
+      sqlite3* db = nullptr;
+      ASSERT_EQ(sqlite3_open(url_.c_str(), &db), SQLITE_OK);
+      EXPECT_EQ(sqlite3_exec(db, sqlite_sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+      sqlite3_close(db);
+    } else {
+      std::string err;
+      ASSERT_TRUE(PgExec(url_, pg_sql, &err)) << err;
+    }
+  }
 
   static DecisionRow Decision(const std::string& id, int64_t at, std::optional<std::string> owner,
                               const std::string& outcome = "assigned") {
@@ -565,15 +578,7 @@ TEST_P(StoreTest, AnUnreadableStoredRecordFailsItsWrite) {
     ASSERT_OK(tx->Commit());
   }
   const std::string corrupt = "UPDATE records SET body='not json' WHERE id='1'";
-  if (GetParam() == "sqlite") {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(url_.c_str(), &db), SQLITE_OK);
-    EXPECT_EQ(sqlite3_exec(db, corrupt.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
-  } else {
-    std::string err;
-    ASSERT_TRUE(PgExec(url_, corrupt, &err)) << err;
-  }
+  ExecOutside(corrupt, corrupt);
   {
     auto tx = Write();
     EXPECT_FALSE(tx->PutRecord(Rec("1", {"bob"}), 20).ok());
@@ -1860,15 +1865,7 @@ TEST_P(StoreTest, MigrationEightGivesEarlierWriteBacksTheirRecord) {
       // A NUL escape, which PostgreSQL's jsonb refuses: the migration passes it by.
       "('wb_nul', 'ws1', '', 'owner.write_back', "
       "'{\"object_type\":\"deal\",\"record_id\":\"a\\u0000b\"}', 100, 100, 'pd')";
-  if (GetParam() == "sqlite") {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(url_.c_str(), &db), SQLITE_OK);
-    EXPECT_EQ(sqlite3_exec(db, rows.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
-  } else {
-    std::string err;
-    ASSERT_TRUE(PgExec(url_, rows, &err)) << err;
-  }
+  ExecOutside(rows, rows);
   auto again = OpenStore(url_);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   store_ = std::move(again).value();
@@ -2012,32 +2009,14 @@ TEST_P(StoreTest, ADatabaseOfANewerRotaIsRefusedAndLeftAlone) {
     ASSERT_OK(tx->SaveConfig(7, R"({"users":[]})"));
     ASSERT_OK(tx->Commit());
   }
-  std::string err;
-  const std::string newer = GetParam() == "sqlite" ? "PRAGMA user_version=999"
-                                                   : "INSERT INTO rota_schema_migrations(version) VALUES (999)";
-  if (GetParam() == "sqlite") {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(url_.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, newer.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
-  } else {
-    ASSERT_TRUE(PgExec(url_, newer, &err)) << err;
-  }
+  ExecOutside("PRAGMA user_version=999", "INSERT INTO rota_schema_migrations(version) VALUES (999)");
   auto s = OpenStore(url_);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().error_code(), "newer_schema") << s.status().ToString();
   EXPECT_NE(s.status().message().find("version 999"), std::string::npos) << s.status().message();
   EXPECT_EQ(*Read()->ConfigVersion(), 7);  // the open store still reads what was there
-  const std::string back = GetParam() == "sqlite" ? "PRAGMA user_version=" + std::to_string(sqlite::Migrations().size())
-                                                  : "DELETE FROM rota_schema_migrations WHERE version = 999";
-  if (GetParam() == "sqlite") {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(url_.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, back.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
-  } else {
-    ASSERT_TRUE(PgExec(url_, back, &err)) << err;
-  }
+  ExecOutside("PRAGMA user_version=" + std::to_string(sqlite::Migrations().size()),
+              "DELETE FROM rota_schema_migrations WHERE version = 999");
   EXPECT_TRUE(OpenStore(url_).ok());
 }
 
