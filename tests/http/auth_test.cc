@@ -81,6 +81,8 @@ TEST(ApiAuth, KeysCreateListRevoke) {
   Reply other = admin.Post("/v1/keys", {{"role", "admin"}, {"workspace", "elsewhere"}});
   EXPECT_TRUE(IsError(other, 422)) << other.raw;
   EXPECT_TRUE(HasDetail(other, "workspace")) << other.raw;
+  Reply nul_name = admin.Post("/v1/keys", {{"role", "member"}, {"name", std::string("a\0b", 3)}});
+  EXPECT_TRUE(HasDetail(nul_name, "name")) << nul_name.raw;
 
   Reply list = admin.Get("/v1/keys");
   ASSERT_EQ(list.status, 200) << list.raw;

@@ -285,6 +285,14 @@ TEST(Webhooks, ValidationAndLifecycle) {
     Reply r = server.Call("POST", "/v1/webhooks", key, {{"id", bad}, {"url", "http://127.0.0.1:1/x"}, {"events", {"record.updated"}}});
     EXPECT_EQ(r.status, 422) << r.raw;
   }
+  // A secret or URL with a control character (NUL would be cut on PostgreSQL) is refused.
+  for (const auto& [field, value] : std::vector<std::pair<std::string, std::string>>{
+           {"secret", std::string("top\0secret", 10)}, {"secret", "two\nlines"}, {"url", "http://127.0.0.1:1/x\ty"}}) {
+    Json body = {{"url", "http://127.0.0.1:1/x"}, {"events", {"record.updated"}}};
+    body[field] = value;
+    Reply r = server.Call("POST", "/v1/webhooks", key, body);
+    EXPECT_EQ(r.status, 422) << field << ": " << r.raw;
+  }
   EXPECT_TRUE(server.Call("GET", "/v1/webhooks", key).body["items"].empty());
   Reply made = server.Call("POST", "/v1/webhooks", key, {{"url", "http://127.0.0.1:1/x"}, {"events", {"record.updated"}}});
   ASSERT_EQ(made.status, 201);
