@@ -90,7 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     workbook = Zip(parts);
     if (workbook.empty()) return 0;
   }
-  (void)io::ReadXlsxFirstSheet(workbook);
+  (void)io::ReadXlsxFirstSheet(workbook, 3);
   (void)io::ReadKeysXlsx(workbook, header);
   return 0;
 }

@@ -267,7 +267,7 @@ Result<KeysFile> ReadKeysCsv(std::string_view bytes, bool header) {
 }
 
 Result<KeysFile> ReadKeysXlsx(std::string_view bytes, bool header) {
-  auto sheet = ReadXlsxFirstSheet(bytes);
+  auto sheet = ReadXlsxFirstSheet(bytes, 3);  // columns A–C
   if (!sheet.ok()) return sheet.status();
   std::vector<RawRow> raw;
   for (const XlsxRow& xr : *sheet) {

@@ -253,6 +253,39 @@ TEST(XlsxRead, TextThatIsNotUtf8IsRefused) {
   }
 }
 
+// A few kilobytes of workbook cannot become gigabytes: one shared string named by many
+// cells counts once per cell, its XML together has a limit, and cells right of column C
+// (which a keys file does not have) are not read at all.
+TEST(XlsxRead, AWorkbookPastItsLimitsIsRefusedSmall) {
+  const std::string big(30000, 'x');
+  std::string shared = Workbook([&](lxw_workbook*, lxw_worksheet* ws) {
+    for (int r = 0; r < 600; ++r) worksheet_write_string(ws, r, 0, big.c_str(), nullptr);  // one shared string
+  });
+  ASSERT_LT(shared.size(), 100'000u);
+  auto f = ReadKeysXlsx(shared, false);
+  ASSERT_FALSE(f.ok()) << Rows(*f);
+  EXPECT_NE(f.status().message().find("MiB of text"), std::string::npos) << f.status().ToString();
+
+  std::string inline_xml = Workbook(
+      [&](lxw_workbook*, lxw_worksheet* ws) {
+        for (int r = 0; r < 600; ++r) worksheet_write_string(ws, r, 0, big.c_str(), nullptr);
+      },
+      true);  // inline strings: the sheet's XML itself is over the limit
+  f = ReadKeysXlsx(inline_xml, false);
+  ASSERT_FALSE(f.ok()) << Rows(*f);
+  EXPECT_NE(f.status().message().find("unpacks to more than"), std::string::npos) << f.status().ToString();
+
+  std::string wide = Workbook([&](lxw_workbook*, lxw_worksheet* ws) {
+    worksheet_write_string(ws, 0, 0, "Antwerp", nullptr);
+    worksheet_write_string(ws, 0, 1, "u-1", nullptr);
+    worksheet_write_string(ws, 0, 2, "100%", nullptr);
+    for (int r = 0; r < 600; ++r) worksheet_write_string(ws, r, 16000, big.c_str(), nullptr);  // column WQK
+  });
+  f = ReadKeysXlsx(wide, false);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(Rows(*f), "1:Antwerp|u-1|100\n");
+}
+
 TEST(XlsxRead, RowProblemsInAWorkbook) {
   std::string bytes = Workbook([](lxw_workbook*, lxw_worksheet* ws) {
     worksheet_write_string(ws, 0, 1, "u-1", nullptr);   // no value

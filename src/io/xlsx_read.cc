@@ -25,14 +25,19 @@ using Zip = std::unique_ptr<zip_t, ZipCloser>;
 
 // One member of the archive, or nullopt when it is not there. A member that is there
 // but cannot be read is an error.
-Result<std::optional<std::string>> Member(zip_t* z, const std::string& name) {
+// `budget`: what the workbook's parts may still unpack to, less this one.
+Result<std::optional<std::string>> Member(zip_t* z, const std::string& name, size_t& budget) {
   zip_stat_t st;
   zip_stat_init(&st);
   if (zip_stat(z, name.c_str(), 0, &st) != 0) return std::optional<std::string>();
   if (!(st.valid & ZIP_STAT_SIZE)) return Bad("no size for " + name);
-  // A keys file is small: a member that unpacks past 64 MiB is refused before it is read
-  // (a zip bomb in a 1 MiB upload cannot take the server's memory).
-  if (st.size > (64u << 20)) return Bad(name + " is too large");
+  // A keys file is small: parts that unpack past kMaxXlsxXml together are refused before
+  // they are read (a zip bomb in a 1 MiB upload cannot take the server's memory).
+  if (st.size > budget) {
+    return Bad("the workbook unpacks to more than " + std::to_string(kMaxXlsxXml >> 20) + " MiB of XML (at " + name +
+               "): a keys file is smaller");
+  }
+  budget -= static_cast<size_t>(st.size);
   zip_file_t* f = zip_fopen(z, name.c_str(), 0);
   if (f == nullptr) return Bad("cannot open " + name + ": " + zip_strerror(z));
   std::string out(static_cast<size_t>(st.size), '\0');
@@ -173,7 +178,7 @@ std::string NumberText(double v) {
   return std::string(buf, p);
 }
 
-Result<std::vector<XlsxRow>> ReadXlsxFirstSheet(std::string_view bytes) {
+Result<std::vector<XlsxRow>> ReadXlsxFirstSheet(std::string_view bytes, size_t columns) {
   if (!LooksLikeZip(bytes)) return Bad("it is not a zip archive");
   zip_error_t err;
   zip_error_init(&err);
@@ -191,18 +196,22 @@ Result<std::vector<XlsxRow>> ReadXlsxFirstSheet(std::string_view bytes) {
   }
   zip_error_fini(&err);
 
+  size_t budget = kMaxXlsxXml;
   // The first sheet: workbook.xml's first <sheet>, through the workbook's relationships.
   std::string sheet_path = "xl/worksheets/sheet1.xml";
-  auto wb_text = Member(z.get(), "xl/workbook.xml");
-  if (!wb_text.ok()) return wb_text.status();
-  if (!*wb_text) return Bad("no xl/workbook.xml");
-  pugi::xml_document wb;
-  if (auto p = Parse(wb, **wb_text, "xl/workbook.xml"); !p.ok()) return p.status();
-  pugi::xml_node first_sheet = Child(Child(Child(wb, "workbook"), "sheets"), "sheet");
-  if (!first_sheet) return Bad("the workbook has no sheet");
-  std::string rid = Attr(first_sheet, "id", true).value();
+  std::string rid;
+  {
+    auto wb_text = Member(z.get(), "xl/workbook.xml", budget);
+    if (!wb_text.ok()) return wb_text.status();
+    if (!*wb_text) return Bad("no xl/workbook.xml");
+    pugi::xml_document wb;  // freed before the sheet is read
+    if (auto p = Parse(wb, **wb_text, "xl/workbook.xml"); !p.ok()) return p.status();
+    pugi::xml_node first_sheet = Child(Child(Child(wb, "workbook"), "sheets"), "sheet");
+    if (!first_sheet) return Bad("the workbook has no sheet");
+    rid = Attr(first_sheet, "id", true).value();
+  }
   if (!rid.empty()) {
-    auto rels_text = Member(z.get(), "xl/_rels/workbook.xml.rels");
+    auto rels_text = Member(z.get(), "xl/_rels/workbook.xml.rels", budget);
     if (!rels_text.ok()) return rels_text.status();
     if (*rels_text) {
       pugi::xml_document rels;
@@ -215,7 +224,7 @@ Result<std::vector<XlsxRow>> ReadXlsxFirstSheet(std::string_view bytes) {
 
   // Shared strings.
   std::vector<std::string> shared;
-  auto ss_text = Member(z.get(), "xl/sharedStrings.xml");
+  auto ss_text = Member(z.get(), "xl/sharedStrings.xml", budget);
   if (!ss_text.ok()) return ss_text.status();
   if (*ss_text) {
     pugi::xml_document ss;
@@ -225,7 +234,7 @@ Result<std::vector<XlsxRow>> ReadXlsxFirstSheet(std::string_view bytes) {
 
   // Styles: which cell formats (cellXfs indexes) show a percentage.
   std::vector<bool> percent_xf;
-  auto st_text = Member(z.get(), "xl/styles.xml");
+  auto st_text = Member(z.get(), "xl/styles.xml", budget);
   if (!st_text.ok()) return st_text.status();
   if (*st_text) {
     pugi::xml_document st;
@@ -241,7 +250,7 @@ Result<std::vector<XlsxRow>> ReadXlsxFirstSheet(std::string_view bytes) {
     });
   }
 
-  auto sh_text = Member(z.get(), sheet_path);
+  auto sh_text = Member(z.get(), sheet_path, budget);
   if (!sh_text.ok()) return sh_text.status();
   if (!*sh_text) return Bad("no " + sheet_path);
   pugi::xml_document sh;
@@ -250,6 +259,7 @@ Result<std::vector<XlsxRow>> ReadXlsxFirstSheet(std::string_view bytes) {
 
   std::vector<XlsxRow> rows;
   int next_row = 1;
+  size_t text = 0;  // the cells' text so far
   Status problem;
   Children(data, "row", [&](pugi::xml_node rn) {
     if (!problem.ok()) return;
@@ -270,6 +280,7 @@ Result<std::vector<XlsxRow>> ReadXlsxFirstSheet(std::string_view bytes) {
         return;
       }
       next_col = col + 1;
+      if (static_cast<size_t>(col) >= columns) return;  // not read (nor its shared string copied)
       XlsxCell cell;
       std::string_view t = cn.attribute("t").value();
       pugi::xml_node v = Child(cn, "v");
@@ -312,6 +323,12 @@ Result<std::vector<XlsxRow>> ReadXlsxFirstSheet(std::string_view bytes) {
         }
       }
       if (cell.kind == XlsxCell::Kind::kEmpty) return;
+      text += cell.text.size();
+      if (text > kMaxXlsxText) {
+        problem = Bad("the sheet's cells hold more than " + std::to_string(kMaxXlsxText >> 20) +
+                      " MiB of text: a keys file is smaller");
+        return;
+      }
       // The XML parser passes bytes through; a workbook's text must be UTF-8 as a CSV's is.
       if (!core::ValidUtf8(cell.text)) {
         problem = Bad("a cell's text is not UTF-8");

@@ -27,9 +27,16 @@ struct XlsxRow {
 // True when `bytes` starts with a zip signature (PK\x03\x04), as XLSX files do.
 bool LooksLikeZip(std::string_view bytes);
 
-// The first sheet (by workbook.xml order) of the workbook in `bytes`, rows in order.
-// A file that is not a readable workbook is an Invalid status with path "file".
-Result<std::vector<XlsxRow>> ReadXlsxFirstSheet(std::string_view bytes);
+// What a workbook may unpack to (its XML parts together) and what its cells may hold (their
+// text together, a shared string counted once per cell that names it): a few kilobytes of
+// zip can unpack to gigabytes, and one shared string be named by a million cells.
+inline constexpr size_t kMaxXlsxXml = 16u << 20;
+inline constexpr size_t kMaxXlsxText = 16u << 20;
+
+// The first sheet (by workbook.xml order) of the workbook in `bytes`, rows in order, and of
+// each row its first `columns` columns (cells further right are not read). A file that is
+// not a readable workbook, or is over the limits above, is an Invalid status with path "file".
+Result<std::vector<XlsxRow>> ReadXlsxFirstSheet(std::string_view bytes, size_t columns);
 
 // A number as the shortest text that reads back to it ("50", "0.5", "1000").
 std::string NumberText(double v);
