@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "core/text.h"
@@ -253,10 +254,10 @@ Result<KeysFile> ReadKeysCsv(std::string_view bytes, bool header) {
 
   KeysFile out = Interpret(raw, header, true);
   if (!structural.empty()) {
-    for (const Problem& p : structural) {
-      for (KeyRow& r : out.rows) {
-        if (RowPath(r.row) == p.path) r.ok = false;
-      }
+    std::set<std::string> bad;  // one pass each, not rows × problems (40 000 of each took 43 s)
+    for (const Problem& p : structural) bad.insert(p.path);
+    for (KeyRow& r : out.rows) {
+      if (bad.count(RowPath(r.row))) r.ok = false;
     }
     out.problems.insert(out.problems.end(), structural.begin(), structural.end());
     std::stable_sort(out.problems.begin(), out.problems.end(), [](const Problem& x, const Problem& y) {

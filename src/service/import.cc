@@ -24,9 +24,13 @@ struct Group {
   bool complete = true;                   // no row of the value had a problem of its own
 };
 
+// "rows 2, 3, 4": the first ten, then how many more. Each of a value's rows names the
+// value's rows: in full, a value on 5 000 rows made a 145 MB answer.
 std::string RowList(const std::vector<int>& rows) {
+  constexpr size_t kShown = 10;
   std::string out = rows.size() == 1 ? "row " : "rows ";
-  for (size_t i = 0; i < rows.size(); ++i) out += (i ? ", " : "") + std::to_string(rows[i]);
+  for (size_t i = 0; i < rows.size() && i < kShown; ++i) out += (i ? ", " : "") + std::to_string(rows[i]);
+  if (rows.size() > kShown) out += " and " + std::to_string(rows.size() - kShown) + " more";
   return out;
 }
 

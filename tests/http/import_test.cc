@@ -227,6 +227,32 @@ TEST(ImportApi, BadFileListsEveryRowAndChangesNothing) {
                                                     "2: percentages add up to 80, not 100 for the value \"Antwerp\" "
                                                     "(rows 1, 2)"}));
   EXPECT_EQ(Keys(a), before);
+
+  // A value on many rows: each row is listed, each naming the first ten of them and how many
+  // more (in full, 5 000 rows of one value made a 145 MB answer).
+  std::string many;
+  for (int i = 0; i < 30; ++i) many += "Ghent,u-1,1\n";
+  r = PostFile(s, a.key, "/v1/distributions/d/import", many, kCsv);
+  ASSERT_TRUE(IsError(r, 422)) << r.raw;
+  std::vector<std::string> errors = RowErrors(r);
+  const std::string sum = " percentages add up to 30, not 100 for the value \"Ghent\" (rows 1, 2, 3, 4, 5, 6, 7, 8, 9, "
+                          "10 and 20 more)";
+  for (int row : {1, 30}) {
+    EXPECT_NE(std::find(errors.begin(), errors.end(), std::to_string(row) + ":" + sum), errors.end()) << row << r.raw;
+  }
+  EXPECT_EQ(std::count_if(errors.begin(), errors.end(), [](const std::string& e) { return e.find("add up") != std::string::npos; }),
+            30);
+  // Text after a closing quote on every row: each row named once.
+  std::string quoted;
+  for (int i = 0; i < 2000; ++i) quoted += "\"Ghent\"x,u-1,100\n";
+  r = PostFile(s, a.key, "/v1/distributions/d/import", quoted, kCsv);
+  ASSERT_TRUE(IsError(r, 422)) << r.raw;
+  errors = RowErrors(r);
+  EXPECT_EQ(std::count_if(errors.begin(), errors.end(),
+                          [](const std::string& e) { return e.find("text after a closing quote") != std::string::npos; }),
+            2000)
+      << r.raw.substr(0, 2000);
+  EXPECT_EQ(Keys(a), before);
 }
 
 TEST(ImportApi, AnImportIsARedistribution) {
