@@ -138,6 +138,16 @@ TEST(ContainsTest, FoldedSubstring) {
   EXPECT_TRUE(Eval(Cond("t", Op::kContains, One("00")), P("t", Num("1200"))));
 }
 
+// A megabyte of "a" against 2 500 "a" and a "b": found or not by a search linear in both (it
+// took minutes by comparing at every place; this test is not timed, only answered).
+TEST(ContainsTest, ALongRepetitiveTextAndNeedle) {
+  const std::string hay(1 << 20, 'a');
+  const std::string needle = std::string(2500, 'a') + "b";
+  EXPECT_FALSE(Eval(Cond("t", Op::kContains, One(needle.c_str())), S("t", hay)));
+  EXPECT_TRUE(Eval(Cond("t", Op::kContains, One(needle.c_str())), S("t", hay + "b")));
+  EXPECT_TRUE(Eval(Cond("t", Op::kNotContains, One(needle.c_str())), S("t", hay)));
+}
+
 TEST(NotContainsTest, IsTheNegationOfContains) {
   EXPECT_FALSE(Eval(Cond("t", Op::kNotContains, One("KÓW")), S("t", "Kraków")));
   EXPECT_TRUE(Eval(Cond("t", Op::kNotContains, One("xyz")), S("t", "Kraków")));

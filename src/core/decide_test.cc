@@ -900,6 +900,32 @@ TEST(ExplainTest, TraceNamesEachRuleTriedWithItsFirstFailedCondition) {
   EXPECT_LT(t2, t3);
 }
 
+// A failed condition is named in the trace with a list's first ten items and a long text's
+// first 200 bytes, not whole: one explained decision over long `in` lists answered 50 MB.
+TEST(ExplainTest, ATraceNamesLongListsAndTextsShort) {
+  Harness h;
+  h.config.users = {MakeUser("A"), MakeUser("B")};
+  Rule r1 = MakeRule("r1", ToUser("A"));
+  ConditionValue many;
+  many.shape = ConditionValue::Shape::kList;
+  for (int i = 0; i < 500; ++i) many.items.push_back(Str("country-" + std::to_string(i)));
+  r1.conditions.all = {Cond("country", Op::kIn, many)};
+  Rule r2 = MakeRule("r2", ToUser("B"));
+  r2.conditions.all = {Cond("note", Op::kEq, One(std::string(5000, 'n').c_str()))};
+  Rule r3 = MakeRule("r3", ToUser("A"));
+  h.config.rules = {r1, r2, r3};
+  h.Build();
+  Decision d = h.Peek(MakeRecord("x", {{"country", Str("pl")}}), Monday(), Explain());
+  const TraceEntry* t1 = Find(d.trace, TraceEntry::Kind::kRule, "r1");
+  ASSERT_NE(t1, nullptr);
+  EXPECT_NE(t1->detail.find("\"country-9\", … 490 more]"), std::string::npos) << t1->detail;
+  EXPECT_EQ(t1->detail.find("country-10\""), std::string::npos) << t1->detail;
+  const TraceEntry* t2 = Find(d.trace, TraceEntry::Kind::kRule, "r2");
+  ASSERT_NE(t2, nullptr);
+  EXPECT_LT(t2->detail.size(), 300u) << t2->detail;
+  EXPECT_NE(t2->detail.find(std::string(200, 'n') + "…\""), std::string::npos) << t2->detail;
+}
+
 TEST(ExplainTest, RulesAfterTheMatchAreNotInTheTrace) {
   Harness h;
   h.config.users = {MakeUser("A"), MakeUser("B")};
