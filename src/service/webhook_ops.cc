@@ -89,6 +89,14 @@ Result<Json> Service::CreateWebhook(const std::string& ws, const Json& body) {
   Status s = Retrying([&]() -> Status {
     auto tx = store_.BeginWrite(ws);
     if (!tx.ok()) return tx.status();
+    // Each decision writes a delivery for each webhook of its event, in its commit: a
+    // thousand webhooks made a batch of 250 decisions write 250 000 rows.
+    auto existing = (*tx)->Webhooks();
+    if (!existing.ok()) return existing.status();
+    if (existing->size() >= kMaxWebhooks) {
+      return Status::Invalid("", "a workspace has at most " + std::to_string(kMaxWebhooks) +
+                                     " webhooks: delete one, or subscribe one receiver to more events");
+    }
     Status st = (*tx)->PutWebhook(w);
     return st.ok() ? (*tx)->Commit() : st;
   });

@@ -19,6 +19,8 @@ namespace rota::service {
 
 inline const std::vector<std::string> kWebhookEvents = {"decision.assigned", "decision.unassigned",
                                                         "owner.notified", "record.updated"};
+// Webhooks a workspace may have.
+inline constexpr size_t kMaxWebhooks = 50;
 
 // Writes `event` with `data` to the outbox of every webhook of the workspace that
 // subscribes to it. Call inside the transaction that stores what the event tells.

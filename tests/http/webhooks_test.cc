@@ -274,6 +274,22 @@ TEST(Webhooks, OwnerNotifiedCarriesTheRulesText) {
   EXPECT_EQ(server.Call("GET", "/v1/rules/r", key).body["actions"]["notify"], true);
 }
 
+// A workspace has at most 50 webhooks (each decision writes a delivery to each of its
+// event's in its commit); a deleted one makes room.
+TEST(Webhooks, AWorkspaceHasAtMostFifty) {
+  RotaServer server;
+  const std::string key = server.admin_key();
+  const Json hook = {{"url", "http://127.0.0.1:1/x"}, {"events", {"record.updated"}}};
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(server.Call("POST", "/v1/webhooks", key, hook).status, 201) << i;
+  Reply over = server.Call("POST", "/v1/webhooks", key, hook);
+  EXPECT_EQ(over.status, 422) << over.raw;
+  EXPECT_NE(over.raw.find("at most 50 webhooks"), std::string::npos) << over.raw;
+  Reply list = server.Call("GET", "/v1/webhooks?limit=1", key);
+  ASSERT_EQ(list.status, 200);
+  ASSERT_EQ(server.Call("DELETE", "/v1/webhooks/" + list.body["items"][0]["id"].get<std::string>(), key).status, 204);
+  EXPECT_EQ(server.Call("POST", "/v1/webhooks", key, hook).status, 201);
+}
+
 TEST(Webhooks, ValidationAndLifecycle) {
   RotaServer server;
   const std::string key = server.admin_key();
