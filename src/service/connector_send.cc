@@ -6,8 +6,11 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "core/text.h"
 #include "connectors/generic.h"
@@ -35,19 +38,53 @@ HttpAnswer Call(const std::string& api_base, const connectors::OutRequest& r, in
     client.set_connection_timeout(0, timeout_ms * 1000);
     client.set_read_timeout(timeout_ms / 1000, (timeout_ms % 1000) * 1000);
     client.set_write_timeout(timeout_ms / 1000, (timeout_ms % 1000) * 1000);
-    httplib::Headers headers(r.headers.begin(), r.headers.end());
-    if (!headers.count("User-Agent")) headers.emplace("User-Agent", "rota-connectors/1");
-    headers.emplace("Accept", "application/json");
-    httplib::Result res = r.method == "GET"     ? client.Get(path, headers)
-                          : r.method == "PATCH" ? client.Patch(path, headers, r.body, "application/json")
-                          : r.method == "PUT"   ? client.Put(path, headers, r.body, "application/json")
-                                                : client.Post(path, headers, r.body, "application/json");
-    if (!res) {
-      a.error = httplib::to_string(res.error());
+    httplib::Request req;
+    req.method = r.method == "GET" || r.method == "PATCH" || r.method == "PUT" ? r.method : "POST";
+    req.path = path;
+    req.headers = httplib::Headers(r.headers.begin(), r.headers.end());
+    if (!req.headers.count("User-Agent")) req.headers.emplace("User-Agent", "rota-connectors/1");
+    req.headers.emplace("Accept", "application/json");
+    if (req.method != "GET") {
+      req.headers.emplace("Content-Type", "application/json");
+      req.body = r.body;
+    }
+    // The answer's body is kept up to kMaxAnswerBytes: a receiver answering gigabytes is cut
+    // off, not read into memory.
+    bool too_large = false;
+    req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+      if (a.body.size() + n > kMaxAnswerBytes) return !(too_large = true);
+      a.body.append(data, n);
+      return true;
+    };
+    // The whole call ends within twice the timeout: the timeouts above bound each read and
+    // write, and a receiver sending a byte now and then would hold the call (and its
+    // delivery lane) for hours.
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false, late = false;
+    std::thread watchdog([&] {
+      std::unique_lock<std::mutex> lock(m);
+      if (!cv.wait_for(lock, std::chrono::milliseconds(2LL * timeout_ms), [&] { return done; })) {
+        late = true;
+        client.stop();
+      }
+    });
+    httplib::Result res = client.send(req);
+    {
+      std::lock_guard<std::mutex> lock(m);
+      done = true;
+    }
+    cv.notify_one();
+    watchdog.join();
+    if (!res || too_large || late) {
+      a.error = too_large ? "the answer is over " + std::to_string(kMaxAnswerBytes >> 20) + " MiB"
+                : late    ? "no whole answer within " + std::to_string(2LL * timeout_ms) + " ms"
+                          : httplib::to_string(res.error());
+      a.status = 0;
+      a.body.clear();
       return a;
     }
     a.status = res->status;
-    a.body = res->body;
     if ((a.status == 429 || a.status == 503) && res->has_header("Retry-After")) {
       const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                  std::chrono::system_clock::now().time_since_epoch())

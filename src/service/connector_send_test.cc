@@ -134,6 +134,43 @@ class LoopbackCrm {
   std::thread serving_;
 };
 
+// A receiver that answers gigabytes, or a byte now and then, does not hold an outgoing call:
+// the body is cut off past kMaxAnswerBytes, and the whole call ends within twice the timeout
+// (each read alone never times out on a byte every 50 ms).
+TEST(HttpCall, AHugeOrDrippingAnswerIsCutOff) {
+  httplib::Server receiver;
+  receiver.Post("/huge", [](const httplib::Request&, httplib::Response& res) {
+    res.set_chunked_content_provider("application/json", [](size_t, httplib::DataSink& sink) {
+      static const std::string mb(1 << 20, 'x');
+      return sink.write(mb.data(), mb.size());
+    });
+  });
+  receiver.Post("/drip", [](const httplib::Request&, httplib::Response& res) {
+    res.set_chunked_content_provider("application/json", [](size_t, httplib::DataSink& sink) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      return sink.write("x", 1);
+    });
+  });
+  receiver.Post("/ok", [](const httplib::Request&, httplib::Response& res) { res.set_content("{}", "application/json"); });
+  const int port = receiver.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread serving([&] { receiver.listen_after_bind(); });
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  HttpAnswer huge = HttpCall(base, {"POST", "/huge", {}, "{}"}, 5000);
+  EXPECT_EQ(huge.status, 0);
+  EXPECT_NE(huge.error.find("MiB"), std::string::npos) << huge.error;
+  EXPECT_TRUE(huge.body.empty());
+  HttpAnswer drip = HttpCall(base, {"POST", "/drip", {}, "{}"}, 300);
+  EXPECT_EQ(drip.status, 0);
+  EXPECT_NE(drip.error.find("within 600 ms"), std::string::npos) << drip.error;
+  EXPECT_LT(drip.elapsed_ms, 3000);
+  HttpAnswer ok = HttpCall(base, {"POST", "/ok", {}, "{}"}, 1000);
+  EXPECT_EQ(ok.status, 200) << ok.error;
+  EXPECT_EQ(ok.body, "{}");
+  receiver.stop();
+  serving.join();
+}
+
 // A CRM that answers after the attempt's time limit: the retry waits its backoff from the
 // timeout, not from the attempt's start (a backoff shorter than the timeout had passed).
 TEST(SendWriteBack, ATimedOutWriteBackWaitsItsBackoffAfterTheTimeout) {

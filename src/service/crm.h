@@ -36,8 +36,13 @@ int64_t RetryWait(const DeliveryOptions& options, int64_t attempt, const HttpAns
 // worth retrying. Any other answer outside 2xx fails it.
 bool TriedAgain(int status);
 
+// The most of an answer's body an outgoing call reads (a CRM's page of users is far less).
+inline constexpr size_t kMaxAnswerBytes = 8u << 20;
+
 // `r` sent to base + r.path (a CRM's API, or a webhook's URL with an empty path); never
-// throws. The one HTTP client of rota's outgoing calls.
+// throws. The one HTTP client of rota's outgoing calls. No answer (status 0, with the
+// error) when the answer's body is over kMaxAnswerBytes or the whole call takes more than
+// twice `timeout_ms`.
 HttpAnswer HttpCall(const std::string& api_base, const connectors::OutRequest& r, int timeout_ms);
 
 // The stored row with its credentials opened by `box`.
