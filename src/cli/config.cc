@@ -55,15 +55,17 @@ void AddConfig(CLI::App& app, int* exit_code) {
       *exit_code = Fail(o->file, doc.status());
       return;
     }
-    // Where there is no database yet, the document is checked (as a change from nothing, as
-    // the service will check it) before one is made: a bad file makes nothing, not even a
-    // new database file. A new one holds only the workspace "default".
+    // The document is checked before the database is opened: a bad file makes nothing, not
+    // even a new database file, and opens (migrates) none. Where there is no database yet it
+    // is checked as a change from nothing too, as the service will check it; a new one holds
+    // only the workspace "default". (Against a database, the service names the change's
+    // problems with the document's.)
+    auto as_new = [&] { return service::ReadChange(core::Config{}, *doc).status(); };
     std::error_code ec;
-    if (!store::IsPostgresUrl(o->db) && !std::filesystem::exists(o->db, ec) && o->workspace == "default") {
-      if (auto valid = service::ReadChange(core::Config{}, *doc); !valid.ok()) {
-        *exit_code = Fail(o->file, valid.status());
-        return;
-      }
+    const bool new_file = !store::IsPostgresUrl(o->db) && !std::filesystem::exists(o->db, ec);
+    if (Status s = new_file && o->workspace == "default" ? as_new() : io::ReadConfig(*doc).status(); !s.ok()) {
+      *exit_code = Fail(o->file, s);
+      return;
     }
     auto env = OpenEnv(o->db, /*must_exist=*/o->dry_run || o->workspace != "default");
     if (!env) {
@@ -73,8 +75,8 @@ void AddConfig(CLI::App& app, int* exit_code) {
     // A new database gets its workspace "default" and first admin key, as from `rota serve`.
     auto workspaces = env->store->CountWorkspaces();
     if (!o->dry_run && o->workspace == "default" && workspaces.ok() && *workspaces == 0) {
-      if (auto valid = service::ReadChange(core::Config{}, *doc); !valid.ok()) {  // a PostgreSQL database, say
-        *exit_code = Fail(o->file, valid.status());
+      if (Status s = as_new(); !s.ok()) {  // a PostgreSQL database, say
+        *exit_code = Fail(o->file, s);
         return;
       }
       if (!Bootstrap(*env)) {

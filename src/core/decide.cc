@@ -24,10 +24,7 @@ Found Owner(std::string u, Outcome o = Outcome::kAssigned) { return {std::move(u
 // A text as a trace quotes it: its first 200 bytes (whole characters), then "…".
 std::string Cut(const std::string& t) {
   constexpr size_t kText = 200;
-  if (t.size() <= kText) return t;
-  size_t end = kText;
-  while (end > 0 && (static_cast<unsigned char>(t[end]) & 0xC0) == 0x80) --end;  // not inside a character
-  return t.substr(0, end) + "…";
+  return t.size() <= kText ? t : Utf8Prefix(t, kText) + "…";
 }
 
 // The condition as a trace names it: a list's first ten items and how many more, each text
@@ -45,7 +42,7 @@ std::string Describe(const Condition& c) {
       if (i) s += ", ";
       s += quote(c.value.items[i]);
     }
-    if (c.value.items.size() > kItems) s += ", … " + std::to_string(c.value.items.size() - kItems) + " more";
+    if (c.value.items.size() > kItems) s += " and " + std::to_string(c.value.items.size() - kItems) + " more";
     s += "]";
   }
   return s;

@@ -64,7 +64,7 @@ std::string Utf8Prefix(std::string_view text, size_t max_bytes) {
   for (size_t i = 0; i < text.size();) {
     const size_t n = CharLength(text, i);
     if (out.size() + std::max<size_t>(n, 1) > max_bytes) break;
-    if (n == 0) {
+    if (n == 0 || text[i] == '\0') {  // PostgreSQL's text holds no NUL
       out += '?';
       ++i;
     } else {

@@ -14,7 +14,7 @@ namespace rota::core {
 bool ValidUtf8(std::string_view text);
 
 // Text from outside (a CRM's reply, say) made safe to store and show: at most max_bytes,
-// cut at a character boundary, each ill-formed byte replaced by '?'.
+// cut at a character boundary, each ill-formed byte and each NUL replaced by '?'.
 std::string Utf8Prefix(std::string_view text, size_t max_bytes);
 
 // Whether text holds a control character: C0 (tab, line break, NUL …), DEL, or C1 as

@@ -34,6 +34,7 @@ TEST(Utf8Test, ValidUtf8RefusesIllFormedBytes) {
 TEST(Utf8Test, PrefixCutsAtACharacterAndReplacesIllFormedBytes) {
   EXPECT_EQ(Utf8Prefix("abc", 10), "abc");
   EXPECT_EQ(Utf8Prefix("abc", 2), "ab");
+  EXPECT_EQ(Utf8Prefix(std::string_view("bad\0x", 5), 10), "bad?x");  // stored as text on PostgreSQL
   EXPECT_EQ(Utf8Prefix("a\xC5\x82" "b", 2), "a");  // "ł" does not fit whole
   EXPECT_EQ(Utf8Prefix("a\xC5\x82" "b", 3), "a\xC5\x82");
   EXPECT_EQ(Utf8Prefix("a\xFF\xC5" "b", 10), "a??b");

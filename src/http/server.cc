@@ -145,9 +145,10 @@ bool AcceptsCsv(const httplib::Request& req) {
   return core::AsciiLower(req.get_header_value("Accept")).find("text/csv") != std::string::npos;
 }
 
-// What is wrong with the request's path, if anything: a '%' not followed by two hex digits
-// (httplib would keep it as it is: "%zz" would be an id), bytes that are not UTF-8, or,
-// with `control`, control characters (a route's ids are refused by the service, 422).
+// What is wrong with the request's path or query, if anything: a '%' not followed by two
+// hex digits (httplib would keep it as it is: "%zz" would be an id), bytes that are not
+// UTF-8, or control characters: any, with `control` (no route matched); else (a route's
+// parameters, a query's values) any but tabs and line breaks, which a key's value may hold.
 std::optional<Status> PathProblem(const httplib::Request& req, bool control) {
   const std::string_view raw = std::string_view(req.target).substr(0, req.target.find('?'));
   for (size_t i = raw.find('%'); i != std::string_view::npos; i = raw.find('%', i + 1)) {

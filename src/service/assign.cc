@@ -3,7 +3,6 @@
 #include <chrono>
 
 #include "core/decide.h"
-#include "core/text.h"
 #include "io/assign_json.h"
 #include "io/config_json.h"
 #include "service/list_page.h"
@@ -160,7 +159,6 @@ Result<Json> Service::CreateKey(const Principal& p, const Json& body) {
   bool can_reassign = false;
   pr.String(body, "role", "", role_name);
   pr.String(body, "name", "", name);
-  if (core::HasControlChar(name)) pr.Add("name", "a key's name holds no control characters (tabs, line breaks, NUL)");
   pr.Bool(body, "can_reassign", "", can_reassign);
   // A key is for the caller's workspace: {"workspace": …}, say, is refused, not ignored.
   pr.Unknown(body, {"role", "name", "can_reassign"}, "");
@@ -192,7 +190,7 @@ Result<Json> Service::ListKeys(const Principal& p, const Page& page) {
 }
 
 Status Service::RevokeKey(const Principal& p, const std::string& id) {
-  return store_.RevokeKey(id, p.workspace, Unix(clock_.Now()));
+  return Retrying([&] { return store_.RevokeKey(id, p.workspace, Unix(clock_.Now())); });
 }
 
 void Service::RecordMetrics(const Json& decision, std::chrono::steady_clock::time_point start) {

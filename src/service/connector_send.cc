@@ -22,6 +22,39 @@ namespace rota::service {
 
 namespace {
 
+// Runs `on_time` on a thread of its own if it is not destroyed within `limit`; the
+// destructor wakes and joins that thread.
+class Watchdog {
+ public:
+  template <typename F>
+  Watchdog(std::chrono::milliseconds limit, F on_time)
+      : thread_([this, limit, on_time] {
+          std::unique_lock<std::mutex> lock(mu_);
+          if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
+            fired_ = true;
+            on_time();
+          }
+        }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  bool fired() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return fired_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false, fired_ = false;
+  std::thread thread_;  // last: started once the members it uses are
+};
+
 HttpAnswer Call(const std::string& api_base, const connectors::OutRequest& r, int timeout_ms) {
   HttpAnswer a;
   // scheme://host[:port][/base] + path → a client on scheme://host:port, the request on /base + path.
@@ -49,39 +82,38 @@ HttpAnswer Call(const std::string& api_base, const connectors::OutRequest& r, in
       req.body = r.body;
     }
     // The answer's body is kept up to kMaxAnswerBytes: a receiver answering gigabytes is cut
-    // off, not read into memory.
+    // off, not read into memory. Its status is seen before the body: a 2xx cut off, or late,
+    // was still accepted by the receiver, and is not sent again.
     bool too_large = false;
+    int status_seen = 0;
+    req.response_handler = [&](const httplib::Response& head) {
+      status_seen = head.status;
+      return true;
+    };
     req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
       if (a.body.size() + n > kMaxAnswerBytes) return !(too_large = true);
       a.body.append(data, n);
       return true;
     };
-    // The whole call ends within twice the timeout: the timeouts above bound each read and
-    // write, and a receiver sending a byte now and then would hold the call (and its
-    // delivery lane) for hours.
-    std::mutex m;
-    std::condition_variable cv;
-    bool done = false, late = false;
-    std::thread watchdog([&] {
-      std::unique_lock<std::mutex> lock(m);
-      if (!cv.wait_for(lock, std::chrono::milliseconds(2LL * timeout_ms), [&] { return done; })) {
-        late = true;
-        client.stop();
-      }
-    });
-    httplib::Result res = client.send(req);
+    httplib::Result res{nullptr, httplib::Error::Unknown};
+    bool late = false;
     {
-      std::lock_guard<std::mutex> lock(m);
-      done = true;
+      // The exchange ends within twice the timeout once connected: the timeouts above bound
+      // each read and write, and a receiver sending a byte now and then would hold the call
+      // (and its delivery lane) for hours. Joined however `send` ends, a throw included.
+      Watchdog watchdog(std::chrono::milliseconds(2LL * timeout_ms), [&] { client.stop(); });
+      res = client.send(req);
+      late = watchdog.fired();
     }
-    cv.notify_one();
-    watchdog.join();
-    if (!res || too_large || late) {
-      a.error = too_large ? "the answer is over " + std::to_string(kMaxAnswerBytes >> 20) + " MiB"
-                : late    ? "no whole answer within " + std::to_string(2LL * timeout_ms) + " ms"
-                          : httplib::to_string(res.error());
-      a.status = 0;
+    if (!res) {
+      const bool accepted = (too_large || late) && status_seen >= 200 && status_seen < 300;
+      a.status = accepted ? status_seen : 0;
       a.body.clear();
+      if (!accepted) {
+        a.error = too_large ? "the answer is over " + std::to_string(kMaxAnswerBytes >> 20) + " MiB"
+                  : late    ? "no whole answer within " + std::to_string(2LL * timeout_ms) + " ms"
+                            : httplib::to_string(res.error());
+      }
       return a;
     }
     a.status = res->status;

@@ -317,6 +317,7 @@ TEST_P(StoreTest, RevokingTheLastTwoAdminKeysAtOnceKeepsOne) {
     ta.join();
     tb.join();
     EXPECT_NE(sa.ok(), sb.ok()) << sa.ToString() << " / " << sb.ToString();
+    EXPECT_EQ((sa.ok() ? sb : sa).error_code(), "last_admin_key") << sa.ToString() << " / " << sb.ToString();
     auto keys = store_->ListKeys(ws);
     ASSERT_OK(keys.status());
     EXPECT_EQ(std::count_if(keys->begin(), keys->end(), [](const KeyRow& k) { return !k.revoked_at; }), 1);

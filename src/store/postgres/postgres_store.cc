@@ -900,12 +900,13 @@ class PostgresStore final : public Store {
 
   Status RevokeKey(const std::string& id, const std::optional<std::string>& workspace, int64_t at) override {
     return WithConnection([&](PgConnection& c) -> Status {
-      // The workspace's admin keys locked first: two revocations at once of its last two
-      // wait for each other, and the second counts one left.
+      // The workspace's admin keys locked first, in the order of their ids: two revocations
+      // at once of its last two wait for each other (not deadlock), and the second counts one
+      // left.
       auto q = c.Query(
           "WITH target AS (SELECT workspace FROM api_keys WHERE id=$2 AND ($3::text IS NULL OR workspace=$3::text)), "
           "admins AS (SELECT id FROM api_keys WHERE workspace IN (SELECT workspace FROM target) AND role='admin' "
-          "AND revoked_at IS NULL FOR UPDATE) "
+          "AND revoked_at IS NULL ORDER BY id FOR UPDATE) "
           "UPDATE api_keys SET revoked_at=COALESCE(revoked_at, $1::bigint) WHERE id=$2 AND "
           "($3::text IS NULL OR workspace=$3::text) AND (role <> 'admin' OR revoked_at IS NOT NULL OR "
           "(SELECT COUNT(*) FROM admins) > 1)",
