@@ -119,6 +119,7 @@ class Validator {
         std::string folded = Fold(key.value);
         if (folded.empty()) Add(kp + ".value", "a key needs a value");
         else if (HasControlChar(key.value, /*text_spacing=*/true)) Add(kp + ".value", "a key's value holds no control characters (NUL, say)");
+        else if (key.value.size() > kMaxKeyValue) Add(kp + ".value", "a key's value has at most " + std::to_string(kMaxKeyValue) + " bytes");
         else if (!values.insert(folded).second) Add(kp + ".value", "duplicate key value \"" + key.value + "\"");
         CheckKeyOwners(kp, key.owners);
       }

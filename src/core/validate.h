@@ -12,6 +12,9 @@ namespace rota::core {
 
 inline constexpr size_t kMaxRulesPerTypeAndEvent = 50;
 inline constexpr size_t kMaxConditionsPerSet = 160;
+// The longest value a distribution key may have, in bytes: keys are counties, countries,
+// postcodes, sources; a megabyte's key made every config write carry it.
+inline constexpr size_t kMaxKeyValue = 1000;
 inline constexpr double kPercentTolerance = 0.01;
 
 std::vector<Problem> Validate(const Config& config);

@@ -330,6 +330,12 @@ TEST(DistributionValidationTest, KeyNeedsValueOwnersAndKnownUsers) {
   EXPECT_TRUE(HasPath(Problems(WithKey({{"u1", 50}, {"u1", 50}})), "distributions[0].keys[0].owners[1].user"));
 }
 
+TEST(DistributionValidationTest, AKeysValueHasAtMost1000Bytes) {
+  EXPECT_TRUE(Problems(WithKey({{"u1", 100}}, std::string(kMaxKeyValue, 'k'))).empty());
+  auto ps = Problems(WithKey({{"u1", 100}}, std::string(kMaxKeyValue + 1, 'k')));
+  EXPECT_TRUE(HasPath(ps, "distributions[0].keys[0].value")) << Paths(ps);
+}
+
 TEST(DistributionValidationTest, KeyValuesAreUniqueOnceFolded) {
   Config c = WithKey({{"u1", 100}});
   c.distributions[0].keys.push_back({" KENT ", {{"u2", 100}}});
