@@ -131,8 +131,8 @@ std::optional<std::string> NewIdProblem(const std::string& id) {
   return ControlCharProblem(id);
 }
 
-std::optional<std::string> ControlCharProblem(const std::string& id) {
-  if (core::HasControlChar(id)) return "an id holds no control characters (tabs, line breaks, NUL)";
+std::optional<std::string> ControlCharProblem(const std::string& id, std::string_view what) {
+  if (core::HasControlChar(id)) return std::string(what) + " holds no control characters (tabs, line breaks, NUL)";
   return std::nullopt;
 }
 

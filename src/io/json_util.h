@@ -37,7 +37,9 @@ inline constexpr size_t kMaxId = 255;
 std::optional<std::string> NewIdProblem(const std::string& id);
 // An id or key from outside (a record's, a link's, an idempotency key) holds no control
 // characters: PostgreSQL ends text at a NUL, so "a\0b" would be stored and found as "a".
-std::optional<std::string> ControlCharProblem(const std::string& id);
+// `what` names the text in the message ("a URL", "a secret"): the same rule for any text
+// rota keeps as given and PostgreSQL would end at a NUL.
+std::optional<std::string> ControlCharProblem(const std::string& id, std::string_view what = "an id");
 
 // Collects problems while reading a document; each has the path it concerns.
 class Problems {

@@ -9,7 +9,7 @@
 #include <cstdio>
 
 #include "connectors/crypto.h"
-#include "core/text.h"
+#include "io/json_util.h"
 
 namespace rota::service {
 
@@ -63,9 +63,7 @@ std::string NewId(const std::string& prefix) {
 
 Result<NewKey> CreateKey(store::Store& store, const std::string& workspace, Role role, bool can_reassign,
                          const std::string& name, int64_t now, const std::string& secret) {
-  if (core::HasControlChar(name)) {
-    return Status::Invalid("name", "a key's name holds no control characters (tabs, line breaks, NUL)");
-  }
+  if (auto why = io::ControlCharProblem(name, "a key's name")) return Status::Invalid("name", *why);
   NewKey k;
   k.secret = secret.empty() ? "rota_" + RandomHex(24) : secret;
   k.row.id = NewId("key_");

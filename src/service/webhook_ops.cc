@@ -1,7 +1,7 @@
 // Webhook subscriptions and their deliveries.
 #include <algorithm>
 
-#include "core/text.h"
+#include "io/json_util.h"
 #include "service/deliveries.h"
 #include "service/list_page.h"
 #include "service/service.h"
@@ -64,11 +64,11 @@ Result<Json> Service::CreateWebhook(const std::string& ws, const Json& body) {
   p.String(body, "secret", "", w.secret);
   if (!(w.url.rfind("http://", 0) == 0 || w.url.rfind("https://", 0) == 0) || w.url.size() < 10) {
     p.Add("url", "an http:// or https:// URL is required");
-  } else if (core::HasControlChar(w.url)) {
-    p.Add("url", "a URL holds no control characters (tabs, line breaks, NUL)");
+  } else if (auto why = io::ControlCharProblem(w.url, "a URL")) {
+    p.Add("url", *why);
   }
   // Stored as text (PostgreSQL's ends at a NUL: the signatures would use another secret).
-  if (core::HasControlChar(w.secret)) p.Add("secret", "a secret holds no control characters (tabs, line breaks, NUL)");
+  if (auto why = io::ControlCharProblem(w.secret, "a secret")) p.Add("secret", *why);
   if (p.Array(body, "events", "")) {
     for (const Json& e : body["events"]) {
       if (!e.is_string() ||
