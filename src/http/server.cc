@@ -1,7 +1,6 @@
 #include "http/server.h"
 
 #include <httplib.h>
-#include <malloc.h>
 #include <netdb.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -16,6 +15,7 @@
 #include <thread>
 
 #include "core/text.h"
+#include "http/connections.h"
 #include "http/csv.h"
 #include "http/embedded.h"
 #include "http/listen.h"
@@ -30,36 +30,9 @@ using service::Json;
 using service::Principal;
 using service::Role;
 
-// After a connection that carried a large body either way (a batch of decisions, a keys
-// import, a long page of history), the megabytes its JSON took are free but kept by the
-// malloc arena of the thread that served it. Each thread of the pool may have an arena of
-// its own, so a server that took batches over many connections grew by each arena's share
-// (27 to 69 MiB over 1 000 000 decisions in batches of 1 000, a connection every 100
-// requests: docs/performance.md). The pool hands free memory back to the system when such
-// a connection ends (malloc_trim: every arena's, the committer's too): once a connection,
-// since doing it after each large request cost a batch a third of its speed (the pages are
-// faulted in again).
+// A body either way at least this large (a batch of decisions, a keys import, a long
+// page of history): its connection hands the memory back when it ends (NoteLargeBody).
 constexpr size_t kLargeBody = 64 * 1024;
-thread_local bool t_large_body = false;  // on the connection this thread serves
-
-class ConnectionPool final : public httplib::TaskQueue {
- public:
-  explicit ConnectionPool(size_t threads) : pool_(threads) {}
-  void enqueue(std::function<void()> connection) override {
-    pool_.enqueue([connection = std::move(connection)] {
-      connection();  // served until it closes
-      if (t_large_body) {
-        t_large_body = false;
-        malloc_trim(0);
-      }
-    });
-  }
-  void shutdown() override { pool_.shutdown(); }
-  void on_idle() override { pool_.on_idle(); }
-
- private:
-  httplib::ThreadPool pool_;
-};
 
 // Who may call a route.
 enum class Access {
@@ -92,6 +65,9 @@ struct Ctx {
   std::vector<std::string> params;  // path parameters, decoded
   Json body;                        // parsed JSON body (null when none)
   std::string raw;                  // the body as sent (files, signed webhooks)
+  // A function that answers this request later (with `status` when it succeeds), from any
+  // thread; empty when it cannot be answered so (http/connections.h: AnswerLater).
+  std::function<std::function<void(Result<Json>)>(int status)> answer_later;
 
   // A parameter left empty (`?owner=&rule=`, as a form sends its blank fields) is one not given.
   std::optional<std::string> Query(const char* name) const {
@@ -127,13 +103,16 @@ Result<bool> BoolQuery(const Ctx& c, const char* name, bool fallback = false) {
 struct Answer {
   Result<Json> result;
   int status = 200;
+  bool later = false;  // answered through Ctx::answer_later
 };
 using Handler = std::function<Answer(Ctx&)>;
 
+// Replaces (does not throw on) invalid UTF-8 that a caller's ids or files brought in.
+std::string JsonText(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
 void SendJson(httplib::Response& res, int status, const Json& j) {
   res.status = status;
-  // Replace (not throw on) invalid UTF-8 that a caller's ids or files brought in.
-  res.set_content(j.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+  res.set_content(JsonText(j), "application/json");
 }
 
 void SendError(httplib::Response& res, const Status& s) {
@@ -244,8 +223,20 @@ const char* ContentType(const std::string& path) {
 
 }  // namespace
 
+static ConnectionSettings SettingsOf(const Options& o) {
+  ConnectionSettings s;
+  s.workers = o.threads;
+  s.body_limit = o.body_limit;
+  s.keep_alive_max = kKeepAliveRequests;
+  // A decision waits for its batch's commit with no thread waiting for it.
+  s.served_by_loop = [](std::string_view line) {
+    return line.starts_with("POST /v1/assign ") || line.starts_with("POST /v1/assign?");
+  };
+  return s;
+}
+
 Server::Server(service::Service& service, Options options)
-    : Server(service, std::move(options), std::make_unique<httplib::Server>()) {}
+    : Server(service, options, std::make_unique<Frontend>(SettingsOf(options))) {}
 
 Server::Server(service::Service& service, Options options, std::unique_ptr<httplib::Server> impl)
     : service_(service), options_(std::move(options)), server_(std::move(impl)) {
@@ -317,8 +308,6 @@ void Server::Stop() {
 
 void Server::Install() {
   httplib::Server& s = *server_;
-  const size_t threads = options_.threads;
-  s.new_task_queue = [threads] { return new ConnectionPool(threads); };
   s.set_tcp_nodelay(true);
   UseListenOptions(s, &listen_fd_);
   s.set_payload_max_length(options_.body_limit);
@@ -359,6 +348,7 @@ void Server::Install() {
   });
   if (options_.log_requests) {
     s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+      if (AnsweredLater()) return;  // logged when answered
       spdlog::info("{} {} {} {}B", req.method, req.path, res.status, res.body.size());
     });
   }
@@ -370,7 +360,8 @@ void Server::Install() {
   // `body`: a JSON body, one that may be left out, or a file the handler reads from
   // `Ctx::raw` whatever its declared type (the keys import).
   enum class Body { kJson, kOptionalJson, kFile };
-  auto add = [this, &s, &svc, limit, patterns](const std::string& method, const std::string& path, Access access,
+  const bool log = options_.log_requests;
+  auto add = [this, &s, &svc, limit, log, patterns](const std::string& method, const std::string& path, Access access,
                                                Handler h, Body body = Body::kJson) {
     routes_.push_back({method, path});
     // A key's {value} and a record's {id} end their paths and may hold "/" ("N/A", a
@@ -381,12 +372,28 @@ void Server::Install() {
     patterns->emplace_back(method, std::regex(pattern));
     const std::string route = method + " " + path;
     const bool body_required = body == Body::kJson, file_body = body == Body::kFile;
-    auto wrapped = [&svc, access, h, route, method, body_required, file_body, limit](
+    auto wrapped = [&svc, access, h, route, method, body_required, file_body, limit, log](
                        const httplib::Request& req, httplib::Response& res, const httplib::ContentReader* reader) {
-      Ctx ctx{req, res, {}, {}, nullptr, {}};
+      Ctx ctx{req, res, {}, {}, nullptr, {}, {}};
       auto finish = [&](int status) {
         svc.metrics().Request(route, status);
-        if (ctx.raw.size() >= kLargeBody || res.body.size() >= kLargeBody) t_large_body = true;
+        if (ctx.raw.size() >= kLargeBody || res.body.size() >= kLargeBody) NoteLargeBody();
+      };
+      // The answer, its metrics and its log line when given later (a decision's, once its
+      // batch committed).
+      ctx.answer_later = [&svc, &req, route, log](int ok_status) -> std::function<void(Result<Json>)> {
+        auto send = AnswerLater();
+        if (!send) return {};
+        return [send = std::move(send), &svc, route, log, ok_status, method = req.method,
+                path = req.path](Result<Json> r) {
+          send([r = std::move(r), &svc, route, log, ok_status, method, path]() -> std::pair<int, std::string> {
+            const int status = r.ok() ? ok_status : HttpStatus(r.status().code());
+            std::string text = JsonText(r.ok() ? *r : io::ErrorBody(r.status()));
+            svc.metrics().Request(route, status);
+            if (log) spdlog::info("{} {} {} {}B", method, path, status, text.size());
+            return {status, std::move(text)};
+          });
+        };
       };
       if (reader != nullptr) {
         Status read = ReadBody(req, *reader, res, limit, &ctx.raw);
@@ -428,6 +435,7 @@ void Server::Install() {
         ctx.body = std::move(parsed).value();
       }
       Answer a = h(ctx);
+      if (a.later) return;  // answered, counted and logged by ctx.answer_later's function
       if (!a.result.ok()) {
         SendError(res, a.result.status());
       } else if (res.body.empty()) {
@@ -492,7 +500,14 @@ void Server::Install() {
 
   // ---- decisions
   add("POST", "/v1/assign", Access::kAssign, [&svc](Ctx& c) {
-    return Answer{svc.Assign(c.who, c.body, c.req.get_header_value("Idempotency-Key")), 200};
+    const std::string key = c.req.get_header_value("Idempotency-Key");
+    // Served by a loop thread, the decision is answered once its batch has committed, with no
+    // thread waiting for it (http/connections.h).
+    if (auto answer = c.answer_later(200)) {
+      svc.AssignThen(c.who, c.body, key, std::move(answer));
+      return Answer{Json(nullptr), 200, true};
+    }
+    return Answer{svc.Assign(c.who, c.body, key), 200};
   });
   add("POST", "/v1/assign/batch", Access::kAssign, [&svc](Ctx& c) {
     // One key cannot name a thousand decisions: refused rather than ignored, so that a

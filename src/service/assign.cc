@@ -217,10 +217,29 @@ Result<Json> Service::Assign(const Principal& p, const Json& body, const std::st
   auto results = committer_.Run(p.workspace, {[this, &p, &pa](store::Tx& tx, BatchState& batch) {
                                   return DecideAndStore(tx, batch, p.workspace, pa);
                                 }});
-  if (results[0].ok() && !results[0]->value("replayed", false) && !results[0]->contains("ignored")) {
-    RecordMetrics(*results[0], start);
-  }
-  return Answered(std::move(results[0]));
+  return Decided(std::move(results[0]), start);
+}
+
+void Service::AssignThen(const Principal& p, const Json& body, const std::string& idempotency_header,
+                         std::function<void(Result<Json>)> done) {
+  auto start = std::chrono::steady_clock::now();
+  auto prepared = Prepare(p, body, idempotency_header);
+  if (!prepared.ok()) return done(prepared.status());
+  if (prepared->body.dry_run) return done(DryRun(p.workspace, *prepared));
+  auto pa = std::make_shared<const PreparedAssign>(std::move(prepared).value());
+  committer_.Submit(
+      p.workspace,
+      [this, workspace = p.workspace, pa](store::Tx& tx, BatchState& batch) {
+        return DecideAndStore(tx, batch, workspace, *pa);
+      },
+      [this, start, done = std::move(done)](Result<Json> r) { done(Decided(std::move(r), start)); });
+}
+
+// A stored decision's answer to its caller, counted in the metrics when it was decided
+// now: a replayed decision is not marked as such.
+Result<Json> Service::Decided(Result<Json> r, std::chrono::steady_clock::time_point start) {
+  if (r.ok() && !r->value("replayed", false) && !r->contains("ignored")) RecordMetrics(*r, start);
+  return Answered(std::move(r));
 }
 
 Result<Service::PreparedAssign> Service::Prepare(const Principal& p, const Json& body,

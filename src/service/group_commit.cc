@@ -16,39 +16,55 @@ GroupCommit::~GroupCommit() {
   }
 }
 
-std::vector<Result<io::Json>> GroupCommit::Run(const std::string& workspace, std::vector<Work> works) {
-  std::vector<Pending> mine(works.size());
-  for (size_t i = 0; i < works.size(); ++i) mine[i].work = std::move(works[i]);
-
-  std::unique_lock<std::mutex> lock(mu_);
-  if (stopping_) {
-    return std::vector<Result<io::Json>>(mine.size(), Result<io::Json>(Status::Internal("the server is stopping")));
-  }
+Status GroupCommit::Enqueue(const std::string& workspace, std::unique_lock<std::mutex>& lock,
+                            const std::vector<Pending*>& items, std::unique_ptr<Pending>& submitted) {
+  if (stopping_) return Status::Internal("the server is stopping");
   Queue& q = queues_[workspace];  // never erased: the reference outlives the lock
-  for (Pending& p : mine) {
-    if (q.batches.empty() || q.batches.back()->items.size() >= max_batch_) {
-      q.batches.push_back(std::make_shared<Batch>());
-    }
-    q.batches.back()->items.push_back(&p);
-    p.batch = q.batches.back();
-  }
   if (!q.running) {
-    // The last committer stopped when it found no work; it no longer needs the lock.
+    // The last committer stopped when it found no work; it no longer needs the lock. The
+    // new one starts before anything is queued, so that when it cannot, nothing is; it
+    // takes the lock once the work below is queued.
     if (q.thread.joinable()) q.thread.join();
     try {
       q.thread = std::thread([this, workspace, &q] { Commit(workspace, q); });
     } catch (const std::system_error& e) {
-      // No committer served the queue, so it holds only this caller's work: take it back.
-      q.batches.clear();
-      return std::vector<Result<io::Json>>(
-          mine.size(), Result<io::Json>(Status::Internal(std::string("cannot start group commit: ") + e.what())));
+      return Status::Internal(std::string("cannot start group commit: ") + e.what());
     }
     q.running = true;
-  } else if (q.idle) {
+  }
+  for (Pending* p : items) {
+    if (q.batches.empty() || q.batches.back()->items.size() >= max_batch_) {
+      q.batches.push_back(std::make_shared<Batch>());
+    }
+    Batch& b = *q.batches.back();
+    b.items.push_back(p);
+    if (p == submitted.get()) {
+      b.submitted.push_back(std::move(submitted));
+    } else {
+      ++b.waiting;
+    }
+    p->batch = q.batches.back();
+  }
+  if (q.idle) {
     q.idle = false;  // one wake-up, however many callers find it idle
     lock.unlock();
     q.work.notify_one();
     lock.lock();
+  }
+  return Status::Ok();
+}
+
+std::vector<Result<io::Json>> GroupCommit::Run(const std::string& workspace, std::vector<Work> works) {
+  std::vector<Pending> mine(works.size());
+  std::vector<Pending*> items;
+  for (size_t i = 0; i < works.size(); ++i) {
+    mine[i].work = std::move(works[i]);
+    items.push_back(&mine[i]);
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  std::unique_ptr<Pending> none;
+  if (Status queued = Enqueue(workspace, lock, items, none); !queued.ok()) {
+    return std::vector<Result<io::Json>>(mine.size(), Result<io::Json>(queued));
   }
   for (Pending& p : mine) {
     while (!p.result) p.batch->done.wait(lock);
@@ -66,6 +82,17 @@ std::vector<Result<io::Json>> GroupCommit::Run(const std::string& workspace, std
   out.reserve(mine.size());
   for (Pending& p : mine) out.push_back(std::move(*p.result));
   return out;
+}
+
+void GroupCommit::Submit(const std::string& workspace, Work work, Done done) {
+  auto p = std::make_unique<Pending>();
+  p->work = std::move(work);
+  p->done = std::move(done);
+  Pending* item = p.get();
+  std::unique_lock<std::mutex> lock(mu_);
+  Status queued = Enqueue(workspace, lock, {item}, p);
+  lock.unlock();
+  if (!queued.ok()) p->done(queued);  // not queued: still ours
 }
 
 void GroupCommit::Commit(const std::string& workspace, Queue& q) {
@@ -89,17 +116,25 @@ void GroupCommit::Commit(const std::string& workspace, Queue& q) {
       // Nothing of the batch was acknowledged; its transaction rolled back as it unwound.
       results.assign(b->items.size(), Result<io::Json>(Status::Internal(std::string("group commit: ") + e.what())));
     }
+    // Submit's items are told first, outside the lock (no caller holds them).
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (b->items[i]->done) b->items[i]->done(std::move(results[i]));
+    }
     lock.lock();
     // Published under the lock, where the callers look for them; a caller that sees its
     // results may return at once, so the batch's items are not touched after this.
-    for (size_t i = 0; i < results.size(); ++i) b->items[i]->result = std::move(results[i]);
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (!b->items[i]->done) b->items[i]->result = std::move(results[i]);
+    }
     ++batches_;
     items_ += results.size();
     // One of the batch's callers is woken, after the lock is released so that it does not
     // at once wait for it, and wakes the others (Run); `b` keeps the condition alive.
-    lock.unlock();
-    b->done.notify_one();
-    lock.lock();
+    if (b->waiting > 0) {
+      lock.unlock();
+      b->done.notify_one();
+      lock.lock();
+    }
   }
   q.running = false;
 }

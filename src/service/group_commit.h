@@ -46,6 +46,7 @@ struct BatchState {
 class GroupCommit {
  public:
   using Work = std::function<Result<io::Json>(store::Tx&, BatchState&)>;
+  using Done = std::function<void(Result<io::Json>)>;
 
   // `on_retry` is told each time a batch runs again.
   GroupCommit(store::Store& store, size_t max_batch, RetryPolicy retry = {}, std::function<void()> on_retry = {},
@@ -59,6 +60,12 @@ class GroupCommit {
   // Runs each work in order, each in its own unit, and answers their results once
   // the transaction that holds them committed (or failed).
   std::vector<Result<io::Json>> Run(const std::string& workspace, std::vector<Work> works);
+  // Queues one work as Run does and returns at once: `done` gets its result on the
+  // committer's thread once the transaction that holds it committed (or failed), or here
+  // when it cannot be queued. It must not block: the next batch waits for it. The HTTP
+  // server's event loop answers a decision so, with no thread waiting for it (Http: "The
+  // front end" in docs/performance.md).
+  void Submit(const std::string& workspace, Work work, Done done);
 
   // Batches committed and work items run, for the metrics and the benchmarks.
   size_t batches() const;
@@ -73,11 +80,14 @@ class GroupCommit {
   // see them wakes the rest (`relayed`).
   struct Batch {
     std::vector<Pending*> items;
+    std::vector<std::unique_ptr<Pending>> submitted;  // Submit's items, which no caller holds
+    size_t waiting = 0;                               // items of callers waiting in Run
     std::condition_variable done;
     bool relayed = false;  // GUARDED_BY(mu_)
   };
   struct Pending {
     Work work;
+    Done done;                               // Submit's: told the result, owned by the batch
     std::optional<Result<io::Json>> result;  // GUARDED_BY(mu_)
     std::shared_ptr<Batch> batch;            // where its caller waits
   };
@@ -88,6 +98,11 @@ class GroupCommit {
     bool idle = false;                           // and waits on `work`
     std::thread thread;                          // the last committer started (joined before the next)
   };
+  // Queues `items` (the lock held) and makes sure a committer serves them; the error when
+  // none can be started (nothing is queued then). The batch that takes `submitted` (one of
+  // `items`, or null) takes it over.
+  Status Enqueue(const std::string& workspace, std::unique_lock<std::mutex>& lock, const std::vector<Pending*>& items,
+                 std::unique_ptr<Pending>& submitted);
   // The committer of one workspace's queue: batches until `idle_` passes without work.
   void Commit(const std::string& workspace, Queue& q);
   // The batch's results, run again whole while the database gives it up (retry.h).

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
@@ -224,6 +226,49 @@ TEST_F(GroupCommitTest, EveryCallerOfABatchIsWoken) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(answered.load(), kThreads * kRounds);
   EXPECT_LT(gc.batches(), static_cast<size_t>(kThreads * kRounds));  // some were grouped
+}
+
+// Submit: each work's result reaches its function, in the order submitted, on the
+// committer's thread once its batch committed; work submitted and work run by waiting
+// callers share batches.
+TEST_F(GroupCommitTest, SubmittedWorkIsAnsweredThroughItsFunctionInOrder) {
+  GroupCommit gc(*store_, 8);
+  std::mutex mu;
+  std::condition_variable all_in;
+  std::vector<int> order;
+  std::vector<std::thread::id> threads;
+  constexpr int kWorks = 40;
+  for (int i = 0; i < kWorks; ++i) {
+    gc.Submit("w", Numbered(i, /*fail=*/i == 7), [&, i](Result<io::Json> r) {
+      std::lock_guard<std::mutex> lock(mu);
+      order.push_back(r.ok() ? r->get<int>() : -i);
+      threads.push_back(std::this_thread::get_id());
+      all_in.notify_all();
+    });
+  }
+  auto waited = gc.Run("w", {Numbered(100)});
+  ASSERT_TRUE(waited[0].ok());
+  EXPECT_EQ(*waited[0], 100);
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(all_in.wait_for(lock, std::chrono::seconds(10), [&] { return order.size() == kWorks; }));
+  for (int i = 0; i < kWorks; ++i) EXPECT_EQ(order[i], i == 7 ? -7 : i);  // a failed work fails alone
+  for (const std::thread::id& t : threads) EXPECT_NE(t, std::this_thread::get_id());
+  EXPECT_EQ(gc.items(), static_cast<size_t>(kWorks + 1));
+}
+
+// Work submitted while the group commit stops is still answered: the committer finishes
+// what is queued before it ends.
+TEST_F(GroupCommitTest, SubmittedWorkIsAnsweredWhenTheGroupCommitStops) {
+  std::atomic<int> answered{0};
+  {
+    GroupCommit gc(*store_, 4);
+    for (int i = 0; i < 20; ++i) {
+      gc.Submit("w", Numbered(i), [&](Result<io::Json> r) {
+        if (r.ok()) ++answered;
+      });
+    }
+  }
+  EXPECT_EQ(answered.load(), 20);
 }
 
 }  // namespace

@@ -143,6 +143,11 @@ class Service {
   // `crm`: what a connector's call adds (FromCrm).
   Result<Json> Assign(const Principal& p, const Json& body, const std::string& idempotency_header,
                       const FromCrm& crm = {});
+  // The same decision, answered through `done` rather than by a waiting caller: at once when
+  // the request is refused or a dry run, else on the group commit's thread once its batch
+  // committed (GroupCommit::Submit). `done` must not block or throw.
+  void AssignThen(const Principal& p, const Json& body, const std::string& idempotency_header,
+                  std::function<void(Result<Json>)> done);
   Result<Json> AssignBatch(const Principal& p, const Json& body);
 
   // Runs `records` (assign bodies) through the current or a draft configuration from
@@ -291,6 +296,7 @@ class Service {
   Result<Json> DecideAndStore(store::Tx& tx, BatchState& batch, const std::string& workspace,
                               const PreparedAssign& pa);
   void RecordMetrics(const Json& decision, std::chrono::steady_clock::time_point start);
+  Result<Json> Decided(Result<Json> r, std::chrono::steady_clock::time_point start);
   Result<Json> DistributionJson(store::Tx& tx, const core::Distribution& d);
   Result<Json> PoolJson(store::Tx& tx, const core::Workspace& ws, const core::Pool& pool);
 

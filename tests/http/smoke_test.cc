@@ -1,4 +1,8 @@
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -92,6 +96,40 @@ TEST(ServerSmoke, AClientBeyondTheThreadsIsServedWhileOthersKeepSending) {
   ASSERT_TRUE(r) << server.Output();
   EXPECT_EQ(r->status, 200);
   EXPECT_LT(waited.count(), 3000);
+}
+
+// Clients that connect and send nothing, or half a request, hold no thread: with
+// `--threads 2` and sixty of them open, a health check and a decision are answered at once
+// (each such client once held one of the threads until it timed out).
+TEST(ServerSmoke, IdleAndSlowClientsHoldNoThread) {
+  RotaServer server("", {}, {"--threads", "2"});
+  std::vector<int> idle;
+  for (int i = 0; i < 60; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server.port()));
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+    if (i % 2 == 1) {
+      const std::string half = "POST /v1/assign HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n{\"object";
+      ASSERT_EQ(send(fd, half.data(), half.size(), MSG_NOSIGNAL), static_cast<ssize_t>(half.size()));
+    }
+    idle.push_back(fd);
+  }
+  const auto asked = std::chrono::steady_clock::now();
+  auto c = server.Client();
+  c->set_read_timeout(15, 0);
+  auto health = c->Get("/healthz");
+  Json body = {{"object_type", "lead"}, {"event", "created"}, {"record", {{"id", "L-idle"}}}};
+  auto decided = c->Post("/v1/assign", {{"Authorization", "Bearer " + server.admin_key()}}, body.dump(),
+                         "application/json");
+  const auto waited = std::chrono::steady_clock::now() - asked;
+  for (int fd : idle) close(fd);
+  ASSERT_TRUE(health && decided) << server.Output();
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(decided->status, 200) << decided->body;
+  EXPECT_LT(waited, std::chrono::seconds(2));
 }
 
 // The server's resident memory, in KiB, from /proc.
