@@ -126,7 +126,7 @@ void AddServe(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("serve", "Serve the HTTP API and the console (SQLite by default).");
   cmd->add_option("--db", o->db, kDbHelp)->capture_default_str();
   cmd->add_option("--listen", o->listen, "HOST:PORT to listen on (PORT 0: any free port)")->capture_default_str();
-  cmd->add_option("--threads", o->threads, "worker threads (one per keep-alive connection)")
+  cmd->add_option("--threads", o->threads, "worker threads for requests that may wait (reads, configuration, imports); connections and decisions hold none")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   cmd->add_option("--body-limit", o->body_limit, "largest request body in bytes (1 KiB to 1 GiB)")

@@ -1,4 +1,5 @@
-// rota's HTTP API (API.md) over cpp-httplib: routing, authentication by workspace key
+// rota's HTTP API (API.md) over cpp-httplib, its connections served by events
+// (http/connections.h): routing, authentication by workspace key
 // and role, JSON in and out, error bodies, request limits, logging, /metrics, the
 // OpenAPI file and the static console.
 #pragma once
@@ -21,7 +22,7 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 8080;
   size_t body_limit = 1 << 20;  // 1 MiB
-  size_t threads = 32;          // one per keep-alive connection
+  size_t threads = 32;          // workers for requests that may wait (http/connections.h)
   bool log_requests = true;
 };
 
