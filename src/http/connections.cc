@@ -219,6 +219,27 @@ class ConnStream final : public httplib::Stream {
 
 // An answer given later, and the request's end as ServeOne saw it: whichever comes second
 // sends it.
+}  // namespace
+
+struct Connections::Mailbox {
+  std::mutex mu;
+  bool closed = false;  // GUARDED_BY(mu)
+  int fd = -1;          // an eventfd that wakes one loop thread; closed with the mailbox
+  std::vector<std::pair<std::shared_ptr<Conn>, MakeAnswer>> answers;  // GUARDED_BY(mu)
+
+  void Post(std::shared_ptr<Conn> c, MakeAnswer make) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (closed) return;
+    const bool first = answers.empty();
+    answers.emplace_back(std::move(c), std::move(make));
+    // One write for all answers posted until a loop thread takes them (a batch's).
+    const uint64_t one = 1;
+    if (first) (void)!::write(fd, &one, sizeof one);
+  }
+};
+
+namespace {
+
 struct Later {
   std::mutex mu;
   bool returned = false;  // ServeOne is done with the request
@@ -231,7 +252,7 @@ char posted_tag;
 // The request this thread is serving.
 struct Serving {
   std::shared_ptr<Connections::Conn> conn;
-  Connections* owner = nullptr;
+  std::shared_ptr<Connections::Mailbox> mailbox;
   bool by_loop = false;
   bool taken = false;
   bool large = false;
@@ -246,14 +267,14 @@ std::function<void(MakeAnswer)> AnswerLater() {
   if (s == nullptr || !s->by_loop || s->taken) return {};
   s->taken = true;
   s->later = std::make_shared<Later>();
-  return [later = s->later, conn = s->conn, owner = s->owner](MakeAnswer make) {
+  return [later = s->later, conn = s->conn, mailbox = s->mailbox](MakeAnswer make) {
     std::unique_lock<std::mutex> lock(later->mu);
     if (!later->returned) {
       later->given = std::move(make);  // ServeOne makes and sends it (a dry run's, a refusal's)
       return;
     }
     lock.unlock();
-    owner->Post(conn, std::move(make));
+    mailbox->Post(conn, std::move(make));
   };
 }
 
@@ -264,7 +285,7 @@ void NoteLargeBody() {
 }
 
 Connections::Connections(ConnectionSettings settings, Serve serve)
-    : settings_(std::move(settings)), serve_(std::move(serve)) {}
+    : settings_(std::move(settings)), serve_(std::move(serve)), mailbox_(std::make_shared<Mailbox>()) {}
 
 Connections::~Connections() { Shutdown(); }
 
@@ -272,15 +293,15 @@ void Connections::Start() {
   std::call_once(started_, [this] {
     epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
     wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    posted_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    mailbox_->fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.ptr = nullptr;  // the wake-up, not a connection
     epoll_event post{};
     post.events = EPOLLIN | EPOLLONESHOT;  // one loop thread takes the answers posted
     post.data.ptr = &posted_tag;
-    if (epoll_ < 0 || wake_ < 0 || posted_ < 0 || ::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &ev) != 0 ||
-        ::epoll_ctl(epoll_, EPOLL_CTL_ADD, posted_, &post) != 0) {
+    if (epoll_ < 0 || wake_ < 0 || mailbox_->fd < 0 || ::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &ev) != 0 ||
+        ::epoll_ctl(epoll_, EPOLL_CTL_ADD, mailbox_->fd, &post) != 0) {
       spdlog::error("cannot serve connections: {}", std::strerror(errno));
       stopping_ = true;
       return;
@@ -386,7 +407,7 @@ void Connections::Dispatch(const std::shared_ptr<Conn>& c) {
 
 void Connections::ServeOne(const std::shared_ptr<Conn>& c, bool whole, bool by_loop) {
   const bool last = c->served + 1 >= settings_.keep_alive_max || c->peer_done || stopping_;
-  Serving serving{c, this, by_loop, false, false, nullptr};
+  Serving serving{c, mailbox_, by_loop, false, false, nullptr};
   ConnStream stream(*c, whole, settings_, serving.taken);
   Serving* outer = t_serving;
   t_serving = &serving;
@@ -418,29 +439,19 @@ void Connections::ServeOne(const std::shared_ptr<Conn>& c, bool whole, bool by_l
   AfterAnswer(c);  // a thread's request wrote its answer as it went
 }
 
-void Connections::Post(std::shared_ptr<Conn> c, MakeAnswer make) {
-  std::unique_lock<std::mutex> lock(posted_mu_);
-  const bool first = posted_answers_.empty();
-  posted_answers_.emplace_back(std::move(c), std::move(make));
-  lock.unlock();
-  // One write for all answers posted until a loop thread takes them (a batch's).
-  const uint64_t one = 1;
-  if (first) (void)!::write(posted_, &one, sizeof one);
-}
-
 void Connections::DeliverPosted() {
-  uint64_t count = 0;
-  (void)!::read(posted_, &count, sizeof count);
   std::vector<std::pair<std::shared_ptr<Conn>, MakeAnswer>> answers;
   {
-    std::lock_guard<std::mutex> lock(posted_mu_);
-    answers.swap(posted_answers_);
+    std::lock_guard<std::mutex> lock(mailbox_->mu);
+    uint64_t count = 0;
+    (void)!::read(mailbox_->fd, &count, sizeof count);
+    answers.swap(mailbox_->answers);
   }
   // Armed again before the answers are sent, so that the next posted wake another loop thread.
   epoll_event post{};
   post.events = EPOLLIN | EPOLLONESHOT;
   post.data.ptr = &posted_tag;
-  ::epoll_ctl(epoll_, EPOLL_CTL_MOD, posted_, &post);
+  ::epoll_ctl(epoll_, EPOLL_CTL_MOD, mailbox_->fd, &post);
   for (auto& [conn, make] : answers) {
     auto [status, json] = make();
     Deliver(conn, status, std::move(json));
@@ -545,8 +556,13 @@ void Connections::Shutdown() {
     for (const auto& [fd, c] : conns_) {
       if (c->state == ConnState::kReading) ::shutdown(fd, SHUT_RDWR);
     }
-    none_left_.wait_for(lock, settings_.read_timeout + settings_.write_timeout + std::chrono::seconds(1),
-                        [&] { return conns_.empty(); });
+    const bool ended = none_left_.wait_for(lock, settings_.read_timeout + settings_.write_timeout + std::chrono::seconds(1),
+                                           [&] { return conns_.empty(); });
+    // Those still busy then (a thread reading a body that trickles in, an answer a client does
+    // not take) are cut off, so that their threads end and the stop does not wait for ever.
+    if (!ended) {
+      for (const auto& [fd, c] : conns_) ::shutdown(fd, SHUT_RDWR);
+    }
   }
   if (stopped_loops_.exchange(true)) return;
   const uint64_t one = 1;
@@ -558,7 +574,10 @@ void Connections::Shutdown() {
   conns_.clear();
   ::close(epoll_);
   ::close(wake_);
-  ::close(posted_);
+  std::lock_guard<std::mutex> closing(mailbox_->mu);
+  mailbox_->closed = true;  // answers given from now on have no connection to go to
+  mailbox_->answers.clear();
+  ::close(mailbox_->fd);
 }
 
 namespace {

@@ -75,8 +75,11 @@ class Connections {
   void Shutdown();
 
   struct Conn;
-  // A request's answer given later (AnswerLater's function): made and sent by a loop thread.
-  void Post(std::shared_ptr<Conn> c, MakeAnswer make);
+  // Answers given later, posted by other threads (the group commit's) for a loop thread to
+  // make and send. Shared with the functions AnswerLater hands out, which may outlive the
+  // Connections (a commit that ends after a stop gave up waiting for it): once closed,
+  // what is posted is dropped.
+  struct Mailbox;
 
  private:
   void Loop(bool sweeper);
@@ -98,9 +101,7 @@ class Connections {
   const Serve serve_;
   int epoll_ = -1;
   int wake_ = -1;    // an eventfd that wakes every loop thread when the loops stop
-  int posted_ = -1;  // an eventfd that wakes one loop thread for the answers posted
-  std::mutex posted_mu_;
-  std::vector<std::pair<std::shared_ptr<Conn>, MakeAnswer>> posted_answers_;  // GUARDED_BY(posted_mu_)
+  std::shared_ptr<Mailbox> mailbox_;
   std::vector<std::thread> loops_;
   std::unique_ptr<httplib::ThreadPool> workers_;
   std::atomic<bool> stopping_{false};
