@@ -69,6 +69,7 @@ int Run(const Options& o) {
   hopts.threads = o.threads;
   hopts.body_limit = o.body_limit;
   hopts.log_requests = !o.quiet;
+  hopts.decisions_on_loops = !store::IsPostgresUrl(o.db);
   http::Server server(*env->service, hopts);
   Status bound = server.Bind();
   if (!bound.ok()) return Fail("serve", bound);

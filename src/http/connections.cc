@@ -51,7 +51,7 @@ struct Scan {
   size_t length = 0;
 };
 
-Scan ScanRequest(std::string_view b, size_t body_limit) {
+Scan ScanRequest(std::string_view b, size_t body_max) {
   const size_t end = b.find("\r\n\r\n");
   const size_t bare = b.find("\n\n");  // lines ended by LF alone: httplib's to judge
   if (bare != std::string_view::npos && (end == std::string_view::npos || bare < end)) return {Frame::kThread};
@@ -78,7 +78,7 @@ Scan ScanRequest(std::string_view b, size_t body_limit) {
     }
   }
   const uint64_t body = length.value_or(0);
-  if (body > body_limit) return {Frame::kThread};
+  if (body > body_max) return {Frame::kThread};
   const size_t whole = end + 4 + static_cast<size_t>(body);
   return {b.size() < whole ? Frame::kIncomplete : Frame::kWhole, whole};
 }
@@ -118,6 +118,7 @@ struct Connections::Conn : std::enable_shared_from_this<Connections::Conn> {
   bool close_after = false;  // once `out` is sent
   bool peer_done = false;    // the client ended its side
   bool large = false;
+  std::atomic<bool> awaiting{false};  // an answer promised later, not yet given
   std::atomic<ConnState> state{ConnState::kBusy};
   std::atomic<int64_t> deadline{0};  // steady ms, while waiting for the client
   std::string ip;
@@ -253,29 +254,58 @@ char posted_tag;
 struct Serving {
   std::shared_ptr<Connections::Conn> conn;
   std::shared_ptr<Connections::Mailbox> mailbox;
-  bool by_loop = false;
+  bool later = false;  // may be answered through AnswerLater()
   bool taken = false;
   bool large = false;
-  std::shared_ptr<Later> later;
+  std::shared_ptr<Later> promised;
 };
 thread_local Serving* t_serving = nullptr;
 
 }  // namespace
 
-std::function<void(MakeAnswer)> AnswerLater() {
-  Serving* s = t_serving;
-  if (s == nullptr || !s->by_loop || s->taken) return {};
-  s->taken = true;
-  s->later = std::make_shared<Later>();
-  return [later = s->later, conn = s->conn, mailbox = s->mailbox](MakeAnswer make) {
-    std::unique_lock<std::mutex> lock(later->mu);
-    if (!later->returned) {
-      later->given = std::move(make);  // ServeOne makes and sends it (a dry run's, a refusal's)
+// An answer promised by AnswerLater(): given once, by whichever copy of its function is
+// called; dropped without being given (a handler that threw after taking it), it answers
+// 500, so that the connection does not wait for ever.
+class Promise {
+ public:
+  Promise(std::shared_ptr<Later> later, std::shared_ptr<Connections::Conn> conn,
+          std::shared_ptr<Connections::Mailbox> mailbox)
+      : later_(std::move(later)), conn_(std::move(conn)), mailbox_(std::move(mailbox)) {}
+  ~Promise() {
+    if (!given_) {
+      Give([] {
+        return std::pair<int, std::string>(500, R"({"error":{"code":"internal","message":"internal error"}})");
+      });
+    }
+  }
+  Promise(const Promise&) = delete;
+  Promise& operator=(const Promise&) = delete;
+  void Give(MakeAnswer make) {
+    if (std::exchange(given_, true)) return;
+    std::unique_lock<std::mutex> lock(later_->mu);
+    if (!later_->returned) {
+      later_->given = std::move(make);  // ServeOne makes and sends it (a dry run's, a refusal's)
       return;
     }
     lock.unlock();
-    mailbox->Post(conn, std::move(make));
-  };
+    mailbox_->Post(conn_, std::move(make));
+  }
+
+ private:
+  std::shared_ptr<Later> later_;
+  std::shared_ptr<Connections::Conn> conn_;
+  std::shared_ptr<Connections::Mailbox> mailbox_;
+  bool given_ = false;  // by the one thread that calls the function
+};
+
+std::function<void(MakeAnswer)> AnswerLater() {
+  Serving* s = t_serving;
+  if (s == nullptr || !s->later || s->taken) return {};
+  s->taken = true;
+  s->conn->awaiting = true;
+  s->promised = std::make_shared<Later>();
+  auto promise = std::make_shared<Promise>(s->promised, s->conn, s->mailbox);
+  return [promise](MakeAnswer make) { promise->Give(std::move(make)); };
 }
 
 bool AnsweredLater() { return t_serving != nullptr && t_serving->taken; }
@@ -366,14 +396,15 @@ void Connections::Loop(bool sweeper) {
 }
 
 void Connections::OnEvent(const std::shared_ptr<Conn>& c) {
-  if (c->state == ConnState::kWriting) return Respond(c);
+  // This thread's now: the sweep leaves it alone while it reads (or sends) and serves.
+  if (c->state.exchange(ConnState::kBusy) == ConnState::kWriting) return Respond(c);
   char buf[kReadChunk];
   for (;;) {
     const ssize_t n = ::recv(c->fd, buf, sizeof buf, 0);
     if (n > 0) {
       c->in.append(buf, static_cast<size_t>(n));
       // Enough for any request read here; the rest waits in the socket.
-      if (c->in.size() - c->pos > settings_.body_limit + kHeadMax) break;
+      if (c->in.size() - c->pos > settings_.loop_body_max + kHeadMax) break;
       continue;
     }
     if (n == 0) {
@@ -388,26 +419,29 @@ void Connections::OnEvent(const std::shared_ptr<Conn>& c) {
 }
 
 void Connections::Dispatch(const std::shared_ptr<Conn>& c) {
-  const Scan scan = ScanRequest(c->Unread(), settings_.body_limit);
+  const Scan scan = ScanRequest(c->Unread(), std::min(settings_.body_limit, settings_.loop_body_max));
   if (scan.frame == Frame::kIncomplete) {
     if (c->peer_done || (stopping_ && c->Unread().empty())) return Close(c);
     return WaitFor(c, false);
   }
   if (stopping_ && scan.frame == Frame::kThread) return Close(c);
   c->state = ConnState::kBusy;
-  if (scan.frame == Frame::kWhole) {
-    const std::string_view unread = c->Unread();
-    const std::string_view line = unread.substr(0, unread.find("\r\n"));
-    if (settings_.served_by_loop && settings_.served_by_loop(line)) return ServeOne(c, true, true);
-    workers_->enqueue([this, c] { ServeOne(c, true, false); });
+  if (scan.frame == Frame::kThread) {
+    workers_->enqueue([this, c] { ServeOne(c, 0, false); });
     return;
   }
-  workers_->enqueue([this, c] { ServeOne(c, false, false); });
+  const std::string_view unread = c->Unread();
+  const bool later = settings_.answers_later && settings_.answers_later(unread.substr(0, unread.find("\r\n")));
+  if (later && settings_.later_on_loops) return ServeOne(c, scan.length, true);
+  workers_->enqueue([this, c, length = scan.length, later] { ServeOne(c, length, later); });
 }
 
-void Connections::ServeOne(const std::shared_ptr<Conn>& c, bool whole, bool by_loop) {
-  const bool last = c->served + 1 >= settings_.keep_alive_max || c->peer_done || stopping_;
-  Serving serving{c, mailbox_, by_loop, false, false, nullptr};
+void Connections::ServeOne(const std::shared_ptr<Conn>& c, size_t length, bool later) {
+  const bool whole = length > 0;
+  // A client that ended its side is answered what it sent whole, then the connection closes.
+  const bool last = c->served + 1 >= settings_.keep_alive_max || stopping_ ||
+                    (c->peer_done && (!whole || c->Unread().size() <= length));
+  Serving serving{c, mailbox_, later, false, false, nullptr};
   ConnStream stream(*c, whole, settings_, serving.taken);
   Serving* outer = t_serving;
   t_serving = &serving;
@@ -420,16 +454,20 @@ void Connections::ServeOne(const std::shared_ptr<Conn>& c, bool whole, bool by_l
   t_serving = outer;
   ++c->served;
   c->large = c->large || serving.large;
+  // httplib read less or more than the head said (a 400 or 414 before the body): what
+  // follows cannot be trusted to begin a request.
+  const bool out_of_step = whole && c->pos != length;
   c->in.erase(0, c->pos);
   c->pos = 0;
-  const bool close = !ok || closed || last || stream.closes();
+  if (c->in.empty() && c->in.capacity() > kReadChunk) std::string().swap(c->in);
+  const bool close = !ok || closed || last || stream.closes() || out_of_step;
   if (serving.taken) {
     // Whoever comes second sends the answer: this thread, when it was given already.
     c->close_after = close;
-    std::unique_lock<std::mutex> lock(serving.later->mu);
-    serving.later->returned = true;
-    if (!serving.later->given) return;
-    MakeAnswer make = std::move(serving.later->given);
+    std::unique_lock<std::mutex> lock(serving.promised->mu);
+    serving.promised->returned = true;
+    if (!serving.promised->given) return;
+    MakeAnswer make = std::move(serving.promised->given);
     lock.unlock();
     auto [status, json] = make();
     return Deliver(c, status, std::move(json));
@@ -459,6 +497,7 @@ void Connections::DeliverPosted() {
 }
 
 void Connections::Deliver(const std::shared_ptr<Conn>& c, int status, std::string json) {
+  c->awaiting = false;
   std::string& out = c->out;
   // As httplib writes its heads: the fields in the order of their names.
   out = "HTTP/1.1 " + std::to_string(status) + " " + Reason(status) + "\r\n";
@@ -559,9 +598,14 @@ void Connections::Shutdown() {
     const bool ended = none_left_.wait_for(lock, settings_.read_timeout + settings_.write_timeout + std::chrono::seconds(1),
                                            [&] { return conns_.empty(); });
     // Those still busy then (a thread reading a body that trickles in, an answer a client does
-    // not take) are cut off, so that their threads end and the stop does not wait for ever.
+    // not take) are cut off, so that their threads end and the stop does not wait for ever;
+    // those whose decisions are still being committed are answered whenever that ends (as
+    // the threads that waited for them were before).
     if (!ended) {
-      for (const auto& [fd, c] : conns_) ::shutdown(fd, SHUT_RDWR);
+      for (const auto& [fd, c] : conns_) {
+        if (!c->awaiting) ::shutdown(fd, SHUT_RDWR);
+      }
+      none_left_.wait(lock, [&] { return conns_.empty(); });
     }
   }
   if (stopped_loops_.exchange(true)) return;

@@ -1,14 +1,14 @@
 // The server's connections, served by events rather than by a thread each: a few loop
 // threads read every connection's bytes (epoll), and a request goes to a thread only once
-// it has arrived whole, so that an idle or slow client holds no thread. A decision
-// (`POST /v1/assign`) is not given a thread at all: the loop thread that read it hands it
-// to the group commit and goes on, and the answer is written when the decision's batch has
-// committed (docs/performance.md, "The front end"). httplib still parses and routes every
+// it has arrived whole, so that an idle or slow client holds no thread. No thread waits for
+// a decision (`POST /v1/assign`): the thread that read it (on SQLite the loop thread
+// itself) hands it to the group commit and goes on, and the answer is written when the
+// decision's batch has committed (docs/performance.md, "The front end"). httplib still parses and routes every
 // request (Frontend::process_request, from memory), and writes every answer but those.
 //
 // A request whose end cannot be told from its head alone (chunked, `Expect:
-// 100-continue`, a body over the limit, a head over 16 KiB or with folded lines) is served
-// as httplib serves a connection: by a thread that reads the rest from the socket.
+// 100-continue`, a body over 64 KiB, a head over 16 KiB or with folded lines) is served as
+// httplib serves a connection: by a thread that reads the rest from the socket.
 #pragma once
 
 #include <httplib.h>
@@ -50,9 +50,17 @@ struct ConnectionSettings {
   std::chrono::seconds keep_alive{5};  // waiting for a next request
   std::chrono::seconds read_timeout{5};   // for the rest of a request begun
   std::chrono::seconds write_timeout{5};  // for a client to take its answer
-  // Whether the request whose first line this is is served by the loop thread that read it,
-  // its handler answering through AnswerLater() (it must not wait).
-  std::function<bool(std::string_view request_line)> served_by_loop;
+  // Whether the request whose first line this is is answered through AnswerLater(): its
+  // handler must not wait, and no thread waits for its answer.
+  std::function<bool(std::string_view request_line)> answers_later;
+  // Where such a request is served: by the loop thread that read it (no hand-over, when
+  // what its handler reads before answering later is local and quick: SQLite), or by a
+  // worker, which is free again as soon as the handler returns (a database across a network,
+  // whose round trips would hold a loop thread's other connections).
+  bool later_on_loops = true;
+  // Bodies up to this size are read by the loop threads; a longer one by a worker, so that
+  // connections that have not yet authenticated hold little memory each.
+  size_t loop_body_max = 64 * 1024;
 };
 
 class Connections {
@@ -86,7 +94,9 @@ class Connections {
   void OnEvent(const std::shared_ptr<Conn>& c);
   // What to do with the connection's buffered bytes: serve a request, or wait for more.
   void Dispatch(const std::shared_ptr<Conn>& c);
-  void ServeOne(const std::shared_ptr<Conn>& c, bool whole, bool by_loop);
+  // One request: `length` bytes buffered whole, or 0 (a worker reads the rest from the
+  // socket); `later` when it may be answered through AnswerLater().
+  void ServeOne(const std::shared_ptr<Conn>& c, size_t length, bool later);
   // Sends what the connection has to send; then waits for its next request, or closes.
   void Respond(const std::shared_ptr<Conn>& c);
   void AfterAnswer(const std::shared_ptr<Conn>& c);

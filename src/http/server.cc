@@ -229,9 +229,10 @@ static ConnectionSettings SettingsOf(const Options& o) {
   s.body_limit = o.body_limit;
   s.keep_alive_max = kKeepAliveRequests;
   // A decision waits for its batch's commit with no thread waiting for it.
-  s.served_by_loop = [](std::string_view line) {
+  s.answers_later = [](std::string_view line) {
     return line.starts_with("POST /v1/assign ") || line.starts_with("POST /v1/assign?");
   };
+  s.later_on_loops = o.decisions_on_loops;
   return s;
 }
 
@@ -435,7 +436,10 @@ void Server::Install() {
         ctx.body = std::move(parsed).value();
       }
       Answer a = h(ctx);
-      if (a.later) return;  // answered, counted and logged by ctx.answer_later's function
+      if (a.later) {  // answered, counted and logged by ctx.answer_later's function
+        if (ctx.raw.size() >= kLargeBody) NoteLargeBody();
+        return;
+      }
       if (!a.result.ok()) {
         SendError(res, a.result.status());
       } else if (res.body.empty()) {

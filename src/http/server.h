@@ -24,6 +24,10 @@ struct Options {
   size_t body_limit = 1 << 20;  // 1 MiB
   size_t threads = 32;          // workers for requests that may wait (http/connections.h)
   bool log_requests = true;
+  // Decisions taken by the loop threads that read them (true: SQLite, whose reads before a
+  // decision are local), or handed to a worker (PostgreSQL, across a network): see
+  // ConnectionSettings::later_on_loops.
+  bool decisions_on_loops = true;
 };
 
 // One route as the OpenAPI file names it, e.g. {"POST", "/v1/pools/{id}/members"}.
