@@ -17,6 +17,9 @@
 #include <cstring>
 #include <optional>
 
+#include "core/text.h"
+#include "io/json_util.h"
+
 namespace rota::http {
 namespace {
 
@@ -31,13 +34,9 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
 }
 
-bool SameLetters(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view Trim(std::string_view s) {
+// HTTP's optional white space (spaces and tabs) trimmed; core::Trim takes Unicode's too,
+// which httplib would not.
+std::string_view TrimOws(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
@@ -66,14 +65,15 @@ Scan ScanRequest(std::string_view b, size_t body_max) {
     if (line.front() == ' ' || line.front() == '\t') return {Frame::kThread};  // a folded line
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos) return {Frame::kThread};
-    const std::string_view name = line.substr(0, colon), value = Trim(line.substr(colon + 1));
-    if (SameLetters(name, "Content-Length")) {
+    const std::string name = core::AsciiLower(std::string(line.substr(0, colon)));
+    const std::string_view value = TrimOws(line.substr(colon + 1));
+    if (name == "content-length") {
       if (length || value.empty() || value.size() > 18 ||
           !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         return {Frame::kThread};
       }
       length = std::stoull(std::string(value));
-    } else if (SameLetters(name, "Transfer-Encoding") || SameLetters(name, "Expect")) {
+    } else if (name == "transfer-encoding" || name == "expect") {
       return {Frame::kThread};
     }
   }
@@ -218,8 +218,6 @@ class ConnStream final : public httplib::Stream {
   bool closes_ = false;
 };
 
-// An answer given later, and the request's end as ServeOne saw it: whichever comes second
-// sends it.
 }  // namespace
 
 struct Connections::Mailbox {
@@ -241,6 +239,8 @@ struct Connections::Mailbox {
 
 namespace {
 
+// An answer given later, and the request's end as ServeOne saw it: whichever comes second
+// sends it.
 struct Later {
   std::mutex mu;
   bool returned = false;  // ServeOne is done with the request
@@ -261,8 +261,6 @@ struct Serving {
 };
 thread_local Serving* t_serving = nullptr;
 
-}  // namespace
-
 // An answer promised by AnswerLater(): given once, by whichever copy of its function is
 // called; dropped without being given (a handler that threw after taking it), it answers
 // 500, so that the connection does not wait for ever.
@@ -273,9 +271,7 @@ class Promise {
       : later_(std::move(later)), conn_(std::move(conn)), mailbox_(std::move(mailbox)) {}
   ~Promise() {
     if (!given_) {
-      Give([] {
-        return std::pair<int, std::string>(500, R"({"error":{"code":"internal","message":"internal error"}})");
-      });
+      Give([] { return std::pair<int, std::string>(500, io::ErrorBody(Status::Internal("internal error")).dump()); });
     }
   }
   Promise(const Promise&) = delete;
@@ -297,6 +293,8 @@ class Promise {
   std::shared_ptr<Connections::Mailbox> mailbox_;
   bool given_ = false;  // by the one thread that calls the function
 };
+
+}  // namespace
 
 std::function<void(MakeAnswer)> AnswerLater() {
   Serving* s = t_serving;

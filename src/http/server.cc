@@ -65,9 +65,7 @@ struct Ctx {
   std::vector<std::string> params;  // path parameters, decoded
   Json body;                        // parsed JSON body (null when none)
   std::string raw;                  // the body as sent (files, signed webhooks)
-  // A function that answers this request later (with `status` when it succeeds), from any
-  // thread; empty when it cannot be answered so (http/connections.h: AnswerLater).
-  std::function<std::function<void(Result<Json>)>(int status)> answer_later;
+  const std::string& route;         // "METHOD /path/{param}", as the metrics name it
 
   // A parameter left empty (`?owner=&rule=`, as a form sends its blank fields) is one not given.
   std::optional<std::string> Query(const char* name) const {
@@ -103,7 +101,7 @@ Result<bool> BoolQuery(const Ctx& c, const char* name, bool fallback = false) {
 struct Answer {
   Result<Json> result;
   int status = 200;
-  bool later = false;  // answered through Ctx::answer_later
+  bool later = false;  // answered through AnswerJsonLater's function
 };
 using Handler = std::function<Answer(Ctx&)>;
 
@@ -113,6 +111,30 @@ std::string JsonText(const Json& j) { return j.dump(-1, ' ', false, Json::error_
 void SendJson(httplib::Response& res, int status, const Json& j) {
   res.status = status;
   res.set_content(JsonText(j), "application/json");
+}
+
+// A request's log line (`rota serve` without --quiet).
+void LogRequest(const std::string& method, const std::string& path, int status, size_t bytes) {
+  spdlog::info("{} {} {} {}B", method, path, status, bytes);
+}
+
+// A function that answers the request `c` later, from any thread: `ok_status` with the JSON
+// result, or the error's status and body, counted in the metrics and logged (when `log`) as
+// the requests answered at once are. Empty when it cannot be answered so (http/connections.h:
+// AnswerLater).
+std::function<void(Result<Json>)> AnswerJsonLater(service::Service& svc, const Ctx& c, bool log, int ok_status) {
+  auto send = AnswerLater();
+  if (!send) return {};
+  return [send = std::move(send), &svc, route = c.route, log, ok_status, method = c.req.method,
+          path = c.req.path](Result<Json> r) {
+    send([r = std::move(r), &svc, route, log, ok_status, method, path]() -> std::pair<int, std::string> {
+      const int status = r.ok() ? ok_status : HttpStatus(r.status().code());
+      std::string text = JsonText(r.ok() ? *r : io::ErrorBody(r.status()));
+      svc.metrics().Request(route, status);
+      if (log) LogRequest(method, path, status, text.size());
+      return {status, std::move(text)};
+    });
+  };
 }
 
 void SendError(httplib::Response& res, const Status& s) {
@@ -349,8 +371,8 @@ void Server::Install() {
   });
   if (options_.log_requests) {
     s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-      if (AnsweredLater()) return;  // logged when answered
-      spdlog::info("{} {} {} {}B", req.method, req.path, res.status, res.body.size());
+      if (AnsweredLater()) return;  // logged when answered (AnswerJsonLater)
+      LogRequest(req.method, req.path, res.status, res.body.size());
     });
   }
 
@@ -361,8 +383,7 @@ void Server::Install() {
   // `body`: a JSON body, one that may be left out, or a file the handler reads from
   // `Ctx::raw` whatever its declared type (the keys import).
   enum class Body { kJson, kOptionalJson, kFile };
-  const bool log = options_.log_requests;
-  auto add = [this, &s, &svc, limit, log, patterns](const std::string& method, const std::string& path, Access access,
+  auto add = [this, &s, &svc, limit, patterns](const std::string& method, const std::string& path, Access access,
                                                Handler h, Body body = Body::kJson) {
     routes_.push_back({method, path});
     // A key's {value} and a record's {id} end their paths and may hold "/" ("N/A", a
@@ -373,28 +394,12 @@ void Server::Install() {
     patterns->emplace_back(method, std::regex(pattern));
     const std::string route = method + " " + path;
     const bool body_required = body == Body::kJson, file_body = body == Body::kFile;
-    auto wrapped = [&svc, access, h, route, method, body_required, file_body, limit, log](
+    auto wrapped = [&svc, access, h, route, method, body_required, file_body, limit](
                        const httplib::Request& req, httplib::Response& res, const httplib::ContentReader* reader) {
-      Ctx ctx{req, res, {}, {}, nullptr, {}, {}};
+      Ctx ctx{req, res, {}, {}, nullptr, {}, route};
       auto finish = [&](int status) {
         svc.metrics().Request(route, status);
         if (ctx.raw.size() >= kLargeBody || res.body.size() >= kLargeBody) NoteLargeBody();
-      };
-      // The answer, its metrics and its log line when given later (a decision's, once its
-      // batch committed).
-      ctx.answer_later = [&svc, &req, route, log](int ok_status) -> std::function<void(Result<Json>)> {
-        auto send = AnswerLater();
-        if (!send) return {};
-        return [send = std::move(send), &svc, route, log, ok_status, method = req.method,
-                path = req.path](Result<Json> r) {
-          send([r = std::move(r), &svc, route, log, ok_status, method, path]() -> std::pair<int, std::string> {
-            const int status = r.ok() ? ok_status : HttpStatus(r.status().code());
-            std::string text = JsonText(r.ok() ? *r : io::ErrorBody(r.status()));
-            svc.metrics().Request(route, status);
-            if (log) spdlog::info("{} {} {} {}B", method, path, status, text.size());
-            return {status, std::move(text)};
-          });
-        };
       };
       if (reader != nullptr) {
         Status read = ReadBody(req, *reader, res, limit, &ctx.raw);
@@ -436,7 +441,7 @@ void Server::Install() {
         ctx.body = std::move(parsed).value();
       }
       Answer a = h(ctx);
-      if (a.later) {  // answered, counted and logged by ctx.answer_later's function
+      if (a.later) {  // answered, counted and logged by AnswerJsonLater's function
         if (ctx.raw.size() >= kLargeBody) NoteLargeBody();
         return;
       }
@@ -503,11 +508,12 @@ void Server::Install() {
   });
 
   // ---- decisions
-  add("POST", "/v1/assign", Access::kAssign, [&svc](Ctx& c) {
+  const bool log = options_.log_requests;
+  add("POST", "/v1/assign", Access::kAssign, [&svc, log](Ctx& c) {
     const std::string key = c.req.get_header_value("Idempotency-Key");
-    // Served by a loop thread, the decision is answered once its batch has committed, with no
-    // thread waiting for it (http/connections.h).
-    if (auto answer = c.answer_later(200)) {
+    // The decision is answered once its batch has committed, with no thread waiting for it
+    // (http/connections.h); where it cannot be (the fuzz target's server), here.
+    if (auto answer = AnswerJsonLater(svc, c, log, 200)) {
       svc.AssignThen(c.who, c.body, key, std::move(answer));
       return Answer{Json(nullptr), 200, true};
     }

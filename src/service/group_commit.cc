@@ -38,11 +38,7 @@ Status GroupCommit::Enqueue(const std::string& workspace, std::unique_lock<std::
     }
     Batch& b = *q.batches.back();
     b.items.push_back(p);
-    if (p == submitted.get()) {
-      b.submitted.push_back(std::move(submitted));
-    } else {
-      ++b.waiting;
-    }
+    if (p == submitted.get()) b.submitted.push_back(std::move(submitted));
     p->batch = q.batches.back();
   }
   if (q.idle) {
@@ -130,7 +126,7 @@ void GroupCommit::Commit(const std::string& workspace, Queue& q) {
     items_ += results.size();
     // One of the batch's callers is woken, after the lock is released so that it does not
     // at once wait for it, and wakes the others (Run); `b` keeps the condition alive.
-    if (b->waiting > 0) {
+    if (b->items.size() > b->submitted.size()) {  // callers wait in Run
       lock.unlock();
       b->done.notify_one();
       lock.lock();

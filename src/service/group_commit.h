@@ -63,8 +63,7 @@ class GroupCommit {
   // Queues one work as Run does and returns at once: `done` gets its result on the
   // committer's thread once the transaction that holds it committed (or failed), or here
   // when it cannot be queued. It must not block: the next batch waits for it. The HTTP
-  // server's event loop answers a decision so, with no thread waiting for it (Http: "The
-  // front end" in docs/performance.md).
+  // server answers a decision so, with no thread waiting for it (http/connections.h).
   void Submit(const std::string& workspace, Work work, Done done);
 
   // Batches committed and work items run, for the metrics and the benchmarks.
@@ -81,7 +80,6 @@ class GroupCommit {
   struct Batch {
     std::vector<Pending*> items;
     std::vector<std::unique_ptr<Pending>> submitted;  // Submit's items, which no caller holds
-    size_t waiting = 0;                               // items of callers waiting in Run
     std::condition_variable done;
     bool relayed = false;  // GUARDED_BY(mu_)
   };

@@ -193,7 +193,11 @@ TEST_F(GroupCommitTest, ACommitterThatCannotStartFailsItsCallersWork) {
     if (pthread_attr_setstacksize(&big, 64 << 20) != 0 || pthread_setattr_default_np(&big) != 0) _exit(10);
     if (pages == 0 || setrlimit(RLIMIT_AS, &low) != 0) _exit(10);
     auto failed = gc.Run("w", {Numbered(1), Numbered(2)});
+    // Submit's work is answered at once, through its function, with the same reason.
+    std::string submitted = "not answered";
+    gc.Submit("w", Numbered(5), [&](Result<io::Json> r) { submitted = r.ok() ? "ran" : r.status().message(); });
     if (setrlimit(RLIMIT_AS, &was) != 0 || pthread_setattr_default_np(&attr) != 0) _exit(11);
+    if (submitted.find("cannot start group commit") == std::string::npos) _exit(16);
     if (failed.size() != 2 || failed[0].ok() || failed[1].ok()) _exit(12);
     if (failed[0].status().message().find("cannot start group commit") == std::string::npos) _exit(13);
     auto got = gc.Run("w", {Numbered(3)});
@@ -205,7 +209,8 @@ TEST_F(GroupCommitTest, ACommitterThatCannotStartFailsItsCallersWork) {
   ASSERT_EQ(waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "10: no limit set, 11: not raised, 12: not failed, 13: no reason, "
-                                       "14: the next work did not run, 15: the failed work ran";
+                                       "14: the next work did not run, 15: the failed work ran, "
+                                       "16: a submitted work not failed with the reason";
 }
 
 // Many callers a batch, many batches: every caller is woken (the committer wakes one
