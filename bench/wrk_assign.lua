@@ -23,10 +23,13 @@ function init(args)
   math.randomseed(1000 + tid)
 end
 
+-- ROTA_WRK_DRY_RUN=1 (environment) asks for dry runs: decided, not stored.
+local dry = os.getenv("ROTA_WRK_DRY_RUN") == "1"
+
 function request()
   counter = counter + 1
-  local body = '{"object_type":"lead","event":"created","record":{"id":"' .. prefix .. counter ..
-               '","properties":{"source":"web"}}}'
+  local body = '{"object_type":"lead","event":"created",' .. (dry and '"dry_run":true,' or '') ..
+               '"record":{"id":"' .. prefix .. counter .. '","properties":{"source":"web"}}}'
   return wrk.format("POST", "/v1/assign", nil, body)
 end
 

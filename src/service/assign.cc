@@ -276,7 +276,8 @@ Result<Service::PreparedAssign> Service::Prepare(const Principal& p, const Json&
   // The body is compared only when a decision is asked for again by its idempotency key:
   // no key, no hash (a copy, a dump and a SHA-256 of the body saved per decision).
   std::string hash = b.idempotency_key.empty() ? std::string() : RequestHash(body);
-  return PreparedAssign{.body = std::move(b), .hash = std::move(hash), .now = clock_.Now(), .crm = {}, .id = NewId("dec_")};
+  std::string id = b.dry_run ? std::string() : NewId("dec_");  // a dry run stores nothing
+  return PreparedAssign{.body = std::move(b), .hash = std::move(hash), .now = clock_.Now(), .crm = {}, .id = std::move(id)};
 }
 
 static Json Answer(const core::Decision& d, const io::AssignBody& b, const std::string& id, core::Time now) {

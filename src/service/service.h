@@ -282,8 +282,8 @@ class Service {
     std::string hash;  // of the body without its idempotency key
     core::Time now;
     FromCrm crm;
-    // The decision's id, made here rather than in the write transaction: its random part
-    // (OpenSSL's generator, some 9 000 instructions) then stays off the serial path.
+    // The decision's id (none for a dry run), made here rather than in the write
+    // transaction: its random part (OpenSSL's generator) then stays off the serial path.
     std::string id;
   };
   Result<PreparedAssign> Prepare(const Principal& p, const Json& body, const std::string& idempotency_header);
