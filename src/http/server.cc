@@ -394,7 +394,9 @@ void Server::Install() {
     patterns->emplace_back(method, std::regex(pattern));
     const std::string route = method + " " + path;
     const bool body_required = body == Body::kJson, file_body = body == Body::kFile;
-    auto wrapped = [&svc, access, h, route, method, body_required, file_body, limit](
+    // A single decision's key is confirmed in the decision's own transaction, not read here.
+    const bool key_confirmed_later = route == "POST /v1/assign";
+    auto wrapped = [&svc, access, h, route, method, body_required, file_body, limit, key_confirmed_later](
                        const httplib::Request& req, httplib::Response& res, const httplib::ContentReader* reader) {
       Ctx ctx{req, res, {}, {}, nullptr, {}, route};
       auto finish = [&](int status) {
@@ -408,36 +410,32 @@ void Server::Install() {
           return finish(res.status);
         }
       }
+      // Refused after the key's check: a key taken from memory is read first, so that a
+      // revoked one gets its 401 rather than another error.
+      auto refuse = [&](const Status& s) {
+        SendError(res, svc.KeyFirst(ctx.who, s));
+        finish(res.status);
+      };
       if (access != Access::kPublic) {
-        auto who = svc.Authenticate(Bearer(req));
+        auto who = key_confirmed_later ? svc.AuthenticateForDecision(Bearer(req)) : svc.Authenticate(Bearer(req));
         if (!who.ok()) {
           SendError(res, who.status());
           return finish(res.status);
         }
-        if (!Allowed(access, *who)) {
-          SendError(res, Status::Forbidden("the " + service::ToString(who->role) + " role may not " + route +
-                                           (access == Access::kAssign ? " (a member key only with can_reassign)" : "")));
-          return finish(res.status);
-        }
         ctx.who = *who;
+        if (!Allowed(access, *who)) {
+          return refuse(Status::Forbidden("the " + service::ToString(who->role) + " role may not " + route +
+                                          (access == Access::kAssign ? " (a member key only with can_reassign)" : "")));
+        }
       }
       // httplib matched the decoded path: parameters arrive decoded.
       for (size_t i = 1; i < req.matches.size(); ++i) ctx.params.push_back(req.matches[i].str());
       // Ids and filters are text: bytes that are not UTF-8, and NUL, are refused.
-      if (auto problem = PathProblem(req, /*control=*/false)) {
-        SendError(res, *problem);
-        return finish(res.status);
-      }
+      if (auto problem = PathProblem(req, /*control=*/false)) return refuse(*problem);
       if ((method == "POST" || method == "PUT" || method == "PATCH") && !file_body) {
-        if (ctx.raw.empty() && body_required) {
-          SendError(res, Status::Malformed("a JSON body is required"));
-          return finish(res.status);
-        }
+        if (ctx.raw.empty() && body_required) return refuse(Status::Malformed("a JSON body is required"));
         auto parsed = ctx.raw.empty() ? Result<Json>(Json(nullptr)) : io::ParseJson(ctx.raw);
-        if (!parsed.ok()) {
-          SendError(res, parsed.status());
-          return finish(res.status);
-        }
+        if (!parsed.ok()) return refuse(parsed.status());
         ctx.body = std::move(parsed).value();
       }
       Answer a = h(ctx);

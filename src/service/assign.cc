@@ -210,7 +210,7 @@ Result<Json> Service::Assign(const Principal& p, const Json& body, const std::st
                              const FromCrm& crm) {
   auto start = std::chrono::steady_clock::now();
   auto prepared = Prepare(p, body, idempotency_header);
-  if (!prepared.ok()) return prepared.status();
+  if (!prepared.ok()) return KeyFirst(p, prepared.status());
   prepared->crm = crm;
   if (prepared->body.dry_run) return DryRun(p.workspace, *prepared);
   const PreparedAssign& pa = *prepared;
@@ -224,7 +224,7 @@ void Service::AssignThen(const Principal& p, const Json& body, const std::string
                          std::function<void(Result<Json>)> done) {
   auto start = std::chrono::steady_clock::now();
   auto prepared = Prepare(p, body, idempotency_header);
-  if (!prepared.ok()) return done(prepared.status());
+  if (!prepared.ok()) return done(KeyFirst(p, prepared.status()));
   if (prepared->body.dry_run) return done(DryRun(p.workspace, *prepared));
   auto pa = std::make_shared<const PreparedAssign>(std::move(prepared).value());
   committer_.Submit(
@@ -277,7 +277,8 @@ Result<Service::PreparedAssign> Service::Prepare(const Principal& p, const Json&
   // no key, no hash (a copy, a dump and a SHA-256 of the body saved per decision).
   std::string hash = b.idempotency_key.empty() ? std::string() : RequestHash(body);
   std::string id = b.dry_run ? std::string() : NewId("dec_");  // a dry run stores nothing
-  return PreparedAssign{.body = std::move(b), .hash = std::move(hash), .now = clock_.Now(), .crm = {}, .id = std::move(id)};
+  return PreparedAssign{
+      .body = std::move(b), .hash = std::move(hash), .now = clock_.Now(), .crm = {}, .id = std::move(id), .who = p};
 }
 
 static Json Answer(const core::Decision& d, const io::AssignBody& b, const std::string& id, core::Time now) {
@@ -333,7 +334,28 @@ Status Service::LoadBatchWorkspace(store::Tx& tx, BatchState& batch, const std::
   return Status::Ok();
 }
 
+Status Service::ConfirmKeyOnce(store::Tx& tx, BatchState* batch, const Principal& p) {
+  if (p.unconfirmed_key.empty()) return Status::Ok();
+  if (batch && std::find(batch->confirmed_keys.begin(), batch->confirmed_keys.end(), p.unconfirmed_key) !=
+                   batch->confirmed_keys.end()) {
+    return Status::Ok();
+  }
+  Status s = ConfirmKey(tx, p);
+  if (s.code() == Code::kUnauthenticated) known_keys_.Forget(p.unconfirmed_key);  // read afresh next time
+  if (s.ok() && batch) batch->confirmed_keys.push_back(p.unconfirmed_key);
+  return s;
+}
+
+Status Service::KeyFirst(const Principal& p, const Status& error) {
+  if (p.unconfirmed_key.empty() || error.ok()) return error;
+  auto tx = store_.BeginRead(p.workspace);
+  if (!tx.ok()) return tx.status();
+  Status s = ConfirmKeyOnce(**tx, nullptr, p);
+  return s.ok() ? error : s;
+}
+
 Result<Json> Service::DecideDry(store::Tx& tx, const core::Workspace& ws, const PreparedAssign& pa) {
+  if (Status s = ConfirmKeyOnce(tx, nullptr, pa.who); !s.ok()) return s;
   // A key already used was used by a stored decision, never by a dry run: another request.
   if (!pa.body.idempotency_key.empty()) {
     auto found = tx.FindDecisionByKey(pa.body.idempotency_key);
@@ -353,6 +375,8 @@ Result<Json> Service::DecideDry(store::Tx& tx, const core::Workspace& ws, const 
 
 Result<Json> Service::DecideAndStore(store::Tx& tx, BatchState& batch, const std::string& workspace,
                                      const PreparedAssign& pa) {
+  // Nothing, not even a replay, for a key revoked since it was remembered.
+  if (Status s = ConfirmKeyOnce(tx, &batch, pa.who); !s.ok()) return s;
   const io::AssignBody& b = pa.body;
   const std::string& hash = pa.hash;
   if (!b.idempotency_key.empty()) {

@@ -120,16 +120,64 @@ Result<NewKey> CreateKey(store::Store& store, const std::string& workspace, Role
   return k;
 }
 
-Result<Principal> Authenticate(store::Store& store, const std::string& secret) {
-  auto unauth = [] {
-    return Status(Code::kUnauthenticated, "unauthenticated", "a valid API key is required (Authorization: Bearer KEY)");
-  };
-  if (secret.empty()) return unauth();
-  auto row = store.FindKeyByHash(Sha256Hex(secret));
+namespace {
+
+Status Unauthenticated() {
+  return Status(Code::kUnauthenticated, "unauthenticated", "a valid API key is required (Authorization: Bearer KEY)");
+}
+
+// The principal of a key row found by its hash; unauthenticated when there is none or it
+// was revoked.
+Result<Principal> PrincipalOf(const Result<std::optional<store::KeyRow>>& row) {
   if (!row.ok()) return row.status();
-  if (!*row || (*row)->revoked_at) return unauth();
+  if (!*row || (*row)->revoked_at) return Unauthenticated();
   const store::KeyRow& k = **row;
-  return Principal{k.workspace, ParseRole(k.role).value_or(Role::kMember), k.can_reassign, k.id};
+  return Principal{k.workspace, ParseRole(k.role).value_or(Role::kMember), k.can_reassign, k.id, {}};
+}
+
+}  // namespace
+
+Result<Principal> Authenticate(store::Store& store, const std::string& secret) {
+  if (secret.empty()) return Unauthenticated();
+  return PrincipalOf(store.FindKeyByHash(Sha256Hex(secret)));
+}
+
+Result<Principal> KnownKeys::Authenticate(store::Store& store, const std::string& secret) {
+  if (secret.empty()) return Unauthenticated();
+  const std::string hash = Sha256Hex(secret);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = by_hash_.find(hash); it != by_hash_.end()) return it->second;
+  }
+  auto read = PrincipalOf(store.FindKeyByHash(hash));
+  if (!read.ok()) return read;
+  Principal known = *read;
+  known.unconfirmed_key = hash;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (by_hash_.size() >= capacity_) by_hash_.clear();
+  by_hash_.insert_or_assign(hash, std::move(known));
+  return read;  // read just now: confirmed
+}
+
+void KnownKeys::Forget(const std::string& hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  by_hash_.erase(hash);
+}
+
+size_t KnownKeys::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return by_hash_.size();
+}
+
+Status ConfirmKey(store::Tx& tx, const Principal& p) {
+  if (p.unconfirmed_key.empty()) return Status::Ok();
+  auto now = PrincipalOf(tx.FindKeyByHash(p.unconfirmed_key));
+  if (!now.ok()) return now.status();
+  if (now->key_id != p.key_id || now->workspace != p.workspace || now->role != p.role ||
+      now->can_reassign != p.can_reassign) {
+    return Unauthenticated();
+  }
+  return Status::Ok();
 }
 
 }  // namespace rota::service

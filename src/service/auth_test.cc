@@ -4,10 +4,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "store/store.h"
 
 namespace rota::service {
 namespace {
@@ -59,6 +62,92 @@ TEST(NewIdTest, AForkedChildDoesNotRepeatItsParentsRandomParts) {
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   EXPECT_NE(std::string(buf, sizeof buf), mine);
+}
+
+// A SQLite store with workspace "w" and one integration key.
+class KnownKeysTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("rota-auth-" + std::to_string(getpid()) + "-" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    auto s = store::OpenStore((dir_ / "rota.db").string());
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    store_ = std::move(s).value();
+    ASSERT_TRUE(store_->CreateWorkspace("w", "{}", 0).ok());
+    auto k = CreateKey(*store_, "w", Role::kIntegration, false, "crm", 0);
+    ASSERT_TRUE(k.ok()) << k.status().message();
+    key_ = *k;
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  Status Confirm(const Principal& p) {
+    auto tx = store_->BeginWrite("w");
+    if (!tx.ok()) return tx.status();
+    return ConfirmKey(**tx, p);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+  NewKey key_;
+};
+
+TEST_F(KnownKeysTest, AKeySeenBeforeIsTakenFromMemoryAndConfirmedInTheTransaction) {
+  KnownKeys known;
+  auto first = known.Authenticate(*store_, key_.secret);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_TRUE(first->unconfirmed_key.empty());  // read just now
+  EXPECT_EQ(known.size(), 1u);
+  auto again = known.Authenticate(*store_, key_.secret);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->unconfirmed_key, key_.row.hash);
+  EXPECT_EQ(again->key_id, key_.row.id);
+  EXPECT_EQ(again->workspace, "w");
+  EXPECT_EQ(again->role, Role::kIntegration);
+  EXPECT_TRUE(Confirm(*again).ok());
+  EXPECT_TRUE(Confirm(*first).ok());  // nothing to confirm
+
+  // Revoked: memory still answers, the transaction refuses with Authenticate's 401.
+  ASSERT_TRUE(store_->RevokeKey(key_.row.id, "w", 5).ok());
+  auto stale = known.Authenticate(*store_, key_.secret);
+  ASSERT_TRUE(stale.ok());
+  Status refused = Confirm(*stale);
+  EXPECT_EQ(refused.code(), Code::kUnauthenticated);
+  EXPECT_EQ(refused.message(), Authenticate(*store_, key_.secret).status().message());
+}
+
+TEST_F(KnownKeysTest, APrincipalThatIsNotTheKeysAsStoredIsRefused) {
+  KnownKeys known;
+  ASSERT_TRUE(known.Authenticate(*store_, key_.secret).ok());
+  auto p = known.Authenticate(*store_, key_.secret);
+  ASSERT_TRUE(p.ok());
+  for (auto change : std::vector<void (*)(Principal&)>{
+           [](Principal& q) { q.workspace = "other"; }, [](Principal& q) { q.role = Role::kAdmin; },
+           [](Principal& q) { q.can_reassign = true; }, [](Principal& q) { q.key_id = "key_other"; },
+           [](Principal& q) { q.unconfirmed_key = Sha256Hex("rota_not_a_key"); }}) {
+    Principal q = *p;
+    change(q);
+    EXPECT_EQ(Confirm(q).code(), Code::kUnauthenticated);
+  }
+}
+
+TEST_F(KnownKeysTest, UnknownKeysAreNotRememberedAndMemoryIsBounded) {
+  KnownKeys known(2);
+  EXPECT_EQ(known.Authenticate(*store_, "rota_unknown").status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(known.Authenticate(*store_, "").status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(known.size(), 0u);
+  std::vector<std::string> secrets = {key_.secret};
+  for (int i = 0; i < 2; ++i) {
+    auto k = CreateKey(*store_, "w", Role::kAdmin, true, "more", 0);
+    ASSERT_TRUE(k.ok());
+    secrets.push_back(k->secret);
+  }
+  for (const std::string& secret : secrets) ASSERT_TRUE(known.Authenticate(*store_, secret).ok());
+  EXPECT_LE(known.size(), 2u);
+  known.Forget(Sha256Hex(secrets.back()));
+  EXPECT_TRUE(known.Authenticate(*store_, secrets.back())->unconfirmed_key.empty());  // read again
 }
 
 }  // namespace

@@ -41,6 +41,7 @@ struct BatchState {
   std::shared_ptr<const core::Workspace> workspace;    // the configuration snapshot
   std::optional<int64_t> last_decision_at;             // Tx::LastDecisionAt, kept up to date
   std::optional<std::vector<store::WebhookRow>> webhooks;
+  std::vector<std::string> confirmed_keys;  // hashes of keys ConfirmKey passed
 };
 
 class GroupCommit {

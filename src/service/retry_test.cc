@@ -58,6 +58,9 @@ class FlakyTx final : public store::Tx {
     return tx_->FindRecord(t, id);
   }
   Result<std::pair<int64_t, std::string>> LoadConfig() override { return tx_->LoadConfig(); }
+  Result<std::optional<store::KeyRow>> FindKeyByHash(const std::string& hash) override {
+    return tx_->FindKeyByHash(hash);
+  }
   Result<int64_t> ConfigVersion() override { return tx_->ConfigVersion(); }
   Status SaveConfig(int64_t v, const std::string& doc) override { return tx_->SaveConfig(v, doc); }
   Status SetPoolPointer(const std::string& pool, int64_t pos) override { return tx_->SetPoolPointer(pool, pos); }

@@ -123,6 +123,14 @@ class Service {
 
   // The key's principal (401 unauthenticated for an unknown or revoked key).
   Result<Principal> Authenticate(const std::string& secret) { return service::Authenticate(store_, secret); }
+  // The same for Assign and AssignThen alone, from memory for a key seen before: the
+  // decision's own transaction then confirms the key (KnownKeys, ConfirmKey).
+  Result<Principal> AuthenticateForDecision(const std::string& secret) {
+    return known_keys_.Authenticate(store_, secret);
+  }
+  // `error`, or the 401 of a key taken from memory that is no longer valid: what a request
+  // refused before its decision's transaction answers.
+  Status KeyFirst(const Principal& p, const Status& error);
   Clock& clock() { return clock_; }
   Metrics& metrics() { return metrics_; }
   std::string RenderMetrics() const { return metrics_.Render(committer_.batches(), committer_.items()); }
@@ -285,6 +293,7 @@ class Service {
     // The decision's id (none for a dry run), made here rather than in the write
     // transaction: its random part (OpenSSL's generator) then stays off the serial path.
     std::string id;
+    Principal who;  // whose key the decision's transaction confirms (ConfirmKey)
   };
   Result<PreparedAssign> Prepare(const Principal& p, const Json& body, const std::string& idempotency_header);
   Result<Json> DryRun(const std::string& workspace, const PreparedAssign& pa);
@@ -295,6 +304,8 @@ class Service {
   // Decides and writes everything of one decision in `tx`; the caller commits.
   Result<Json> DecideAndStore(store::Tx& tx, BatchState& batch, const std::string& workspace,
                               const PreparedAssign& pa);
+  // ConfirmKey in `tx`, once a batch where there is one; a key that fails it is forgotten.
+  Status ConfirmKeyOnce(store::Tx& tx, BatchState* batch, const Principal& p);
   void RecordMetrics(const Json& decision, std::chrono::steady_clock::time_point start);
   Result<Json> Decided(Result<Json> r, std::chrono::steady_clock::time_point start);
   Result<Json> DistributionJson(store::Tx& tx, const core::Distribution& d);
@@ -306,6 +317,7 @@ class Service {
   Snapshots snapshots_;
   Metrics metrics_;
   GroupCommit committer_;
+  KnownKeys known_keys_;
   std::optional<connectors::SecretBox> secrets_;
 };
 

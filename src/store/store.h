@@ -252,6 +252,11 @@ class Tx : public core::StateView {
   // Records.
   virtual Status PutRecord(const core::Record& record, int64_t at) = 0;
 
+  // The API key with this hash as this transaction sees it (Store::FindKeyByHash outside
+  // one): a decision confirms in its own transaction the key it was asked with
+  // (service::ConfirmKey).
+  virtual Result<std::optional<KeyRow>> FindKeyByHash(const std::string& hash) = 0;
+
   // Decisions and the unassigned queue.
   virtual Status InsertDecision(const DecisionRow& row) = 0;
   virtual Result<std::optional<DecisionRow>> FindDecisionByKey(const std::string& idempotency_key) = 0;

@@ -301,6 +301,27 @@ TEST_P(StoreTest, Keys) {
   ASSERT_OK(store_->RevokeKey("k1", std::nullopt, 60));  // keeps the first revocation time
   EXPECT_EQ((*store_->FindKeyByHash("hash1"))->revoked_at, 50);
   EXPECT_EQ(store_->RevokeKey("k4", std::nullopt, 70).error_code(), "last_admin_key");
+
+  // A transaction sees the keys as it reads them, another workspace's too (a decision
+  // confirms its key in its own transaction).
+  {
+    auto tx = store_->BeginWrite("ws2");
+    ASSERT_TRUE(tx.ok());
+    auto in_tx = (*tx)->FindKeyByHash("hash1");
+    ASSERT_TRUE(in_tx.ok() && *in_tx);
+    EXPECT_EQ((*in_tx)->id, "k1");
+    EXPECT_EQ((*in_tx)->workspace, "ws1");
+    EXPECT_EQ((*in_tx)->revoked_at, 50);
+    auto live = (*tx)->FindKeyByHash("hash4");
+    ASSERT_TRUE(live.ok() && *live);
+    EXPECT_FALSE((*live)->revoked_at);
+    EXPECT_FALSE(*(*tx)->FindKeyByHash("nope"));
+  }
+  auto read = store_->BeginRead("ws1");
+  ASSERT_TRUE(read.ok());
+  auto in_read = (*read)->FindKeyByHash("hash2");
+  ASSERT_TRUE(in_read.ok() && *in_read);
+  EXPECT_EQ((*in_read)->role, "member");
 }
 
 // Two revocations at once of a workspace's last two admin keys: one goes, one stays.

@@ -188,6 +188,50 @@ TEST(ApiAuth, RevokedCliKeyIs401) {
   EXPECT_NE(lout.find("revoked"), std::string::npos) << lout;
 }
 
+// POST /v1/assign takes a key it has seen from memory, and the decision's own transaction
+// confirms it: a key revoked since, by the CLI (another process) or the API, decides,
+// replays and dry-runs nothing, and its other errors are 401 too.
+TEST(ApiAuth, AKeyRevokedAfterItDecidedDecidesNothingMore) {
+  RotaServer s;
+  As admin{s, s.admin_key()};
+  SeedRoundRobin(admin);
+  auto [code, out] = RunRota({"keys", "create", "--db", s.db(), "--workspace", "default", "--role", "integration"});
+  ASSERT_EQ(code, 0) << out;
+  const std::string key = PrintedKey(out), id = PrintedKeyId(out);
+  const httplib::Headers replayable = {{"Idempotency-Key", "k-1"}};
+  ASSERT_EQ(s.Call("POST", "/v1/assign", key, AssignBody("D-1"), replayable).status, 200);
+  Json dry = AssignBody("D-9");
+  dry["dry_run"] = true;
+  ASSERT_EQ(s.Call("POST", "/v1/assign", key, dry).status, 200);
+  ASSERT_EQ(s.Call("POST", "/v1/assign", key, AssignBody("D-2")).status, 200);  // from memory
+  ASSERT_EQ(s.Call("POST", "/v1/assign", key, AssignBody("D-1"), replayable).status, 200);  // a replay
+
+  auto [rc, rout] = RunRota({"keys", "revoke", id, "--db", s.db()});
+  ASSERT_EQ(rc, 0) << rout;
+  EXPECT_TRUE(IsError(s.Call("POST", "/v1/assign", key, AssignBody("D-3")), 401));
+  EXPECT_TRUE(IsError(s.Call("POST", "/v1/assign", key, AssignBody("D-3")), 401));  // read again, still 401
+  EXPECT_TRUE(IsError(s.Call("POST", "/v1/assign", key, AssignBody("D-1"), replayable), 401));
+  EXPECT_TRUE(IsError(s.Call("POST", "/v1/assign", key, dry), 401));
+  EXPECT_TRUE(IsError(s.Call("GET", "/v1/records/deal/D-3", s.admin_key()), 404));
+  Reply history = admin.Get("/v1/history");
+  ASSERT_EQ(history.status, 200) << history.raw;
+  EXPECT_EQ(history.body["items"].size(), 2u) << history.raw;  // D-1 and D-2
+
+  // Revoked through the API, after a refusal that remembered it: a 401, not the 403 or 422.
+  const std::string member = CliKey(s, "member", false);
+  const std::string member_id = s.Call("GET", "/v1/me", member).body["key_id"];
+  EXPECT_TRUE(IsError(s.Call("POST", "/v1/assign", member, Requested("D-4", {{"pool", "p"}})), 403));
+  As integ{s, CliKey(s, "integration", false)};
+  EXPECT_TRUE(IsError(integ.Post("/v1/assign", {{"object_type", "deal"}}), 422));
+  ASSERT_EQ(admin.Delete("/v1/keys/" + member_id).status, 204);
+  EXPECT_TRUE(IsError(s.Call("POST", "/v1/assign", member, Requested("D-4", {{"pool", "p"}})), 401));
+  const std::string integ_id = integ.Get("/v1/me").body["key_id"];
+  ASSERT_EQ(admin.Delete("/v1/keys/" + integ_id).status, 204);
+  EXPECT_TRUE(IsError(integ.Post("/v1/assign", {{"object_type", "deal"}}), 401));
+  EXPECT_TRUE(IsError(integ.Post("/v1/assign", AssignBody("D-5")), 401));
+  EXPECT_EQ(admin.Get("/v1/history").body["items"].size(), 2u);
+}
+
 // Member: reads everything, changes nothing, and may only request assignment to a pool
 // or rule when its key has can_reassign.
 TEST(ApiAuth, MemberRole) {

@@ -160,6 +160,31 @@ TEST(TwoNodes, postgres_AStalledDatabaseGets503AfterTheStatementTimeout) {
   EXPECT_EQ(node.Call("GET", "/readyz", "").status, 200);
 }
 
+// A node takes a key it has seen from memory for POST /v1/assign, and the decision's
+// transaction confirms it: a key revoked through the other node decides nothing more here.
+TEST(TwoNodes, postgres_AKeyRevokedOnOneNodeDecidesNothingOnTheOther) {
+  Backend backend = FreshPostgres();
+  if (!backend.skip_reason.empty()) GTEST_SKIP() << backend.skip_reason;
+  RotaServer a(backend.db, {}, {"--quiet"});
+  const std::string admin = a.admin_key();
+  ASSERT_FALSE(admin.empty()) << a.Output();
+  RotaServer b(backend.db, {}, {"--quiet"});
+  ASSERT_EQ(a.Call("PUT", "/v1/config", admin, Config()).status, 200);
+  Reply created = a.Call("POST", "/v1/keys", admin, {{"role", "integration"}});
+  ASSERT_EQ(created.status, 201) << created.raw;
+  const std::string key = created.body["key"], id = created.body["id"];
+  auto lead = [](const std::string& id) {
+    return Json{{"object_type", "lead"}, {"event", "created"}, {"record", {{"id", id}, {"properties", {{"source", "web"}}}}}};
+  };
+  EXPECT_EQ(b.Call("POST", "/v1/assign", key, lead("L-1")).status, 200);
+  EXPECT_EQ(b.Call("POST", "/v1/assign", key, lead("L-2")).status, 200);  // from b's memory
+  ASSERT_EQ(a.Call("DELETE", "/v1/keys/" + id, admin).status, 204);
+  Reply refused = b.Call("POST", "/v1/assign", key, lead("L-3"));
+  EXPECT_EQ(refused.status, 401) << refused.raw;
+  EXPECT_EQ(b.Call("GET", "/v1/records/lead/L-3", admin).status, 404);
+  EXPECT_EQ(b.Call("GET", "/v1/records/lead/L-2", admin).status, 200);
+}
+
 TEST(TwoNodes, postgres_OnePoolAndOneKeyStayExactAcrossNodes) {
   Backend backend = FreshPostgres();
   if (!backend.skip_reason.empty()) GTEST_SKIP() << backend.skip_reason;

@@ -135,6 +135,21 @@ ConnectorRow ReadConnector(const PgResult& q, int i, int first) {
                       q.Text(i, first + 3), q.Int(i, first + 4),  q.Int(i, first + 5)};
 }
 
+KeyRow ReadKey(const PgResult& q, int i) {
+  KeyRow k;
+  k.id = q.Text(i, 0);
+  k.workspace = q.Text(i, 1);
+  k.role = q.Text(i, 2);
+  k.can_reassign = q.Int(i, 3) != 0;
+  k.name = q.Text(i, 4);
+  k.hash = q.Text(i, 5);
+  k.created_at = q.Int(i, 6);
+  k.revoked_at = q.OptInt(i, 7);
+  return k;
+}
+
+constexpr const char* kKeyColumns = "id, workspace, role, can_reassign, name, hash, created_at, revoked_at";
+
 class PostgresTx final : public Tx {
  public:
   PostgresTx(ConnectionPool& pool, std::unique_ptr<PgConnection> conn, std::string workspace)
@@ -382,6 +397,13 @@ class PostgresTx final : public Tx {
       if (!s.ok()) return s;
     }
     return Status::Ok();
+  }
+
+  Result<std::optional<KeyRow>> FindKeyByHash(const std::string& hash) override {
+    auto q = c_->Query(std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE hash=$1", {hash});
+    if (!q.ok()) return q.status();
+    if (q->rows() == 0) return std::optional<KeyRow>();
+    return std::optional<KeyRow>(ReadKey(*q, 0));
   }
 
   Result<std::optional<DecisionRow>> FindDecisionByKey(const std::string& key) override {
@@ -797,21 +819,6 @@ class PostgresTx final : public Tx {
   counts::PendingCounts pending_;
   mutable open_counts::Memory known_;  // the record last read or written
 };
-
-KeyRow ReadKey(const PgResult& q, int i) {
-  KeyRow k;
-  k.id = q.Text(i, 0);
-  k.workspace = q.Text(i, 1);
-  k.role = q.Text(i, 2);
-  k.can_reassign = q.Int(i, 3) != 0;
-  k.name = q.Text(i, 4);
-  k.hash = q.Text(i, 5);
-  k.created_at = q.Int(i, 6);
-  k.revoked_at = q.OptInt(i, 7);
-  return k;
-}
-
-constexpr const char* kKeyColumns = "id, workspace, role, can_reassign, name, hash, created_at, revoked_at";
 
 class PostgresStore final : public Store {
  public:

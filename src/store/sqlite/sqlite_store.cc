@@ -48,6 +48,22 @@ class ConnectionPool {
   std::vector<std::unique_ptr<Connection>> free_;  // GUARDED_BY(mu_)
 };
 
+KeyRow ReadKey(const Stmt& q) {
+  KeyRow k;
+  k.id = q.Text(0);
+  k.workspace = q.Text(1);
+  k.role = q.Text(2);
+  k.can_reassign = q.Int(3) != 0;
+  k.name = q.Text(4);
+  k.hash = q.Text(5);
+  k.created_at = q.Int(6);
+  k.revoked_at = q.OptInt(7);
+  return k;
+}
+
+constexpr const char* kFindKeyByHashSql =
+    "SELECT id, workspace, role, can_reassign, name, hash, created_at, revoked_at FROM api_keys WHERE hash=?";
+
 class SqliteTx final : public Tx {
  public:
   using GiveBack = std::function<void(std::unique_ptr<Connection>)>;
@@ -404,6 +420,15 @@ class SqliteTx final : public Tx {
     d.distribution = q.OptText(15);
     d.key_value = q.OptText(16);
     return d;
+  }
+
+  Result<std::optional<KeyRow>> FindKeyByHash(const std::string& hash) override {
+    Stmt q = c_->Prepare(kFindKeyByHashSql);
+    q.Bind(1, hash);
+    Status err;
+    if (q.Step(&err)) return std::optional<KeyRow>(ReadKey(q));
+    if (!err.ok()) return err;
+    return std::optional<KeyRow>();
   }
 
   Result<std::optional<DecisionRow>> FindDecisionByKey(const std::string& key) override {
@@ -1063,23 +1088,9 @@ class SqliteStore final : public Store {
     });
   }
 
-  static KeyRow ReadKey(const Stmt& q) {
-    KeyRow k;
-    k.id = q.Text(0);
-    k.workspace = q.Text(1);
-    k.role = q.Text(2);
-    k.can_reassign = q.Int(3) != 0;
-    k.name = q.Text(4);
-    k.hash = q.Text(5);
-    k.created_at = q.Int(6);
-    k.revoked_at = q.OptInt(7);
-    return k;
-  }
-
   Result<std::optional<KeyRow>> FindKeyByHash(const std::string& hash) override {
     return WithConnection([&](Connection& c) -> Result<std::optional<KeyRow>> {
-      Stmt q = c.Prepare(
-          "SELECT id, workspace, role, can_reassign, name, hash, created_at, revoked_at FROM api_keys WHERE hash=?");
+      Stmt q = c.Prepare(kFindKeyByHashSql);
       q.Bind(1, hash);
       Status err;
       if (q.Step(&err)) return std::optional<KeyRow>(ReadKey(q));
