@@ -321,6 +321,7 @@ static Status IdempotencyConflict(const std::string& key) {
 Result<Json> Service::DryRun(const std::string& workspace, const PreparedAssign& pa) {
   auto tx = store_.BeginRead(workspace);
   if (!tx.ok()) return tx.status();
+  if (Status s = ConfirmKeyOnce(**tx, nullptr, pa.who); !s.ok()) return s;
   auto ws = snapshots_.Get(**tx, workspace);
   if (!ws.ok()) return ws.status();
   return DecideDry(**tx, **ws, pa);
@@ -355,7 +356,6 @@ Status Service::KeyFirst(const Principal& p, const Status& error) {
 }
 
 Result<Json> Service::DecideDry(store::Tx& tx, const core::Workspace& ws, const PreparedAssign& pa) {
-  if (Status s = ConfirmKeyOnce(tx, nullptr, pa.who); !s.ok()) return s;
   // A key already used was used by a stored decision, never by a dry run: another request.
   if (!pa.body.idempotency_key.empty()) {
     auto found = tx.FindDecisionByKey(pa.body.idempotency_key);

@@ -151,12 +151,12 @@ Result<Principal> KnownKeys::Authenticate(store::Store& store, const std::string
   }
   auto read = PrincipalOf(store.FindKeyByHash(hash));
   if (!read.ok()) return read;
-  Principal known = *read;
-  known.unconfirmed_key = hash;
+  // Confirmed all the same: a revocation may commit between this read and the decision's.
+  read->unconfirmed_key = hash;
   std::lock_guard<std::mutex> lock(mu_);
   if (by_hash_.size() >= capacity_) by_hash_.clear();
-  by_hash_.insert_or_assign(hash, std::move(known));
-  return read;  // read just now: confirmed
+  by_hash_.insert_or_assign(hash, *read);
+  return read;
 }
 
 void KnownKeys::Forget(const std::string& hash) {

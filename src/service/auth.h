@@ -22,8 +22,8 @@ struct Principal {
   Role role = Role::kMember;
   bool can_reassign = false;
   std::string key_id;
-  // The hash of its key when the principal was taken from KnownKeys rather than read: the
-  // work it asks for confirms the key in its own transaction (ConfirmKey) before anything.
+  // The hash of its key when the principal came from KnownKeys: the work it asks for
+  // confirms the key in its own transaction (ConfirmKey) before anything.
   std::string unconfirmed_key{};
 };
 
@@ -54,8 +54,8 @@ Result<Principal> Authenticate(store::Store& store, const std::string& secret);
 class KnownKeys {
  public:
   explicit KnownKeys(size_t capacity = 1024) : capacity_(capacity) {}
-  // Authenticate's answer, from memory (with Principal::unconfirmed_key set) for a key
-  // seen before, else read and remembered.
+  // Authenticate's answer, with Principal::unconfirmed_key set: from memory for a key seen
+  // before, else read and remembered.
   Result<Principal> Authenticate(store::Store& store, const std::string& secret);
   void Forget(const std::string& hash);
   size_t size() const;
@@ -66,9 +66,10 @@ class KnownKeys {
   std::unordered_map<std::string, Principal> by_hash_;  // GUARDED_BY(mu_)
 };
 
-// In the transaction a decision is made in: where `p` was taken from memory, its key is
+// In the transaction a decision is made in: where `p` came from KnownKeys, its key is
 // still there, not revoked, with the workspace, role and rights `p` holds; the same 401 as
-// Authenticate's otherwise.
+// Authenticate's otherwise. A revocation commits either before that transaction reads the
+// key or after it commits: the stores serialize it with the workspace's writes.
 Status ConfirmKey(store::Tx& tx, const Principal& p);
 
 }  // namespace rota::service

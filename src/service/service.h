@@ -299,7 +299,8 @@ class Service {
   Result<Json> DryRun(const std::string& workspace, const PreparedAssign& pa);
   // The batch's configuration snapshot, read from `tx` once per transaction.
   Status LoadBatchWorkspace(store::Tx& tx, BatchState& batch, const std::string& workspace);
-  // A dry run's decision on `tx`'s state (a batch's dry run among stored items).
+  // A dry run's decision on `tx`'s state (a batch's dry run among stored items); the
+  // caller confirmed pa.who's key in `tx` (ConfirmKeyOnce).
   Result<Json> DecideDry(store::Tx& tx, const core::Workspace& ws, const PreparedAssign& pa);
   // Decides and writes everything of one decision in `tx`; the caller commits.
   Result<Json> DecideAndStore(store::Tx& tx, BatchState& batch, const std::string& workspace,
@@ -316,9 +317,10 @@ class Service {
   const RetryPolicy retry_;
   Snapshots snapshots_;
   Metrics metrics_;
-  GroupCommit committer_;
+  // Before the committer, which finishes its queued work when destroyed and uses them.
   KnownKeys known_keys_;
   std::optional<connectors::SecretBox> secrets_;
+  GroupCommit committer_;
 };
 
 }  // namespace rota::service

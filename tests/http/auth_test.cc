@@ -2,11 +2,15 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sqlite3.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <future>
 #include <set>
+#include <thread>
 
 #include "api_util.h"
 
@@ -230,6 +234,39 @@ TEST(ApiAuth, AKeyRevokedAfterItDecidedDecidesNothingMore) {
   EXPECT_TRUE(IsError(integ.Post("/v1/assign", {{"object_type", "deal"}}), 401));
   EXPECT_TRUE(IsError(integ.Post("/v1/assign", AssignBody("D-5")), 401));
   EXPECT_EQ(admin.Get("/v1/history").body["items"].size(), 2u);
+}
+
+// A key revoked while its decision waits for the database's write lock (held here, as
+// another process would): asked before the revocation and not yet stored, the decision gets
+// 401 and stores nothing, whether the server had seen the key before or not.
+TEST(ApiAuth, ADecisionWaitingWhenItsKeyIsRevokedIsRefused) {
+  RotaServer s;
+  As admin{s, s.admin_key()};
+  SeedRoundRobin(admin);
+  for (const bool seen_before : {false, true}) {
+    SCOPED_TRACE(seen_before ? "a key seen before" : "a key not seen before");
+    auto [code, out] = RunRota({"keys", "create", "--db", s.db(), "--workspace", "default", "--role", "integration"});
+    ASSERT_EQ(code, 0) << out;
+    const std::string key = PrintedKey(out), id = PrintedKeyId(out);
+    const std::string record = seen_before ? "W-2" : "W-1";
+    if (seen_before) {
+      ASSERT_EQ(s.Call("POST", "/v1/assign", key, AssignBody("W-0")).status, 200);
+    }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(s.db().c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    auto decision = std::async(std::launch::async, [&] { return s.Call("POST", "/v1/assign", key, AssignBody(record)); });
+    // Read and checked by now, the decision waits for the write lock.
+    EXPECT_EQ(decision.wait_for(std::chrono::milliseconds(400)), std::future_status::timeout);
+    const std::string revoke = "UPDATE api_keys SET revoked_at=1 WHERE id='" + id + "'";
+    ASSERT_EQ(sqlite3_exec(db, revoke.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    ASSERT_EQ(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+    Reply r = decision.get();
+    EXPECT_TRUE(IsError(r, 401)) << r.raw;
+    EXPECT_TRUE(IsError(s.Call("GET", "/v1/records/deal/" + record, s.admin_key()), 404));
+  }
 }
 
 // Member: reads everything, changes nothing, and may only request assignment to a pool

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <future>
+#include <thread>
 
 #include "reliability.h"
 
@@ -183,6 +185,51 @@ TEST(TwoNodes, postgres_AKeyRevokedOnOneNodeDecidesNothingOnTheOther) {
   EXPECT_EQ(refused.status, 401) << refused.raw;
   EXPECT_EQ(b.Call("GET", "/v1/records/lead/L-3", admin).status, 404);
   EXPECT_EQ(b.Call("GET", "/v1/records/lead/L-2", admin).status, 200);
+}
+
+// A revocation waits for the workspace's decision under way, which has confirmed the key
+// in its transaction: that decision is stored before the revocation commits (204), and the
+// key decides nothing after it. Another session holds the pool's state row, so that the
+// decision waits inside its transaction.
+TEST(TwoNodes, postgres_ARevocationWaitsForTheDecisionThatConfirmedItsKey) {
+  Backend backend = FreshPostgres();
+  if (!backend.skip_reason.empty()) GTEST_SKIP() << backend.skip_reason;
+  RotaServer a(backend.db, {}, {"--quiet"});
+  const std::string admin = a.admin_key();
+  ASSERT_FALSE(admin.empty()) << a.Output();
+  RotaServer b(backend.db, {}, {"--quiet"});
+  ASSERT_EQ(a.Call("PUT", "/v1/config", admin, Config()).status, 200);
+  Reply created = a.Call("POST", "/v1/keys", admin, {{"role", "integration"}});
+  ASSERT_EQ(created.status, 201) << created.raw;
+  const std::string key = created.body["key"], id = created.body["id"];
+  auto lead = [](const std::string& id) {
+    return Json{{"object_type", "lead"}, {"event", "created"}, {"record", {{"id", id}, {"properties", {{"source", "web"}}}}}};
+  };
+  ASSERT_EQ(a.Call("POST", "/v1/assign", key, lead("L-1")).status, 200);  // the pool's state row exists now
+
+  PGconn* other = PQconnectdb(backend.db.c_str());
+  ASSERT_EQ(PQstatus(other), CONNECTION_OK) << PQerrorMessage(other);
+  auto exec = [other](const char* sql) {
+    PGresult* r = PQexec(other, sql);
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    return ok;
+  };
+  ASSERT_TRUE(exec("BEGIN"));
+  ASSERT_TRUE(exec("SELECT pointer FROM pool_state WHERE workspace='default' FOR UPDATE")) << PQerrorMessage(other);
+  auto decision = std::async(std::launch::async, [&] { return a.Call("POST", "/v1/assign", key, lead("L-2")); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // it has confirmed the key, and waits for the row
+  auto revoke = std::async(std::launch::async, [&] { return b.Call("DELETE", "/v1/keys/" + id, admin); });
+  EXPECT_EQ(revoke.wait_for(std::chrono::milliseconds(500)), std::future_status::timeout)
+      << "the revocation committed while a decision that confirmed the key was under way";
+  ASSERT_TRUE(exec("COMMIT"));
+  PQfinish(other);
+  Reply decided = decision.get();
+  EXPECT_EQ(decided.status, 200) << decided.raw;
+  EXPECT_EQ(revoke.get().status, 204);
+  EXPECT_EQ(a.Call("GET", "/v1/records/lead/L-2", admin).status, 200);
+  EXPECT_EQ(a.Call("POST", "/v1/assign", key, lead("L-3")).status, 401);
+  EXPECT_EQ(b.Call("POST", "/v1/assign", key, lead("L-4")).status, 401);
 }
 
 TEST(TwoNodes, postgres_OnePoolAndOneKeyStayExactAcrossNodes) {

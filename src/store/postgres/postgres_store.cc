@@ -907,24 +907,41 @@ class PostgresStore final : public Store {
 
   Status RevokeKey(const std::string& id, const std::optional<std::string>& workspace, int64_t at) override {
     return WithConnection([&](PgConnection& c) -> Status {
-      // The workspace's admin keys locked first, in the order of their ids: two revocations
-      // at once of its last two wait for each other (not deadlock), and the second counts one
-      // left.
-      auto q = c.Query(
-          "WITH target AS (SELECT workspace FROM api_keys WHERE id=$2 AND ($3::text IS NULL OR workspace=$3::text)), "
-          "admins AS (SELECT id FROM api_keys WHERE workspace IN (SELECT workspace FROM target) AND role='admin' "
-          "AND revoked_at IS NULL ORDER BY id FOR UPDATE) "
-          "UPDATE api_keys SET revoked_at=COALESCE(revoked_at, $1::bigint) WHERE id=$2 AND "
-          "($3::text IS NULL OR workspace=$3::text) AND (role <> 'admin' OR revoked_at IS NOT NULL OR "
-          "(SELECT COUNT(*) FROM admins) > 1)",
-          {at, id, workspace});
-      if (!q.ok()) return q.status();
-      if (q->Affected() > 0) return Status::Ok();
-      auto found = c.Query("SELECT 1 FROM api_keys WHERE id=$1 AND ($2::text IS NULL OR workspace=$2::text)", {id, workspace});
-      if (!found.ok()) return found.status();
-      if (found->rows() > 0) return LastAdminKey(id);
-      return Status::NotFound("unknown key \"" + id + "\"");
+      Status s = c.Exec("BEGIN");
+      if (!s.ok()) return s;
+      s = RevokeKeyIn(c, id, workspace, at);
+      if (!s.ok()) {
+        (void)c.Exec("ROLLBACK");
+        return s;
+      }
+      return c.Exec("COMMIT");
     });
+  }
+
+  // RevokeKey in `c`'s transaction.
+  static Status RevokeKeyIn(PgConnection& c, const std::string& id, const std::optional<std::string>& workspace,
+                            int64_t at) {
+    auto ws = c.Query("SELECT workspace FROM api_keys WHERE id=$1 AND ($2::text IS NULL OR workspace=$2::text)",
+                      {id, workspace});
+    if (!ws.ok()) return ws.status();
+    if (ws->rows() == 0) return Status::NotFound("unknown key \"" + id + "\"");
+    // After the workspace's decisions under way, whose lock (BeginWrite) this waits for: a
+    // decision that confirmed the key (service::ConfirmKey) commits before the revocation,
+    // and none after it, as SQLite's single writer orders them.
+    if (Status s = c.Run("SELECT pg_advisory_xact_lock(hashtext($1))", {ws->Text(0, 0)}); !s.ok()) return s;
+    // The workspace's admin keys locked in the order of their ids: of two revocations at
+    // once of its last two, the second counts one left.
+    auto q = c.Query(
+        "WITH target AS (SELECT workspace FROM api_keys WHERE id=$2 AND ($3::text IS NULL OR workspace=$3::text)), "
+        "admins AS (SELECT id FROM api_keys WHERE workspace IN (SELECT workspace FROM target) AND role='admin' "
+        "AND revoked_at IS NULL ORDER BY id FOR UPDATE) "
+        "UPDATE api_keys SET revoked_at=COALESCE(revoked_at, $1::bigint) WHERE id=$2 AND "
+        "($3::text IS NULL OR workspace=$3::text) AND (role <> 'admin' OR revoked_at IS NOT NULL OR "
+        "(SELECT COUNT(*) FROM admins) > 1)",
+        {at, id, workspace});
+    if (!q.ok()) return q.status();
+    if (q->Affected() > 0) return Status::Ok();
+    return LastAdminKey(id);
   }
 
   Result<std::vector<std::string>> ListWorkspaces() override {
