@@ -535,6 +535,7 @@ Result<Json> Service::AssignBatch(const Principal& p, const Json& body) {
   for (const PreparedAssign& pa : prepared) {
     if (pa.body.dry_run) {
       works.push_back([this, &p, &pa](store::Tx& tx, BatchState& batch) -> Result<Json> {
+        if (Status s = ConfirmKeyOnce(tx, &batch, pa.who); !s.ok()) return s;
         if (Status s = LoadBatchWorkspace(tx, batch, p.workspace); !s.ok()) return s;
         return DecideDry(tx, *batch.workspace, pa);
       });

@@ -300,7 +300,7 @@ class Service {
   // The batch's configuration snapshot, read from `tx` once per transaction.
   Status LoadBatchWorkspace(store::Tx& tx, BatchState& batch, const std::string& workspace);
   // A dry run's decision on `tx`'s state (a batch's dry run among stored items); the
-  // caller confirmed pa.who's key in `tx` (ConfirmKeyOnce).
+  // caller has confirmed pa.who's key in `tx` (ConfirmKeyOnce).
   Result<Json> DecideDry(store::Tx& tx, const core::Workspace& ws, const PreparedAssign& pa);
   // Decides and writes everything of one decision in `tx`; the caller commits.
   Result<Json> DecideAndStore(store::Tx& tx, BatchState& batch, const std::string& workspace,

@@ -257,8 +257,9 @@ TEST(ApiAuth, ADecisionWaitingWhenItsKeyIsRevokedIsRefused) {
     sqlite3_busy_timeout(db, 10000);
     ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
     auto decision = std::async(std::launch::async, [&] { return s.Call("POST", "/v1/assign", key, AssignBody(record)); });
-    // Read and checked by now, the decision waits for the write lock.
-    EXPECT_EQ(decision.wait_for(std::chrono::milliseconds(400)), std::future_status::timeout);
+    // Read and checked by now, the decision waits for the write lock. A key not seen before
+    // is read on the way: time for it, so that the revocation below comes after that read.
+    EXPECT_EQ(decision.wait_for(std::chrono::milliseconds(seen_before ? 400 : 2000)), std::future_status::timeout);
     const std::string revoke = "UPDATE api_keys SET revoked_at=1 WHERE id='" + id + "'";
     ASSERT_EQ(sqlite3_exec(db, revoke.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
     ASSERT_EQ(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);

@@ -215,15 +215,35 @@ TEST(TwoNodes, postgres_ARevocationWaitsForTheDecisionThatConfirmedItsKey) {
     PQclear(r);
     return ok;
   };
+  // Sessions of this database that wait, as PostgreSQL sees them (`watch` is outside any
+  // transaction, so each query sees the activity afresh); true once one does, within 20 s.
+  PGconn* watch = PQconnectdb(backend.db.c_str());
+  ASSERT_EQ(PQstatus(watch), CONNECTION_OK) << PQerrorMessage(watch);
+  auto waiting = [watch](const std::string& condition) {
+    const std::string sql =
+        "SELECT count(*) FROM pg_stat_activity WHERE datname=current_database() AND " + condition;
+    for (int i = 0; i < 400; ++i) {
+      PGresult* r = PQexec(watch, sql.c_str());
+      const bool found = PQresultStatus(r) == PGRES_TUPLES_OK && std::atoi(PQgetvalue(r, 0, 0)) > 0;
+      PQclear(r);
+      if (found) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  };
   ASSERT_TRUE(exec("BEGIN"));
   ASSERT_TRUE(exec("SELECT pointer FROM pool_state WHERE workspace='default' FOR UPDATE")) << PQerrorMessage(other);
   auto decision = std::async(std::launch::async, [&] { return a.Call("POST", "/v1/assign", key, lead("L-2")); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // it has confirmed the key, and waits for the row
+  // The decision has confirmed the key in its transaction, and waits for the row.
+  EXPECT_TRUE(waiting("wait_event_type='Lock' AND wait_event IN ('transactionid', 'tuple')"));
   auto revoke = std::async(std::launch::async, [&] { return b.Call("DELETE", "/v1/keys/" + id, admin); });
-  EXPECT_EQ(revoke.wait_for(std::chrono::milliseconds(500)), std::future_status::timeout)
+  EXPECT_TRUE(waiting("wait_event_type='Lock' AND wait_event='advisory'"))
+      << "the revocation did not wait for the workspace's decision under way";
+  EXPECT_EQ(revoke.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout)
       << "the revocation committed while a decision that confirmed the key was under way";
   ASSERT_TRUE(exec("COMMIT"));
   PQfinish(other);
+  PQfinish(watch);
   Reply decided = decision.get();
   EXPECT_EQ(decided.status, 200) << decided.raw;
   EXPECT_EQ(revoke.get().status, 204);

@@ -907,7 +907,7 @@ class PostgresStore final : public Store {
 
   Status RevokeKey(const std::string& id, const std::optional<std::string>& workspace, int64_t at) override {
     return WithConnection([&](PgConnection& c) -> Status {
-      Status s = c.Exec("BEGIN");
+      Status s = c.Exec("BEGIN ISOLATION LEVEL READ COMMITTED");  // whatever the server's default
       if (!s.ok()) return s;
       s = RevokeKeyIn(c, id, workspace, at);
       if (!s.ok()) {
