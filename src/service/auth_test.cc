@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "service/test_store.h"
 #include "store/store.h"
 
 namespace rota::service {
@@ -68,12 +69,7 @@ TEST(NewIdTest, AForkedChildDoesNotRepeatItsParentsRandomParts) {
 class KnownKeysTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("rota-auth-" + std::to_string(getpid()) + "-" +
-                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-    auto s = store::OpenStore((dir_ / "rota.db").string());
-    ASSERT_TRUE(s.ok()) << s.status().message();
-    store_ = std::move(s).value();
+    ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore("auth", &dir_, &store_));
     ASSERT_TRUE(store_->CreateWorkspace("w", "{}", 0).ok());
     auto k = CreateKey(*store_, "w", Role::kIntegration, false, "crm", 0);
     ASSERT_TRUE(k.ok()) << k.status().message();

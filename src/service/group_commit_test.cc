@@ -4,6 +4,7 @@
 // as the unit's writes are; the committer thread stops when idle and starts again with
 // new work, and a work that throws fails its batch without stopping the committer.
 #include "service/group_commit.h"
+#include "service/test_store.h"
 
 #include <gtest/gtest.h>
 #include <pthread.h>
@@ -25,14 +26,7 @@ namespace {
 class GroupCommitTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("rota-group-commit-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    auto s = store::OpenStore((dir_ / "rota.db").string());
-    ASSERT_TRUE(s.ok()) << s.status().message();
-    store_ = std::move(s).value();
+    ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore("group-commit", &dir_, &store_));
     ASSERT_TRUE(store_->CreateWorkspace("w", "{}", 0).ok());
   }
   void TearDown() override {

@@ -2,6 +2,7 @@
 // by the service, a bounded number of times, and never answered as a wrong owner: a
 // store wrapper gives up the first N commits (or unit writes) of a real SQLite store.
 #include "service/retry.h"
+#include "service/test_store.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -202,12 +203,7 @@ class FlakyStore final : public store::Store {
 class RetryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("rota-retry-" + std::to_string(getpid()) + "-" +
-                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-    auto s = store::OpenStore((dir_ / "rota.db").string());
-    ASSERT_TRUE(s.ok()) << s.status().message();
-    real_ = std::move(s).value();
+    ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore("retry", &dir_, &real_));
     flaky_ = std::make_unique<FlakyStore>(*real_, faults_);
     RetryPolicy policy;
     policy.max_attempts = 5;

@@ -2,6 +2,7 @@
 // workspace's time zone, and dry runs.
 #include <algorithm>
 #include "service/service.h"
+#include "service/test_store.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -16,12 +17,7 @@ namespace {
 class ServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("rota-service-" + std::to_string(getpid()) + "-" +
-                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-    auto s = store::OpenStore((dir_ / "rota.db").string());
-    ASSERT_TRUE(s.ok()) << s.status().message();
-    store_ = std::move(s).value();
+    ASSERT_NO_FATAL_FAILURE(testing::OpenTestStore("service", &dir_, &store_));
     svc_ = std::make_unique<Service>(*store_, clock_);
     ASSERT_TRUE(svc_->CreateWorkspace("w").ok());
     principal_ = {"w", Role::kAdmin, true, "k"};
