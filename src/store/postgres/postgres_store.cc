@@ -150,6 +150,14 @@ KeyRow ReadKey(const PgResult& q, int i) {
 
 constexpr const char* kKeyColumns = "id, workspace, role, can_reassign, name, hash, created_at, revoked_at";
 
+// The key with this hash on `c`, in a transaction or not.
+Result<std::optional<KeyRow>> KeyByHash(PgConnection& c, const std::string& hash) {
+  auto q = c.Query(std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE hash=$1", {hash});
+  if (!q.ok()) return q.status();
+  if (q->rows() == 0) return std::optional<KeyRow>();
+  return std::optional<KeyRow>(ReadKey(*q, 0));
+}
+
 class PostgresTx final : public Tx {
  public:
   PostgresTx(ConnectionPool& pool, std::unique_ptr<PgConnection> conn, std::string workspace)
@@ -399,12 +407,7 @@ class PostgresTx final : public Tx {
     return Status::Ok();
   }
 
-  Result<std::optional<KeyRow>> FindKeyByHash(const std::string& hash) override {
-    auto q = c_->Query(std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE hash=$1", {hash});
-    if (!q.ok()) return q.status();
-    if (q->rows() == 0) return std::optional<KeyRow>();
-    return std::optional<KeyRow>(ReadKey(*q, 0));
-  }
+  Result<std::optional<KeyRow>> FindKeyByHash(const std::string& hash) override { return KeyByHash(*c_, hash); }
 
   Result<std::optional<DecisionRow>> FindDecisionByKey(const std::string& key) override {
     auto q = c_->Query(std::string("SELECT ") + kDecisionColumns +
@@ -885,12 +888,7 @@ class PostgresStore final : public Store {
   }
 
   Result<std::optional<KeyRow>> FindKeyByHash(const std::string& hash) override {
-    return WithConnection([&](PgConnection& c) -> Result<std::optional<KeyRow>> {
-      auto q = c.Query(std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE hash=$1", {hash});
-      if (!q.ok()) return q.status();
-      if (q->rows() == 0) return std::optional<KeyRow>();
-      return std::optional<KeyRow>(ReadKey(*q, 0));
-    });
+    return WithConnection([&](PgConnection& c) { return KeyByHash(c, hash); });
   }
 
   Result<std::vector<KeyRow>> ListKeys(const std::optional<std::string>& workspace) override {

@@ -61,8 +61,16 @@ KeyRow ReadKey(const Stmt& q) {
   return k;
 }
 
-constexpr const char* kFindKeyByHashSql =
-    "SELECT id, workspace, role, can_reassign, name, hash, created_at, revoked_at FROM api_keys WHERE hash=?";
+// The key with this hash on `c`, in a transaction or not.
+Result<std::optional<KeyRow>> KeyByHash(Connection& c, const std::string& hash) {
+  Stmt q = c.Prepare(
+      "SELECT id, workspace, role, can_reassign, name, hash, created_at, revoked_at FROM api_keys WHERE hash=?");
+  q.Bind(1, hash);
+  Status err;
+  if (q.Step(&err)) return std::optional<KeyRow>(ReadKey(q));
+  if (!err.ok()) return err;
+  return std::optional<KeyRow>();
+}
 
 class SqliteTx final : public Tx {
  public:
@@ -422,14 +430,7 @@ class SqliteTx final : public Tx {
     return d;
   }
 
-  Result<std::optional<KeyRow>> FindKeyByHash(const std::string& hash) override {
-    Stmt q = c_->Prepare(kFindKeyByHashSql);
-    q.Bind(1, hash);
-    Status err;
-    if (q.Step(&err)) return std::optional<KeyRow>(ReadKey(q));
-    if (!err.ok()) return err;
-    return std::optional<KeyRow>();
-  }
+  Result<std::optional<KeyRow>> FindKeyByHash(const std::string& hash) override { return KeyByHash(*c_, hash); }
 
   Result<std::optional<DecisionRow>> FindDecisionByKey(const std::string& key) override {
     Stmt q = c_->Prepare(std::string("SELECT ") + kDecisionColumns +
@@ -1089,14 +1090,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::optional<KeyRow>> FindKeyByHash(const std::string& hash) override {
-    return WithConnection([&](Connection& c) -> Result<std::optional<KeyRow>> {
-      Stmt q = c.Prepare(kFindKeyByHashSql);
-      q.Bind(1, hash);
-      Status err;
-      if (q.Step(&err)) return std::optional<KeyRow>(ReadKey(q));
-      if (!err.ok()) return err;
-      return std::optional<KeyRow>();
-    });
+    return WithConnection([&](Connection& c) { return KeyByHash(c, hash); });
   }
 
   Result<std::vector<KeyRow>> ListKeys(const std::optional<std::string>& workspace) override {
