@@ -2187,6 +2187,59 @@ TEST(SqliteTxTest, AFailedStateReadFailsTheUnitAndTheCommit) {
   fs::remove_all(dir);
 }
 
+// A decision of no distribution has no entry in decisions_distribution (migration 11):
+// the index holds the distribution's decisions only, and a report filtered by a
+// distribution still reads it rather than the whole workspace.
+TEST(SqliteSchemaTest, DecisionsOfNoDistributionAreNotInTheDistributionIndex) {
+  const fs::path dir = fs::temp_directory_path() / ("rota-distindex-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const std::string path = (dir / "r.db").string();
+  auto store = OpenStore(path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->CreateWorkspace("ws", "{}", 1).ok());
+  {
+    auto tx = (*store)->BeginWrite("ws");
+    ASSERT_TRUE(tx.ok());
+    for (int i = 0; i < 30; ++i) {
+      DecisionRow d;
+      d.id = "d" + std::to_string(i);
+      d.at = 100 + i;
+      d.event = "created";
+      d.object_type = "lead";
+      d.record_id = "r" + std::to_string(i);
+      d.outcome = "assigned";
+      d.owner = "ann";
+      d.body = "{}";
+      if (i % 3 == 0) d.distribution = "by_country";  // 10 of the 30
+      ASSERT_TRUE((*tx)->InsertDecision(d).ok());
+    }
+    ASSERT_TRUE((*tx)->Commit().ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  auto text = [&](const std::string& sql) {
+    std::string out;
+    sqlite3_stmt* q = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &q, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    while (q && sqlite3_step(q) == SQLITE_ROW) {
+      for (int c = 0; c < sqlite3_column_count(q); ++c) {
+        const unsigned char* v = sqlite3_column_text(q, c);
+        out += (v ? reinterpret_cast<const char*>(v) : "NULL") + std::string("|");
+      }
+    }
+    sqlite3_finalize(q);
+    return out;
+  };
+  EXPECT_EQ(text("SELECT SUM(ncell) FROM dbstat WHERE name='decisions_distribution' AND pagetype='leaf'"), "10|");
+  EXPECT_NE(text("EXPLAIN QUERY PLAN SELECT owner, COUNT(*) FROM decisions WHERE workspace='ws' AND at>=0 AND "
+                 "distribution='by_country' GROUP BY owner")
+                .find("decisions_distribution"),
+            std::string::npos);
+  EXPECT_EQ(text("SELECT COUNT(*) FROM decisions WHERE workspace='ws' AND distribution='by_country'"), "10|");
+  sqlite3_close(db);
+  store->reset();
+  fs::remove_all(dir);
+}
 
 }  // namespace
 }  // namespace rota::store
