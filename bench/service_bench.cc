@@ -291,6 +291,21 @@ int main(int argc, char** argv) {
                 Quantile(ms, 0.99));
     return 0;
   }
+  // `batch RUNS`: only the batch row, RUNS batches of 1 000 after one to warm up: the
+  // committer's CPU a decision with the sync spread over 1 000 (docs/performance.md).
+  if (argc > 2 && std::strcmp(argv[1], "batch") == 0) {
+    auto dir = std::filesystem::temp_directory_path() / ("rota-bench-batch-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    double rate = -1;
+    if (auto rig = MakeRig((dir / "rota.db").string())) {
+      (void)ServiceBatch(*rig, 1, 1000);
+      rate = ServiceBatch(*rig, std::atoi(argv[2]), 1000);
+    }
+    std::filesystem::remove_all(dir);
+    if (rate < 0) return 1;
+    std::printf("{\"batch\": %.1f, \"us_per_decision\": %.2f}\n", rate, 1e6 / rate);
+    return 0;
+  }
   if (argc > 1 && std::strcmp(argv[1], "fill") == 0 && argc > 3) {
     return Fill(argv[2], std::atoll(argv[3]), argc > 4 ? std::atoi(argv[4]) : 20);
   }

@@ -38,8 +38,13 @@ Status GroupCommit::Enqueue(const std::string& workspace, std::unique_lock<std::
     }
     Batch& b = *q.batches.back();
     b.items.push_back(p);
-    if (p == submitted.get()) b.submitted.push_back(std::move(submitted));
-    p->batch = q.batches.back();
+    if (p == submitted.get()) {
+      // Owned by the batch, and told its result through `done`: no caller waits on the
+      // batch for it, and a pointer back to the batch would keep both alive for ever.
+      b.submitted.push_back(std::move(submitted));
+    } else {
+      p->batch = q.batches.back();
+    }
   }
   if (q.idle) {
     q.idle = false;  // one wake-up, however many callers find it idle

@@ -88,7 +88,7 @@ class GroupCommit {
     Work work;
     Done done;                               // Submit's: told the result, owned by the batch
     std::optional<Result<io::Json>> result;  // GUARDED_BY(mu_)
-    std::shared_ptr<Batch> batch;            // where its caller waits
+    std::shared_ptr<Batch> batch;            // where its caller waits (Run's; none for Submit's)
   };
   struct Queue {
     std::deque<std::shared_ptr<Batch>> batches;  // oldest first; the last fills until taken

@@ -255,6 +255,40 @@ TEST_F(GroupCommitTest, SubmittedWorkIsAnsweredThroughItsFunctionInOrder) {
   EXPECT_EQ(gc.items(), static_cast<size_t>(kWorks + 1));
 }
 
+// Submitted work, its answer function and what both hold (a server's request, its
+// connection) are released once answered, while the group commit goes on: a batch that
+// owned them and was pointed back to by them was kept for ever (2 KiB a decision).
+TEST_F(GroupCommitTest, SubmittedWorkIsReleasedOnceAnswered) {
+  GroupCommit gc(*store_, 4);
+  constexpr int kWorks = 10;
+  std::vector<std::weak_ptr<int>> works, answers;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < kWorks; ++i) {
+    auto work_held = std::make_shared<int>(i);
+    auto answer_held = std::make_shared<int>(i);
+    works.push_back(work_held);
+    answers.push_back(answer_held);
+    gc.Submit(
+        "w", [work_held](store::Tx&, BatchState&) -> Result<io::Json> { return io::Json(*work_held); },
+        [answer_held, &answered](Result<io::Json> r) {
+          if (r.ok()) ++answered;
+        });
+  }
+  // Released by the committer after it answers; it keeps running (gc is alive).
+  auto released = [&] {
+    for (int i = 0; i < kWorks; ++i) {
+      if (!works[i].expired() || !answers[i].expired()) return false;
+    }
+    return true;
+  };
+  for (int waited = 0; waited < 1000 && !released(); ++waited) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(answered.load(), kWorks);
+  EXPECT_TRUE(released()) << "submitted work still held after it was answered";
+  EXPECT_GT(gc.committers(), 0u) << "the committer should still be running (not idle long enough to stop)";
+}
+
 // Work submitted while the group commit stops is still answered: the committer finishes
 // what is queued before it ends.
 TEST_F(GroupCommitTest, SubmittedWorkIsAnsweredWhenTheGroupCommitStops) {
