@@ -236,8 +236,17 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
         8);
   }
 
+  // Back to the schema before migration 11: decisions_distribution over every decision.
+  void BeforeMigrationEleven() {
+    UndoLastMigration(
+        "DROP INDEX decisions_distribution; CREATE INDEX decisions_distribution ON decisions(workspace, "
+        "distribution, at);",
+        10);
+  }
+
   // Back to the schema before migration 10: outbox_holding as migration 9 made it.
   void BeforeMigrationTen() {
+    BeforeMigrationEleven();
     UndoLastMigration(
         "DROP INDEX outbox_holding; CREATE INDEX outbox_holding ON outbox(workspace, webhook, (COALESCE(connector, "
         "'')), next_attempt_at) WHERE status IN ('pending', 'superseded') AND attempts>0 AND (last_status IS NULL "
@@ -1949,6 +1958,34 @@ TEST_P(StoreTest, MigrationSixKeepsPoolPointers) {
   auto tx = Write();
   ASSERT_OK(tx->SetPoolLeftMember("p", "C"));
   EXPECT_EQ(*tx->PoolLeftMember("p"), "C");
+}
+
+// A database whose decisions were stored before migration 11 reports them by distribution
+// as before, on either backend, now through the index of the distributions' decisions.
+TEST_P(StoreTest, MigrationElevenKeepsReportsByDistribution) {
+  {
+    auto tx = Write();
+    for (int i = 0; i < 6; ++i) {
+      DecisionRow d = Decision("m11-" + std::to_string(i), 100 + i, i % 2 ? "ann" : "bob");
+      if (i < 4) d.distribution = "by_city";
+      d.key_value = "lyon";
+      ASSERT_OK(tx->InsertDecision(d));
+    }
+    ASSERT_OK(tx->Commit());
+  }
+  BeforeMigrationEleven();
+  auto again = OpenStore(url_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  store_ = std::move(again).value();
+  ReportFilter f;
+  f.distribution = "by_city";
+  f.from = 100;
+  f.to = 200;
+  auto by_owner = Read()->CountByOwner(f);
+  ASSERT_TRUE(by_owner.ok()) << by_owner.status().ToString();
+  int64_t total = 0;
+  for (const OwnerCount& c : *by_owner) total += c.count;
+  EXPECT_EQ(total, 4);
 }
 
 // A database whose records were stored before migration 5, with a row per owner and
