@@ -9,6 +9,10 @@
 //                                              (workspace "default") through the store layer
 //   rota_bench_service loaded DB OPEN [USERS]  µs per least-loaded decision among USERS users
 //                                              (20) who each own OPEN open leads
+//   rota_bench_service batch RUNS              RUNS batches of 1 000 new leads through the
+//                                              service layer alone: decisions/s and wall µs a
+//                                              decision (the committer's work, the sync spread)
+// Any other first argument starting with '-' is refused (it would name the output file).
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -134,12 +138,13 @@ std::pair<int64_t, int64_t> CommitCounts(Rig& rig) {
   return {read("rota_group_commit_items_total"), read("rota_group_commits_total")};
 }
 
-double ServiceBatch(Rig& rig, int batches, int size) {
+// `batches` requests of `size` new leads each, ids `PREFIX<batch>-<i>`: decisions/s.
+double ServiceBatch(Rig& rig, int batches, int size, const std::string& prefix = "B") {
   auto start = Clock::now();
   for (int b = 0; b < batches; ++b) {
     Json items = Json::array();
     for (int i = 0; i < size; ++i) {
-      std::string id = "B";  // appended: GCC 12 warns (-Wrestrict) about "B" + std::string
+      std::string id = prefix;  // appended: GCC 12 warns (-Wrestrict) about "B" + std::string
       id += std::to_string(b) + "-" + std::to_string(i);
       items.push_back(Lead(id));
     }
@@ -292,14 +297,19 @@ int main(int argc, char** argv) {
     return 0;
   }
   // `batch RUNS`: only the batch row, RUNS batches of 1 000 after one to warm up: the
-  // committer's CPU a decision with the sync spread over 1 000 (docs/performance.md).
-  if (argc > 2 && std::strcmp(argv[1], "batch") == 0) {
+  // committer's work a decision with the sync spread over 1 000 (docs/performance.md).
+  if (argc > 1 && std::strcmp(argv[1], "batch") == 0) {
+    const int runs = argc > 2 ? std::atoi(argv[2]) : 0;
+    if (runs <= 0) {
+      std::fprintf(stderr, "usage: rota_bench_service batch RUNS (RUNS > 0)\n");
+      return 2;
+    }
     auto dir = std::filesystem::temp_directory_path() / ("rota-bench-batch-" + std::to_string(getpid()));
     std::filesystem::create_directories(dir);
     double rate = -1;
     if (auto rig = MakeRig((dir / "rota.db").string())) {
-      (void)ServiceBatch(*rig, 1, 1000);
-      rate = ServiceBatch(*rig, std::atoi(argv[2]), 1000);
+      (void)ServiceBatch(*rig, 1, 1000, "W");  // the warm-up's records are not decided again
+      rate = ServiceBatch(*rig, runs, 1000);
     }
     std::filesystem::remove_all(dir);
     if (rate < 0) return 1;
@@ -315,6 +325,10 @@ int main(int argc, char** argv) {
     double rate = ServiceThreads(*rig, std::atoi(argv[3]), std::atoi(argv[4]), "P");
     std::printf("{\"rota\": %.1f}\n", rate);
     return 0;
+  }
+  if (argc > 1 && argv[1][0] == '-') {
+    std::fprintf(stderr, "rota_bench_service: unknown option %s (the first argument names the output file)\n", argv[1]);
+    return 2;
   }
   const bool quick = std::getenv("ROTA_BENCH_QUICK") != nullptr;
   const int bare_rows = quick ? 200 : 3000;

@@ -131,11 +131,13 @@ void GroupCommit::Commit(const std::string& workspace, Queue& q) {
     items_ += results.size();
     // One of the batch's callers is woken, after the lock is released so that it does not
     // at once wait for it, and wakes the others (Run); `b` keeps the condition alive.
-    if (b->items.size() > b->submitted.size()) {  // callers wait in Run
-      lock.unlock();
-      b->done.notify_one();
-      lock.lock();
-    }
+    const bool callers_wait = b->items.size() > b->submitted.size();  // in Run
+    lock.unlock();
+    if (callers_wait) b->done.notify_one();
+    // Submit's items (their requests, answer functions, perhaps a connection's last owner)
+    // are freed here, outside the lock that loop threads take to queue work.
+    b.reset();
+    lock.lock();
   }
   q.running = false;
 }

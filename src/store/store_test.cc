@@ -1977,6 +1977,13 @@ TEST_P(StoreTest, MigrationElevenKeepsReportsByDistribution) {
   auto again = OpenStore(url_);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   store_ = std::move(again).value();
+  // The index is the partial one again (a statement that fails otherwise).
+  ExecOutside(
+      "SELECT CASE WHEN (SELECT sql FROM sqlite_master WHERE name='decisions_distribution') LIKE "
+      "'%WHERE distribution IS NOT NULL%' THEN 1 ELSE json('decisions_distribution is not partial') END;",
+      "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname='decisions_distribution' AND "
+      "indexdef LIKE '%WHERE (distribution IS NOT NULL)%') THEN RAISE EXCEPTION 'decisions_distribution is not "
+      "partial'; END IF; END $$;");
   ReportFilter f;
   f.distribution = "by_city";
   f.from = 100;
