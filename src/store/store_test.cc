@@ -2195,17 +2195,36 @@ TEST(OpenStoreTest, PostgresUrlThatCannotConnectIsAnError) {
   EXPECT_EQ(s.status().code(), Code::kUnavailable);
 }
 
+// A SQLite store of its own in a temporary directory, with the workspace "ws"; `path_`
+// is its file, for the tests that reach into it as another program would.
+class SqliteFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("rota-sqlite-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    path_ = (dir_ / "r.db").string();
+    auto s = OpenStore(path_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+    ASSERT_TRUE(store_->CreateWorkspace("ws", "{}", 1).ok());
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  fs::path dir_;
+  std::string path_;
+  std::unique_ptr<Store> store_;
+};
+
 // A read of the decision's state that fails (here the table is gone) is not read as
 // "nothing stored": the unit and the transaction fail, and nothing decided on it is kept.
-TEST(SqliteTxTest, AFailedStateReadFailsTheUnitAndTheCommit) {
-  const fs::path dir = fs::temp_directory_path() / ("rota-readfail-" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  const std::string path = (dir / "r.db").string();
-  auto store = OpenStore(path);
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  ASSERT_TRUE((*store)->CreateWorkspace("ws", "{}", 1).ok());
+TEST_F(SqliteFileTest, AFailedStateReadFailsTheUnitAndTheCommit) {
   {
-    auto tx = (*store)->BeginWrite("ws");
+    auto tx = store_->BeginWrite("ws");
     ASSERT_TRUE(tx.ok());
     ASSERT_TRUE((*tx)->BeginUnit().ok());
     EXPECT_EQ((*tx)->PoolPointer("p"), 0);
@@ -2214,11 +2233,11 @@ TEST(SqliteTxTest, AFailedStateReadFailsTheUnitAndTheCommit) {
   }
   {
     sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(db, "DROP TABLE pool_state", nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(db);
   }
-  auto tx = (*store)->BeginWrite("ws");
+  auto tx = store_->BeginWrite("ws");
   ASSERT_TRUE(tx.ok());
   ASSERT_TRUE((*tx)->BeginUnit().ok());
   EXPECT_EQ((*tx)->PoolPointer("p"), 0);
@@ -2226,23 +2245,14 @@ TEST(SqliteTxTest, AFailedStateReadFailsTheUnitAndTheCommit) {
   EXPECT_FALSE(unit.ok());
   EXPECT_NE(unit.message().find("pool_state"), std::string::npos) << unit.ToString();
   EXPECT_FALSE((*tx)->Commit().ok());
-  tx->reset();
-  store->reset();
-  fs::remove_all(dir);
 }
 
 // A decision of no distribution has no entry in decisions_distribution (migration 11):
 // the index holds the distribution's decisions only, and a report filtered by a
 // distribution still reads it rather than the whole workspace.
-TEST(SqliteSchemaTest, DecisionsOfNoDistributionAreNotInTheDistributionIndex) {
-  const fs::path dir = fs::temp_directory_path() / ("rota-distindex-" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  const std::string path = (dir / "r.db").string();
-  auto store = OpenStore(path);
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  ASSERT_TRUE((*store)->CreateWorkspace("ws", "{}", 1).ok());
+TEST_F(SqliteFileTest, DecisionsOfNoDistributionAreNotInTheDistributionIndex) {
   {
-    auto tx = (*store)->BeginWrite("ws");
+    auto tx = store_->BeginWrite("ws");
     ASSERT_TRUE(tx.ok());
     for (int i = 0; i < 30; ++i) {
       DecisionRow d;
@@ -2260,7 +2270,7 @@ TEST(SqliteSchemaTest, DecisionsOfNoDistributionAreNotInTheDistributionIndex) {
     ASSERT_TRUE((*tx)->Commit().ok());
   }
   sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   auto text = [&](const std::string& sql) {
     std::string out;
     sqlite3_stmt* q = nullptr;
@@ -2281,8 +2291,6 @@ TEST(SqliteSchemaTest, DecisionsOfNoDistributionAreNotInTheDistributionIndex) {
             std::string::npos);
   EXPECT_EQ(text("SELECT COUNT(*) FROM decisions WHERE workspace='ws' AND distribution='by_country'"), "10|");
   sqlite3_close(db);
-  store->reset();
-  fs::remove_all(dir);
 }
 
 }  // namespace
