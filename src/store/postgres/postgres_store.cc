@@ -135,6 +135,13 @@ ConnectorRow ReadConnector(const PgResult& q, int i, int first) {
                       q.Text(i, first + 3), q.Int(i, first + 4),  q.Int(i, first + 5)};
 }
 
+// Takes the workspace's writer lock for the rest of `c`'s transaction: one writer per
+// workspace across every node (BeginWrite), and a key's revocation ordered with the
+// workspace's decisions (RevokeKey).
+Status LockWorkspace(PgConnection& c, const std::string& workspace) {
+  return c.Run("SELECT pg_advisory_xact_lock(hashtext($1))", {workspace});
+}
+
 KeyRow ReadKey(const PgResult& q, int i) {
   KeyRow k;
   k.id = q.Text(i, 0);
@@ -926,7 +933,7 @@ class PostgresStore final : public Store {
     // After the workspace's decisions under way, whose lock (BeginWrite) this waits for: a
     // decision that confirmed the key (service::ConfirmKey) commits before the revocation,
     // and none after it, as SQLite's single writer orders them.
-    if (Status s = c.Run("SELECT pg_advisory_xact_lock(hashtext($1))", {ws->Text(0, 0)}); !s.ok()) return s;
+    if (Status s = LockWorkspace(c, ws->Text(0, 0)); !s.ok()) return s;
     // The workspace's admin keys locked in the order of their ids: of two revocations at
     // once of its last two, the second counts one left.
     auto q = c.Query(
@@ -1076,10 +1083,7 @@ class PostgresStore final : public Store {
     if (!c.ok()) return c.status();
     std::unique_ptr<PgConnection> conn = std::move(c).value();
     Status s = conn->Exec(begin);
-    if (s.ok() && lock) {
-      // One writer per workspace across every node, until commit or rollback.
-      s = conn->Run("SELECT pg_advisory_xact_lock(hashtext($1))", {workspace});
-    }
+    if (s.ok() && lock) s = LockWorkspace(*conn, workspace);  // until commit or rollback
     if (!s.ok()) {
       if (!conn->Idle()) (void)conn->Exec("ROLLBACK");
       pool_.Give(std::move(conn));
