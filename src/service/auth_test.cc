@@ -1,6 +1,7 @@
 #include "service/auth.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -151,6 +152,29 @@ TEST_F(KnownKeysTest, UnknownKeysAreNotRememberedAndMemoryIsBounded) {
   EXPECT_EQ(known.size(), before - 1);
   ASSERT_TRUE(known.Authenticate(*store_, secrets.back()).ok());  // read again, remembered again
   EXPECT_EQ(known.size(), before);
+}
+
+// A key that cannot be read (the database fails) is neither confirmed nor taken for a
+// revoked one: the decision fails with the database's error, not a 401, and nothing about
+// the key is remembered from a failed read.
+TEST_F(KnownKeysTest, AKeyTheDatabaseCannotReadIsNeitherConfirmedNorRefusedAs401) {
+  KnownKeys known;
+  auto p = known.Authenticate(*store_, key_.secret);
+  ASSERT_TRUE(p.ok());
+  known.Forget(key_.row.hash);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "rota.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE api_keys RENAME TO api_keys_gone", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  Status confirmed = Confirm(*p);
+  EXPECT_FALSE(confirmed.ok());
+  EXPECT_NE(confirmed.code(), Code::kUnauthenticated) << confirmed.ToString();
+  auto again = known.Authenticate(*store_, key_.secret);
+  EXPECT_FALSE(again.ok());
+  EXPECT_NE(again.status().code(), Code::kUnauthenticated) << again.status().ToString();
+  EXPECT_EQ(known.size(), 0u);
 }
 
 }  // namespace
